@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { defineEvent } from './message';
+import { adminEmail, siteDomain, siteName, tagline } from './site-identity';
+import { Topics } from './topics';
+
+const siteId = z.string().uuid();
+
+/** External command: create a site (the envelope id is the idempotency key). */
+export const createSitePayload = z.object({ name: siteName, domain: siteDomain, tagline: tagline.optional(), adminEmail }).strict();
+export type CreateSitePayload = z.infer<typeof createSitePayload>;
+
+/**
+ * External commands are not `CommandDefinition`s: nobody replies to them with a
+ * success/failure pair; the orchestrator answers with outcome events instead.
+ */
+export const CreateSite = defineEvent({ type: 'CreateSite', topic: Topics.siteSagaCommands, schema: createSitePayload });
+export const DeleteSite = defineEvent({
+  type: 'DeleteSite',
+  topic: Topics.siteSagaCommands,
+  schema: z.object({ siteId }).strict(),
+});
+
+const site = { siteId, name: z.string(), domain: z.string() };
+
+export const SiteCreationStarted = defineEvent({ type: 'SiteCreationStarted', topic: Topics.siteSagaEvents, schema: z.object(site).strict() });
+export const SiteCreated = defineEvent({
+  type: 'SiteCreated',
+  topic: Topics.siteSagaEvents,
+  schema: z.object({ ...site, url: z.string().url() }).strict(),
+});
+export const SiteCreationRejected = defineEvent({
+  type: 'SiteCreationRejected',
+  topic: Topics.siteSagaEvents,
+  schema: z.object({ reasons: z.array(z.object({ field: z.string(), message: z.string() }).strict()).min(1) }).strict(),
+});
+export const SiteCreationFailed = defineEvent({
+  type: 'SiteCreationFailed',
+  topic: Topics.siteSagaEvents,
+  schema: z.object({ siteId, failedStep: z.string(), reason: z.string() }).strict(),
+});
+export const SiteDeleted = defineEvent({ type: 'SiteDeleted', topic: Topics.siteSagaEvents, schema: z.object({ siteId }).strict() });
+/** Not in SPEC.md's list: the delete saga's counterpart of SiteCreationFailed. */
+export const SiteDeletionFailed = defineEvent({
+  type: 'SiteDeletionFailed',
+  topic: Topics.siteSagaEvents,
+  schema: z.object({ siteId, failedStep: z.string(), reason: z.string() }).strict(),
+});
+export const SagaNeedsAttention = defineEvent({
+  type: 'SagaNeedsAttention',
+  topic: Topics.siteSagaEvents,
+  schema: z.object({ siteId, sagaType: z.string(), step: z.string(), reason: z.string() }).strict(),
+});
