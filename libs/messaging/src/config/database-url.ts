@@ -1,0 +1,35 @@
+import { Client } from 'pg';
+
+/**
+ * Each service keeps its own database on the server named by DATABASE_URL:
+ * `<SERVICE>_DATABASE_URL` when given (e.g. SITE_SAGA_DATABASE_URL), otherwise
+ * DATABASE_URL with the database `<DATABASE_NAME_PREFIX><service>` (prefix `sitesaga_`).
+ */
+export function databaseUrlFor(service: string, env: NodeJS.ProcessEnv = process.env): string {
+  const own = env[`${service.replace(/-/g, '_').toUpperCase()}_DATABASE_URL`];
+  if (own) return own;
+  const url = new URL(env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+  url.pathname = `/${env.DATABASE_NAME_PREFIX ?? 'sitesaga_'}${service.replace(/-/g, '_')}`;
+  return url.toString();
+}
+
+export const databaseNameOf = (databaseUrl: string): string => decodeURIComponent(new URL(databaseUrl).pathname.slice(1));
+
+/** Creates the database of `databaseUrl` when missing (connecting to the server's `postgres` database). */
+export async function ensureDatabaseExists(databaseUrl: string): Promise<void> {
+  const name = databaseNameOf(databaseUrl);
+  const admin = new URL(databaseUrl);
+  admin.pathname = '/postgres';
+  const client = new Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount === 0) {
+      await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`).catch((error: { code?: string }) => {
+        if (error.code !== '42P04') throw error; // created meanwhile by a sibling replica
+      });
+    }
+  } finally {
+    await client.end();
+  }
+}

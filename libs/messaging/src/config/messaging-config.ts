@@ -1,0 +1,44 @@
+/** Kafka and Postgres settings every service reads from the spec's environment variables. */
+export interface MessagingConfig {
+  /** Service name: the consumer group, the inbox's consumer name, the client id. */
+  readonly service: string;
+  readonly brokers: string[];
+  /** Concurrent partitions per consumer (kafkajs `partitionsConsumedConcurrently`). */
+  readonly partitionsConsumedConcurrently: number;
+  readonly sessionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  /** How many in-place attempts a handler gets for a transient error before the message is given back to Kafka. */
+  readonly handlerAttempts: number;
+  readonly handlerBackoff: { initialMs: number; factor: number; maxMs: number; jitter: number };
+  /** Fallback poll of the outbox when no wake-up arrives. */
+  readonly outboxPollMs: number;
+  readonly outboxBatchSize: number;
+  readonly outboxRetentionMs: number;
+}
+
+const int = (value: string | undefined, fallback: number): number => {
+  if (value === undefined || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < 0) throw new Error(`expected a non-negative number, got "${value}"`);
+  return parsed;
+};
+
+export function messagingConfigFromEnv(service: string, env: NodeJS.ProcessEnv = process.env): MessagingConfig {
+  const brokers = (env.KAFKA_BROKERS ?? '127.0.0.1:9092')
+    .split(',')
+    .map((broker) => broker.trim())
+    .filter(Boolean);
+  if (brokers.length === 0) throw new Error('KAFKA_BROKERS must name at least one broker');
+  return {
+    service,
+    brokers,
+    partitionsConsumedConcurrently: int(env.KAFKA_PARTITIONS_CONCURRENCY, 6),
+    sessionTimeoutMs: int(env.KAFKA_SESSION_TIMEOUT_MS, 30_000),
+    heartbeatIntervalMs: int(env.KAFKA_HEARTBEAT_INTERVAL_MS, 3_000),
+    handlerAttempts: int(env.HANDLER_ATTEMPTS, 5),
+    handlerBackoff: { initialMs: int(env.HANDLER_BACKOFF_MS, 100), factor: 2, maxMs: int(env.HANDLER_BACKOFF_MAX_MS, 5_000), jitter: 0.2 },
+    outboxPollMs: int(env.OUTBOX_POLL_MS, 1_000),
+    outboxBatchSize: int(env.OUTBOX_BATCH_SIZE, 500),
+    outboxRetentionMs: int(env.OUTBOX_RETENTION_MS, 3_600_000),
+  };
+}

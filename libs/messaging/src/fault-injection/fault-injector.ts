@@ -1,0 +1,93 @@
+import type { Envelope } from '@sitesaga/contracts';
+import { BusinessRejection, TransientFailure } from '../retry/failure-classification';
+
+/**
+ * What an injected fault does to a command:
+ * - `fail`: a business refusal (no retry; the saga compensates);
+ * - `transient`: a transient error on every attempt (retried locally, then reported transient);
+ * - `stall`: the command is consumed and never answered (the orchestrator's deadline fires);
+ * - `crash`: the process dies mid-command, before its transaction commits (kill -9 tests).
+ */
+export type FaultMode = 'fail' | 'transient' | 'stall' | 'crash';
+
+export interface FaultRule {
+  readonly command: string;
+  readonly mode: FaultMode;
+  /** 0..1: the share of commands hit. */
+  readonly rate: number;
+  /** Only commands whose payload mentions this text (a site id or name) are hit; all when absent. */
+  readonly match?: string;
+}
+
+const MODES: readonly FaultMode[] = ['fail', 'transient', 'stall', 'crash'];
+
+/** Parses `FAULTS`, e.g. `ProvisionDatabase=fail@1,BootstrapSite=stall@0.5`. */
+export function parseFaults(spec: string | undefined): FaultRule[] {
+  if (!spec?.trim()) return [];
+  return spec.split(',').map((part) => {
+    const match = /^\s*([A-Za-z]+)=(fail|transient|stall|crash)(?:@([0-9.]+))?\s*$/.exec(part);
+    if (!match) throw new Error(`FAULTS: cannot read "${part}" (expected Command=fail|transient|stall|crash@rate)`);
+    const rate = match[3] === undefined ? 1 : Number(match[3]);
+    if (!(rate >= 0 && rate <= 1)) throw new Error(`FAULTS: rate of "${part}" must be between 0 and 1`);
+    return { command: match[1]!, mode: match[2] as FaultMode, rate };
+  });
+}
+
+/**
+ * Makes named commands fail or stall on purpose, for tests and demos. Off unless
+ * configured; refused outright when NODE_ENV=production.
+ */
+export class FaultInjector {
+  private rules: FaultRule[] = [];
+
+  constructor(
+    initial: readonly FaultRule[] = [],
+    private readonly environment: string | undefined = process.env.NODE_ENV,
+    private readonly random: () => number = Math.random,
+  ) {
+    this.configure(initial);
+  }
+
+  static fromEnv(env: NodeJS.ProcessEnv = process.env): FaultInjector {
+    return new FaultInjector(parseFaults(env.FAULTS), env.NODE_ENV);
+  }
+
+  get enabled(): boolean {
+    return this.environment !== 'production';
+  }
+
+  configure(rules: readonly FaultRule[]): void {
+    if (rules.length > 0 && !this.enabled) throw new Error('fault injection is refused when NODE_ENV=production');
+    for (const rule of rules) {
+      if (!MODES.includes(rule.mode) || !(rule.rate >= 0 && rule.rate <= 1) || !rule.command) throw new Error(`invalid fault rule ${JSON.stringify(rule)}`);
+    }
+    this.rules = [...rules];
+  }
+
+  current(): readonly FaultRule[] {
+    return this.rules;
+  }
+
+  /**
+   * Call first in a command handler. Throws for `fail` and `transient`, exits for
+   * `crash`, and returns 'drop' for `stall` (the handler then records the command in its
+   * inbox and answers nothing).
+   */
+  apply(command: Envelope): 'proceed' | 'drop' {
+    if (this.rules.length === 0) return 'proceed';
+    const text = JSON.stringify(command.payload);
+    const rule = this.rules.find((candidate) => candidate.command === command.type && (!candidate.match || text.includes(candidate.match)));
+    if (!rule || this.random() >= rule.rate) return 'proceed';
+    switch (rule.mode) {
+      case 'fail':
+        throw new BusinessRejection(`injected fault: ${command.type} refused`);
+      case 'transient':
+        throw new TransientFailure(`injected fault: ${command.type} hit a transient error`);
+      case 'stall':
+        return 'drop';
+      case 'crash':
+        process.kill(process.pid, 'SIGKILL');
+        return 'drop';
+    }
+  }
+}

@@ -1,0 +1,121 @@
+import {
+  type DynamicModule,
+  Global,
+  Inject,
+  Injectable,
+  Module,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import type { Kafka, Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { DataSource } from 'typeorm';
+import type { MessagingConfig } from '../config/messaging-config';
+import { createKafka, createOutboxProducer } from '../kafka/kafka-client';
+import { KafkaEnvelopeServer } from '../kafka/kafka-envelope.server';
+import { MessagingMetrics } from '../observability/messaging-metrics';
+import { OutboxRelay } from '../outbox/outbox-relay';
+import { UnitOfWork } from '../outbox/unit-of-work';
+import { FaultInjector } from '../fault-injection/fault-injector';
+import { FaultsController } from '../fault-injection/faults.controller';
+import { HealthController } from './health.controller';
+import { MetricsController } from './metrics.controller';
+import { DATABASE_URL, KAFKA, LOGGER, MESSAGING_CONFIG, OUTBOX_PRODUCER } from './messaging.module.tokens';
+
+export { DATABASE_URL, KAFKA, LOGGER, MESSAGING_CONFIG, OUTBOX_PRODUCER };
+
+
+export interface MessagingModuleOptions {
+  readonly config: MessagingConfig;
+  readonly logger: Logger;
+  readonly databaseUrl: string;
+  /** Topics the service consumes. */
+  readonly topics: readonly string[];
+}
+
+/** Starts the relay once the app is up; flushes and stops it after the consumer closed. */
+@Injectable()
+class OutboxRelayLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(
+    private readonly relay: OutboxRelay,
+    @Inject(OUTBOX_PRODUCER) private readonly producer: Producer,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.producer.connect();
+    this.relay.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.relay.drain().catch((error: unknown) => this.logger.warn({ err: error }, 'outbox flush at shutdown failed'));
+    await this.relay.stop();
+    await this.producer.disconnect();
+  }
+}
+
+@Global()
+@Module({})
+export class MessagingModule {
+  static forRoot(options: MessagingModuleOptions): DynamicModule {
+    return {
+      module: MessagingModule,
+      controllers: [HealthController, MetricsController, FaultsController],
+      providers: [
+        { provide: MESSAGING_CONFIG, useValue: options.config },
+        { provide: LOGGER, useValue: options.logger },
+        { provide: DATABASE_URL, useValue: options.databaseUrl },
+        {
+          provide: Registry,
+          useFactory: () => {
+            const registry = new Registry();
+            registry.setDefaultLabels({ service: options.config.service });
+            collectDefaultMetrics({ register: registry });
+            return registry;
+          },
+        },
+        { provide: MessagingMetrics, useFactory: (registry: Registry) => new MessagingMetrics(registry), inject: [Registry] },
+        { provide: KAFKA, useFactory: () => createKafka(options.config, options.logger) },
+        { provide: OUTBOX_PRODUCER, useFactory: (kafka: Kafka) => createOutboxProducer(kafka), inject: [KAFKA] },
+        {
+          provide: OutboxRelay,
+          useFactory: (dataSource: DataSource, producer: Producer, metrics: MessagingMetrics) =>
+            new OutboxRelay({
+              dataSource,
+              producer,
+              connectionString: options.databaseUrl,
+              logger: options.logger.child({ component: 'outbox-relay' }),
+              pollMs: options.config.outboxPollMs,
+              batchSize: options.config.outboxBatchSize,
+              retentionMs: options.config.outboxRetentionMs,
+              metrics,
+            }),
+          inject: [getDataSourceToken(), OUTBOX_PRODUCER, MessagingMetrics],
+        },
+        {
+          provide: UnitOfWork,
+          useFactory: (dataSource: DataSource, relay: OutboxRelay) =>
+            new UnitOfWork(dataSource, {
+              consumer: options.config.service,
+              logger: options.logger,
+              onOutboxWritten: () => relay.wake(),
+              attempts: options.config.handlerAttempts,
+              backoff: options.config.handlerBackoff,
+            }),
+          inject: [getDataSourceToken(), OutboxRelay],
+        },
+        {
+          provide: KafkaEnvelopeServer,
+          useFactory: (kafka: Kafka, metrics: MessagingMetrics) =>
+            new KafkaEnvelopeServer({ kafka, config: options.config, topics: options.topics, logger: options.logger, metrics }),
+          inject: [KAFKA, MessagingMetrics],
+        },
+        { provide: FaultInjector, useFactory: () => FaultInjector.fromEnv() },
+        OutboxRelayLifecycle,
+      ],
+      exports: [FaultInjector, MESSAGING_CONFIG, LOGGER, DATABASE_URL, Registry, MessagingMetrics, KAFKA, OutboxRelay, UnitOfWork, KafkaEnvelopeServer],
+    };
+  }
+}

@@ -1,0 +1,87 @@
+import type { DynamicModule, INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import type { Logger } from 'pino';
+import type { MixedList } from 'typeorm';
+import { messagingConfigFromEnv, type MessagingConfig } from '../config/messaging-config';
+import { databaseUrlFor, ensureDatabaseExists } from '../config/database-url';
+import { KafkaEnvelopeServer } from '../kafka/kafka-envelope.server';
+import { createLogger, PinoNestLogger } from '../logging/logger';
+import { CreateMessagingTables1732400000000 } from '../persistence/1732400000000-create-messaging-tables';
+import { MessagingModule } from './messaging.module';
+
+/** What a service's module receives: parsed configuration and the infrastructure imports. */
+export interface ServiceInfrastructure {
+  readonly config: MessagingConfig;
+  readonly logger: Logger;
+  readonly databaseUrl: string;
+  readonly port: number;
+  /** TypeORM (migrations run at boot, never synchronize) and the messaging module. */
+  readonly imports: DynamicModule[];
+}
+
+export interface ServiceSpec {
+  readonly name: string;
+  readonly defaultPort: number;
+  readonly topics: readonly string[];
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  readonly entities: MixedList<Function | string>;
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  readonly migrations: Function[];
+  readonly module: (infrastructure: ServiceInfrastructure) => DynamicModule;
+  /** Extra setup on the Nest app before it listens (validation pipes, body limits…). */
+  readonly configure?: (app: INestApplication, infrastructure: ServiceInfrastructure) => void | Promise<void>;
+}
+
+const port = (value: string | undefined, fallback: number): number => {
+  const parsed = value ? Number(value) : fallback;
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535) throw new Error(`PORT must be a port number, got "${value}"`);
+  return parsed;
+};
+
+/** Builds the infrastructure of a service from the environment (parsed once, fails fast). */
+export function serviceInfrastructure(spec: ServiceSpec, env: NodeJS.ProcessEnv = process.env): ServiceInfrastructure {
+  const config = messagingConfigFromEnv(spec.name, env);
+  const logger = createLogger(spec.name);
+  const databaseUrl = databaseUrlFor(spec.name, env);
+  return {
+    config,
+    logger,
+    databaseUrl,
+    port: port(env.PORT, spec.defaultPort),
+    imports: [
+      TypeOrmModule.forRoot({
+        type: 'postgres',
+        url: databaseUrl,
+        entities: spec.entities,
+        migrations: [CreateMessagingTables1732400000000, ...spec.migrations],
+        migrationsRun: true,
+        migrationsTransactionMode: 'each',
+        synchronize: false,
+        logging: ['error'],
+        extra: { max: Number(env.DATABASE_POOL_SIZE ?? 10), application_name: spec.name },
+      }),
+      MessagingModule.forRoot({ config, logger, databaseUrl, topics: spec.topics }),
+    ],
+  };
+}
+
+/**
+ * Boots one service: its database (created when missing, migrated), its HTTP server
+ * (health, metrics, own endpoints) and its Kafka consumer. SIGTERM stops consuming,
+ * lets handlers finish and commit, flushes the outbox, then exits.
+ */
+export async function runService(spec: ServiceSpec): Promise<INestApplication> {
+  const infrastructure = serviceInfrastructure(spec);
+  const { logger } = infrastructure;
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
+  await ensureDatabaseExists(infrastructure.databaseUrl);
+  const app = await NestFactory.create(spec.module(infrastructure), { logger: new PinoNestLogger(logger), bufferLogs: true });
+  app.enableShutdownHooks();
+  await spec.configure?.(app, infrastructure);
+  app.connectMicroservice({ strategy: app.get(KafkaEnvelopeServer) }, { inheritAppConfig: true });
+  await app.startAllMicroservices();
+  await app.listen(infrastructure.port);
+  logger.info({ port: infrastructure.port }, `${spec.name} ready`);
+  return app;
+}

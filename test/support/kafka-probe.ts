@@ -1,0 +1,24 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+
+export const testKafka = (clientId = 'test'): Kafka =>
+  new Kafka({ clientId, brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING });
+
+/**
+ * Records every message of some topics from the beginning, in its own consumer group,
+ * so a test can assert on what reached Kafka (a DLQ entry, a duplicate, an event).
+ */
+export async function recordTopics(kafka: Kafka, topics: string[]): Promise<{ messages: (KafkaMessage & { topic: string })[]; stop: () => Promise<void> }> {
+  const messages: (KafkaMessage & { topic: string })[] = [];
+  const consumer = kafka.consumer({ groupId: `probe-${randomUUID()}`, allowAutoTopicCreation: false, maxWaitTimeInMs: 200 });
+  await consumer.connect();
+  await consumer.subscribe({ topics, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ topic, message }) => {
+      messages.push({ ...message, topic });
+    },
+  });
+  return { messages, stop: () => consumer.disconnect() };
+}
+
+export const headerOf = (message: KafkaMessage, name: string): string | undefined => message.headers?.[name]?.toString();
