@@ -1,7 +1,9 @@
 /** Kafka and Postgres settings every service reads from the spec's environment variables. */
 export interface MessagingConfig {
-  /** Service name: the consumer group, the inbox's consumer name, the client id. */
+  /** Service name: the inbox's consumer name, the client id, the default consumer group. */
   readonly service: string;
+  /** Kafka consumer group: KAFKA_GROUP_ID, else the service name. Tests give each run its own, so a service under test never shares partitions with another run's. */
+  readonly groupId: string;
   readonly brokers: string[];
   /** Concurrent partitions per consumer (kafkajs `partitionsConsumedConcurrently`). */
   readonly partitionsConsumedConcurrently: number;
@@ -31,6 +33,7 @@ export function messagingConfigFromEnv(service: string, env: NodeJS.ProcessEnv =
   if (brokers.length === 0) throw new Error('KAFKA_BROKERS must name at least one broker');
   return {
     service,
+    groupId: env.KAFKA_GROUP_ID?.trim() || service,
     brokers,
     partitionsConsumedConcurrently: int(env.KAFKA_PARTITIONS_CONCURRENCY, 6),
     sessionTimeoutMs: int(env.KAFKA_SESSION_TIMEOUT_MS, 30_000),

@@ -36,4 +36,7 @@ export const createOutboxProducer = (kafka: Kafka): Producer =>
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
+    // An idempotent producer must not give up on a send it may have half-done; the relay
+    // above it keeps the row unsent until the send is acknowledged anyway.
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5_000 },
   });

@@ -81,7 +81,7 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
     this.producer = createOutboxProducer(kafka);
     await this.producer.connect();
     const consumer = kafka.consumer({
-      groupId: config.service,
+      groupId: config.groupId,
       allowAutoTopicCreation: false,
       sessionTimeout: config.sessionTimeoutMs,
       heartbeatInterval: config.heartbeatIntervalMs,
@@ -97,7 +97,7 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
       partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
       eachMessage: (payload) => this.track(this.handleMessage(payload)),
     });
-    this.options.logger.info({ topics: this.options.topics, groupId: config.service }, 'consuming');
+    this.options.logger.info({ topics: this.options.topics, groupId: config.groupId }, 'consuming');
   }
 
   private track(work: Promise<void>): Promise<void> {
@@ -175,7 +175,7 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
     outcome: string,
   ): Promise<void> {
     if (!this.producer) throw new Error('dead-letter producer is not connected');
-    const dlq = await sendToDeadLetter(this.producer, { topic, partition, message, consumerGroup: this.options.config.service, error, reasons });
+    const dlq = await sendToDeadLetter(this.producer, { topic, partition, message, consumerGroup: this.options.config.groupId, error, reasons });
     this.options.metrics?.deadLettered.inc({ topic });
     this.options.metrics?.consumed.inc({ topic, type: 'unknown', outcome: 'dead-lettered' });
     this.options.logger.error({ topic, partition, offset: message.offset, dlq, error, reasons, outcome }, `message sent to ${dlq}`);

@@ -35,8 +35,8 @@ const RECONNECT: BackoffPolicy = { initialMs: 200, factor: 2, maxMs: 5_000, jitt
 /**
  * Publishes committed outbox rows to Kafka, in position order, and marks them sent.
  *
- * Low latency: the unit of work wakes it in-process at commit, and a statement trigger's
- * NOTIFY wakes the leader when another replica committed; the poll is only a fallback.
+ * Low latency: the unit of work wakes it in-process at commit, and a replica that is not
+ * the leader sends a NOTIFY with its commit to wake the leader; the poll is a fallback.
  * Order: a session advisory lock elects one relay per database; it sends one batch at a
  * time through an idempotent producer with one request in flight. A crash between publish
  * and mark re-sends the batch: delivery is at least once and consumers dedupe by id.

@@ -15,6 +15,13 @@ export interface UnitOfWorkOptions {
   readonly logger: Logger;
   /** Called after every commit that wrote outbox rows: wakes the relay at once. */
   readonly onOutboxWritten?: () => void;
+  /**
+   * True when the relay that publishes this database's outbox runs in another process
+   * (another replica leads): the transaction then sends a NOTIFY to wake it at commit.
+   * The leader's own commits skip it: NOTIFY serialises committing transactions on a
+   * global queue lock, a cost worth paying only when it buys latency.
+   */
+  readonly relayIsRemote?: () => boolean;
   readonly attempts: number;
   readonly backoff: BackoffPolicy;
 }
@@ -41,6 +48,7 @@ export class UnitOfWork {
       const tx = new OutboxTransaction(manager, cause);
       const result = await work(tx);
       await writeOutbox(manager, tx.pending);
+      if (tx.pending.length > 0 && this.options.relayIsRemote?.()) await manager.query(`SELECT pg_notify('outbox_messages', '')`);
       return { status: 'done', result, published: tx.pending };
     });
     if (outcome.status === 'done' && outcome.published.length > 0) this.options.onOutboxWritten?.();

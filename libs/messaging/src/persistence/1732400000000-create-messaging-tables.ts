@@ -23,13 +23,6 @@ export class CreateMessagingTables1732400000000 implements MigrationInterface {
     // The relay reads only unsent rows, in commit-ish order: a small partial index.
     await queryRunner.query(`CREATE INDEX outbox_messages_unsent ON outbox_messages (position) WHERE sent_at IS NULL`);
     await queryRunner.query(`CREATE INDEX outbox_messages_sent_at ON outbox_messages (sent_at) WHERE sent_at IS NOT NULL`);
-    // Wakes the relay of any replica at commit; one notification per transaction.
-    await queryRunner.query(`
-      CREATE FUNCTION notify_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN PERFORM pg_notify('outbox_messages', ''); RETURN NULL; END $$`);
-    await queryRunner.query(`
-      CREATE TRIGGER outbox_messages_notify AFTER INSERT ON outbox_messages
-      FOR EACH STATEMENT EXECUTE FUNCTION notify_outbox()`);
     await queryRunner.query(`
       CREATE TABLE inbox_messages (
         consumer     text        NOT NULL,
@@ -42,8 +35,6 @@ export class CreateMessagingTables1732400000000 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DROP TABLE inbox_messages`);
-    await queryRunner.query(`DROP TRIGGER outbox_messages_notify ON outbox_messages`);
-    await queryRunner.query(`DROP FUNCTION notify_outbox()`);
     await queryRunner.query(`DROP TABLE outbox_messages`);
   }
 }

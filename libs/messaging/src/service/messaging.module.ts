@@ -101,6 +101,7 @@ export class MessagingModule {
               consumer: options.config.service,
               logger: options.logger,
               onOutboxWritten: () => relay.wake(),
+              relayIsRemote: () => !relay.leader,
               attempts: options.config.handlerAttempts,
               backoff: options.config.handlerBackoff,
             }),
