@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 
 /** The JSON value of every Kafka message (SPEC.md, "Messages"). */
@@ -23,7 +23,9 @@ export const envelopeSchema = z.object({
   id: z.string().min(1).max(200),
   type: z.string().regex(/^[A-Z][A-Za-z]{1,80}$/, 'must be a PascalCase message type'),
   version: z.number().int().positive(),
-  sagaId: uuid,
+  // Optional only on the wire: a client's CreateSite/DeleteSite may leave it to the
+  // orchestrator (see parseEnvelope); every other message must carry it.
+  sagaId: uuid.optional(),
   correlationId: z.string().min(1).max(200),
   causationId: z.string().min(1).max(200).nullable().optional().default(null),
   occurredAt: z.string().datetime({ offset: true }),
@@ -45,3 +47,15 @@ export const causedBy = (cause: Pick<Envelope, 'id' | 'sagaId' | 'correlationId'
 });
 
 export const newMessageId = (): string => randomUUID();
+
+/**
+ * The saga id the orchestrator assigns to a client command that names none: derived from
+ * the command's id (a name-based UUID), so the same command sent twice names one saga.
+ */
+export function sagaIdFor(messageId: string): string {
+  const hash = createHash('sha1').update(`site-saga:${messageId}`).digest();
+  hash[6] = (hash[6]! & 0x0f) | 0x50; // version 5
+  hash[8] = (hash[8]! & 0x3f) | 0x80; // RFC 4122 variant
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type Causation, type Envelope, envelopeSchema, newMessageId } from './envelope';
+import { type Causation, type Envelope, envelopeSchema, newMessageId, sagaIdFor } from './envelope';
 import type { Topic } from './topics';
 import { ContractViolation, fieldReasonsOf } from './validation';
 
@@ -106,6 +106,9 @@ export const defineCommand = <T extends string, P>(spec: {
   failed: MessageDefinition<string, FailurePayload>;
 }): CommandDefinition<T, P> => ({ ...define('command', spec), kind: 'command', succeeded: spec.succeeded, failed: spec.failed });
 
+/** Client commands that may leave the saga id to the orchestrator. */
+const SAGA_STARTING_TYPES = new Set(['CreateSite', 'DeleteSite']);
+
 /** Parses raw bytes into an envelope; throws ContractViolation with field reasons. */
 export function parseEnvelope(raw: Buffer | string | null): Envelope {
   if (raw === null) throw new ContractViolation('unreadable message', [{ field: '(value)', message: 'empty message value' }]);
@@ -117,5 +120,8 @@ export function parseEnvelope(raw: Buffer | string | null): Envelope {
   }
   const checked = envelopeSchema.safeParse(json);
   if (!checked.success) throw new ContractViolation('invalid envelope', fieldReasonsOf(checked.error));
-  return checked.data as Envelope;
+  const { sagaId, ...rest } = checked.data;
+  if (sagaId !== undefined) return { ...rest, sagaId } as Envelope;
+  if (!SAGA_STARTING_TYPES.has(rest.type)) throw new ContractViolation('invalid envelope', [{ field: 'sagaId', message: 'Required' }]);
+  return { ...rest, sagaId: sagaIdFor(rest.id) } as Envelope;
 }

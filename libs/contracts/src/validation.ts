@@ -7,13 +7,14 @@ export interface FieldReason {
 }
 
 export const fieldReasonsOf = (error: ZodError, prefix = ''): FieldReason[] =>
-  error.issues.map((issue) => {
+  error.issues.flatMap((issue) => {
     const path = issue.path.join('.');
     const field = [prefix, path].filter(Boolean).join('.') || '(root)';
     if (issue.code === 'unrecognized_keys') {
-      return { field: [prefix, ...issue.path, ...issue.keys].filter(Boolean).join('.') || '(root)', message: 'unknown field' };
+      // One reason per unknown key: `{ a, b }` are two fields, not a path `a.b`.
+      return issue.keys.map((key) => ({ field: [prefix, ...issue.path, key].filter(Boolean).join('.'), message: 'unknown field' }));
     }
-    return { field, message: issue.message };
+    return [{ field, message: issue.message }];
   });
 
 /** Thrown when a message or request does not match its schema. */

@@ -32,3 +32,10 @@ export const HandlesMessage =
     if (!descriptor || typeof descriptor.value !== 'function') throw new Error(`${target.name} must define handle(envelope)`);
     OnMessage(...definitions)(prototype, 'handle', descriptor);
   };
+
+/**
+ * Marks a method as the answer to messages of these types whose payload is invalid
+ * (it receives an `InvalidMessage`); without one, such messages go to the DLQ.
+ */
+export const OnInvalidMessage = (...definitions: readonly MessageDefinition[]): MethodDecorator =>
+  applyDecorators(EventPattern(definitions.map((definition) => `invalid:${definition.type}`)), UseFilters(RethrowToTransportFilter));

@@ -1,5 +1,5 @@
-import { type CustomTransportStrategy, Server } from '@nestjs/microservices';
-import { ContractViolation, parseEnvelope, validateMessage, type Envelope } from '@sitesaga/contracts';
+import { type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
+import { ContractViolation, type Envelope, type FieldReason, parseEnvelope, validateMessage } from '@sitesaga/contracts';
 import type { Consumer, EachMessagePayload, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { lastValueFrom } from 'rxjs';
@@ -11,6 +11,15 @@ import { backoffDelay, delay } from '../retry/backoff';
 import { classifyFailure, describeError } from '../retry/failure-classification';
 import { createOutboxProducer } from './kafka-client';
 import { KafkaEnvelopeContext } from './kafka-envelope.context';
+
+/** What an `@OnInvalidMessage` handler receives: a readable envelope whose payload broke its contract. */
+export interface InvalidMessage {
+  readonly envelope: Envelope;
+  readonly reasons: readonly FieldReason[];
+  readonly error: string;
+}
+
+export const invalidPatternOf = (type: string): string => `invalid:${type}`;
 
 export interface KafkaEnvelopeServerOptions {
   readonly kafka: Kafka;
@@ -106,13 +115,30 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
   }
 
   private async handleMessage({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {
-    const { logger, metrics, config } = this.options;
+    const { metrics, config } = this.options;
     let envelope: Envelope;
     try {
-      envelope = validateMessage(parseEnvelope(message.value), topic);
+      envelope = parseEnvelope(message.value);
     } catch (error) {
       if (!(error instanceof ContractViolation)) throw error;
       await this.deadLetter(topic, partition, message, error.message, error.reasons, 'unreadable');
+      return;
+    }
+
+    const context = new KafkaEnvelopeContext([topic, partition, message, heartbeat]);
+    try {
+      envelope = validateMessage(envelope, topic);
+    } catch (error) {
+      if (!(error instanceof ContractViolation)) throw error;
+      // A readable envelope with a bad payload may be answered by the service (e.g. a
+      // client's CreateSite → SiteCreationRejected with field reasons); otherwise, DLQ.
+      const onInvalid = this.getHandlerByPattern(invalidPatternOf(envelope.type));
+      if (!onInvalid) {
+        await this.deadLetter(topic, partition, message, error.message, error.reasons, 'unreadable');
+        return;
+      }
+      const rejected: InvalidMessage = { envelope, reasons: error.reasons, error: error.message };
+      await this.dispatch(onInvalid, rejected, envelope, context);
       return;
     }
 
@@ -127,15 +153,25 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
       }
       return;
     }
+    await this.dispatch(handler, envelope, envelope, context);
+  }
 
-    const context = new KafkaEnvelopeContext([topic, partition, message, heartbeat]);
-    const beat = setInterval(() => heartbeat().catch(() => undefined), Math.max(500, config.heartbeatIntervalMs));
+  /**
+   * Runs a handler with the message's correlation scope and a heartbeat, retrying in
+   * place; decides what happens when it keeps failing (see the class comment).
+   */
+  private async dispatch(handler: MessageHandler, data: unknown, envelope: Envelope, context: KafkaEnvelopeContext): Promise<void> {
+    const { logger, metrics, config } = this.options;
+    const topic = context.getTopic();
+    const partition = context.getPartition();
+    const message = context.getMessage();
+    const beat = setInterval(() => context.heartbeat().catch(() => undefined), Math.max(500, config.heartbeatIntervalMs));
     const timer = metrics?.handlingSeconds.startTimer({ type: envelope.type });
     try {
       for (let attempt = 1; ; attempt++) {
         try {
           await withMessageScope(envelope, async () => {
-            await lastValueFrom(this.transformToObservable(await handler(envelope, context)), { defaultValue: undefined });
+            await lastValueFrom(this.transformToObservable(await handler(data, context)), { defaultValue: undefined });
           });
           metrics?.consumed.inc({ topic, type: envelope.type, outcome: 'handled' });
           return;

@@ -69,7 +69,9 @@ export class OutboxRelay {
   async stop(): Promise<void> {
     this.running = false;
     this.wake();
-    await this.loop;
+    // A send stuck on an unreachable broker must not hold shutdown hostage: its rows stay
+    // unsent and the next leader publishes them.
+    await Promise.race([this.loop, delay(10_000)]);
     await this.closeSession();
   }
 

@@ -1,0 +1,476 @@
+import { randomUUID } from 'node:crypto';
+import type { Causation, Envelope, FailurePayload, MessageDefinition } from '@sitesaga/contracts';
+import type { AnyCommand, CommandInvocation, OutcomeContext, OutgoingMessage, SagaDefinition, SagaStep } from './define-saga';
+import { SagaTransitionRefused } from './errors';
+import { backoffDelay } from './retry-policy';
+import { type HistoryEntry, isTerminal, type SagaFailure, type SagaState, type SagaStatus, type StepState } from './saga-state';
+
+/** The message that starts a saga (e.g. a `CreateSite` command): its id is the causation of the first commands. */
+export interface SagaCause {
+  readonly id: string;
+  readonly type: string;
+  readonly correlationId: string;
+  /** Where it came from, for the history; null when not from Kafka. */
+  readonly topic?: string | null;
+}
+
+/** Everything that can move a saga. */
+export type SagaInput<D> =
+  | { readonly kind: 'start'; readonly sagaId: string; readonly data: D; readonly cause: SagaCause }
+  /** A participant's event. */
+  | { readonly kind: 'reply'; readonly envelope: Envelope }
+  /** A persisted step deadline passed. */
+  | { readonly kind: 'deadline'; readonly step: string }
+  /** Operator: re-send what the saga waits for now (fresh attempts); resume a FAILED saga's compensations. */
+  | { readonly kind: 'retry'; readonly requestId?: string | null }
+  /** Operator: compensate a RUNNING saga. */
+  | { readonly kind: 'abort'; readonly reason: string; readonly requestId?: string | null };
+
+export interface Decision<D> {
+  readonly state: SagaState<D>;
+  /** Commands and outcome events to publish in the same transaction as `state`. */
+  readonly outgoing: readonly Envelope[];
+  /** What to append to the saga's history: the input (when a message or operator action) and every outgoing message. */
+  readonly history: readonly HistoryEntry[];
+  /** Why the input changed nothing (a late duplicate, a stale deadline); `state` is then the input state itself. */
+  readonly ignored: string | null;
+}
+
+export interface DecideOptions {
+  /** Id of each outgoing message (default: random UUIDs). */
+  readonly newId?: () => string;
+  /** In [0, 1): the jitter of backoffs (default: Math.random). */
+  readonly random?: () => number;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type Route<D> = {
+  readonly step: SagaStep<D>;
+  readonly leg: 'forward' | 'compensation';
+  readonly outcome: 'succeeded' | 'failed';
+  readonly event: MessageDefinition;
+};
+
+/**
+ * The whole saga logic, pure: given a definition, the current state (null before start),
+ * one input and the time, returns the next state and the messages to send. It does no
+ * I/O; `SagaEngine` loads, calls this, saves with a version check and publishes.
+ * Throws SagaTransitionRefused for an operator action that makes no sense in the state.
+ */
+export function decide<D>(
+  definition: SagaDefinition<D>,
+  state: SagaState<D> | null,
+  input: SagaInput<D>,
+  now: Date,
+  options: DecideOptions = {},
+): Decision<D> {
+  if (input.kind === 'start') {
+    if (state) throw new SagaTransitionRefused(state.id, 'start', state.status);
+    const transition = new Transition(definition, initialState(definition, input.sagaId, input.data, input.cause.correlationId, now), now, options, input.cause.id);
+    transition.record({ direction: 'in', topic: input.cause.topic ?? null, messageId: input.cause.id, type: input.cause.type, step: null });
+    return transition.start();
+  }
+  if (!state) throw new Error(`decide(${input.kind}) needs the saga's state`);
+  switch (input.kind) {
+    case 'reply':
+      return new Transition(definition, state, now, options, input.envelope.id).reply(input.envelope);
+    case 'deadline': {
+      const step = state.steps.find((candidate) => candidate.name === input.step);
+      // A deadline read before a reply moved the step on: nothing to do, nothing to record.
+      if (!step || step.deadlineAt === null || step.deadlineAt.getTime() > now.getTime() || isTerminal(state.status)) {
+        return { state, outgoing: [], history: [], ignored: `no passed deadline on ${input.step}` };
+      }
+      return new Transition(definition, state, now, options, step.lastMessageId).deadline(input.step);
+    }
+    case 'retry':
+      return new Transition(definition, state, now, options, input.requestId ?? null).retry();
+    case 'abort':
+      return new Transition(definition, state, now, options, input.requestId ?? null).abort(input.reason);
+  }
+}
+
+function initialState<D>(definition: SagaDefinition<D>, id: string, data: D, correlationId: string, now: Date): SagaState<D> {
+  return {
+    id,
+    type: definition.type,
+    status: 'RUNNING',
+    version: 1,
+    data,
+    failure: null,
+    correlationId,
+    searchKey: definition.searchKey(data),
+    createdAt: now,
+    updatedAt: now,
+    steps: definition.steps.map((step) => pendingStep(step.name, step.position)),
+  };
+}
+
+const pendingStep = (name: string, position: number): StepState => ({
+  name,
+  position,
+  state: 'PENDING',
+  attempts: 0,
+  compensationAttempts: 0,
+  mayHaveTakenEffect: false,
+  deadlineAt: null,
+  deadlineKind: null,
+  lastMessageId: null,
+  startedAt: null,
+  finishedAt: null,
+  error: null,
+});
+
+/** The command a step sends with the current data, or null when the action cannot build it yet. */
+function commandOf<D>(action: ((data: D) => CommandInvocation) | null, data: D): AnyCommand | null {
+  if (!action) return null;
+  try {
+    return action(data).command;
+  } catch {
+    return null;
+  }
+}
+
+/** One decision in progress: a private working copy of the state, changed in place, returned as a new state. */
+class Transition<D> {
+  private status: SagaStatus;
+  private data: D;
+  private failure: SagaFailure | null;
+  private readonly steps: Mutable<StepState>[];
+  private readonly outgoing: Envelope[] = [];
+  private readonly history: HistoryEntry[] = [];
+  private readonly newId: () => string;
+  private readonly random: () => number;
+
+  constructor(
+    private readonly definition: SagaDefinition<D>,
+    private readonly original: SagaState<D>,
+    private readonly now: Date,
+    options: DecideOptions,
+    /** Id of the message that caused this decision: the causationId of everything it sends. */
+    private readonly causationId: string | null,
+  ) {
+    this.status = original.status;
+    this.data = original.data;
+    this.failure = original.failure;
+    // Rows follow the definition: a step added to a definition later starts PENDING in old sagas.
+    this.steps = definition.steps.map((step) => ({ ...(original.steps.find((row) => row.name === step.name) ?? pendingStep(step.name, step.position)), position: step.position }));
+    this.newId = options.newId ?? randomUUID;
+    this.random = options.random ?? Math.random;
+  }
+
+  record(entry: Omit<HistoryEntry, 'at'>): void {
+    this.history.push({ ...entry, at: this.now });
+  }
+
+  start(): Decision<D> {
+    this.emit(this.definition.onStarted?.(this.data, this.context()) ?? []);
+    this.startStage(0);
+    return this.done();
+  }
+
+  reply(envelope: Envelope): Decision<D> {
+    const route = this.routeOf(envelope.type);
+    this.record({ direction: 'in', topic: route?.event.topic ?? null, messageId: envelope.id, type: envelope.type, step: route?.step.name ?? null });
+    if (!route) return this.ignore(`no step of ${this.definition.type} answers to ${envelope.type}`);
+    if (isTerminal(this.status)) return this.ignore(`saga is ${this.status}`);
+    const step = this.stepState(route.step.name);
+    const waitingFor = route.leg === 'forward' ? 'RUNNING' : 'COMPENSATING';
+    if (step.state !== waitingFor) return this.ignore(`${step.name} is ${step.state}: not waiting for ${envelope.type}`);
+    const payload = route.event.parse(envelope).payload;
+
+    if (route.outcome === 'succeeded') {
+      // A success counts whichever send it answers: the effect happened.
+      if (route.leg === 'forward') this.succeed(route.step, step, payload);
+      else this.compensated(step);
+      return this.done();
+    }
+    const failure = payload as FailurePayload;
+    // A refusal is definitive whichever send it answers; it did nothing, so nothing to undo.
+    if (route.leg === 'forward' && failure.class === 'business') {
+      this.finish(step, 'FAILED', failure.reason);
+      this.beginCompensation({ failedStep: step.name, reason: failure.reason, cause: 'business', stuck: [] });
+      return this.done();
+    }
+    // A transient failure of an earlier send (the step is backing off, or a later send is out) was already counted.
+    if (step.deadlineKind !== 'reply' || (envelope.causationId !== null && step.lastMessageId !== null && envelope.causationId !== step.lastMessageId)) {
+      return this.ignore(`${envelope.type} answers an earlier send of ${step.name}`);
+    }
+    if (route.leg === 'forward') this.retryOrGiveUp(route.step, step, failure.reason);
+    else this.retryCompensationOrGiveUp(route.step, step, failure.reason);
+    return this.done();
+  }
+
+  deadline(name: string): Decision<D> {
+    const definitionStep = this.definitionStep(name);
+    const step = this.stepState(name);
+    if (step.state !== 'RUNNING' && step.state !== 'COMPENSATING') return this.ignore(`${name} is ${step.state}: no deadline`);
+    this.record({ direction: 'in', topic: null, messageId: null, type: 'DeadlinePassed', step: name });
+    if (step.state === 'RUNNING') {
+      if (step.deadlineKind === 'resend') this.sendForward(definitionStep, step);
+      else this.retryOrGiveUp(definitionStep, step, `no reply within ${definitionStep.timeoutMs} ms`);
+    } else {
+      if (step.deadlineKind === 'resend') this.sendCompensation(definitionStep, step);
+      else this.retryCompensationOrGiveUp(definitionStep, step, `no reply within ${definitionStep.compensationTimeoutMs} ms`);
+    }
+    return this.done();
+  }
+
+  retry(): Decision<D> {
+    const resend = (state: 'RUNNING' | 'COMPENSATING' | 'FAILED') => this.steps.filter((step) => step.state === state && (state !== 'FAILED' || step.compensationAttempts > 0));
+    this.record({ direction: 'in', topic: null, messageId: this.causationId, type: 'RetryRequested', step: null });
+    if (this.status === 'RUNNING') {
+      for (const step of resend('RUNNING')) {
+        step.attempts = 0; // an operator's retry grants a fresh budget
+        this.sendForward(this.definitionStep(step.name), step);
+      }
+    } else if (this.status === 'COMPENSATING' || this.status === 'FAILED') {
+      const stuck = resend(this.status === 'FAILED' ? 'FAILED' : 'COMPENSATING');
+      this.status = 'COMPENSATING';
+      if (this.failure) this.failure = { ...this.failure, stuck: [] };
+      for (const step of stuck) {
+        step.compensationAttempts = 0;
+        this.sendCompensation(this.definitionStep(step.name), step);
+      }
+      this.advanceCompensation();
+    } else {
+      throw new SagaTransitionRefused(this.original.id, 'retry', this.status);
+    }
+    return this.done();
+  }
+
+  abort(reason: string): Decision<D> {
+    if (this.status !== 'RUNNING') throw new SagaTransitionRefused(this.original.id, 'abort', this.status);
+    this.record({ direction: 'in', topic: null, messageId: this.causationId, type: 'AbortRequested', step: null });
+    const current = this.steps.find((step) => step.state === 'RUNNING') ?? this.steps.find((step) => step.state !== 'SUCCEEDED');
+    this.beginCompensation({ failedStep: current?.name ?? this.definition.type, reason: `aborted: ${reason}`, cause: 'aborted', stuck: [] });
+    return this.done();
+  }
+
+  // ---- forward ----
+
+  private startStage(position: number): void {
+    for (const step of this.definition.steps) {
+      if (step.position === position) this.sendForward(step, this.stepState(step.name));
+    }
+  }
+
+  private sendForward(definitionStep: SagaStep<D>, step: Mutable<StepState>): void {
+    const id = this.send(definitionStep.action(this.data), definitionStep.name);
+    step.state = 'RUNNING';
+    step.attempts += 1;
+    step.startedAt ??= this.now;
+    step.deadlineAt = this.after(definitionStep.timeoutMs);
+    step.deadlineKind = 'reply';
+    step.lastMessageId = id;
+  }
+
+  private succeed(definitionStep: SagaStep<D>, step: Mutable<StepState>, payload: unknown): void {
+    this.finish(step, 'SUCCEEDED', null);
+    if (definitionStep.onSucceeded) this.data = definitionStep.onSucceeded(this.data, payload);
+    // The join: a stage is done when every one of its persisted step rows says SUCCEEDED.
+    const stage = this.steps.filter((candidate) => candidate.position === step.position);
+    if (!stage.every((candidate) => candidate.state === 'SUCCEEDED')) return;
+    if (step.position + 1 < this.definition.stageCount) {
+      this.startStage(step.position + 1);
+    } else {
+      this.status = 'COMPLETED';
+      this.emit(this.definition.onCompleted?.(this.data, this.context()) ?? []);
+    }
+  }
+
+  private retryOrGiveUp(definitionStep: SagaStep<D>, step: Mutable<StepState>, reason: string): void {
+    step.error = reason;
+    if (step.attempts < definitionStep.retry.maxAttempts) {
+      this.backOff(step, backoffDelay(definitionStep.retry, step.attempts, this.random));
+      return;
+    }
+    // Sent, and never a definitive answer: it may have taken effect, so it is undone too.
+    this.finish(step, 'FAILED', `${reason} (gave up after ${step.attempts} attempts)`);
+    step.mayHaveTakenEffect = true;
+    this.beginCompensation({ failedStep: step.name, reason: step.error ?? reason, cause: 'exhausted', stuck: [] });
+  }
+
+  // ---- compensation ----
+
+  private beginCompensation(failure: SagaFailure): void {
+    this.status = 'COMPENSATING';
+    this.failure = failure;
+    for (const step of this.steps) {
+      if (step.state === 'PENDING') {
+        step.state = 'SKIPPED';
+      } else if (step.state === 'RUNNING') {
+        // A sibling still waiting: maybe done. Undoing it is safe because its undo goes to the
+        // same participant with the same Kafka key (the saga id), so it is processed after it.
+        this.finish(step, 'FAILED', failure.cause === 'aborted' ? failure.reason : `given up: ${failure.failedStep} failed`);
+        step.mayHaveTakenEffect = true;
+      }
+    }
+    this.advanceCompensation();
+  }
+
+  private needsCompensation(step: StepState): boolean {
+    return (
+      this.definitionStep(step.name).compensate !== null &&
+      step.compensationAttempts === 0 &&
+      (step.state === 'SUCCEEDED' || (step.state === 'FAILED' && step.mayHaveTakenEffect))
+    );
+  }
+
+  /** Undoes the latest stage that has something to undo, once nothing is being undone; ends the saga when all is undone. */
+  private advanceCompensation(): void {
+    if (this.steps.some((step) => step.state === 'COMPENSATING')) return;
+    const stuck = this.steps.filter((step) => step.state === 'FAILED' && step.compensationAttempts > 0);
+    if (stuck.length > 0) {
+      // Undoing earlier stages while a later one is not undone would break reverse order: stop and flag.
+      const failure = this.failure ?? { failedStep: '(unknown)', reason: '(unknown)', cause: 'exhausted' as const, stuck: [] };
+      this.status = 'FAILED';
+      this.failure = { ...failure, stuck: stuck.map((step) => ({ step: step.name, reason: step.error ?? '(unknown)' })) };
+      for (const { step, reason } of this.failure.stuck) {
+        this.emit(
+          this.definition.onNeedsAttention?.(this.data, { step, reason, failedStep: failure.failedStep, failedReason: failure.reason }, this.context()) ?? [],
+        );
+      }
+      return;
+    }
+    const toUndo = this.steps.filter((step) => this.needsCompensation(step));
+    if (toUndo.length === 0) {
+      this.status = 'COMPENSATED';
+      const failure = this.failure;
+      this.emit(
+        this.definition.onCompensated?.(
+          this.data,
+          { failedStep: failure?.failedStep ?? '(unknown)', reason: failure?.reason ?? '(unknown)', aborted: failure?.cause === 'aborted', cause: failure?.cause ?? 'exhausted' },
+          this.context(),
+        ) ?? [],
+      );
+      return;
+    }
+    const latest = Math.max(...toUndo.map((step) => step.position));
+    for (const step of toUndo) {
+      if (step.position === latest) this.sendCompensation(this.definitionStep(step.name), step);
+    }
+  }
+
+  private sendCompensation(definitionStep: SagaStep<D>, step: Mutable<StepState>): void {
+    if (!definitionStep.compensate) throw new Error(`${definitionStep.name} has no compensation`);
+    const id = this.send(definitionStep.compensate(this.data), definitionStep.name);
+    step.state = 'COMPENSATING';
+    step.compensationAttempts += 1;
+    step.deadlineAt = this.after(definitionStep.compensationTimeoutMs);
+    step.deadlineKind = 'reply';
+    step.lastMessageId = id;
+  }
+
+  private compensated(step: Mutable<StepState>): void {
+    this.finish(step, 'COMPENSATED', null);
+    this.advanceCompensation();
+  }
+
+  /** Compensations are idempotent, so failures of either class are retried until attempts run out. */
+  private retryCompensationOrGiveUp(definitionStep: SagaStep<D>, step: Mutable<StepState>, reason: string): void {
+    step.error = reason;
+    if (step.compensationAttempts < definitionStep.compensationRetry.maxAttempts) {
+      this.backOff(step, backoffDelay(definitionStep.compensationRetry, step.compensationAttempts, this.random));
+      return;
+    }
+    this.finish(step, 'FAILED', `compensation: ${reason} (gave up after ${step.compensationAttempts} attempts)`);
+    this.advanceCompensation();
+  }
+
+  // ---- plumbing ----
+
+  private backOff(step: Mutable<StepState>, delayMs: number): void {
+    step.deadlineAt = this.after(delayMs);
+    step.deadlineKind = 'resend';
+  }
+
+  private finish(step: Mutable<StepState>, state: 'SUCCEEDED' | 'FAILED' | 'COMPENSATED', error: string | null): void {
+    step.state = state;
+    step.finishedAt = this.now;
+    step.deadlineAt = null;
+    step.deadlineKind = null;
+    step.error = error;
+  }
+
+  /** Builds a command with a new id every time: participants dedupe by id, so a re-send must not look like a duplicate. */
+  private send(invocation: CommandInvocation, stepName: string): string {
+    const envelope = invocation.command.create(invocation.payload, this.causation(), { id: this.newId(), occurredAt: this.now });
+    this.outgoing.push(envelope);
+    this.record({ direction: 'out', topic: invocation.command.topic, messageId: envelope.id, type: envelope.type, step: stepName });
+    return envelope.id;
+  }
+
+  private emit(messages: readonly OutgoingMessage[]): void {
+    for (const message of messages) {
+      const envelope = message.definition.create(message.payload, this.causation(), { id: this.newId(), occurredAt: this.now });
+      this.outgoing.push(envelope);
+      this.record({ direction: 'out', topic: message.definition.topic, messageId: envelope.id, type: envelope.type, step: null });
+    }
+  }
+
+  private causation(): Causation {
+    return { sagaId: this.original.id, correlationId: this.original.correlationId, causationId: this.causationId };
+  }
+
+  private context(): OutcomeContext {
+    return { sagaId: this.original.id, sagaType: this.definition.type, correlationId: this.original.correlationId, now: this.now };
+  }
+
+  private after(ms: number): Date {
+    return new Date(this.now.getTime() + Math.round(ms));
+  }
+
+  private definitionStep(name: string): SagaStep<D> {
+    const step = this.definition.steps.find((candidate) => candidate.name === name);
+    if (!step) throw new Error(`${this.definition.type} has no step ${name}`);
+    return step;
+  }
+
+  private stepState(name: string): Mutable<StepState> {
+    const step = this.steps.find((candidate) => candidate.name === name);
+    if (!step) throw new Error(`${this.definition.type} has no step ${name}`);
+    return step;
+  }
+
+  /**
+   * Which step and leg an event answers, by its type. A step waiting for that event wins;
+   * otherwise the first step whose command it answers (for the history only).
+   */
+  private routeOf(type: string): Route<D> | null {
+    let fallback: Route<D> | null = null;
+    for (const definitionStep of this.definition.steps) {
+      const state = this.stepState(definitionStep.name).state;
+      for (const leg of ['forward', 'compensation'] as const) {
+        const command = commandOf(leg === 'forward' ? definitionStep.action : definitionStep.compensate, this.data);
+        if (!command) continue;
+        const outcome = command.succeeded.type === type ? 'succeeded' : command.failed.type === type ? 'failed' : null;
+        if (!outcome) continue;
+        const route: Route<D> = { step: definitionStep, leg, outcome, event: command[outcome] as MessageDefinition };
+        if (state === (leg === 'forward' ? 'RUNNING' : 'COMPENSATING')) return route;
+        fallback ??= route;
+      }
+    }
+    return fallback;
+  }
+
+  private ignore(reason: string): Decision<D> {
+    return { state: this.original, outgoing: [], history: this.history, ignored: reason };
+  }
+
+  private done(): Decision<D> {
+    return {
+      state: {
+        ...this.original,
+        status: this.status,
+        data: this.data,
+        failure: this.failure,
+        searchKey: this.definition.searchKey(this.data),
+        updatedAt: this.now,
+        steps: this.steps.map((step) => ({ ...step })),
+      },
+      outgoing: this.outgoing,
+      history: this.history,
+      ignored: null,
+    };
+  }
+}

@@ -1,0 +1,49 @@
+import { ReleaseSite, ReserveSite } from '@sitesaga/contracts';
+import { defineSaga, scaleTimings, step } from './define-saga';
+import { InvalidSagaDefinition } from './errors';
+import { redactSagaData } from './redaction';
+import { testSaga } from './testing/test-saga';
+
+const reserve = (data: { siteId: string }) => ({ command: ReserveSite, payload: { siteId: data.siteId, name: 'my-blog', domain: 'blog.example.com' } });
+const release = (data: { siteId: string }) => ({ command: ReleaseSite, payload: { siteId: data.siteId } });
+
+describe('defineSaga', () => {
+  it('resolves timings from the defaults, the step and its compensation', () => {
+    const saga = defineSaga<{ siteId: string }>({
+      type: 'Timings',
+      defaults: { timeout: '10s', retry: { maxAttempts: 4, backoff: '200ms' } },
+      stages: [step('Reserve', reserve, { compensate: release, timeout: '1m', compensation: { retry: { maxAttempts: 9 } } })],
+    });
+
+    const [reserveStep] = saga.steps;
+    expect(reserveStep).toMatchObject({ position: 0, timeoutMs: 60_000, compensationTimeoutMs: 60_000 });
+    expect(reserveStep?.retry).toMatchObject({ maxAttempts: 4, backoffMs: 200, factor: 2, jitter: 0.2, maxBackoffMs: 30_000 });
+    expect(reserveStep?.compensationRetry.maxAttempts).toBe(9);
+  });
+
+  it('refuses two steps with one name', () => {
+    expect(() => defineSaga({ type: 'Twice', stages: [step('Reserve', reserve), step('Reserve', reserve)] })).toThrow(InvalidSagaDefinition);
+  });
+
+  it('refuses a mistyped duration when the saga is defined, not when it runs', () => {
+    expect(() => defineSaga({ type: 'Typo', stages: [step('Reserve', reserve, { timeout: '30 s' as never })] })).toThrow(/Typo, step Reserve: invalid duration/);
+  });
+
+  it('shrinks every timeout and backoff, not the attempt counts, when scaled for tests', () => {
+    const fast = scaleTimings(testSaga, 0.001);
+    const database = fast.steps.find((candidate) => candidate.name === 'ProvisionDatabase');
+
+    expect(database).toMatchObject({ timeoutMs: 60, compensationTimeoutMs: 60 });
+    expect(database?.retry).toMatchObject({ maxAttempts: 3, backoffMs: 1, maxBackoffMs: 30 });
+    expect(fast.timeScale).toBe(0.001);
+  });
+});
+
+describe('redactSagaData', () => {
+  it('hides the keys the definition names, wherever they occur', () => {
+    const data = { siteId: 'x', credentials: 'v1.a.b.c', nested: [{ credentials: 'v1.d.e.f', kept: 1 }] };
+
+    expect(redactSagaData(testSaga, data)).toEqual({ siteId: 'x', credentials: '[redacted]', nested: [{ credentials: '[redacted]', kept: 1 }] });
+    expect(data.credentials).toBe('v1.a.b.c');
+  });
+});

@@ -1,0 +1,219 @@
+import type { CommandDefinition, MessageDefinition, PayloadOf } from '@sitesaga/contracts';
+import { type Duration, toMilliseconds } from './duration';
+import { InvalidSagaDefinition } from './errors';
+import { DEFAULT_RETRY_POLICY, type ResolvedRetryPolicy, resolveRetryPolicy, type RetryPolicy } from './retry-policy';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- a definition holds commands of any payload; `step` and `emit` keep the call sites typed */
+export type AnyCommand = CommandDefinition<string, any>;
+export type AnyMessage = MessageDefinition<string, any>;
+
+/** What a step's action returns: the command to send and its payload. The command knows its topic and its reply events. */
+export interface CommandInvocation<C extends AnyCommand = AnyCommand> {
+  readonly command: C;
+  readonly payload: PayloadOf<C>;
+}
+
+/** A message an outcome hook asks to send (built with `emit` for a typed payload). */
+export interface OutgoingMessage<P = any> {
+  readonly definition: MessageDefinition<string, P>;
+  readonly payload: P;
+}
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+export const emit = <P>(definition: MessageDefinition<string, P>, payload: P): OutgoingMessage<P> => ({ definition, payload });
+
+/** What outcome hooks know besides the saga's data. */
+export interface OutcomeContext {
+  readonly sagaId: string;
+  readonly sagaType: string;
+  readonly correlationId: string;
+  readonly now: Date;
+}
+
+/** Given to `onCompensated`: the saga is undone because `failedStep` failed (or was aborted). */
+export interface CompensationOutcome {
+  readonly failedStep: string;
+  readonly reason: string;
+  readonly aborted: boolean;
+  /** `business`: the step was refused; `exhausted`: it ran out of attempts; `aborted`: an operator stopped the saga. */
+  readonly cause: 'business' | 'exhausted' | 'aborted';
+}
+
+/** Given to `onNeedsAttention`: compensation `step` ran out of attempts with `reason`; the saga is FAILED. */
+export interface NeedsAttention {
+  readonly step: string;
+  readonly reason: string;
+  readonly failedStep: string;
+  readonly failedReason: string;
+}
+
+type Timing = { readonly timeout?: Duration; readonly retry?: Partial<RetryPolicy> };
+
+export interface StepOptions<D, S = unknown> {
+  /** The undo, sent when a later step fails. Without one, a step that succeeded stays SUCCEEDED when the saga compensates. */
+  readonly compensate?: (data: D) => CommandInvocation;
+  /** How long to wait for a reply to one send (default: the saga's `defaults.timeout`). */
+  readonly timeout?: Duration;
+  /** Overrides of the saga's default retry policy for this step's command. */
+  readonly retry?: Partial<RetryPolicy>;
+  /** Timing of the compensation (default: the step's own). */
+  readonly compensation?: Timing;
+  /** Enriches the saga's data from the success event's payload (e.g. a generated database name). */
+  readonly onSucceeded?: (data: D, payload: S) => D;
+}
+
+export interface StepDefinition<D> {
+  readonly kind: 'step';
+  readonly name: string;
+  readonly action: (data: D) => CommandInvocation;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the payload type was checked by `step`
+  readonly options: StepOptions<D, any>;
+}
+
+export interface ParallelStage<D> {
+  readonly kind: 'parallel';
+  readonly steps: readonly StepDefinition<D>[];
+}
+
+export type Stage<D> = StepDefinition<D> | ParallelStage<D>;
+
+/** One step: send `action(data)`'s command, wait for its success or failure event. */
+export function step<D, C extends AnyCommand>(
+  name: string,
+  action: (data: D) => CommandInvocation<C>,
+  options: StepOptions<D, PayloadOf<C['succeeded']>> = {},
+): StepDefinition<D> {
+  return { kind: 'step', name, action, options };
+}
+
+/** Steps sent at once; the stage is done (joined) when every one of them SUCCEEDED. */
+export function parallel<D>(...steps: StepDefinition<D>[]): ParallelStage<D> {
+  return { kind: 'parallel', steps };
+}
+
+export interface SagaSpec<D> {
+  /** The saga's type, stored on every instance: never rename one that has instances. */
+  readonly type: string;
+  readonly defaults?: Timing;
+  readonly stages: readonly Stage<D>[];
+  readonly onStarted?: (data: D, context: OutcomeContext) => readonly OutgoingMessage[];
+  readonly onCompleted?: (data: D, context: OutcomeContext) => readonly OutgoingMessage[];
+  readonly onCompensated?: (data: D, outcome: CompensationOutcome, context: OutcomeContext) => readonly OutgoingMessage[];
+  readonly onNeedsAttention?: (data: D, attention: NeedsAttention, context: OutcomeContext) => readonly OutgoingMessage[];
+  /** Keys of data never shown to people (admin responses): replaced wherever they occur in data. */
+  readonly redact?: readonly string[];
+  /** A filterable value stored beside the instance (e.g. the site name). */
+  readonly searchKey?: (data: D) => string | null | undefined;
+}
+
+/** A step as the engine runs it: durations resolved to milliseconds. */
+export interface SagaStep<D> {
+  readonly name: string;
+  /** Index of its stage. */
+  readonly position: number;
+  readonly action: (data: D) => CommandInvocation;
+  readonly compensate: ((data: D) => CommandInvocation) | null;
+  readonly timeoutMs: number;
+  readonly retry: ResolvedRetryPolicy;
+  readonly compensationTimeoutMs: number;
+  readonly compensationRetry: ResolvedRetryPolicy;
+  readonly onSucceeded: ((data: D, payload: unknown) => D) | null;
+}
+
+export interface SagaDefinition<D> {
+  readonly type: string;
+  /** Every step, in stage order; `position` says which stage. */
+  readonly steps: readonly SagaStep<D>[];
+  readonly stageCount: number;
+  readonly onStarted: NonNullable<SagaSpec<D>['onStarted']> | null;
+  readonly onCompleted: NonNullable<SagaSpec<D>['onCompleted']> | null;
+  readonly onCompensated: NonNullable<SagaSpec<D>['onCompensated']> | null;
+  readonly onNeedsAttention: NonNullable<SagaSpec<D>['onNeedsAttention']> | null;
+  readonly redact: readonly string[];
+  readonly searchKey: (data: D) => string | null;
+  /** 1 as defined; see `scaleTimings`. */
+  readonly timeScale: number;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a list of definitions of different data types
+export type AnySagaDefinition = SagaDefinition<any>;
+
+const DEFAULT_TIMEOUT: Duration = '30s';
+
+/**
+ * Turns a saga written as data into what `decide` runs, checking it on the way:
+ * unique step names, no empty stage, valid durations and retry policies.
+ */
+export function defineSaga<D>(spec: SagaSpec<D>): SagaDefinition<D> {
+  if (!spec.type) throw new InvalidSagaDefinition('a saga needs a type');
+  if (spec.stages.length === 0) throw new InvalidSagaDefinition(`${spec.type}: a saga needs at least one stage`);
+  const defaultTimeout = spec.defaults?.timeout ?? DEFAULT_TIMEOUT;
+  const defaultRetry: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...spec.defaults?.retry };
+  const seen = new Set<string>();
+  const steps = spec.stages.flatMap((stage, position) => {
+    const members = stage.kind === 'parallel' ? stage.steps : [stage];
+    if (members.length === 0) throw new InvalidSagaDefinition(`${spec.type}: stage ${position} is an empty parallel group`);
+    return members.map((member): SagaStep<D> => {
+      if (!member.name) throw new InvalidSagaDefinition(`${spec.type}: a step in stage ${position} has no name`);
+      if (seen.has(member.name)) throw new InvalidSagaDefinition(`${spec.type}: two steps are named ${member.name}`);
+      seen.add(member.name);
+      const { options } = member;
+      const timeout = options.timeout ?? defaultTimeout;
+      const retry: RetryPolicy = { ...defaultRetry, ...options.retry };
+      try {
+        return {
+          name: member.name,
+          position,
+          action: member.action,
+          compensate: options.compensate ?? null,
+          timeoutMs: toMilliseconds(timeout),
+          retry: resolveRetryPolicy(retry),
+          compensationTimeoutMs: toMilliseconds(options.compensation?.timeout ?? timeout),
+          compensationRetry: resolveRetryPolicy({ ...retry, ...options.compensation?.retry }),
+          onSucceeded: (options.onSucceeded as ((data: D, payload: unknown) => D) | undefined) ?? null,
+        };
+      } catch (error) {
+        throw new InvalidSagaDefinition(`${spec.type}, step ${member.name}: ${(error as Error).message}`);
+      }
+    });
+  });
+  const searchKey = spec.searchKey;
+  return {
+    type: spec.type,
+    steps,
+    stageCount: spec.stages.length,
+    onStarted: spec.onStarted ?? null,
+    onCompleted: spec.onCompleted ?? null,
+    onCompensated: spec.onCompensated ?? null,
+    onNeedsAttention: spec.onNeedsAttention ?? null,
+    redact: spec.redact ?? [],
+    searchKey: (data) => (searchKey ? (searchKey(data) ?? null) : null),
+    timeScale: 1,
+  };
+}
+
+/**
+ * The same saga with every timeout and backoff multiplied by `factor` (attempt counts
+ * unchanged): tests run a 30 s timeout as 30 ms with `scaleTimings(saga, 0.001)`.
+ * `SagaEngine` applies its `timeScale` option this way.
+ */
+export function scaleTimings<D>(definition: SagaDefinition<D>, factor: number): SagaDefinition<D> {
+  if (!(factor > 0)) throw new InvalidSagaDefinition(`time scale must be > 0, got ${factor}`);
+  if (factor === 1) return definition;
+  const scalePolicy = (policy: ResolvedRetryPolicy): ResolvedRetryPolicy => ({
+    ...policy,
+    backoffMs: policy.backoffMs * factor,
+    maxBackoffMs: policy.maxBackoffMs * factor,
+  });
+  return {
+    ...definition,
+    timeScale: definition.timeScale * factor,
+    steps: definition.steps.map((step) => ({
+      ...step,
+      timeoutMs: step.timeoutMs * factor,
+      retry: scalePolicy(step.retry),
+      compensationTimeoutMs: step.compensationTimeoutMs * factor,
+      compensationRetry: scalePolicy(step.compensationRetry),
+    })),
+  };
+}

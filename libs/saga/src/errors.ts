@@ -1,0 +1,57 @@
+/** An operator action (retry, abort) that makes no sense in the saga's current state. */
+export class SagaTransitionRefused extends Error {
+  constructor(
+    readonly sagaId: string,
+    readonly action: string,
+    readonly status: string,
+  ) {
+    super(`cannot ${action} saga ${sagaId}: it is ${status}`);
+    this.name = 'SagaTransitionRefused';
+  }
+}
+
+/**
+ * Another transaction advanced the saga since it was loaded (the version moved on).
+ * Transient: handle the message again and it is decided against the fresh state.
+ * `retriable` is what libs/messaging's failure classification looks for.
+ */
+export class SagaConcurrencyConflict extends Error {
+  readonly retriable = true;
+  constructor(
+    readonly sagaId: string,
+    readonly expectedVersion: number,
+  ) {
+    super(`saga ${sagaId} changed since version ${expectedVersion} was loaded`);
+    this.name = 'SagaConcurrencyConflict';
+  }
+}
+
+export class SagaNotFound extends Error {
+  constructor(readonly sagaId: string) {
+    super(`no saga ${sagaId}`);
+    this.name = 'SagaNotFound';
+  }
+}
+
+/** `start` with a saga id that is already taken. */
+export class SagaAlreadyStarted extends Error {
+  constructor(readonly sagaId: string) {
+    super(`saga ${sagaId} already exists`);
+    this.name = 'SagaAlreadyStarted';
+  }
+}
+
+export class UnknownSagaType extends Error {
+  constructor(readonly sagaType: string) {
+    super(`no saga definition of type ${sagaType}`);
+    this.name = 'UnknownSagaType';
+  }
+}
+
+/** A definition that cannot run (duplicate step names, empty stages): thrown by defineSaga at load time. */
+export class InvalidSagaDefinition extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidSagaDefinition';
+  }
+}

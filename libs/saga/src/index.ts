@@ -1,0 +1,22 @@
+export * from './duration';
+export * from './retry-policy';
+export * from './saga-state';
+export * from './errors';
+export * from './define-saga';
+export * from './decide';
+export * from './redaction';
+export * from './saga-engine';
+export * from './persistence/saga-store';
+export * from './persistence/saga-instance.entity';
+export * from './persistence/saga-step.entity';
+export * from './persistence/saga-history.entity';
+export * from './persistence/1732400000100-create-saga-tables';
+
+import { SagaHistoryEntity } from './persistence/saga-history.entity';
+import { SagaInstanceEntity } from './persistence/saga-instance.entity';
+import { SagaStepEntity } from './persistence/saga-step.entity';
+import { CreateSagaTables1732400000100 } from './persistence/1732400000100-create-saga-tables';
+
+/** For the host's TypeORM DataSource: `entities: [...SAGA_ENTITIES]`, `migrations: [...SAGA_MIGRATIONS]`. */
+export const SAGA_ENTITIES = [SagaInstanceEntity, SagaStepEntity, SagaHistoryEntity] as const;
+export const SAGA_MIGRATIONS = [CreateSagaTables1732400000100] as const;

@@ -1,0 +1,256 @@
+import type { EntityManager } from 'typeorm';
+import { SagaAlreadyStarted, SagaConcurrencyConflict } from '../errors';
+import type { HistoryEntry, SagaState, StepState } from '../saga-state';
+
+/** A step whose deadline passed: hand it to `SagaEngine.fireDeadline`. */
+export interface DueDeadline {
+  readonly sagaId: string;
+  readonly step: string;
+  readonly deadlineAt: Date;
+}
+
+export interface StoredHistoryEntry extends HistoryEntry {
+  /** Order of arrival (bigint, as a string). */
+  readonly id: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/*
+ * Writes go out as one statement each: the saga row, its changed steps and its history
+ * rows are sent as JSON parameters and written by data-modifying CTEs. The steps and history
+ * inserts select FROM the instance CTE, so when the version check matches no row nothing
+ * else is written either. One round trip per event keeps orchestration overhead small.
+ */
+const STEP_COLUMNS = `name text, position int, state text, attempts int, compensation_attempts int, may_have_taken_effect boolean,
+  deadline_at timestamptz, deadline_kind text, last_message_id text, started_at timestamptz, finished_at timestamptz, error text`;
+
+const UPSERT_STEPS = `
+  INSERT INTO saga_steps (saga_id, name, position, state, attempts, compensation_attempts, may_have_taken_effect,
+                          deadline_at, deadline_kind, last_message_id, started_at, finished_at, error)
+  SELECT saga.id, s.name, s.position, s.state, s.attempts, s.compensation_attempts, s.may_have_taken_effect,
+         s.deadline_at, s.deadline_kind, s.last_message_id, s.started_at, s.finished_at, s.error
+    FROM saga, jsonb_to_recordset($STEPS::jsonb) AS s(${STEP_COLUMNS})
+  ON CONFLICT (saga_id, name) DO UPDATE SET
+    position = EXCLUDED.position, state = EXCLUDED.state, attempts = EXCLUDED.attempts,
+    compensation_attempts = EXCLUDED.compensation_attempts, may_have_taken_effect = EXCLUDED.may_have_taken_effect,
+    deadline_at = EXCLUDED.deadline_at, deadline_kind = EXCLUDED.deadline_kind, last_message_id = EXCLUDED.last_message_id,
+    started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, error = EXCLUDED.error`;
+
+const INSERT_HISTORY = `
+  INSERT INTO saga_history (saga_id, direction, topic, message_id, type, step, at)
+  SELECT saga.id, h.direction, h.topic, h.message_id, h.type, h.step, h.at
+    FROM saga, jsonb_to_recordset($HISTORY::jsonb) AS h(ord int, direction text, topic text, message_id text, type text, step text, at timestamptz)
+   ORDER BY h.ord`;
+
+const withParameters = (sql: string, steps: number, history: number): string => sql.replace('$STEPS', () => `$${steps}`).replace('$HISTORY', () => `$${history}`);
+
+const INSERT_SAGA = `
+  WITH saga AS (
+    INSERT INTO saga_instances (id, type, status, version, data, failure, correlation_id, search_key, created_at, updated_at)
+    VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9, $10)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id
+  ),
+  steps AS (${withParameters(UPSERT_STEPS, 11, 12)}),
+  history AS (${withParameters(INSERT_HISTORY, 11, 12)})
+  SELECT count(*)::int AS written FROM saga`;
+
+const SAVE_SAGA = `
+  WITH saga AS (
+    UPDATE saga_instances
+       SET status = $3, version = $2 + 1, data = $4::jsonb, failure = $5::jsonb, search_key = $6, updated_at = $7
+     WHERE id = $1 AND version = $2
+    RETURNING id
+  ),
+  steps AS (${withParameters(UPSERT_STEPS, 8, 9)}),
+  history AS (${withParameters(INSERT_HISTORY, 8, 9)})
+  SELECT count(*)::int AS written FROM saga`;
+
+const LOAD_SAGA = `
+  SELECT i.id, i.type, i.status, i.version, i.data, i.failure, i.correlation_id, i.search_key, i.created_at, i.updated_at,
+         COALESCE((SELECT json_agg(s ORDER BY s.position, s.name) FROM saga_steps s WHERE s.saga_id = i.id), '[]'::json) AS steps
+    FROM saga_instances i
+   WHERE i.id = $1`;
+
+interface SagaRow {
+  id: string;
+  type: string;
+  status: SagaState['status'];
+  version: number;
+  data: unknown;
+  failure: SagaState['failure'];
+  correlation_id: string;
+  search_key: string | null;
+  created_at: Date;
+  updated_at: Date;
+  steps: StepJson[];
+}
+
+interface StepJson {
+  name: string;
+  position: number;
+  state: StepState['state'];
+  attempts: number;
+  compensation_attempts: number;
+  may_have_taken_effect: boolean;
+  deadline_at: string | null;
+  deadline_kind: StepState['deadlineKind'];
+  last_message_id: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  error: string | null;
+}
+
+const toDate = (value: string | Date | null): Date | null => (value === null ? null : new Date(value));
+
+const stepFromJson = (row: StepJson): StepState => ({
+  name: row.name,
+  position: row.position,
+  state: row.state,
+  attempts: row.attempts,
+  compensationAttempts: row.compensation_attempts,
+  mayHaveTakenEffect: row.may_have_taken_effect,
+  deadlineAt: toDate(row.deadline_at),
+  deadlineKind: row.deadline_kind,
+  lastMessageId: row.last_message_id,
+  startedAt: toDate(row.started_at),
+  finishedAt: toDate(row.finished_at),
+  error: row.error,
+});
+
+const stepToJson = (step: StepState): StepJson => ({
+  name: step.name,
+  position: step.position,
+  state: step.state,
+  attempts: step.attempts,
+  compensation_attempts: step.compensationAttempts,
+  may_have_taken_effect: step.mayHaveTakenEffect,
+  deadline_at: step.deadlineAt?.toISOString() ?? null,
+  deadline_kind: step.deadlineKind,
+  last_message_id: step.lastMessageId,
+  started_at: step.startedAt?.toISOString() ?? null,
+  finished_at: step.finishedAt?.toISOString() ?? null,
+  error: step.error,
+});
+
+const historyToJson = (history: readonly HistoryEntry[]): string =>
+  JSON.stringify(
+    history.map((entry, ord) => ({ ord, direction: entry.direction, topic: entry.topic, message_id: entry.messageId, type: entry.type, step: entry.step, at: entry.at.toISOString() })),
+  );
+
+const sameTime = (left: Date | null, right: Date | null): boolean => (left === null || right === null ? left === right : left.getTime() === right.getTime());
+
+const stepChanged = (before: StepState | undefined, after: StepState): boolean =>
+  !before ||
+  before.position !== after.position ||
+  before.state !== after.state ||
+  before.attempts !== after.attempts ||
+  before.compensationAttempts !== after.compensationAttempts ||
+  before.mayHaveTakenEffect !== after.mayHaveTakenEffect ||
+  !sameTime(before.deadlineAt, after.deadlineAt) ||
+  before.deadlineKind !== after.deadlineKind ||
+  before.lastMessageId !== after.lastMessageId ||
+  !sameTime(before.startedAt, after.startedAt) ||
+  !sameTime(before.finishedAt, after.finishedAt) ||
+  before.error !== after.error;
+
+/** `failure` null must be SQL NULL, not the JSON value null. */
+const jsonOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
+
+/**
+ * Saga instances, steps and history in Postgres. Every method runs on the caller's
+ * EntityManager, so it joins the caller's transaction (with the inbox and outbox rows).
+ */
+export class SagaStore {
+  /** The saga with its steps (one statement), or null. */
+  async load<D = unknown>(manager: EntityManager, id: string): Promise<SagaState<D> | null> {
+    if (!UUID.test(id)) return null;
+    const rows = (await manager.query(LOAD_SAGA, [id])) as SagaRow[];
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      id: row.id,
+      type: row.type,
+      status: row.status,
+      version: row.version,
+      data: row.data as D,
+      failure: row.failure,
+      correlationId: row.correlation_id,
+      searchKey: row.search_key,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      steps: row.steps.map(stepFromJson),
+    };
+  }
+
+  /** Writes a new saga with all its steps and its first history rows; SagaAlreadyStarted when the id is taken. */
+  async insert<D>(manager: EntityManager, state: SagaState<D>, history: readonly HistoryEntry[] = []): Promise<SagaState<D>> {
+    const rows = (await manager.query(INSERT_SAGA, [
+      state.id,
+      state.type,
+      state.status,
+      state.version,
+      JSON.stringify(state.data),
+      jsonOrNull(state.failure),
+      state.correlationId,
+      state.searchKey,
+      state.createdAt,
+      state.updatedAt,
+      JSON.stringify(state.steps.map(stepToJson)),
+      historyToJson(history),
+    ])) as { written: number }[];
+    if (rows[0]?.written !== 1) throw new SagaAlreadyStarted(state.id);
+    return state;
+  }
+
+  /**
+   * Writes `next` over `previous` if nobody else did since `previous` was loaded (its version),
+   * with only the steps that changed, and appends `history`. Returns `next` at its new version.
+   * Throws SagaConcurrencyConflict (transient) when the version moved on.
+   */
+  async save<D>(manager: EntityManager, previous: SagaState<D>, next: SagaState<D>, history: readonly HistoryEntry[] = []): Promise<SagaState<D>> {
+    const changed = next.steps.filter((step) => stepChanged(previous.steps.find((before) => before.name === step.name), step));
+    const rows = (await manager.query(SAVE_SAGA, [
+      previous.id,
+      previous.version,
+      next.status,
+      JSON.stringify(next.data),
+      jsonOrNull(next.failure),
+      next.searchKey,
+      next.updatedAt,
+      JSON.stringify(changed.map(stepToJson)),
+      historyToJson(history),
+    ])) as { written: number }[];
+    if (rows[0]?.written !== 1) throw new SagaConcurrencyConflict(previous.id, previous.version);
+    return { ...next, version: previous.version + 1 };
+  }
+
+  /** Records messages that changed nothing (a late duplicate reply): no version bump, the saga is not touched. */
+  async appendHistory(manager: EntityManager, sagaId: string, history: readonly HistoryEntry[]): Promise<void> {
+    if (history.length === 0) return;
+    await manager.query(`WITH saga AS (SELECT $1::uuid AS id) ${withParameters(INSERT_HISTORY, 0, 2)}`, [sagaId, historyToJson(history)]);
+  }
+
+  /** Steps whose deadline passed by `now`, earliest first. */
+  async dueDeadlines(manager: EntityManager, now: Date, limit: number): Promise<DueDeadline[]> {
+    const rows = (await manager.query(
+      `SELECT saga_id, name, deadline_at FROM saga_steps
+        WHERE deadline_at IS NOT NULL AND deadline_at <= $1
+        ORDER BY deadline_at
+        LIMIT $2`,
+      [now, limit],
+    )) as { saga_id: string; name: string; deadline_at: Date }[];
+    return rows.map((row) => ({ sagaId: row.saga_id, step: row.name, deadlineAt: row.deadline_at }));
+  }
+
+  /** The saga's messages in order of arrival (at most `limit`, the first ones). */
+  async history(manager: EntityManager, sagaId: string, limit = 1000): Promise<StoredHistoryEntry[]> {
+    if (!UUID.test(sagaId)) return [];
+    const rows = (await manager.query(
+      `SELECT id, direction, topic, message_id, type, step, at FROM saga_history WHERE saga_id = $1 ORDER BY id LIMIT $2`,
+      [sagaId, limit],
+    )) as { id: string; direction: 'in' | 'out'; topic: string | null; message_id: string | null; type: string; step: string | null; at: Date }[];
+    return rows.map((row) => ({ id: row.id, direction: row.direction, topic: row.topic, messageId: row.message_id, type: row.type, step: row.step, at: row.at }));
+  }
+}

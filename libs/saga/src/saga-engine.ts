@@ -1,0 +1,136 @@
+import type { Envelope } from '@sitesaga/contracts';
+import type { EntityManager } from 'typeorm';
+import { type Decision, decide, type SagaCause, type SagaInput } from './decide';
+import { type AnySagaDefinition, type SagaDefinition, scaleTimings } from './define-saga';
+import { SagaNotFound, UnknownSagaType } from './errors';
+import { type DueDeadline, SagaStore } from './persistence/saga-store';
+import { redactSagaData } from './redaction';
+import type { SagaState } from './saga-state';
+
+/**
+ * What the engine needs of a transaction: libs/messaging's unit-of-work `Transaction` has
+ * this shape (`publish` writes an outbox row in the same database transaction).
+ */
+export interface SagaTransaction {
+  readonly manager: EntityManager;
+  publish(envelope: Envelope): void;
+}
+
+export interface SagaEngineOptions {
+  /** Multiplies every timeout and backoff of every definition (tests: 0.001 turns 30 s into 30 ms). Default 1. */
+  readonly timeScale?: number;
+  readonly clock?: () => Date;
+  /** Id of each outgoing message (default: random UUIDs). */
+  readonly newId?: () => string;
+  /** Jitter source in [0, 1) (default: Math.random). */
+  readonly random?: () => number;
+}
+
+export interface StartSaga<D> {
+  readonly sagaId: string;
+  readonly data: D;
+  readonly cause: SagaCause;
+}
+
+/**
+ * Decide-then-act: loads a saga, asks `decide` what to do, saves the result with a
+ * version check and queues the outgoing messages on the caller's transaction. Knows no
+ * Nest and no Kafka; the host commits (state, history and outbox rows together).
+ * Per event: one statement to load, one to save (plus the outbox rows the host writes).
+ */
+export class SagaEngine {
+  private readonly definitions = new Map<string, AnySagaDefinition>();
+  private readonly clock: () => Date;
+
+  constructor(
+    definitions: readonly AnySagaDefinition[],
+    readonly store: SagaStore = new SagaStore(),
+    private readonly options: SagaEngineOptions = {},
+  ) {
+    for (const definition of definitions) {
+      if (this.definitions.has(definition.type)) throw new Error(`two saga definitions of type ${definition.type}`);
+      this.definitions.set(definition.type, scaleTimings(definition, options.timeScale ?? 1));
+    }
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  /** The definition of `type` as this engine runs it (time-scaled). */
+  definition(type: string): AnySagaDefinition {
+    const definition = this.definitions.get(type);
+    if (!definition) throw new UnknownSagaType(type);
+    return definition;
+  }
+
+  /** Starts a saga: inserts it with its first commands. Throws SagaAlreadyStarted when `sagaId` exists. */
+  async start<D>(tx: SagaTransaction, definition: SagaDefinition<D> | string, input: StartSaga<D>): Promise<SagaState<D>> {
+    const registered = this.definition(typeof definition === 'string' ? definition : definition.type) as SagaDefinition<D>;
+    const decision = decide(registered, null, { kind: 'start', ...input }, this.clock(), this.options);
+    const state = await this.store.insert(tx.manager, decision.state, decision.history);
+    this.publish(tx, decision);
+    return state;
+  }
+
+  /**
+   * Hands a participant's event to its saga (by `sagaId`). Returns false when no saga
+   * matches; a reply the saga was not waiting for is recorded in its history and changes nothing.
+   */
+  async handleReply(tx: SagaTransaction, envelope: Envelope): Promise<boolean> {
+    const state = await this.store.load(tx.manager, envelope.sagaId);
+    if (!state) return false;
+    const definition = this.definitions.get(state.type);
+    if (!definition) return false;
+    await this.apply(tx, definition, state, { kind: 'reply', envelope }, this.clock());
+    return true;
+  }
+
+  /** Acts on a passed deadline of `step`. Returns false when it had been moved on meanwhile (nothing done). */
+  async fireDeadline(tx: SagaTransaction, sagaId: string, step: string, now: Date = this.clock()): Promise<boolean> {
+    const state = await this.store.load(tx.manager, sagaId);
+    if (!state) return false;
+    const decision = await this.apply(tx, this.definition(state.type), state, { kind: 'deadline', step }, now);
+    return decision.ignored === null;
+  }
+
+  /** Operator: re-send what a RUNNING or COMPENSATING saga waits for; resume a FAILED saga's compensations. */
+  async retry(tx: SagaTransaction, sagaId: string, requestId?: string): Promise<SagaState> {
+    const state = await this.loadExisting(tx, sagaId);
+    return (await this.apply(tx, this.definition(state.type), state, { kind: 'retry', requestId: requestId ?? null }, this.clock())).state;
+  }
+
+  /** Operator: compensate a RUNNING saga. */
+  async abort(tx: SagaTransaction, sagaId: string, reason: string, requestId?: string): Promise<SagaState> {
+    const state = await this.loadExisting(tx, sagaId);
+    return (await this.apply(tx, this.definition(state.type), state, { kind: 'abort', reason, requestId: requestId ?? null }, this.clock())).state;
+  }
+
+  /** Steps whose deadline passed: the host's timer calls `fireDeadline` for each, one transaction each. */
+  dueDeadlines(manager: EntityManager, limit: number, now: Date = this.clock()): Promise<DueDeadline[]> {
+    return this.store.dueDeadlines(manager, now, limit);
+  }
+
+  /** The saga's data with the definition's secret keys redacted, for people. */
+  redactedData(state: SagaState): unknown {
+    return redactSagaData(this.definitions.get(state.type) ?? { redact: [] }, state.data);
+  }
+
+  private async apply<D>(tx: SagaTransaction, definition: SagaDefinition<D>, state: SagaState<D>, input: SagaInput<D>, now: Date): Promise<Decision<D>> {
+    const decision = decide(definition, state, input, now, this.options);
+    if (decision.ignored !== null) {
+      await this.store.appendHistory(tx.manager, state.id, decision.history);
+      return decision;
+    }
+    const saved = await this.store.save(tx.manager, state, decision.state, decision.history);
+    this.publish(tx, decision);
+    return { ...decision, state: saved };
+  }
+
+  private publish(tx: SagaTransaction, decision: Decision<unknown>): void {
+    for (const envelope of decision.outgoing) tx.publish(envelope);
+  }
+
+  private async loadExisting(tx: SagaTransaction, sagaId: string): Promise<SagaState> {
+    const state = await this.store.load(tx.manager, sagaId);
+    if (!state) throw new SagaNotFound(sagaId);
+    return state;
+  }
+}

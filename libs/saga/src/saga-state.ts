@@ -1,0 +1,75 @@
+/** Saga states (SPEC.md, "The create-site saga"). */
+export const SAGA_STATUSES = ['RUNNING', 'COMPENSATING', 'COMPLETED', 'COMPENSATED', 'FAILED'] as const;
+export type SagaStatus = (typeof SAGA_STATUSES)[number];
+
+/** Step states (SPEC.md). FAILED is either a forward failure or a compensation that ran out of attempts (`compensationAttempts > 0`). */
+export const STEP_STATES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'COMPENSATING', 'COMPENSATED', 'SKIPPED'] as const;
+export type StepStateName = (typeof STEP_STATES)[number];
+
+/**
+ * What a step's `deadlineAt` means: `reply` = the reply to the last send is due by then;
+ * `resend` = the step is backing off and its command is sent again then.
+ */
+export type DeadlineKind = 'reply' | 'resend';
+
+export interface StepState {
+  readonly name: string;
+  /** Index of the step's stage in the definition: steps of one parallel group share it. */
+  readonly position: number;
+  readonly state: StepStateName;
+  /** Sends of the step's command (operator retry starts a fresh count). */
+  readonly attempts: number;
+  readonly compensationAttempts: number;
+  /** Its command was sent and no definitive answer came: compensated as if it succeeded. */
+  readonly mayHaveTakenEffect: boolean;
+  readonly deadlineAt: Date | null;
+  readonly deadlineKind: DeadlineKind | null;
+  /** Id of the last command (or compensation) sent for this step: the causation of its reply. */
+  readonly lastMessageId: string | null;
+  readonly startedAt: Date | null;
+  readonly finishedAt: Date | null;
+  readonly error: string | null;
+}
+
+/** Why a saga left RUNNING, kept on the instance for operators and for the outcome hooks. */
+export interface SagaFailure {
+  /** The step that failed (for an abort: the step that was running). */
+  readonly failedStep: string;
+  readonly reason: string;
+  /** `business`: refused; `exhausted`: attempts spent; `aborted`: operator. */
+  readonly cause: 'business' | 'exhausted' | 'aborted';
+  /** Compensations that ran out of attempts (saga FAILED); empty once retried. */
+  readonly stuck: readonly { readonly step: string; readonly reason: string }[];
+}
+
+export interface SagaState<D = unknown> {
+  readonly id: string;
+  readonly type: string;
+  readonly status: SagaStatus;
+  /** Optimistic concurrency: bumped by every save; the store refuses a save from a stale version. */
+  readonly version: number;
+  readonly data: D;
+  readonly failure: SagaFailure | null;
+  readonly correlationId: string;
+  /** A filterable value taken from data by the definition's `searchKey` (e.g. the site name). */
+  readonly searchKey: string | null;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  /** One per step of the definition, in definition order. */
+  readonly steps: readonly StepState[];
+}
+
+/** One message in or out of a saga, as the admin timeline shows it. */
+export interface HistoryEntry {
+  readonly direction: 'in' | 'out';
+  /** Null for inputs that are not messages (a deadline, an operator's retry or abort). */
+  readonly topic: string | null;
+  readonly messageId: string | null;
+  /** The message type, or `DeadlinePassed`, `RetryRequested`, `AbortRequested`. */
+  readonly type: string;
+  /** The step the message belongs to, when it belongs to one. */
+  readonly step: string | null;
+  readonly at: Date;
+}
+
+export const isTerminal = (status: SagaStatus): boolean => status === 'COMPLETED' || status === 'COMPENSATED' || status === 'FAILED';

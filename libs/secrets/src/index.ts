@@ -1,0 +1,2 @@
+export * from './secrets-key';
+export * from './sealed-secret';
