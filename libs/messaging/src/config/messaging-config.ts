@@ -2,7 +2,14 @@
 export interface MessagingConfig {
   /** Service name: the inbox's consumer name, the client id, the default consumer group. */
   readonly service: string;
-  /** Kafka consumer group: KAFKA_GROUP_ID, else the service name. Tests give each run its own, so a service under test never shares partitions with another run's. */
+  /**
+   * Prepended to every topic and to the default consumer group on the broker
+   * (KAFKA_TOPIC_PREFIX), so several environments — or test runs — share one cluster
+   * without seeing each other's messages. Contracts keep the spec's names; only the wire
+   * names change.
+   */
+  readonly topicPrefix: string;
+  /** Kafka consumer group: KAFKA_GROUP_ID, else the topic prefix and the service name. */
   readonly groupId: string;
   readonly brokers: string[];
   /** Concurrent partitions per consumer (kafkajs `partitionsConsumedConcurrently`). */
@@ -31,9 +38,12 @@ export function messagingConfigFromEnv(service: string, env: NodeJS.ProcessEnv =
     .map((broker) => broker.trim())
     .filter(Boolean);
   if (brokers.length === 0) throw new Error('KAFKA_BROKERS must name at least one broker');
+  const topicPrefix = env.KAFKA_TOPIC_PREFIX ?? '';
+  if (!/^[A-Za-z0-9._-]*$/.test(topicPrefix)) throw new Error(`KAFKA_TOPIC_PREFIX may hold only letters, digits, ".", "_" and "-", got "${topicPrefix}"`);
   return {
     service,
-    groupId: env.KAFKA_GROUP_ID?.trim() || service,
+    topicPrefix,
+    groupId: env.KAFKA_GROUP_ID?.trim() || `${topicPrefix}${service}`,
     brokers,
     partitionsConsumedConcurrently: int(env.KAFKA_PARTITIONS_CONCURRENCY, 6),
     sessionTimeoutMs: int(env.KAFKA_SESSION_TIMEOUT_MS, 30_000),

@@ -2,7 +2,10 @@ import { dlqTopicOf, type FieldReason } from '@sitesaga/contracts';
 import type { IHeaders, KafkaMessage, Producer } from 'kafkajs';
 
 export interface DeadLetter {
+  /** The contract's topic name. */
   readonly topic: string;
+  /** KAFKA_TOPIC_PREFIX of the wire names. */
+  readonly topicPrefix?: string;
   readonly partition: number;
   readonly message: KafkaMessage;
   readonly consumerGroup: string;
@@ -16,7 +19,7 @@ export interface DeadLetter {
  * committed, so a message is never both skipped and absent from the DLQ.
  */
 export async function sendToDeadLetter(producer: Producer, letter: DeadLetter): Promise<string> {
-  const topic = dlqTopicOf(letter.topic);
+  const topic = `${letter.topicPrefix ?? ''}${dlqTopicOf(letter.topic)}`;
   const headers: IHeaders = {
     ...(letter.message.headers ?? {}),
     'dlq-error': letter.error.slice(0, 4000),

@@ -99,12 +99,13 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
     });
     this.consumer = consumer;
     await consumer.connect();
-    await consumer.subscribe({ topics: [...this.options.topics], fromBeginning: true });
+    await consumer.subscribe({ topics: this.options.topics.map((topic) => `${config.topicPrefix}${topic}`), fromBeginning: true });
     await consumer.run({
       autoCommit: true,
       autoCommitInterval: 500,
       partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
-      eachMessage: (payload) => this.track(this.handleMessage(payload)),
+      // Handlers see the contract's topic names; the prefix exists only on the wire.
+      eachMessage: (payload) => this.track(this.handleMessage({ ...payload, topic: payload.topic.slice(config.topicPrefix.length) })),
     });
     this.options.logger.info({ topics: this.options.topics, groupId: config.groupId }, 'consuming');
   }

@@ -25,6 +25,8 @@ export interface OutboxRelayOptions {
   readonly batchSize: number;
   readonly retentionMs: number;
   readonly metrics?: MessagingMetrics;
+  /** KAFKA_TOPIC_PREFIX: prepended to each row's topic on the wire. */
+  readonly topicPrefix?: string;
   /** Test seam: runs after a batch is published and before it is marked sent (a crash here re-sends). */
   readonly afterPublish?: (positions: readonly string[]) => Promise<void> | void;
 }
@@ -139,8 +141,9 @@ export class OutboxRelay {
     if (rows.length === 0) return 0;
     const byTopic = new Map<string, TopicMessages>();
     for (const row of rows) {
-      let entry = byTopic.get(row.topic);
-      if (!entry) byTopic.set(row.topic, (entry = { topic: row.topic, messages: [] }));
+      const topic = `${this.options.topicPrefix ?? ''}${row.topic}`;
+      let entry = byTopic.get(topic);
+      if (!entry) byTopic.set(topic, (entry = { topic, messages: [] }));
       entry.messages.push({ key: row.message_key, value: row.value, headers: row.headers });
     }
     await this.options.producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1 });

@@ -91,6 +91,7 @@ export class MessagingModule {
               batchSize: options.config.outboxBatchSize,
               retentionMs: options.config.outboxRetentionMs,
               metrics,
+              topicPrefix: options.config.topicPrefix,
             }),
           inject: [getDataSourceToken(), OUTBOX_PRODUCER, MessagingMetrics],
         },

@@ -1,0 +1,61 @@
+import { Inject } from '@nestjs/common';
+import { BootstrapSite, type Envelope, type PayloadOf } from '@sitesaga/contracts';
+import { FaultInjector, HandlesMessage, LOGGER, UnitOfWork } from '@sitesaga/messaging';
+import type { Logger } from 'pino';
+import { BOOTSTRAP_CONFIG, type BootstrapConfig } from '../config/bootstrap-config';
+import { BOOTSTRAP_VERSION } from '../domain/site-content';
+import { siteLoginFor } from '../domain/site-login';
+import { renderWpConfig } from '../domain/wp-config';
+import { lockSite, saveBootstrapRecord } from '../persistence/bootstrap-records';
+import { SiteSchemaInstaller } from '../site-database/site-schema-installer';
+import { SiteConfigFiles } from '../storage/site-config-files';
+
+/**
+ * Installs the site's application: schema, options and admin user in the site's database
+ * (as the site's own role), then its config file in its storage directory, then the
+ * record and SiteBootstrapped in one commit. Every effect is repeatable (a marker makes
+ * the schema step a no-op once done; the file is rewritten with the same bytes), so a
+ * crash anywhere re-runs to the same end. No compensation of its own: it lives inside
+ * the site's storage and database and is undone with them.
+ */
+@HandlesMessage(BootstrapSite)
+export class BootstrapSiteHandler {
+  constructor(
+    private readonly unitOfWork: UnitOfWork,
+    private readonly faults: FaultInjector,
+    private readonly installer: SiteSchemaInstaller,
+    private readonly files: SiteConfigFiles,
+    @Inject(BOOTSTRAP_CONFIG) private readonly config: BootstrapConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async handle(command: Envelope<PayloadOf<typeof BootstrapSite>>): Promise<void> {
+    await this.unitOfWork.handleCommand(command, async (tx) => {
+      if (this.faults.apply(command) === 'drop') return; // stall: consumed, never answered
+      const site = command.payload;
+      // Refused before anything is touched: another site's database, credentials that do not open.
+      const login = siteLoginFor(this.config.secretsKey, site);
+      await this.files.directoryOf(site.siteId); // storage may lag: transient, retried
+      await lockSite(tx.manager, site.siteId);
+      const { adminUser, installed } = await this.installer.install(site, site.databaseName, login);
+      const server = new URL(this.config.siteDatabaseUrl);
+      await this.files.write(
+        site.siteId,
+        renderWpConfig(
+          {
+            siteId: site.siteId,
+            domain: site.domain,
+            databaseName: site.databaseName,
+            databaseUser: login.user,
+            databasePassword: login.password,
+            databaseHost: `${server.hostname}:${server.port || 5432}`,
+          },
+          this.config.secretsKey,
+        ),
+      );
+      await saveBootstrapRecord(tx.manager, { siteId: site.siteId, status: 'BOOTSTRAPPED', adminUser, bootstrapVersion: BOOTSTRAP_VERSION });
+      this.logger.debug({ siteId: site.siteId, installed }, 'site bootstrapped');
+      tx.reply(BootstrapSite.succeeded, { siteId: site.siteId, adminUser });
+    });
+  }
+}

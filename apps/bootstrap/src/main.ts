@@ -1,0 +1,17 @@
+import 'reflect-metadata';
+import { Topics } from '@sitesaga/contracts';
+import { runService } from '@sitesaga/messaging';
+import { BootstrapModule } from './bootstrap.module';
+import { BOOTSTRAP_ENTITIES, BOOTSTRAP_MIGRATIONS } from './persistence/data-source';
+
+runService({
+  name: 'bootstrap',
+  defaultPort: 3004,
+  topics: [Topics.bootstrapCommands],
+  entities: BOOTSTRAP_ENTITIES,
+  migrations: BOOTSTRAP_MIGRATIONS,
+  module: (infrastructure) => BootstrapModule.register(infrastructure),
+}).catch((error: unknown) => {
+  process.stderr.write(`bootstrap failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,19 @@
+import { CreateMessagingTables1732400000000, databaseUrlFor } from '@sitesaga/messaging';
+import { DataSource } from 'typeorm';
+import { BootstrapRecordEntity } from './bootstrap-record.entity';
+import { CreateBootstrapRecords1732400004000 } from './migrations/1732400004000-create-bootstrap-records';
+
+export const BOOTSTRAP_ENTITIES = [BootstrapRecordEntity];
+export const BOOTSTRAP_MIGRATIONS = [CreateBootstrapRecords1732400004000];
+
+/** The bootstrap service's own database outside Nest: for `pnpm migrate` and the TypeORM CLI. */
+export const bootstrapDataSource = (env: NodeJS.ProcessEnv = process.env): DataSource =>
+  new DataSource({
+    type: 'postgres',
+    url: databaseUrlFor('bootstrap', env),
+    entities: BOOTSTRAP_ENTITIES,
+    migrations: [CreateMessagingTables1732400000000, ...BOOTSTRAP_MIGRATIONS],
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    logging: ['error'],
+  });

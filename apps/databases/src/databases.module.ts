@@ -1,0 +1,34 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import type { ServiceInfrastructure } from '@sitesaga/messaging';
+import { DropDatabaseHandler } from './commands/drop-database.handler';
+import { ProvisionDatabaseHandler } from './commands/provision-database.handler';
+import { DATABASES_CONFIG, databasesConfigFromEnv } from './config/databases-config';
+import { SiteCredentials } from './credentials/site-credentials';
+import { SiteDatabaseServer } from './site-server/site-database-server';
+
+@Module({})
+export class DatabasesModule {
+  static register(infrastructure: ServiceInfrastructure, env: NodeJS.ProcessEnv = process.env): DynamicModule {
+    const config = databasesConfigFromEnv(env, (message) => infrastructure.logger.warn(message));
+    return {
+      module: DatabasesModule,
+      imports: infrastructure.imports,
+      controllers: [ProvisionDatabaseHandler, DropDatabaseHandler],
+      providers: [
+        { provide: DATABASES_CONFIG, useValue: config },
+        { provide: SiteCredentials, useValue: new SiteCredentials(config.secretsKey) },
+        {
+          provide: SiteDatabaseServer,
+          useFactory: () =>
+            SiteDatabaseServer.connect({
+              siteDatabaseUrl: config.siteDatabaseUrl,
+              provisionerPassword: config.provisionerPassword,
+              siteConnectionLimit: config.siteConnectionLimit,
+              poolSize: config.ddlPoolSize,
+              logger: infrastructure.logger.child({ component: 'site-database-server' }),
+            }),
+        },
+      ],
+    };
+  }
+}

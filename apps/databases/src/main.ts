@@ -1,0 +1,17 @@
+import 'reflect-metadata';
+import { Topics } from '@sitesaga/contracts';
+import { runService } from '@sitesaga/messaging';
+import { DatabasesModule } from './databases.module';
+import { DATABASES_ENTITIES, DATABASES_MIGRATIONS } from './persistence/data-source';
+
+runService({
+  name: 'databases',
+  defaultPort: 3003,
+  topics: [Topics.databasesCommands],
+  entities: DATABASES_ENTITIES,
+  migrations: DATABASES_MIGRATIONS,
+  module: (infrastructure) => DatabasesModule.register(infrastructure),
+}).catch((error: unknown) => {
+  process.stderr.write(`databases failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

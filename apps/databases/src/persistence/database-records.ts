@@ -1,0 +1,27 @@
+import type { EntityManager } from 'typeorm';
+import { DatabaseRecordEntity, type DatabaseStatus } from './database-record.entity';
+
+/**
+ * Serialises the commands of one site across replicas for the rest of the transaction:
+ * a re-sent ProvisionDatabase waits for the first to commit, then finds its record (and
+ * its password) instead of racing it on the site server.
+ */
+export async function lockSite(manager: EntityManager, siteId: string): Promise<void> {
+  await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 3003))`, [siteId]);
+}
+
+export const findDatabaseRecord = (manager: EntityManager, siteId: string): Promise<DatabaseRecordEntity | null> =>
+  manager.findOneBy(DatabaseRecordEntity, { siteId });
+
+export async function saveDatabaseRecord(
+  manager: EntityManager,
+  record: { siteId: string; databaseName: string; roleName: string; passwordEncrypted: string | null; status: DatabaseStatus },
+): Promise<void> {
+  await manager.query(
+    `INSERT INTO database_records (site_id, database_name, role_name, password_encrypted, status)
+     VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (site_id) DO UPDATE
+       SET password_encrypted = EXCLUDED.password_encrypted, status = EXCLUDED.status, updated_at = now()`,
+    [record.siteId, record.databaseName, record.roleName, record.passwordEncrypted, record.status],
+  );
+}

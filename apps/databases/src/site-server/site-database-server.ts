@@ -1,0 +1,221 @@
+import type { OnApplicationShutdown } from '@nestjs/common';
+import { TransientFailure } from '@sitesaga/messaging';
+import { Client, DatabaseError, Pool, type PoolClient } from 'pg';
+import type { Logger } from 'pino';
+import type { SiteDatabaseNames } from '../domain/site-database-names';
+import { quoteIdentifier, quoteLiteral } from '../domain/sql-quoting';
+import { scramSha256Verifier } from '../domain/scram-verifier';
+import { ensureProvisionerRole, PROVISIONER_ROLE } from './provisioner-role';
+
+export interface SiteDatabaseServerOptions {
+  readonly siteDatabaseUrl: string;
+  readonly provisionerPassword: string | undefined;
+  readonly siteConnectionLimit: number;
+  readonly poolSize: number;
+  readonly logger: Logger;
+}
+
+/**
+ * How DDL sessions become the provisioner:
+ * - `login`: they log in as sitesaga_provisioner (created at boot by the superuser of SITE_DATABASE_URL);
+ * - `set-role`: it cannot log in (no password given, the server wants one), so the
+ *   superuser's sessions start with `role=sitesaga_provisioner`: every privilege check
+ *   is the provisioner's;
+ * - `configured-role`: SITE_DATABASE_URL already names a non-superuser with CREATEDB and CREATEROLE.
+ */
+export type ProvisionerMode = 'login' | 'set-role' | 'configured-role';
+
+interface SiteState {
+  role_exists: boolean;
+  role_usable: boolean;
+  database_owner: string | null;
+}
+
+const codeOf = (error: unknown): string | undefined => (error instanceof DatabaseError ? error.code : undefined);
+
+/** Session settings of every DDL session: a lock held elsewhere fails (and is retried) instead of hanging. */
+const SESSION_OPTIONS = '-c lock_timeout=10s -c statement_timeout=120s';
+
+/**
+ * The only code that runs DDL on the site database server. Every statement is idempotent
+ * or made so (existence checks, IF EXISTS, duplicate errors taken as done), so a re-run
+ * after a crash at any point finishes the job. No password ever reaches the server in
+ * cleartext: roles get SCRAM verifiers computed here.
+ */
+export class SiteDatabaseServer implements OnApplicationShutdown {
+  private constructor(
+    private readonly pool: Pool,
+    readonly mode: ProvisionerMode,
+    private readonly serverVersion: number,
+    private readonly options: SiteDatabaseServerOptions,
+  ) {}
+
+  /** Connects, sets up the provisioner role when connected as a superuser, and opens the DDL pool. */
+  static async connect(options: SiteDatabaseServerOptions): Promise<SiteDatabaseServer> {
+    const url = new URL(options.siteDatabaseUrl);
+    const setup = new Client({ connectionString: url.toString(), application_name: 'sitesaga-databases-setup' });
+    await setup.connect();
+    let mode: ProvisionerMode;
+    let poolUrl = url;
+    let sessionOptions = SESSION_OPTIONS;
+    let serverVersion: number;
+    try {
+      const { rows } = await setup.query<{ name: string; rolsuper: boolean; rolcreatedb: boolean; rolcreaterole: boolean; version: number }>(
+        `SELECT current_user AS name, rolsuper, rolcreatedb, rolcreaterole, current_setting('server_version_num')::int AS version
+           FROM pg_roles WHERE rolname = current_user`,
+      );
+      const me = rows[0]!;
+      serverVersion = me.version;
+      if (me.rolsuper) {
+        const done = await ensureProvisionerRole(setup, options.provisionerPassword);
+        options.logger.info({ role: PROVISIONER_ROLE, done }, 'provisioner role ready');
+        const login = new URL(url);
+        login.username = PROVISIONER_ROLE;
+        login.password = options.provisionerPassword ? encodeURIComponent(options.provisionerPassword) : '';
+        if (await canLogIn(login)) {
+          mode = 'login';
+          poolUrl = login;
+        } else {
+          mode = 'set-role';
+          sessionOptions = `-c role=${PROVISIONER_ROLE} ${SESSION_OPTIONS}`;
+        }
+      } else if (me.rolcreatedb && me.rolcreaterole) {
+        mode = 'configured-role';
+      } else {
+        throw new Error(
+          `SITE_DATABASE_URL logs in as "${me.name}", which is neither a superuser nor has CREATEDB and CREATEROLE; ` +
+            `give it those (or a superuser, which then creates ${PROVISIONER_ROLE})`,
+        );
+      }
+    } finally {
+      await setup.end();
+    }
+    const pool = new Pool({
+      connectionString: poolUrl.toString(),
+      options: sessionOptions,
+      max: options.poolSize,
+      idleTimeoutMillis: 30_000,
+      application_name: 'sitesaga-databases',
+    });
+    // An idle session that dies (server restart) must not crash the process; the next checkout reconnects.
+    pool.on('error', (error) => options.logger.warn({ err: error }, 'idle site server session failed'));
+    const server = new SiteDatabaseServer(pool, mode, serverVersion, options);
+    await server.withSession(async (session) => {
+      const { rows } = await session.query<{ name: string; rolsuper: boolean }>(
+        'SELECT current_user AS name, rolsuper FROM pg_roles WHERE rolname = current_user',
+      );
+      // A last guard: site DDL never runs with superuser rights.
+      if (rows[0]?.rolsuper) throw new Error(`site DDL would run as superuser "${rows[0].name}"; refusing`);
+      options.logger.info({ mode, ddlRole: rows[0]?.name, serverVersion }, 'site database server ready');
+    });
+    return server;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.pool.end();
+  }
+
+  /**
+   * Ensures the role (LOGIN, the password's SCRAM verifier, CONNECTION LIMIT) and the
+   * database (owned by the role; only the role may connect). `resetPassword` sets the
+   * verifier of a role that already exists: a role left by an attempt whose record never
+   * committed had another password.
+   */
+  async provision(names: SiteDatabaseNames, password: string, options: { resetPassword: boolean }): Promise<void> {
+    const role = quoteIdentifier(names.roleName);
+    const database = quoteIdentifier(names.databaseName);
+    const limit = this.options.siteConnectionLimit;
+    await this.withSession(async (session) => {
+      let state = await inspect(session, names);
+      if (!state.role_exists || options.resetPassword) {
+        const login = `LOGIN PASSWORD ${quoteLiteral(await scramSha256Verifier(password))} CONNECTION LIMIT ${limit}`;
+        if (!state.role_exists) {
+          await session.query(`CREATE ROLE ${role} ${login}`).catch(async (error: unknown) => {
+            if (codeOf(error) !== '42710') throw error; // created meanwhile: set what we wanted
+            await session.query(`ALTER ROLE ${role} ${login}`);
+          });
+        } else {
+          await session.query(`ALTER ROLE ${role} ${login}`);
+        }
+        state = await inspect(session, names);
+      }
+      // Owning the database as the role, and dropping it later, needs the role's privileges:
+      // PG ≤ 15 lets a CREATEROLE role grant itself any role; PG 16+ gives the creator ADMIN
+      // (but neither INHERIT nor SET) on the roles it creates, enough to grant itself both.
+      if (!state.role_usable) await session.query(`GRANT ${role} TO CURRENT_USER`);
+      if (state.database_owner === null) {
+        // FILE_COPY (PG 15+; the only strategy before): copies template1's files instead of
+        // WAL-logging every block, far cheaper for a small template.
+        const strategy = this.serverVersion >= 150_000 ? ' STRATEGY FILE_COPY' : '';
+        await session.query(`CREATE DATABASE ${database} OWNER ${role}${strategy}`).catch((error: unknown) => {
+          const code = codeOf(error);
+          if (code === '42P04' || code === '23505') return; // created meanwhile
+          // "source database template1 is being accessed by other users": it will pass.
+          if (code === '55006') throw new TransientFailure('template1 is in use; CREATE DATABASE will be retried', { cause: error });
+          throw error;
+        });
+      } else if (state.database_owner !== names.roleName) {
+        await session.query(`ALTER DATABASE ${database} OWNER TO ${role}`);
+      }
+      await session.query(`REVOKE ALL ON DATABASE ${database} FROM PUBLIC`);
+      await session.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${database} TO ${role}`);
+    });
+  }
+
+  /**
+   * Drops the database (ending its sessions) and then the role (ending its sessions
+   * elsewhere). Whatever is already gone counts as dropped. Returns whether anything existed.
+   */
+  async drop(names: SiteDatabaseNames): Promise<boolean> {
+    const role = quoteIdentifier(names.roleName);
+    const database = quoteIdentifier(names.databaseName);
+    return this.withSession(async (session) => {
+      const state = await inspect(session, names);
+      // Dropping a database the role owns and ending the role's sessions need its privileges.
+      if (state.role_exists && !state.role_usable) await session.query(`GRANT ${role} TO CURRENT_USER`);
+      if (state.database_owner !== null) await session.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      if (state.role_exists) {
+        await session.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()', [names.roleName]);
+        await session.query(`DROP ROLE IF EXISTS ${role}`);
+      }
+      return state.role_exists || state.database_owner !== null;
+    });
+  }
+
+  private async withSession<T>(work: (session: PoolClient) => Promise<T>): Promise<T> {
+    const session = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      return await work(session);
+    } catch (error) {
+      // A server error leaves the session usable; anything else (a lost connection) does not.
+      if (!(error instanceof DatabaseError) && !(error instanceof TransientFailure)) broken = error as Error;
+      throw error;
+    } finally {
+      session.release(broken);
+    }
+  }
+}
+
+async function inspect(session: PoolClient, names: SiteDatabaseNames): Promise<SiteState> {
+  const { rows } = await session.query<SiteState>(
+    `SELECT r.oid IS NOT NULL AS role_exists,
+            COALESCE(r.oid IS NOT NULL AND pg_has_role(current_user, r.oid, 'USAGE'), false) AS role_usable,
+            (SELECT pg_get_userbyid(d.datdba) FROM pg_database d WHERE d.datname = $2) AS database_owner
+       FROM (SELECT 1) AS one LEFT JOIN pg_roles r ON r.rolname = $1`,
+    [names.roleName, names.databaseName],
+  );
+  return rows[0]!;
+}
+
+async function canLogIn(url: URL): Promise<boolean> {
+  const probe = new Client({ connectionString: url.toString(), application_name: 'sitesaga-databases-setup', connectionTimeoutMillis: 5_000 });
+  try {
+    await probe.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await probe.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,58 @@
+import { Body, Controller, Delete, Get, Inject, Post, Req, Res, UseFilters } from '@nestjs/common';
+import type { ServerResponse } from 'node:http';
+import { ADMIN_REQUEST_HEADER, AdminAuthenticator, type RequestHeaders } from './admin-auth';
+import { AdminErrorsFilter } from './admin-errors.filter';
+import { type HtmlPage, loginPage } from './admin-page';
+
+export const ADMIN_PAGE = Symbol('ADMIN_PAGE');
+
+const sendHtml = (response: ServerResponse, status: number, page: HtmlPage): void => {
+  response.writeHead(status, {
+    'Content-Type': 'text/html; charset=utf-8',
+    'Content-Security-Policy': page.csp,
+    'Cache-Control': 'no-store',
+  });
+  response.end(page.html);
+};
+
+/**
+ * The page for people. Without credentials `GET /admin` answers 401 with a login form;
+ * the form posts the token once and gets a session cookie (HttpOnly, SameSite=Strict,
+ * Path=/admin) that the page's fetch and EventSource calls carry from then on.
+ */
+@Controller('admin')
+@UseFilters(AdminErrorsFilter)
+export class AdminPageController {
+  private readonly login = loginPage();
+  private readonly wrongToken = loginPage('That token is not right.');
+
+  constructor(
+    private readonly authenticator: AdminAuthenticator,
+    @Inject(ADMIN_PAGE) private readonly page: HtmlPage,
+  ) {}
+
+  @Get()
+  show(@Req() request: { headers: RequestHeaders }, @Res() response: ServerResponse): void {
+    if (this.authenticator.authenticate(request.headers)) sendHtml(response, 200, this.page);
+    else sendHtml(response, 401, this.login);
+  }
+
+  @Post('session')
+  signIn(@Body() body: unknown, @Res() response: ServerResponse): void {
+    const token = typeof body === 'object' && body !== null ? (body as { token?: unknown }).token : undefined;
+    if (!this.authenticator.isToken(token)) {
+      sendHtml(response, 401, this.wrongToken);
+      return;
+    }
+    response.writeHead(303, { Location: '/admin', 'Set-Cookie': this.authenticator.sessionCookie(), 'Cache-Control': 'no-store' });
+    response.end();
+  }
+
+  @Delete('session')
+  signOut(@Req() request: { headers: RequestHeaders }, @Res() response: ServerResponse): void {
+    // Same rule as any cookie write: only the page itself can end its session.
+    const fromPage = request.headers[ADMIN_REQUEST_HEADER] === '1';
+    response.writeHead(fromPage ? 204 : 403, fromPage ? { 'Set-Cookie': AdminAuthenticator.clearedCookie } : {});
+    response.end();
+  }
+}

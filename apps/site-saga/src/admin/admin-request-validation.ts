@@ -1,0 +1,103 @@
+import { BadRequestException } from '@nestjs/common';
+import { SAGA_STATUSES, type SagaStatus } from '@sitesaga/saga';
+
+/**
+ * Pure checks of what an operator sends. Every refusal is a 400
+ * `{ message, errors: [{ field, message }] }`; nothing unchecked reaches SQL.
+ */
+export interface FieldError {
+  readonly field: string;
+  readonly message: string;
+}
+
+export const invalidRequest = (message: string, errors: readonly FieldError[]): BadRequestException => new BadRequestException({ message, errors });
+
+export const LIST_LIMIT = { default: 50, max: 200 } as const;
+
+/** Where the next page starts: just after (createdAt, id) in newest-first order. */
+export interface ListCursor {
+  /** UTC timestamp with microseconds, as Postgres keeps it: `2024-11-23T10:00:00.123456`. */
+  readonly createdAt: string;
+  readonly id: string;
+}
+
+export interface ListQuery {
+  readonly status?: SagaStatus;
+  readonly type?: string;
+  readonly siteName?: string;
+  readonly limit: number;
+  readonly cursor?: ListCursor;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$/;
+const SAGA_TYPE = /^[A-Za-z][A-Za-z0-9_.-]{0,99}$/;
+// eslint-disable-next-line no-control-regex
+const PRINTABLE = /^[^\u0000-\u001f\u007f]{1,253}$/;
+// eslint-disable-next-line no-control-regex
+const REASON = /^[^\u0000-\u001f\u007f]{1,500}$/;
+const LIST_PARAMETERS = new Set(['status', 'type', 'siteName', 'limit', 'cursor']);
+
+const isSagaStatus = (value: unknown): value is SagaStatus => typeof value === 'string' && (SAGA_STATUSES as readonly string[]).includes(value);
+
+/** The opaque cursor: base64url of `<createdAt>|<id>`. */
+export const encodeCursor = (cursor: ListCursor): string => Buffer.from(`${cursor.createdAt}|${cursor.id}`, 'utf8').toString('base64url');
+
+export function decodeCursor(value: string): ListCursor | null {
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(value)) return null;
+  const [createdAt, id, ...rest] = Buffer.from(value, 'base64url').toString('utf8').split('|');
+  if (rest.length > 0 || !createdAt || !id || !CURSOR_TIME.test(createdAt) || !UUID.test(id)) return null;
+  return { createdAt, id: id.toLowerCase() };
+}
+
+export function validateListQuery(query: Record<string, unknown>): ListQuery {
+  const errors: FieldError[] = [];
+  const given: Record<string, string> = {};
+  for (const [key, value] of Object.entries(query)) {
+    if (!LIST_PARAMETERS.has(key)) errors.push({ field: key, message: 'unknown query parameter' });
+    else if (typeof value !== 'string') errors.push({ field: key, message: 'must be given once, as a plain value' });
+    else if (value !== '') given[key] = value; // an empty form field means "any"
+  }
+  const { status, type, siteName, limit, cursor } = given;
+  if (status !== undefined && !isSagaStatus(status)) errors.push({ field: 'status', message: `must be one of ${SAGA_STATUSES.join(', ')}` });
+  if (type !== undefined && !SAGA_TYPE.test(type)) errors.push({ field: 'type', message: 'must be a saga type name (letters, digits, ._-; at most 100)' });
+  if (siteName !== undefined && !PRINTABLE.test(siteName)) errors.push({ field: 'siteName', message: 'must be 1 to 253 printable characters' });
+  let parsedLimit: number = LIST_LIMIT.default;
+  if (limit !== undefined) {
+    parsedLimit = /^[0-9]{1,4}$/.test(limit) ? Number(limit) : NaN;
+    if (!(parsedLimit >= 1 && parsedLimit <= LIST_LIMIT.max)) errors.push({ field: 'limit', message: `must be an integer from 1 to ${LIST_LIMIT.max}` });
+  }
+  const parsedCursor = cursor === undefined ? undefined : decodeCursor(cursor);
+  if (parsedCursor === null) errors.push({ field: 'cursor', message: 'is not a cursor this endpoint handed out' });
+  if (errors.length > 0) throw invalidRequest('invalid query', errors);
+  return {
+    ...(isSagaStatus(status) ? { status } : {}),
+    ...(type !== undefined ? { type } : {}),
+    ...(siteName !== undefined ? { siteName } : {}),
+    limit: parsedLimit,
+    ...(parsedCursor ? { cursor: parsedCursor } : {}),
+  };
+}
+
+export function validateSagaId(value: unknown): string {
+  if (typeof value !== 'string' || !UUID.test(value)) throw invalidRequest('invalid saga id', [{ field: 'id', message: 'must be a uuid' }]);
+  return value.toLowerCase();
+}
+
+export const DEFAULT_ABORT_REASON = 'by an operator';
+
+/** `POST /admin/sagas/:id/abort` takes an optional `{ reason }`. */
+export function validateAbortBody(body: unknown): { reason: string } {
+  if (body === undefined || body === null || (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0)) {
+    return { reason: DEFAULT_ABORT_REASON };
+  }
+  if (typeof body !== 'object' || Array.isArray(body)) throw invalidRequest('invalid request body', [{ field: '(body)', message: 'must be a JSON object' }]);
+  const errors: FieldError[] = [];
+  for (const key of Object.keys(body)) if (key !== 'reason') errors.push({ field: key, message: 'unknown field' });
+  const { reason } = body as { reason?: unknown };
+  if (reason !== undefined && (typeof reason !== 'string' || reason.trim().length === 0 || !REASON.test(reason))) {
+    errors.push({ field: 'reason', message: 'must be 1 to 500 printable characters' });
+  }
+  if (errors.length > 0) throw invalidRequest('invalid request body', errors);
+  return { reason: typeof reason === 'string' ? reason.trim() : DEFAULT_ABORT_REASON };
+}

@@ -1,0 +1,55 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res, UseFilters, UseGuards } from '@nestjs/common';
+import type { ServerResponse } from 'node:http';
+import { AdminAuthGuard } from './admin-auth';
+import { AdminErrorsFilter } from './admin-errors.filter';
+import { validateAbortBody, validateListQuery, validateSagaId } from './admin-request-validation';
+import { SagaOperations } from './saga-operations';
+import { type SagaPage, SagaQueries, type SagaStats } from './saga-queries';
+import { SagaStream } from './saga-stream';
+import type { SagaDetail, SagaSummary } from './saga-views';
+
+/** The admin API (SPEC.md, "Admin endpoint"): bearer token or the page's session cookie on every route. */
+@Controller('admin')
+@UseGuards(AdminAuthGuard)
+@UseFilters(AdminErrorsFilter)
+export class AdminController {
+  constructor(
+    private readonly queries: SagaQueries,
+    private readonly operations: SagaOperations,
+    private readonly stream: SagaStream,
+  ) {}
+
+  @Get('sagas')
+  list(@Query() query: Record<string, unknown>): Promise<SagaPage> {
+    return this.queries.list(validateListQuery(query));
+  }
+
+  @Get('sagas/:id')
+  detail(@Param('id') id: string): Promise<SagaDetail> {
+    return this.operations.detail(validateSagaId(id));
+  }
+
+  @Post('sagas/:id/retry')
+  @HttpCode(202)
+  retry(@Param('id') id: string): Promise<SagaSummary> {
+    return this.operations.retry(validateSagaId(id));
+  }
+
+  @Post('sagas/:id/abort')
+  @HttpCode(202)
+  abort(@Param('id') id: string, @Body() body: unknown): Promise<SagaSummary> {
+    const sagaId = validateSagaId(id);
+    return this.operations.abort(sagaId, validateAbortBody(body).reason);
+  }
+
+  @Get('stats')
+  stats(): Promise<SagaStats> {
+    return this.queries.recentStats();
+  }
+
+  /** Server-Sent Events: `event: saga` with the summary of each changed saga; a comment every 15 s keeps proxies from closing it. */
+  @Get('stream')
+  events(@Res() response: ServerResponse): void {
+    this.stream.connect(response);
+  }
+}

@@ -1,0 +1,105 @@
+import { ConflictException, Inject, Injectable, NotFoundException, Optional } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { UnitOfWork } from '@sitesaga/messaging';
+import { SagaConcurrencyConflict, SagaEngine, SagaNotFound, type SagaState, SagaTransitionRefused, UnknownSagaType } from '@sitesaga/saga';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import { ADMIN_LOGGER, SagaStream } from './saga-stream';
+import { detailOf, type SagaDetail, type SagaSummary, summaryOf } from './saga-views';
+
+/** History entries one detail response carries (the oldest ones; `historyTruncated` says when there are more). */
+export const HISTORY_LIMIT = 1000;
+/** An operator action that lost a race with a reply is decided again against the fresh state. */
+const CONFLICT_ATTEMPTS = 3;
+
+/**
+ * Reads a saga for people and carries out operator actions through the engine, each in
+ * one unit of work (saga row, history and outbox rows commit together).
+ */
+@Injectable()
+export class SagaOperations {
+  private resolvedEngine: SagaEngine | null;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly unitOfWork: UnitOfWork,
+    private readonly stream: SagaStream,
+    private readonly moduleRef: ModuleRef,
+    @Inject(ADMIN_LOGGER) private readonly logger: Logger,
+    @Optional() @Inject(SagaEngine) engine: SagaEngine | null,
+  ) {
+    this.resolvedEngine = engine ?? null;
+  }
+
+  /**
+   * The host's engine. Injected when visible to this module (a global module, or one the
+   * host passed in `imports`); otherwise looked up once in the whole application, so a
+   * host that provides it in its root module needs no extra wiring.
+   */
+  private get engine(): SagaEngine {
+    if (!this.resolvedEngine) {
+      const found = this.moduleRef.get(SagaEngine, { strict: false }) as SagaEngine | null;
+      if (!found) throw new Error('AdminModule needs a SagaEngine provider (token: the SagaEngine class)');
+      this.resolvedEngine = found;
+    }
+    return this.resolvedEngine;
+  }
+
+  async detail(id: string): Promise<SagaDetail> {
+    const manager = this.dataSource.manager;
+    const [state, history] = await Promise.all([this.engine.store.load(manager, id), this.engine.store.history(manager, id, HISTORY_LIMIT + 1)]);
+    if (!state) throw notFound(id);
+    return detailOf(state, this.redactedData(state), history.slice(0, HISTORY_LIMIT), history.length > HISTORY_LIMIT);
+  }
+
+  retry(id: string): Promise<SagaSummary> {
+    return this.act(id, 'retry', (engine, tx, requestId) => engine.retry(tx, id, requestId));
+  }
+
+  abort(id: string, reason: string): Promise<SagaSummary> {
+    return this.act(id, 'abort', (engine, tx, requestId) => engine.abort(tx, id, reason, requestId));
+  }
+
+  private redactedData(state: SagaState): unknown {
+    try {
+      return this.engine.redactedData(state);
+    } catch {
+      return state.data; // still passes through redactSecrets
+    }
+  }
+
+  private async act(
+    id: string,
+    action: 'retry' | 'abort',
+    work: (engine: SagaEngine, tx: Parameters<SagaEngine['retry']>[0], requestId: string) => Promise<SagaState>,
+  ): Promise<SagaSummary> {
+    const requestId = randomUUID();
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const outcome = await this.unitOfWork.run(null, (tx) => work(this.engine, tx, requestId));
+        if (outcome.status !== 'done') throw new Error(`unexpected unit-of-work outcome ${outcome.status}`);
+        this.logger.info({ sagaId: id, action, requestId, status: outcome.result.status, sent: outcome.published.length }, `operator ${action} of saga`);
+        this.stream.publish(id);
+        return summaryOf(outcome.result);
+      } catch (error) {
+        if (error instanceof SagaConcurrencyConflict && attempt < CONFLICT_ATTEMPTS) continue;
+        throw httpErrorOfAction(id, action, error);
+      }
+    }
+  }
+}
+
+const notFound = (id: string): NotFoundException => new NotFoundException({ message: `no saga ${id}`, errors: [] });
+
+function httpErrorOfAction(id: string, action: string, error: unknown): unknown {
+  if (error instanceof SagaNotFound) return notFound(id);
+  if (error instanceof SagaTransitionRefused) {
+    const why = action === 'abort' ? 'only a RUNNING saga can be aborted' : 'only a RUNNING, COMPENSATING or FAILED saga can be retried';
+    return new ConflictException({ message: `cannot ${action} saga ${id}: it is ${error.status} (${why})`, errors: [], sagaStatus: error.status });
+  }
+  if (error instanceof SagaConcurrencyConflict) return new ConflictException({ message: `saga ${id} keeps changing; try again`, errors: [] });
+  if (error instanceof UnknownSagaType) return new ConflictException({ message: `saga ${id} is of type ${error.sagaType}, which this orchestrator does not run`, errors: [] });
+  return error;
+}

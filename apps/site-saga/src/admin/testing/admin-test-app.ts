@@ -1,0 +1,175 @@
+/**
+ * Test-only: the admin module in a small Nest app on a fresh database (messaging and saga
+ * migrations), with a real UnitOfWork (no relay: outbox rows stay in the table) and a
+ * SagaEngine running libs/saga's test definition. Used by admin.int-spec.ts and by
+ * test/e2e/admin-page.e2e-spec.ts. Not part of the build (tsconfig.build.json excludes testing/).
+ */
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
+import { causedBy, type Envelope, type FailureClass } from '@sitesaga/contracts';
+import { CreateMessagingTables1732400000000, createLogger, LOGGER, PinoNestLogger, UnitOfWork } from '@sitesaga/messaging';
+import { type AnyCommand, SAGA_ENTITIES, SAGA_MIGRATIONS, SagaEngine, type SagaState } from '@sitesaga/saga';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { Registry } from 'prom-client';
+import type { DataSource } from 'typeorm';
+import { type TestSiteData, testSaga } from '../../../../../libs/saga/src/testing/test-saga';
+import { freshDatabase } from '../../../../../test/support/fresh-database';
+import { AdminModule } from '../admin.module';
+import { SagaStream, type SagaStreamOptions } from '../saga-stream';
+
+export { testSaga, type TestSiteData };
+
+export interface AdminTestApp {
+  readonly app: INestApplication;
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly dataSource: DataSource;
+  readonly engine: SagaEngine;
+  readonly unitOfWork: UnitOfWork;
+  readonly stream: SagaStream;
+  readonly fixtures: SagaFixtures;
+  /** Every log line the app wrote (JSON), to check that no secret reaches a log. */
+  readonly logs: string[];
+  close(): Promise<void>;
+}
+
+export async function startAdminTestApp(options: { adminToken: string; stream?: Partial<SagaStreamOptions> }): Promise<AdminTestApp> {
+  const database = await freshDatabase('admin_it');
+  const logs: string[] = [];
+  const logger = createLogger('site-saga', {
+    level: 'debug',
+    destination: new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logs.push(chunk.toString('utf8'));
+        done();
+      },
+    }),
+  });
+  const engine = new SagaEngine([testSaga]);
+  const registry = new Registry();
+
+  // What the lead's site-saga module and MessagingModule provide, reduced to what the admin needs.
+  const infrastructure = {
+    module: class AdminTestInfrastructure {},
+    global: true,
+    providers: [
+      { provide: LOGGER, useValue: logger },
+      { provide: Registry, useValue: registry },
+      { provide: SagaEngine, useValue: engine },
+      {
+        provide: UnitOfWork,
+        useFactory: (dataSource: DataSource) =>
+          new UnitOfWork(dataSource, { consumer: 'site-saga', logger, onOutboxWritten: () => undefined, attempts: 1, backoff: { initialMs: 10, factor: 2, maxMs: 100, jitter: 0 } }),
+        inject: [getDataSourceToken()],
+      },
+    ],
+    exports: [LOGGER, Registry, SagaEngine, UnitOfWork],
+  };
+  const root = {
+    module: class AdminTestRoot {},
+    imports: [
+      TypeOrmModule.forRoot({
+        type: 'postgres',
+        url: database.url,
+        entities: [...SAGA_ENTITIES],
+        migrations: [CreateMessagingTables1732400000000, ...SAGA_MIGRATIONS],
+        migrationsRun: true,
+        synchronize: false,
+        logging: false,
+      }),
+      infrastructure,
+      AdminModule.register({ adminToken: options.adminToken, ...(options.stream ? { stream: options.stream } : {}) }),
+    ],
+  };
+
+  let app: INestApplication | null = null;
+  try {
+    app = await NestFactory.create(root, { logger: new PinoNestLogger(logger) });
+    await app.listen(0, '127.0.0.1');
+  } catch (error) {
+    await app?.close().catch(() => undefined);
+    await database.drop();
+    throw error;
+  }
+  const started = app;
+  const { port } = started.getHttpServer().address() as AddressInfo;
+  const dataSource = started.get<DataSource>(getDataSourceToken());
+  const unitOfWork = started.get(UnitOfWork);
+  const stream = started.get(SagaStream);
+  return {
+    app: started,
+    url: `http://127.0.0.1:${port}`,
+    dataSource,
+    engine,
+    unitOfWork,
+    stream,
+    fixtures: new SagaFixtures(engine, unitOfWork, stream),
+    logs,
+    close: async () => {
+      await started.close();
+      await database.drop();
+    },
+  };
+}
+
+/**
+ * Makes sagas in any state by running the engine, as the orchestrator would: each input
+ * in one unit of work, replies built from the commands the saga really sent. Every change
+ * is published to the stream, as the orchestrator's core does after its commits.
+ */
+export class SagaFixtures {
+  private readonly sent = new Map<string, Envelope[]>();
+
+  constructor(
+    private readonly engine: SagaEngine,
+    private readonly unitOfWork: UnitOfWork,
+    private readonly stream: SagaStream,
+  ) {}
+
+  async start(name: string, extra: Partial<TestSiteData> = {}): Promise<string> {
+    const sagaId = randomUUID();
+    const data: TestSiteData = { siteId: sagaId, name, domain: `${name}.example.com`, adminEmail: `owner@${name}.example.com`, ...extra };
+    await this.run(sagaId, (tx) => this.engine.start(tx, testSaga, { sagaId, data, cause: { id: randomUUID(), type: 'CreateSite', correlationId: randomUUID() } }));
+    return sagaId;
+  }
+
+  succeed(sagaId: string, command: AnyCommand, payload: Record<string, unknown> = {}): Promise<unknown> {
+    return this.reply(sagaId, command, 'succeeded', payload);
+  }
+
+  fail(sagaId: string, command: AnyCommand, failureClass: FailureClass, reason: string): Promise<unknown> {
+    return this.reply(sagaId, command, 'failed', { reason, class: failureClass });
+  }
+
+  /** Acts as if the step's deadline passed (re-send after a back-off, or give up). */
+  deadline(sagaId: string, step: string): Promise<boolean> {
+    return this.run(sagaId, (tx) => this.engine.fireDeadline(tx, sagaId, step, new Date())); // decide does not check the time: no need to travel
+  }
+
+  abort(sagaId: string, reason: string): Promise<SagaState> {
+    return this.run(sagaId, (tx) => this.engine.abort(tx, sagaId, reason));
+  }
+
+  /** Types of the messages the saga sent so far, in order. */
+  sentBy(sagaId: string): string[] {
+    return (this.sent.get(sagaId) ?? []).map((envelope) => envelope.type);
+  }
+
+  private async reply(sagaId: string, command: AnyCommand, outcome: 'succeeded' | 'failed', payload: Record<string, unknown>): Promise<unknown> {
+    const cause = [...(this.sent.get(sagaId) ?? [])].reverse().find((envelope) => envelope.type === command.type);
+    if (!cause) throw new Error(`saga ${sagaId} never sent ${command.type}`);
+    const envelope = command[outcome].create({ siteId: sagaId, ...payload } as never, causedBy(cause));
+    return this.run(sagaId, (tx) => this.engine.handleReply(tx, envelope));
+  }
+
+  private async run<T>(sagaId: string, work: (tx: Parameters<SagaEngine['start']>[0]) => Promise<T>): Promise<T> {
+    const outcome = await this.unitOfWork.run(null, work);
+    if (outcome.status !== 'done') throw new Error('a unit of work without a cause cannot be a duplicate');
+    this.sent.set(sagaId, [...(this.sent.get(sagaId) ?? []), ...outcome.published]);
+    this.stream.publish(sagaId);
+    return outcome.result;
+  }
+}

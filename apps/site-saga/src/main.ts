@@ -1,0 +1,21 @@
+import 'reflect-metadata';
+import { ALL_TOPICS, Topics } from '@sitesaga/contracts';
+import { runService } from '@sitesaga/messaging';
+import { SAGA_ENTITIES, SAGA_MIGRATIONS } from '@sitesaga/saga';
+import { SiteSagaModule } from './site-saga.module';
+import { siteSagaConfigFromEnv } from './site-saga-config';
+
+const config = siteSagaConfigFromEnv();
+
+void runService({
+  name: 'site-saga',
+  defaultPort: 3000,
+  // Client commands, and every participant's events.
+  topics: [Topics.siteSagaCommands, ...ALL_TOPICS.filter((topic) => topic.endsWith('.events') && topic !== Topics.siteSagaEvents)],
+  entities: [...SAGA_ENTITIES],
+  migrations: [...SAGA_MIGRATIONS],
+  module: (infrastructure) => SiteSagaModule.register(infrastructure, config),
+}).catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,44 @@
+import {
+  DeprovisionStorage,
+  DropDatabase,
+  MarkSiteDeleted,
+  MarkSiteDeleting,
+  SagaNeedsAttention,
+  SiteDeleted,
+  SiteDeletionFailed,
+} from '@sitesaga/contracts';
+import { defineSaga, emit, parallel, step } from '@sitesaga/saga';
+
+export interface DeleteSiteData {
+  readonly siteId: string;
+}
+
+/**
+ * `MarkSiteDeleting → (DeprovisionStorage || DropDatabase) → MarkSiteDeleted`. Deleting
+ * cannot be undone, so its steps have no compensation: a refused MarkSiteDeleting (no such
+ * site, or not in a deletable state) ends the saga cleanly; a later step that runs out of
+ * attempts leaves the site DELETING and asks a person to look.
+ */
+export const deleteSiteSaga = defineSaga<DeleteSiteData>({
+  type: 'DeleteSite',
+  defaults: { timeout: '30s', retry: { maxAttempts: 8, backoff: '1s', factor: 2, jitter: 0.2, maxBackoff: '30s' } },
+  stages: [
+    step('MarkSiteDeleting', (d) => ({ command: MarkSiteDeleting, payload: { siteId: d.siteId } })),
+    parallel(
+      step('DeprovisionStorage', (d) => ({ command: DeprovisionStorage, payload: { siteId: d.siteId } })),
+      step('DropDatabase', (d) => ({ command: DropDatabase, payload: { siteId: d.siteId } }), { timeout: '60s' }),
+    ),
+    step('MarkSiteDeleted', (d) => ({ command: MarkSiteDeleted, payload: { siteId: d.siteId } })),
+  ],
+  onCompleted: (d) => [emit(SiteDeleted, { siteId: d.siteId })],
+  onCompensated: (d, outcome, context) => {
+    const failed = emit(SiteDeletionFailed, { siteId: d.siteId, failedStep: outcome.failedStep, reason: outcome.reason });
+    // Refused before anything was removed: nothing for a person to do.
+    if (outcome.failedStep === 'MarkSiteDeleting' && outcome.cause === 'business') return [failed];
+    return [failed, emit(SagaNeedsAttention, { siteId: d.siteId, sagaType: context.sagaType, step: outcome.failedStep, reason: outcome.reason })];
+  },
+  onNeedsAttention: (d, attention, context) => [
+    emit(SagaNeedsAttention, { siteId: d.siteId, sagaType: context.sagaType, step: attention.step, reason: attention.reason }),
+  ],
+  searchKey: () => null,
+});

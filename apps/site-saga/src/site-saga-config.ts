@@ -1,0 +1,18 @@
+/** The orchestrator's own settings, parsed once at boot (fail fast). */
+export interface SiteSagaConfig {
+  readonly adminToken: string;
+  /** Multiplies every saga timeout and backoff (tests and demos shrink them). */
+  readonly timeScale: number;
+  /** How often the deadline sweeper looks for passed deadlines. */
+  readonly timerIntervalMs: number;
+}
+
+export function siteSagaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SiteSagaConfig {
+  const adminToken = env.ADMIN_TOKEN ?? '';
+  if (adminToken.length < 16) throw new Error('ADMIN_TOKEN must be set to a secret of at least 16 characters');
+  const timeScale = Number(env.SAGA_TIME_SCALE ?? 1);
+  if (!(timeScale > 0 && timeScale <= 100)) throw new Error(`SAGA_TIME_SCALE must be in (0, 100], got "${env.SAGA_TIME_SCALE}"`);
+  const timerIntervalMs = Number(env.SAGA_TIMER_INTERVAL_MS ?? 250);
+  if (!(timerIntervalMs >= 10)) throw new Error(`SAGA_TIMER_INTERVAL_MS must be at least 10, got "${env.SAGA_TIMER_INTERVAL_MS}"`);
+  return { adminToken, timeScale, timerIntervalMs };
+}

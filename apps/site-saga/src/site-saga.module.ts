@@ -1,0 +1,28 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import type { ServiceInfrastructure } from '@sitesaga/messaging';
+import { SagaEngine } from '@sitesaga/saga';
+import { CreateSiteHandler } from './commands/create-site.handler';
+import { DeleteSiteHandler } from './commands/delete-site.handler';
+import { ParticipantEventsHandler } from './events/participant-events.handler';
+import { createSiteSaga } from './sagas/create-site.saga';
+import { deleteSiteSaga } from './sagas/delete-site.saga';
+import { SagaChanges } from './sagas/saga-changes';
+import type { SiteSagaConfig } from './site-saga-config';
+import { DeadlineSweeper } from './timers/deadline-sweeper';
+
+@Module({})
+export class SiteSagaModule {
+  static register(infrastructure: ServiceInfrastructure, config: SiteSagaConfig): DynamicModule {
+    return {
+      module: SiteSagaModule,
+      imports: [...infrastructure.imports],
+      controllers: [CreateSiteHandler, DeleteSiteHandler, ParticipantEventsHandler],
+      providers: [
+        { provide: SagaEngine, useFactory: () => new SagaEngine([createSiteSaga, deleteSiteSaga], undefined, { timeScale: config.timeScale }) },
+        { provide: 'SAGA_TIMER_INTERVAL_MS', useValue: config.timerIntervalMs },
+        SagaChanges,
+        DeadlineSweeper,
+      ],
+    };
+  }
+}

@@ -1,0 +1,149 @@
+import { ConflictException, Injectable, NotFoundException, UnprocessableEntityException } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { CreateSite, type CreateSitePayload, DeleteSite, type FieldReason } from '@sitesaga/contracts';
+import { UnitOfWork } from '@sitesaga/messaging';
+import { createHash, randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { type SiteStatus, siteUrlOf } from '../domain/site-status';
+import { heldByLiveSiteOrOpenRequest, listSites, type SiteView, viewSite } from '../persistence/site-records';
+
+export interface Accepted {
+  readonly siteId: string;
+  readonly sagaId: string;
+  readonly status: 'PENDING' | 'DELETING';
+  /** True when an Idempotency-Key matched an earlier request: nothing was sent again. */
+  readonly replayed: boolean;
+}
+
+/** A site as the HTTP API shows it. */
+export const presentSite = (site: SiteView) => ({
+  id: site.id,
+  name: site.name,
+  domain: site.domain,
+  tagline: site.tagline,
+  adminEmail: site.adminEmail,
+  status: site.status,
+  sagaId: site.sagaId,
+  url: site.status === 'ACTIVE' ? siteUrlOf(site.domain) : null,
+  ...(site.reason ? { reason: site.reason } : {}),
+  createdAt: site.createdAt,
+  updatedAt: site.updatedAt,
+});
+
+const conflict = (message: string, errors: FieldReason[], extra: Record<string, unknown> = {}): ConflictException =>
+  new ConflictException({ message, errors, ...extra });
+
+const hashOf = (payload: CreateSitePayload): string =>
+  createHash('sha256')
+    .update(JSON.stringify([payload.name, payload.domain, payload.tagline ?? null, payload.adminEmail]))
+    .digest('hex');
+
+/**
+ * What the HTTP API asks of the saga: create and delete go to `site-saga.commands`
+ * through the outbox, in the same transaction as the row that remembers the request.
+ *
+ * For a create-site saga the site id IS the saga id: the client gets its site id at once,
+ * and the orchestrator names the site by the saga id it was given.
+ */
+@Injectable()
+export class SiteRequests {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly unitOfWork: UnitOfWork,
+  ) {}
+
+  async create(payload: CreateSitePayload, options: { idempotencyKey: string | null; requestId: string }): Promise<Accepted> {
+    const requestHash = hashOf(payload);
+    if (options.idempotencyKey) {
+      const earlier = await this.replay(options.idempotencyKey, requestHash);
+      if (earlier) return earlier;
+    }
+
+    // The fast, friendly check. The guarantee is the unique index ReserveSite relies on.
+    const taken = await heldByLiveSiteOrOpenRequest(this.dataSource.manager, payload.name, payload.domain);
+    const errors: FieldReason[] = [
+      ...(taken.name ? [{ field: 'name', message: 'is taken' }] : []),
+      ...(taken.domain ? [{ field: 'domain', message: 'is taken' }] : []),
+    ];
+    if (errors.length > 0) {
+      // A concurrent request with the same key may be the very holder: that is a replay.
+      const earlier = options.idempotencyKey ? await this.replay(options.idempotencyKey, requestHash) : null;
+      if (earlier) return earlier;
+      throw conflict('site name or domain is taken', errors);
+    }
+
+    const siteId = randomUUID();
+    const outcome = await this.unitOfWork.run(null, async (tx) => {
+      const inserted: unknown[] = await tx.manager.query(
+        `INSERT INTO site_requests (site_id, idempotency_key, request_hash, name, domain, tagline, admin_email, correlation_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (idempotency_key) DO NOTHING RETURNING site_id`,
+        [siteId, options.idempotencyKey, requestHash, payload.name, payload.domain, payload.tagline ?? null, payload.adminEmail, options.requestId],
+      );
+      if (inserted.length === 0) return false; // the same key, committed meanwhile by a concurrent request
+      tx.publish(CreateSite.create(payload, { sagaId: siteId, correlationId: options.requestId, causationId: null }));
+      return true;
+    });
+    if (outcome.status === 'done' && !outcome.result && options.idempotencyKey) {
+      const earlier = await this.replay(options.idempotencyKey, requestHash);
+      if (earlier) return earlier;
+    }
+    return { siteId, sagaId: siteId, status: 'PENDING', replayed: false };
+  }
+
+  /** The ids given for an earlier request with this key; 422 when the key came with another request. */
+  private async replay(idempotencyKey: string, requestHash: string): Promise<Accepted | null> {
+    const rows: { site_id: string; request_hash: string }[] = await this.dataSource.query(
+      `SELECT site_id, request_hash FROM site_requests WHERE idempotency_key = $1`,
+      [idempotencyKey],
+    );
+    const earlier = rows[0];
+    if (!earlier) return null;
+    if (earlier.request_hash !== requestHash) {
+      throw new UnprocessableEntityException({
+        message: 'Idempotency-Key was already used for a different request',
+        errors: [{ field: 'Idempotency-Key', message: 'was used with another body' }],
+      });
+    }
+    return { siteId: earlier.site_id, sagaId: earlier.site_id, status: 'PENDING', replayed: true };
+  }
+
+  /**
+   * Marks the site DELETING and sends DeleteSite in one transaction, so a second DELETE
+   * is a 409 rather than a second saga. MarkSiteDeleting accepts DELETING as done.
+   */
+  async delete(siteId: string, requestId: string): Promise<Accepted> {
+    const sagaId = randomUUID();
+    const outcome = await this.unitOfWork.run(null, async (tx) => {
+      const [moved]: [unknown[], number] = await tx.manager.query(
+        `UPDATE sites SET status = 'DELETING', saga_id = $2, updated_at = now() WHERE id = $1 AND status IN ('ACTIVE', 'FAILED') RETURNING id`,
+        [siteId, sagaId],
+      );
+      if (moved.length === 0) return viewSite(tx.manager, siteId).then((site) => site?.status ?? null);
+      tx.publish(DeleteSite.create({ siteId }, { sagaId, correlationId: requestId, causationId: null }));
+      return 'accepted' as const;
+    });
+    const result = outcome.status === 'done' ? outcome.result : null;
+    if (result === 'accepted') return { siteId, sagaId, status: 'DELETING', replayed: false };
+    if (result === null) throw new NotFoundException({ message: 'site not found', errors: [{ field: 'id', message: 'no such site' }] });
+    const why: Record<Exclude<SiteStatus, 'ACTIVE'>, string> = {
+      PENDING: 'is still being created',
+      FAILED: 'was never created',
+      DELETING: 'is already being deleted',
+      DELETED: 'is already deleted',
+    };
+    throw conflict(`site ${why[result as Exclude<SiteStatus, 'ACTIVE'>]}`, [{ field: 'id', message: why[result as Exclude<SiteStatus, 'ACTIVE'>] }], {
+      siteId,
+      status: result,
+    });
+  }
+
+  async find(siteId: string): Promise<ReturnType<typeof presentSite>> {
+    const site = await viewSite(this.dataSource.manager, siteId);
+    if (!site) throw new NotFoundException({ message: 'site not found', errors: [{ field: 'id', message: 'no such site' }] });
+    return presentSite(site);
+  }
+
+  async list(filter: { status?: SiteStatus; limit: number }): Promise<{ items: ReturnType<typeof presentSite>[] }> {
+    return { items: (await listSites(this.dataSource.manager, filter)).map(presentSite) };
+  }
+}

@@ -1,0 +1,17 @@
+import { CreateMessagingTables1732400000000, databaseUrlFor } from '@sitesaga/messaging';
+import { DataSource } from 'typeorm';
+import { CreateSites1732400001000 } from './migrations/1732400001000-create-sites';
+import { SiteRequestEntity } from './site-request.entity';
+import { SiteEntity } from './site.entity';
+
+/** The sites database outside Nest: for `pnpm migrate` and the TypeORM CLI. */
+export const sitesDataSource = (env: NodeJS.ProcessEnv = process.env): DataSource =>
+  new DataSource({
+    type: 'postgres',
+    url: databaseUrlFor('sites', env),
+    entities: [SiteEntity, SiteRequestEntity],
+    migrations: [CreateMessagingTables1732400000000, CreateSites1732400001000],
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    logging: ['error'],
+  });

@@ -1,0 +1,21 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import type { ServiceInfrastructure } from '@sitesaga/messaging';
+import { ActivateSiteHandler } from './commands/activate-site.handler';
+import { MarkSiteDeletedHandler } from './commands/mark-site-deleted.handler';
+import { MarkSiteDeletingHandler } from './commands/mark-site-deleting.handler';
+import { ReleaseSiteHandler } from './commands/release-site.handler';
+import { ReserveSiteHandler } from './commands/reserve-site.handler';
+import { SiteRequests } from './http/site-requests';
+import { SitesController } from './http/sites.controller';
+
+@Module({})
+export class SitesModule {
+  static register(infrastructure: ServiceInfrastructure): DynamicModule {
+    return {
+      module: SitesModule,
+      imports: infrastructure.imports,
+      controllers: [SitesController, ReserveSiteHandler, ActivateSiteHandler, ReleaseSiteHandler, MarkSiteDeletingHandler, MarkSiteDeletedHandler],
+      providers: [SiteRequests],
+    };
+  }
+}

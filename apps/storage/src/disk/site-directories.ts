@@ -1,0 +1,113 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { BusinessRejection, LOGGER } from '@sitesaga/messaging';
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Logger } from 'pino';
+import { isLeftover, SITE_LAYOUT, siteDirectoryFor, stagingDirectoryFor } from '../domain/site-directory';
+import { STORAGE_CONFIG, type StorageConfig } from '../storage-config';
+
+const codeOf = (error: unknown): string | undefined => (error as { code?: string } | null)?.code;
+
+/**
+ * The only code that touches the disk. Every effect is atomic and repeatable:
+ * - ensure builds the tree under a `.tmp-` name and renames it into place, so a site
+ *   directory is either absent or complete; an existing one is a success;
+ * - remove renames the tree to a `.trash-` name first, then deletes it, so a half-deleted
+ *   tree never looks provisioned; a missing one is a success;
+ * - at boot, leftovers of a crash in either are swept.
+ */
+@Injectable()
+export class SiteDirectories implements OnModuleInit {
+  constructor(
+    @Inject(STORAGE_CONFIG) private readonly config: StorageConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.sweep();
+  }
+
+  /** Pure: the site's directory, refused when it would not be a direct child of the root. */
+  directoryOf(siteId: string): string {
+    return siteDirectoryFor(this.config.root, siteId);
+  }
+
+  async ensure(siteId: string): Promise<string> {
+    const directory = this.directoryOf(siteId);
+    if (await this.isProvisioned(directory)) return directory;
+    const staging = stagingDirectoryFor(this.config.root, siteId, 'tmp', randomBytes(6).toString('hex'));
+    try {
+      await mkdir(staging, { mode: 0o750 });
+      for (const folder of SITE_LAYOUT) await mkdir(path.join(staging, folder), { recursive: true, mode: 0o750 });
+      try {
+        await rename(staging, directory);
+      } catch (error) {
+        // Provisioned meanwhile (a redelivery racing a sibling replica): the same success.
+        if ((codeOf(error) === 'ENOTEMPTY' || codeOf(error) === 'EEXIST') && (await this.isProvisioned(directory))) return directory;
+        throw error;
+      }
+      await this.syncRoot();
+      return directory;
+    } finally {
+      await rm(staging, { recursive: true, force: true }); // gone after a successful rename
+    }
+  }
+
+  async remove(siteId: string): Promise<void> {
+    const directory = this.directoryOf(siteId);
+    const trash = stagingDirectoryFor(this.config.root, siteId, 'trash', randomBytes(6).toString('hex'));
+    try {
+      await rename(directory, trash); // a symlink planted at the site's name moves as a link; its target is untouched
+    } catch (error) {
+      if (codeOf(error) === 'ENOENT') return;
+      throw error;
+    }
+    await this.syncRoot();
+    await rm(trash, { recursive: true, force: true });
+  }
+
+  /** Removes the leftovers of interrupted builds and deletions; returns their names. */
+  async sweep(nowMs: number = Date.now()): Promise<string[]> {
+    const removed: string[] = [];
+    for (const entry of await readdir(this.config.root, { withFileTypes: true })) {
+      if (!entry.name.startsWith('.')) continue;
+      const full = path.join(this.config.root, entry.name);
+      try {
+        const stats = await lstat(full);
+        if (!isLeftover(entry.name, stats.mtimeMs, nowMs)) continue;
+        await rm(full, { recursive: true, force: true });
+        removed.push(entry.name);
+      } catch (error) {
+        if (codeOf(error) !== 'ENOENT') this.logger.warn({ err: error, entry: entry.name }, 'could not sweep a storage leftover');
+      }
+    }
+    if (removed.length > 0) this.logger.info({ removed }, 'swept storage leftovers');
+    return removed;
+  }
+
+  /**
+   * A real directory at the site's path. Anything else there (a file, a symlink that could
+   * point outside the root) is refused rather than taken for a provisioned site.
+   */
+  private async isProvisioned(directory: string): Promise<boolean> {
+    try {
+      const stats = await lstat(directory);
+      if (stats.isDirectory()) return true;
+      throw new BusinessRejection(`${path.basename(directory)} exists in the storage root and is not a directory`);
+    } catch (error) {
+      if (codeOf(error) === 'ENOENT') return false;
+      throw error;
+    }
+  }
+
+  /** Makes a rename durable before the transaction that reports it commits. */
+  private async syncRoot(): Promise<void> {
+    const handle = await open(this.config.root, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+}

@@ -1,0 +1,26 @@
+import 'reflect-metadata';
+import { Topics } from '@sitesaga/contracts';
+import { runService } from '@sitesaga/messaging';
+import { CreateStorageRecords1732400002000 } from './persistence/migrations/1732400002000-create-storage-records';
+import { StorageRecordEntity } from './persistence/storage-record.entity';
+import { StorageModule } from './storage.module';
+import { storageConfigFromEnv } from './storage-config';
+
+const fail = (error: unknown): never => {
+  console.error(JSON.stringify({ level: 'fatal', service: 'storage', msg: 'failed to start', err: error instanceof Error ? error.message : String(error) }));
+  process.exit(1);
+};
+
+async function main(): Promise<void> {
+  const storage = storageConfigFromEnv();
+  await runService({
+    name: 'storage',
+    defaultPort: 3002,
+    topics: [Topics.storageCommands],
+    entities: [StorageRecordEntity],
+    migrations: [CreateStorageRecords1732400002000],
+    module: (infrastructure) => StorageModule.register(infrastructure, storage),
+  });
+}
+
+main().catch(fail);

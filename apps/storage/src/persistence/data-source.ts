@@ -1,0 +1,16 @@
+import { CreateMessagingTables1732400000000, databaseUrlFor } from '@sitesaga/messaging';
+import { DataSource } from 'typeorm';
+import { CreateStorageRecords1732400002000 } from './migrations/1732400002000-create-storage-records';
+import { StorageRecordEntity } from './storage-record.entity';
+
+/** The storage database outside Nest: for `pnpm migrate` and the TypeORM CLI. */
+export const storageDataSource = (env: NodeJS.ProcessEnv = process.env): DataSource =>
+  new DataSource({
+    type: 'postgres',
+    url: databaseUrlFor('storage', env),
+    entities: [StorageRecordEntity],
+    migrations: [CreateMessagingTables1732400000000, CreateStorageRecords1732400002000],
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    logging: ['error'],
+  });

@@ -1,0 +1,20 @@
+import 'reflect-metadata';
+import { databaseUrlFor, ensureDatabaseExists } from '@sitesaga/messaging';
+import { storageDataSource } from './data-source';
+
+/** `pnpm --filter @sitesaga/storage migrate`: creates the database when missing and migrates it (the service also does at boot). */
+async function migrate(): Promise<void> {
+  await ensureDatabaseExists(databaseUrlFor('storage'));
+  const dataSource = await storageDataSource().initialize();
+  try {
+    const applied = await dataSource.runMigrations();
+    console.log(applied.length ? `applied ${applied.map((migration) => migration.name).join(', ')}` : 'storage database is up to date');
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+migrate().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,151 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { type Envelope, type MessageDefinition, Topics } from '@sitesaga/contracts';
+import { Client } from 'pg';
+import { recordTopics, testKafka } from './kafka-probe';
+import { type ServiceProcess, startService } from './service-process';
+import { createTopicNamespace, type TopicNamespace } from './topic-namespace';
+import { waitFor } from './wait-for';
+
+export const APPS = ['sites', 'storage', 'databases', 'bootstrap', 'site-saga'] as const;
+export type App = (typeof APPS)[number];
+
+export interface SystemOptions {
+  /** Label in topic, database and directory names. */
+  readonly label: string;
+  /** Extra environment per app (FAULTS, SAGA_TIME_SCALE…). */
+  readonly env?: Partial<Record<App, Record<string, string>>>;
+}
+
+/**
+ * All five services as separate processes, the way an operator runs them, in a namespace
+ * of their own: private topics, databases prefixed for this run, a temporary
+ * STORAGE_ROOT. Tests drive it through Kafka and HTTP only.
+ */
+export class RunningSystem {
+  readonly adminToken = randomBytes(24).toString('hex');
+  readonly storageRoot: string;
+  readonly databasePrefix: string;
+  readonly services = new Map<App, ServiceProcess>();
+  private namespace!: TopicNamespace;
+  private probe!: Awaited<ReturnType<typeof recordTopics>>;
+  readonly kafka = testKafka('e2e');
+  private readonly producer = this.kafka.producer({ allowAutoTopicCreation: false });
+
+  constructor(private readonly options: SystemOptions) {
+    this.storageRoot = fs.mkdtempSync(path.join(os.tmpdir(), `sitesaga-${options.label}-`));
+    this.databasePrefix = `e2e_${options.label.replace(/-/g, '_')}_${randomBytes(3).toString('hex')}_`;
+  }
+
+  get serverUrl(): string {
+    return process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  }
+
+  envOf(app: App): Record<string, string> {
+    return {
+      KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
+      KAFKA_TOPIC_PREFIX: this.namespace.prefix,
+      DATABASE_URL: this.serverUrl,
+      SITE_DATABASE_URL: this.serverUrl,
+      DATABASE_NAME_PREFIX: this.databasePrefix,
+      STORAGE_ROOT: this.storageRoot,
+      ADMIN_TOKEN: this.adminToken,
+      SECRETS_KEY: 'MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=',
+      LOG_LEVEL: 'info',
+      HANDLER_BACKOFF_MS: '20',
+      ...(this.options.env?.[app] ?? {}),
+    };
+  }
+
+  async start(): Promise<this> {
+    this.namespace = await createTopicNamespace(this.kafka, this.options.label);
+    await this.producer.connect();
+    this.probe = await recordTopics(this.kafka, [Topics.siteSagaEvents, ...Object.values(Topics).filter((topic) => topic.endsWith('.events'))].map((topic) => this.namespace.topic(topic)));
+    // Two at a time: a cold Nest boot is CPU-bound and this machine has two cores.
+    for (const batch of [['sites', 'storage'], ['databases', 'bootstrap'], ['site-saga']] as App[][]) {
+      await Promise.all(batch.map(async (app) => this.services.set(app, await startService(app, this.envOf(app)))));
+    }
+    return this;
+  }
+
+  service(app: App): ServiceProcess {
+    const service = this.services.get(app);
+    if (!service) throw new Error(`${app} is not running`);
+    return service;
+  }
+
+  /** Restarts an app (after a kill), on the same port, with optional env overrides. */
+  async restart(app: App, env: Record<string, string> = {}): Promise<ServiceProcess> {
+    const previous = this.services.get(app);
+    if (previous) await previous.stop('SIGTERM', '20s');
+    const next = await startService(app, { ...this.envOf(app), ...env }, { port: previous?.port });
+    this.services.set(app, next);
+    return next;
+  }
+
+  /** Sends a client command to site-saga.commands, keyed by its saga id. */
+  async send(envelope: Envelope): Promise<void> {
+    await this.producer.send({ topic: this.namespace.topic(Topics.siteSagaCommands), messages: [{ key: envelope.sagaId, value: JSON.stringify(envelope) }] });
+  }
+
+  async sendRaw(topic: string, value: string, key = randomUUID()): Promise<void> {
+    await this.producer.send({ topic: this.namespace.topic(topic), messages: [{ key, value }] });
+  }
+
+  /** Envelopes seen on an events topic (contract name), optionally of one type and saga. */
+  events(topic: string, filter: { type?: string; sagaId?: string } = {}): Envelope[] {
+    const wire = this.namespace.topic(topic);
+    return this.probe.messages
+      .filter((message) => message.topic === wire)
+      .map((message) => JSON.parse(message.value!.toString()) as Envelope)
+      .filter((envelope) => (!filter.type || envelope.type === filter.type) && (!filter.sagaId || envelope.sagaId === filter.sagaId));
+  }
+
+  outcome(sagaId: string, definitions: readonly MessageDefinition[]): Envelope | undefined {
+    const types = new Set(definitions.map((definition) => definition.type));
+    return this.events(Topics.siteSagaEvents, { sagaId }).find((envelope) => types.has(envelope.type));
+  }
+
+  async waitForOutcome(sagaId: string, definitions: readonly MessageDefinition[], within: `${number}s` = '60s'): Promise<Envelope> {
+    return waitFor(() => this.outcome(sagaId, definitions), { within, what: `${definitions.map((d) => d.type).join(' or ')} for saga ${sagaId}` });
+  }
+
+  async admin<T = unknown>(pathname: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
+    const response = await fetch(`${this.service('site-saga').url}${pathname}`, {
+      ...init,
+      headers: { authorization: `Bearer ${this.adminToken}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
+    });
+    const text = await response.text();
+    return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
+  }
+
+  /** Query the server that hosts site databases. */
+  async query<R = Record<string, unknown>>(sql: string, params: unknown[] = [], database = 'postgres'): Promise<R[]> {
+    const url = new URL(this.serverUrl);
+    url.pathname = `/${database}`;
+    const client = new Client({ connectionString: url.toString() });
+    await client.connect();
+    try {
+      return (await client.query(sql, params)).rows as R[];
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** The service's own database (e.g. `sites`). */
+  serviceDatabase(app: App): string {
+    return `${this.databasePrefix}${app.replace(/-/g, '_')}`;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.services.values()].map((service) => service.stop('SIGTERM', '15s')));
+    await this.probe?.stop().catch(() => undefined);
+    await this.producer.disconnect().catch(() => undefined);
+    await this.namespace?.drop();
+    const databases = await this.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`${this.databasePrefix}%`]);
+    for (const { datname } of databases) await this.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    fs.rmSync(this.storageRoot, { recursive: true, force: true });
+  }
+}
