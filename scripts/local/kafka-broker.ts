@@ -6,7 +6,7 @@
  *
  * Used by scripts/start-local.ts (port 9092) and the jest global setup (port 19092).
  * Jars: infra/kafka/pom.xml copies them once into ${KAFKA_CACHE_DIR:-~/.cache/site-saga/kafka-<version>}.
- * State: .local/kafka/<port>/{data,kafka.log,server.properties,kafka.pid} in the repository.
+ * State: .local/kafka/<port>/{data,kafka.log,server.properties,kafka.pid,owner.pid} in the repository.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -189,8 +189,29 @@ function prepareDataDir(dataDir: string): void {
     uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
     gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
   }
+  // The postgres user must reach the data directory and the binaries in node_modules: a
+  // checkout under a private home (/root is 0700) cannot work, so say so plainly.
+  const blocked = [path.dirname(dataDir), REPO_ROOT].map((directory) => firstUntraversable(directory, uid, gid)).find(Boolean);
+  if (blocked) {
+    throw new Error(
+      `the embedded Postgres runs as the 'postgres' OS user (Postgres refuses root), which cannot enter ${blocked}. ` +
+        `Give it search permission (chmod o+x ${blocked}), check the repository out elsewhere, run as a non-root user, or set DATABASE_URL to a running server.`,
+    );
+  }
   chownTree(dataDir, uid, gid);
   fs.chmodSync(dataDir, 0o700);
+}
+
+/** The first directory from / down to `directory` that user uid:gid may not enter. */
+function firstUntraversable(directory: string, uid: number, gid: number): string | undefined {
+  let current = '/';
+  for (const part of path.resolve(directory).split(path.sep).filter(Boolean)) {
+    current = path.join(current, part);
+    const stat = fs.statSync(current);
+    const bit = stat.uid === uid ? 0o100 : stat.gid === gid ? 0o010 : 0o001;
+    if ((stat.mode & bit) === 0) return current;
+  }
+  return undefined;
 }
 
 function chownTree(target: string, uid: number, gid: number): void {

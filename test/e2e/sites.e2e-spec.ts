@@ -11,9 +11,9 @@ import {
 import { databaseUrlFor } from '@sitesaga/messaging';
 import type { Kafka, Producer } from 'kafkajs';
 import { Client } from 'pg';
-import { consumerGroupAtEnd } from '../support/consumer-group';
 import { headerOf, recordTopics, testKafka } from '../support/kafka-probe';
 import { type ServiceProcess, startService } from '../support/service-process';
+import { createTopicNamespace, type TopicNamespace } from '../support/topic-namespace';
 import { waitFor } from '../support/wait-for';
 
 /**
@@ -28,22 +28,23 @@ const run = randomUUID().slice(0, 6); // names of this run: the broker and its t
 let kafka: Kafka;
 let producer: Producer;
 let probe: Awaited<ReturnType<typeof recordTopics>>;
-let group: Awaited<ReturnType<typeof consumerGroupAtEnd>>;
+/** Private copies of every topic: this file's service sees only this file's messages. */
+let namespace: TopicNamespace;
 let service: ServiceProcess;
 let database: Client;
 
 beforeAll(async () => {
   kafka = testKafka('sites-e2e');
-  group = await consumerGroupAtEnd(kafka, 'sites-e2e', [Topics.sitesCommands]);
+  namespace = await createTopicNamespace(kafka, 'sites');
   [service, probe] = await Promise.all([
     startService('sites', {
       DATABASE_NAME_PREFIX: prefix,
-      KAFKA_GROUP_ID: group.groupId,
+      KAFKA_TOPIC_PREFIX: namespace.prefix,
       HANDLER_ATTEMPTS: '3',
       HANDLER_BACKOFF_MS: '20',
       OUTBOX_POLL_MS: '200',
     }),
-    recordTopics(kafka, [Topics.sitesEvents, Topics.siteSagaCommands]),
+    recordTopics(kafka, [namespace.topic(Topics.sitesEvents), namespace.topic(Topics.siteSagaCommands)]),
   ]);
   producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
@@ -54,7 +55,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await service?.stop();
   await Promise.allSettled([probe?.stop(), producer?.disconnect(), database?.end()]);
-  await group?.drop();
+  await namespace?.drop();
   const admin = new Client({ connectionString: process.env.DATABASE_URL });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS "${prefix}sites" WITH (FORCE)`);
@@ -64,12 +65,12 @@ afterAll(async () => {
 const causation = (sagaId: string = randomUUID()) => ({ sagaId, correlationId: randomUUID(), causationId: null });
 
 const send = async (...commands: Envelope[]): Promise<void> => {
-  await producer.send({ topic: Topics.sitesCommands, messages: commands.map((command) => ({ key: command.sagaId, value: JSON.stringify(command) })) });
+  await producer.send({ topic: namespace.topic(Topics.sitesCommands), messages: commands.map((command) => ({ key: command.sagaId, value: JSON.stringify(command) })) });
 };
 
 const repliesTo = (command: Envelope): Envelope[] =>
   probe.messages
-    .filter((message) => message.topic === Topics.sitesEvents && headerOf(message, 'causation-id') === command.id)
+    .filter((message) => message.topic === namespace.topic(Topics.sitesEvents) && headerOf(message, 'causation-id') === command.id)
     .map((message) => JSON.parse(message.value!.toString()) as Envelope);
 
 const replyTo = (command: Envelope, what = `the reply to ${command.type}`): Promise<Envelope> =>
@@ -213,7 +214,7 @@ describe('sites over Kafka', () => {
 
 describe('sites HTTP API', () => {
   const createSiteCommands = () =>
-    probe.messages.filter((message) => message.topic === Topics.siteSagaCommands).map((message) => JSON.parse(message.value!.toString()) as Envelope);
+    probe.messages.filter((message) => message.topic === namespace.topic(Topics.siteSagaCommands)).map((message) => JSON.parse(message.value!.toString()) as Envelope);
 
   it('accepts a site at once: 202 PENDING, CreateSite on site-saga.commands with the site id as saga id', async () => {
     const requestId = `req-${randomUUID()}`;

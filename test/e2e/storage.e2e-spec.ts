@@ -6,9 +6,9 @@ import { DeprovisionStorage, type Envelope, ProvisionStorage, Topics } from '@si
 import { databaseUrlFor } from '@sitesaga/messaging';
 import type { Kafka, Producer } from 'kafkajs';
 import { Client } from 'pg';
-import { consumerGroupAtEnd } from '../support/consumer-group';
 import { headerOf, recordTopics, testKafka } from '../support/kafka-probe';
 import { type ServiceProcess, startService } from '../support/service-process';
+import { createTopicNamespace, type TopicNamespace } from '../support/topic-namespace';
 import { waitFor } from '../support/wait-for';
 
 /**
@@ -25,7 +25,8 @@ const outside = path.join(sandbox, 'outside');
 let kafka: Kafka;
 let producer: Producer;
 let probe: Awaited<ReturnType<typeof recordTopics>>;
-let group: Awaited<ReturnType<typeof consumerGroupAtEnd>>;
+/** Private copies of every topic: this file's service sees only this file's messages. */
+let namespace: TopicNamespace;
 let service: ServiceProcess;
 let database: Client;
 let env: Record<string, string>;
@@ -34,11 +35,11 @@ beforeAll(async () => {
   mkdirSync(outside);
   writeFileSync(path.join(outside, 'precious.txt'), 'keep me');
   kafka = testKafka('storage-e2e');
-  group = await consumerGroupAtEnd(kafka, 'storage-e2e', [Topics.storageCommands]);
+  namespace = await createTopicNamespace(kafka, 'storage');
   env = {
     STORAGE_ROOT: root,
     DATABASE_NAME_PREFIX: prefix,
-    KAFKA_GROUP_ID: group.groupId,
+    KAFKA_TOPIC_PREFIX: namespace.prefix,
     // A killed member must leave the group quickly for the restarted one to get its partitions.
     KAFKA_SESSION_TIMEOUT_MS: '6000',
     KAFKA_HEARTBEAT_INTERVAL_MS: '1000',
@@ -48,7 +49,7 @@ beforeAll(async () => {
   };
   [service, probe] = await Promise.all([
     startService('storage', env),
-    recordTopics(kafka, [Topics.storageEvents, `${Topics.storageCommands}.dlq`]),
+    recordTopics(kafka, [namespace.topic(Topics.storageEvents), namespace.topic(`${Topics.storageCommands}.dlq`)]),
   ]);
   producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
@@ -59,7 +60,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await service?.stop();
   await Promise.allSettled([probe?.stop(), producer?.disconnect(), database?.end()]);
-  await group?.drop();
+  await namespace?.drop();
   const admin = new Client({ connectionString: process.env.DATABASE_URL });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS "${prefix}storage" WITH (FORCE)`);
@@ -71,14 +72,14 @@ const causation = (sagaId: string = randomUUID()) => ({ sagaId, correlationId: r
 
 const send = async (...commands: (Envelope | { key: string; value: string; headers?: Record<string, string> })[]): Promise<void> => {
   await producer.send({
-    topic: Topics.storageCommands,
+    topic: namespace.topic(Topics.storageCommands),
     messages: commands.map((command) => ('value' in command ? command : { key: command.sagaId, value: JSON.stringify(command) })),
   });
 };
 
 const repliesTo = (command: Envelope): Envelope[] =>
   probe.messages
-    .filter((message) => message.topic === Topics.storageEvents && headerOf(message, 'causation-id') === command.id)
+    .filter((message) => message.topic === namespace.topic(Topics.storageEvents) && headerOf(message, 'causation-id') === command.id)
     .map((message) => JSON.parse(message.value!.toString()) as Envelope);
 
 const replyTo = (command: Envelope, within: `${number}s` = '20s'): Promise<Envelope> =>
@@ -160,7 +161,7 @@ describe('storage over Kafka', () => {
     );
     const letters = await waitFor(
       () => {
-        const found = probe.messages.filter((message) => message.topic === `${Topics.storageCommands}.dlq` && headerOf(message, 'marker')?.startsWith(marker));
+        const found = probe.messages.filter((message) => message.topic === namespace.topic(`${Topics.storageCommands}.dlq`) && headerOf(message, 'marker')?.startsWith(marker));
         return found.length === hostile.length && found;
       },
       { within: '20s', what: `${hostile.length} DLQ entries` },

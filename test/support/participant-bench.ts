@@ -8,9 +8,9 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Envelope } from '@sitesaga/contracts';
 import { Client } from 'pg';
-import { consumerGroupAtEnd } from './consumer-group';
 import { testKafka } from './kafka-probe';
 import { startService } from './service-process';
+import { createTopicNamespace } from './topic-namespace';
 
 export interface ParticipantBench {
   readonly app: string;
@@ -35,8 +35,8 @@ const cpuMsOf = (pid: number): number => {
 export async function benchParticipant(bench: ParticipantBench): Promise<void> {
   const kafka = testKafka(`bench-${bench.app}`);
   const prefix = `bench_${bench.app.replace(/-/g, '_')}_${randomUUID().slice(0, 8)}_`;
-  const group = await consumerGroupAtEnd(kafka, `bench-${bench.app}`, [bench.commandTopic]);
-  const service = await startService(bench.app, { DATABASE_NAME_PREFIX: prefix, KAFKA_GROUP_ID: group.groupId, LOG_LEVEL: 'warn', ...bench.env });
+  const namespace = await createTopicNamespace(kafka, `bench-${bench.app}`);
+  const service = await startService(bench.app, { DATABASE_NAME_PREFIX: prefix, KAFKA_TOPIC_PREFIX: namespace.prefix, LOG_LEVEL: 'warn', ...bench.env });
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   const consumer = kafka.consumer({ groupId: `bench-${randomUUID()}`, allowAutoTopicCreation: false, maxWaitTimeInMs: 50 });
   const sentAt = new Map<string, number>();
@@ -46,7 +46,7 @@ export async function benchParticipant(bench: ParticipantBench): Promise<void> {
   try {
     await producer.connect();
     await consumer.connect();
-    await consumer.subscribe({ topics: [bench.eventTopic], fromBeginning: false });
+    await consumer.subscribe({ topics: [namespace.topic(bench.eventTopic)], fromBeginning: true });
     const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
     await consumer.run({
       eachMessage: async ({ message }) => {
@@ -65,7 +65,7 @@ export async function benchParticipant(bench: ParticipantBench): Promise<void> {
     const roundTrip = async (command: Envelope): Promise<void> => {
       const replied = new Promise<void>((resolve) => waiting.set(command.id, resolve));
       sentAt.set(command.id, performance.now());
-      await producer.send({ topic: bench.commandTopic, messages: [{ key: command.sagaId, value: JSON.stringify(command) }] });
+      await producer.send({ topic: namespace.topic(bench.commandTopic), messages: [{ key: command.sagaId, value: JSON.stringify(command) }] });
       await replied;
       waiting.delete(command.id);
     };
@@ -96,7 +96,7 @@ export async function benchParticipant(bench: ParticipantBench): Promise<void> {
   } finally {
     await Promise.allSettled([consumer.disconnect(), producer.disconnect()]);
     await service.stop();
-    await group.drop();
+    await namespace.drop();
     const admin = new Client({ connectionString: process.env.DATABASE_URL });
     await admin.connect();
     await admin.query(`DROP DATABASE IF EXISTS "${prefix}${bench.app.replace(/-/g, '_')}" WITH (FORCE)`);

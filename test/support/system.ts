@@ -85,8 +85,12 @@ export class RunningSystem {
     return next;
   }
 
+  /** Site ids this run may have provisioned: their databases and roles are dropped at stop. */
+  private readonly sites = new Set<string>();
+
   /** Sends a client command to site-saga.commands, keyed by its saga id. */
   async send(envelope: Envelope): Promise<void> {
+    if (envelope.type === 'CreateSite') this.sites.add(envelope.sagaId);
     await this.producer.send({ topic: this.namespace.topic(Topics.siteSagaCommands), messages: [{ key: envelope.sagaId, value: JSON.stringify(envelope) }] });
   }
 
@@ -110,6 +114,16 @@ export class RunningSystem {
 
   async waitForOutcome(sagaId: string, definitions: readonly MessageDefinition[], within: `${number}s` = '60s'): Promise<Envelope> {
     return waitFor(() => this.outcome(sagaId, definitions), { within, what: `${definitions.map((d) => d.type).join(' or ')} for saga ${sagaId}` });
+  }
+
+  /** Replaces the fault rules of a running service (PUT /faults). */
+  async setFaults(app: App, rules: { command: string; mode: 'fail' | 'transient' | 'stall' | 'crash'; rate?: number; match?: string }[]): Promise<void> {
+    const response = await fetch(`${this.service(app).url}/faults`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ rules: rules.map((rule) => ({ rate: 1, ...rule })) }),
+    });
+    if (!response.ok) throw new Error(`PUT /faults on ${app}: ${response.status} ${await response.text()}`);
   }
 
   async admin<T = unknown>(pathname: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
@@ -146,6 +160,11 @@ export class RunningSystem {
     await this.namespace?.drop();
     const databases = await this.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`${this.databasePrefix}%`]);
     for (const { datname } of databases) await this.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    for (const siteId of this.sites) {
+      const name = `site_${siteId.replace(/-/g, '')}`;
+      await this.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await this.query(`DROP ROLE IF EXISTS "${name}"`);
+    }
     fs.rmSync(this.storageRoot, { recursive: true, force: true });
   }
 }

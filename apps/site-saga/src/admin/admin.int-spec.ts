@@ -93,7 +93,7 @@ const sagas = {
     await harness.fixtures.abort(id, 'test');
     for (let attempt = 1; attempt <= 3; attempt += 1) {
       await harness.fixtures.fail(id, ReleaseSite, 'transient', 'sites database unreachable');
-      if (attempt < 3) await harness.fixtures.deadline(id, 'ReleaseSite');
+      if (attempt < 3) await harness.fixtures.deadline(id, 'ReserveSite'); // the back-off of ReserveSite's undo
     }
     return id;
   },
@@ -218,7 +218,7 @@ describe('GET /admin/sagas', () => {
       siteId: running,
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
-      currentStep: 'ProvisionStorage, ProvisionDatabase',
+      currentStep: 'ProvisionDatabase, ProvisionStorage', // a parallel group's steps by name
     });
     expect((await get(`/admin/sagas?siteName=${name}&status=COMPLETED`)).body.items.map((item: { id: string }) => item.id)).toEqual([completed]);
     expect((await get(`/admin/sagas?siteName=${name}&type=TestCreateSite&status=RUNNING`)).body.items.map((item: { id: string }) => item.id)).toEqual([running]);
@@ -311,7 +311,7 @@ describe('operator actions', () => {
     const answer = await post(`/admin/sagas/${id}/retry`);
 
     expect(answer.status).toBe(202);
-    expect(answer.body).toMatchObject({ id, status: 'COMPENSATING', currentStep: 'ReleaseSite' });
+    expect(answer.body).toMatchObject({ id, status: 'COMPENSATING', currentStep: 'ReserveSite' });
     expect(await outboxCount(id, 'ReleaseSite')).toBe(before + 1);
     const detail = (await get(`/admin/sagas/${id}`)).body;
     expect(detail.history.at(-2)).toMatchObject({ direction: 'in', type: 'RetryRequested' });
@@ -324,7 +324,7 @@ describe('operator actions', () => {
     const answer = await post(`/admin/sagas/${id}/abort`, { body: { reason: 'customer cancelled' } });
 
     expect(answer.status).toBe(202);
-    expect(answer.body).toMatchObject({ id, status: 'COMPENSATING', currentStep: 'ProvisionStorage, ProvisionDatabase' });
+    expect(answer.body).toMatchObject({ id, status: 'COMPENSATING', currentStep: 'ProvisionDatabase, ProvisionStorage' });
     expect(await outboxCount(id, 'DeprovisionStorage')).toBe(1);
     expect(await outboxCount(id, 'DropDatabase')).toBe(1);
     expect((await get(`/admin/sagas/${id}`)).body.failure).toMatchObject({ cause: 'aborted', reason: 'aborted: customer cancelled' });
@@ -414,7 +414,7 @@ describe('GET /admin/stream', () => {
       () => stream.events.map((event) => JSON.parse(event.data) as { id: string; version: number; currentStep: string }).find((summary) => summary.id === id && summary.version === 2),
       { within: '3s', what: 'saga event after ReserveSite succeeded' },
     );
-    expect(pushed.currentStep).toBe('ProvisionStorage, ProvisionDatabase');
+    expect(pushed.currentStep).toBe('ProvisionDatabase, ProvisionStorage');
 
     // Changed by "another replica": nothing published here, the poll finds it.
     await harness.unitOfWork.run(null, (tx) => harness.engine.abort(tx, id, 'from another replica'));

@@ -51,7 +51,7 @@ export class SagaOperations {
     const manager = this.dataSource.manager;
     const [state, history] = await Promise.all([this.engine.store.load(manager, id), this.engine.store.history(manager, id, HISTORY_LIMIT + 1)]);
     if (!state) throw notFound(id);
-    return detailOf(state, this.redactedData(state), history.slice(0, HISTORY_LIMIT), history.length > HISTORY_LIMIT);
+    return detailOf(state, this.redactedData(state), history.slice(0, HISTORY_LIMIT), history.length > HISTORY_LIMIT, this.stepOrder(state.type));
   }
 
   retry(id: string): Promise<SagaSummary> {
@@ -60,6 +60,14 @@ export class SagaOperations {
 
   abort(id: string, reason: string): Promise<SagaSummary> {
     return this.act(id, 'abort', (engine, tx, requestId) => engine.abort(tx, id, reason, requestId));
+  }
+
+  private stepOrder(type: string): string[] {
+    try {
+      return this.engine.definition(type).steps.map((step) => step.name);
+    } catch {
+      return []; // a type this replica does not run: stage and name order
+    }
   }
 
   private redactedData(state: SagaState): unknown {

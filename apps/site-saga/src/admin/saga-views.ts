@@ -89,7 +89,11 @@ const siteIdOf = (data: unknown): string | null => {
 };
 
 export function summaryOf(state: SagaState): SagaSummary {
-  const active = state.steps.filter((step) => step.state === 'RUNNING' || step.state === 'COMPENSATING').map((step) => step.name);
+  // By stage, then name: the same order the list query gives.
+  const active = state.steps
+    .filter((step) => step.state === 'RUNNING' || step.state === 'COMPENSATING')
+    .sort((left, right) => left.position - right.position || (left.name < right.name ? -1 : left.name > right.name ? 1 : 0))
+    .map((step) => step.name);
   return {
     id: state.id,
     type: state.type,
@@ -104,8 +108,17 @@ export function summaryOf(state: SagaState): SagaSummary {
   };
 }
 
-export function detailOf(state: SagaState, redactedData: unknown, history: readonly StoredHistoryEntry[], historyTruncated: boolean): SagaDetail {
+/** `stepOrder`: the definition's step names, so steps read as the saga is written (the store keeps them by stage and name). */
+export function detailOf(
+  state: SagaState,
+  redactedData: unknown,
+  history: readonly StoredHistoryEntry[],
+  historyTruncated: boolean,
+  stepOrder: readonly string[] = [],
+): SagaDetail {
   const summary = summaryOf(state);
+  const rank = (name: string): number => (stepOrder.includes(name) ? stepOrder.indexOf(name) : stepOrder.length);
+  const steps = [...state.steps].sort((left, right) => left.position - right.position || rank(left.name) - rank(right.name));
   return {
     id: state.id,
     type: state.type,
@@ -114,7 +127,7 @@ export function detailOf(state: SagaState, redactedData: unknown, history: reado
     input: redactSecrets(redactedData),
     createdAt: summary.createdAt,
     updatedAt: summary.updatedAt,
-    steps: state.steps.map((step) => ({
+    steps: steps.map((step) => ({
       name: step.name,
       state: step.state,
       attempts: step.attempts,

@@ -46,7 +46,7 @@ export function messagingConfigFromEnv(service: string, env: NodeJS.ProcessEnv =
     groupId: env.KAFKA_GROUP_ID?.trim() || `${topicPrefix}${service}`,
     brokers,
     partitionsConsumedConcurrently: int(env.KAFKA_PARTITIONS_CONCURRENCY, 6),
-    sessionTimeoutMs: int(env.KAFKA_SESSION_TIMEOUT_MS, 30_000),
+    sessionTimeoutMs: int(env.KAFKA_SESSION_TIMEOUT_MS, 10_000),
     heartbeatIntervalMs: int(env.KAFKA_HEARTBEAT_INTERVAL_MS, 3_000),
     handlerAttempts: int(env.HANDLER_ATTEMPTS, 5),
     handlerBackoff: { initialMs: int(env.HANDLER_BACKOFF_MS, 100), factor: 2, maxMs: int(env.HANDLER_BACKOFF_MAX_MS, 5_000), jitter: 0.2 },

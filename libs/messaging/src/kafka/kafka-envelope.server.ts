@@ -212,7 +212,7 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
     outcome: string,
   ): Promise<void> {
     if (!this.producer) throw new Error('dead-letter producer is not connected');
-    const dlq = await sendToDeadLetter(this.producer, { topic, partition, message, consumerGroup: this.options.config.groupId, error, reasons });
+    const dlq = await sendToDeadLetter(this.producer, { topic, partition, message, consumerGroup: this.options.config.groupId, error, reasons, topicPrefix: this.options.config.topicPrefix });
     this.options.metrics?.deadLettered.inc({ topic });
     this.options.metrics?.consumed.inc({ topic, type: 'unknown', outcome: 'dead-lettered' });
     this.options.logger.error({ topic, partition, offset: message.offset, dlq, error, reasons, outcome }, `message sent to ${dlq}`);

@@ -36,7 +36,7 @@ export interface AdminTestApp {
   close(): Promise<void>;
 }
 
-export async function startAdminTestApp(options: { adminToken: string; stream?: Partial<SagaStreamOptions> }): Promise<AdminTestApp> {
+export async function startAdminTestApp(options: { adminToken: string; stream?: Partial<SagaStreamOptions>; timeScale?: number }): Promise<AdminTestApp> {
   const database = await freshDatabase('admin_it');
   const logs: string[] = [];
   const logger = createLogger('site-saga', {
@@ -48,7 +48,8 @@ export async function startAdminTestApp(options: { adminToken: string; stream?: 
       },
     }),
   });
-  const engine = new SagaEngine([testSaga]);
+  // Timings at 1/100 (30 s reply timeouts become 300 ms, 1 s back-offs 10 ms); no timer runs here.
+  const engine = new SagaEngine([testSaga], undefined, { timeScale: options.timeScale ?? 0.01 });
   const registry = new Registry();
 
   // What the lead's site-saga module and MessagingModule provide, reduced to what the admin needs.
@@ -106,7 +107,7 @@ export async function startAdminTestApp(options: { adminToken: string; stream?: 
     engine,
     unitOfWork,
     stream,
-    fixtures: new SagaFixtures(engine, unitOfWork, stream),
+    fixtures: new SagaFixtures(engine, unitOfWork, stream, dataSource),
     logs,
     close: async () => {
       await started.close();
@@ -127,6 +128,7 @@ export class SagaFixtures {
     private readonly engine: SagaEngine,
     private readonly unitOfWork: UnitOfWork,
     private readonly stream: SagaStream,
+    private readonly dataSource: DataSource,
   ) {}
 
   async start(name: string, extra: Partial<TestSiteData> = {}): Promise<string> {
@@ -145,8 +147,13 @@ export class SagaFixtures {
   }
 
   /** Acts as if the step's deadline passed (re-send after a back-off, or give up). */
-  deadline(sagaId: string, step: string): Promise<boolean> {
-    return this.run(sagaId, (tx) => this.engine.fireDeadline(tx, sagaId, step, new Date())); // decide does not check the time: no need to travel
+  async deadline(sagaId: string, step: string): Promise<boolean> {
+    const state = await this.engine.store.load(this.dataSource.manager, sagaId);
+    const deadlineAt = state?.steps.find((candidate) => candidate.name === step)?.deadlineAt;
+    if (!deadlineAt) throw new Error(`step ${step} of saga ${sagaId} has no deadline`);
+    // Timings are scaled down: the deadline is at most a few hundred milliseconds away.
+    const now = new Date(Math.max(Date.now(), deadlineAt.getTime()));
+    return this.run(sagaId, (tx) => this.engine.fireDeadline(tx, sagaId, step, now));
   }
 
   abort(sagaId: string, reason: string): Promise<SagaState> {

@@ -1,0 +1,168 @@
+/**
+ * Per-command latency of the bootstrap service, as a process, through Kafka: the time
+ * from sending BootstrapSite to SiteBootstrapped on bootstrap.events, and the service's
+ * CPU time per command (bcrypt cost 10 included). Prints figures; asserts nothing.
+ *
+ *   pnpm bench:bootstrap [-- --commands 100 --concurrency 1]
+ *
+ * The site databases and storage directories are made beforehand (untimed) by
+ * apps/databases' SiteDatabaseServer, and dropped afterwards. Needs
+ * `pnpm --filter @sitesaga/bootstrap... build`. Uses KAFKA_BROKERS and DATABASE_URL when
+ * set, else starts the local broker and Postgres.
+ */
+import 'reflect-metadata';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { BootstrapSite, type Envelope, Topics } from '../../../libs/contracts/src';
+import { sealSecret } from '../../../libs/secrets/src';
+import { Client } from 'pg';
+import { withLocalInfrastructure } from '../../../scripts/bench/local-infrastructure';
+import { consumerGroupAtEnd } from '../../../test/support/consumer-group';
+import { testKafka } from '../../../test/support/kafka-probe';
+import { startService } from '../../../test/support/service-process';
+import { generateDatabasePassword } from '../../databases/src/domain/database-password';
+import { siteDatabaseNames } from '../../databases/src/domain/site-database-names';
+import { SiteDatabaseServer } from '../../databases/src/site-server/site-database-server';
+
+const { values } = parseArgs({
+  args: process.argv.slice(2).filter((argument) => argument !== '--'),
+  options: { commands: { type: 'string', default: '100' }, concurrency: { type: 'string', default: '1' } },
+});
+const total = Number(values.commands);
+const concurrency = Number(values.concurrency);
+const WARM_UP = 3;
+
+const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const summary = (label: string, samples: number[]): string => {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return `${label.padEnd(20)} n=${sorted.length}  p50=${percentile(sorted, 50).toFixed(1)} ms  p90=${percentile(sorted, 90).toFixed(1)} ms  p99=${percentile(sorted, 99).toFixed(1)} ms  max=${sorted[sorted.length - 1]?.toFixed(1)} ms`;
+};
+
+async function retrying<T>(work: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error as { retriable?: boolean }).retriable || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+const cpuMs = (pid: number): number => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+};
+
+const quiet = { info: () => undefined, warn: () => undefined, child: () => quiet } as unknown as Parameters<typeof SiteDatabaseServer.connect>[0]['logger'];
+
+async function main(): Promise<void> {
+  const kafka = testKafka('bootstrap-bench');
+  const prefix = `bench_bootstrap_${randomBytes(3).toString('hex')}_`;
+  const secretsKey = randomBytes(32);
+  const storageRoot = await mkdtemp(path.join(tmpdir(), 'bootstrap-bench-'));
+  const siteServer = await SiteDatabaseServer.connect({ siteDatabaseUrl: process.env.DATABASE_URL!, provisionerPassword: undefined, siteConnectionLimit: 20, poolSize: 2, logger: quiet });
+  const sites = Array.from({ length: total + WARM_UP }, () => ({ siteId: randomUUID(), password: generateDatabasePassword() }));
+  const commands = await retrying(() => consumerGroupAtEnd(kafka, 'bootstrap-bench', [Topics.bootstrapCommands]));
+  const listenerGroup = await retrying(() => consumerGroupAtEnd(kafka, 'bootstrap-bench-listener', [Topics.bootstrapEvents]));
+  const waiting = new Map<string, (reply: Envelope) => void>();
+  const listener = kafka.consumer({ groupId: listenerGroup.groupId, maxWaitTimeInMs: 20, allowAutoTopicCreation: false });
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  let service: Awaited<ReturnType<typeof startService>> | undefined;
+  try {
+    process.stdout.write(`preparing ${sites.length} site databases and directories (untimed)… `);
+    for (const site of sites) {
+      await siteServer.provision(siteDatabaseNames(site.siteId), site.password, { resetPassword: true });
+      await mkdir(path.join(storageRoot, site.siteId));
+    }
+    console.log('done');
+    await listener.connect();
+    await listener.subscribe({ topic: Topics.bootstrapEvents });
+    await listener.run({
+      eachMessage: async ({ message }) => {
+        const reply = JSON.parse(message.value!.toString()) as Envelope;
+        waiting.get(reply.sagaId)?.(reply);
+      },
+    });
+    await producer.connect();
+    service = await startService('bootstrap', {
+      DATABASE_NAME_PREFIX: prefix,
+      KAFKA_GROUP_ID: commands.groupId,
+      SECRETS_KEY: secretsKey.toString('hex'),
+      STORAGE_ROOT: storageRoot,
+      LOG_LEVEL: 'warn',
+    });
+    const pid = service.pid;
+    const idleStart = cpuMs(pid);
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    const idleCpuPerSecond = (cpuMs(pid) - idleStart) / 5;
+    console.log(`idle service CPU: ${idleCpuPerSecond.toFixed(1)} ms/s`);
+
+    const roundTrip = async (site: { siteId: string; password: string }): Promise<number> => {
+      const { databaseName, roleName } = siteDatabaseNames(site.siteId);
+      const envelope = BootstrapSite.create(
+        {
+          siteId: site.siteId,
+          name: 'bench-site',
+          domain: 'bench.example.com',
+          adminEmail: 'owner@example.com',
+          databaseName,
+          credentials: sealSecret(secretsKey, { user: roleName, password: site.password }, { context: site.siteId }),
+        },
+        { sagaId: randomUUID(), correlationId: randomUUID(), causationId: null },
+      );
+      const replied = new Promise<Envelope>((resolve) => waiting.set(envelope.sagaId, resolve));
+      const started = performance.now();
+      await producer.send({ topic: Topics.bootstrapCommands, messages: [{ key: envelope.sagaId, value: JSON.stringify(envelope) }] });
+      const reply = await replied;
+      waiting.delete(envelope.sagaId);
+      if (reply.type !== 'SiteBootstrapped') throw new Error(`BootstrapSite got ${reply.type}: ${JSON.stringify(reply.payload)}`);
+      return performance.now() - started;
+    };
+    const phase = async (label: string, batch: typeof sites): Promise<void> => {
+      const samples: number[] = [];
+      const cpuBefore = cpuMs(pid);
+      const started = performance.now();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next < batch.length) samples.push(await roundTrip(batch[next++]!));
+        }),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      const cpu = cpuMs(pid) - cpuBefore - idleCpuPerSecond * seconds;
+      console.log(`${summary(label, samples)}  ${(batch.length / seconds).toFixed(1)}/s  service CPU ${(cpu / batch.length).toFixed(1)} ms/command above idle`);
+    };
+    console.log(`bootstrap: ${total} commands, concurrency ${concurrency}, ${WARM_UP} warm-up`);
+    await phase('warm-up', sites.slice(0, WARM_UP));
+    await phase('BootstrapSite', sites.slice(WARM_UP));
+    // A sanity check that the work was real: the last site has its config file.
+    await readFile(path.join(storageRoot, sites[sites.length - 1]!.siteId, 'wp-config.php'));
+  } finally {
+    await service?.stop();
+    await listener.disconnect();
+    await producer.disconnect();
+    await commands.drop();
+    await listenerGroup.drop();
+    for (const site of sites) await siteServer.drop(siteDatabaseNames(site.siteId));
+    await siteServer.onApplicationShutdown();
+    await rm(storageRoot, { recursive: true, force: true });
+    const admin = new Client({ connectionString: process.env.DATABASE_URL });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS "${prefix}bootstrap" WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+withLocalInfrastructure(main).then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
