@@ -22,7 +22,7 @@ import { DataSource } from 'typeorm';
 import { freshDatabase } from '../../test/support/fresh-database';
 import { withLocalInfrastructure } from './local-infrastructure';
 
-const { values } = parseArgs({ options: { messages: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '8' } } });
+const { values } = parseArgs({ args: process.argv.slice(2).filter((arg) => arg !== '--'), options: { messages: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '8' } } });
 const total = Number(values.messages);
 const concurrency = Number(values.concurrency);
 

@@ -83,28 +83,30 @@ afterAll(async () => {
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
-async function openPage(): Promise<Page> {
-  const page = context.pages()[0] ?? (await context.newPage());
+/** From now on, any error the page logs (a CSP violation, a failed request, a script error) is a problem. */
+function watchForProblems(page: Page): void {
   page.on('console', (message) => {
     if (message.type() === 'error') problems.push(`console: ${message.text()}`);
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  return page;
 }
 
 const stateOf = (page: Page, step: string) => page.locator(`#detail .step[data-step="${step}"]`).getAttribute('data-state');
 
 it('signs in, lists sagas, shows a timeline with parallel steps, and follows changes live', async () => {
   const sagas = await makeSagas();
-  const page = await openPage();
+  const page = context.pages()[0] ?? (await context.newPage());
 
   const login = await page.goto(`${harness.url}/admin`);
   expect(login?.status()).toBe(401);
+  mkdirSync(resolve(SCREENSHOT, '..'), { recursive: true });
+  await page.screenshot({ path: SCREENSHOT.replace(/\.png$/, '-login.png') });
   await page.getByLabel('Admin token').fill(TOKEN);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(`${harness.url}/admin`);
+  watchForProblems(page); // the login page's own 401 is expected
   await page.locator('#live[data-state="live"]').waitFor({ timeout: 10_000 });
-  expect(await page.evaluate(() => document.cookie)).toBe(''); // HttpOnly: no script reads the session
+  expect(await page.evaluate('document.cookie')).toBe(''); // HttpOnly: no script reads the session
 
   // The list: newest first, every saga with its status.
   const rows = page.locator('#saga-rows tr');
@@ -121,7 +123,12 @@ it('signs in, lists sagas, shows a timeline with parallel steps, and follows cha
     'ProvisionStorage SUCCEEDED',
     'ProvisionDatabase RUNNING',
   ]);
-  const [left, right] = await parallel.evaluateAll((steps) => steps.map((step) => step.getBoundingClientRect().toJSON() as DOMRect));
+  const [left, right] = await parallel.evaluateAll((steps) =>
+    steps.map((step) => {
+      const box = step.getBoundingClientRect();
+      return { top: box.top, left: box.left, right: box.right };
+    }),
+  );
   expect(Math.abs((left?.top ?? 0) - (right?.top ?? 1))).toBeLessThan(2); // one row
   expect(right!.left).toBeGreaterThan(left!.right);
   expect(await page.locator('#detail .history tbody tr').count()).toBe(7);
@@ -129,7 +136,7 @@ it('signs in, lists sagas, shows a timeline with parallel steps, and follows cha
   expect(await page.locator('#abort').isEnabled()).toBe(true);
 
   // Changes made elsewhere show up without a reload.
-  await page.evaluate(() => ((window as unknown as { stayed: boolean }).stayed = true));
+  await page.evaluate('window.stayed = true'); // gone if the page reloads
   await harness.fixtures.succeed(sagas.parallel, ProvisionDatabase, { databaseName: 'site_delta', roleName: 'site_delta', credentials: SEALED_CREDENTIALS });
   await page.locator('#detail .step[data-step="BootstrapSite"][data-state="RUNNING"]').waitFor({ timeout: 10_000 });
   expect(await stateOf(page, 'ProvisionDatabase')).toBe('SUCCEEDED');
@@ -148,7 +155,7 @@ it('signs in, lists sagas, shows a timeline with parallel steps, and follows cha
   // ... and so do changes nobody published here (another replica): the stream's poll finds them.
   await harness.unitOfWork.run(null, (tx) => harness.engine.abort(tx, sagas.reserving, 'from another replica'));
   await page.locator(`#saga-rows tr[data-id="${sagas.reserving}"][data-status="COMPENSATING"]`).waitFor({ timeout: 10_000 });
-  expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
+  expect(await page.evaluate('window.stayed')).toBe(true);
 
   // The buttons call the API: retry the FAILED saga from the page.
   await page.getByRole('link', { name: site('cedar-news') }).click();
@@ -162,7 +169,6 @@ it('signs in, lists sagas, shows a timeline with parallel steps, and follows cha
   await page.getByRole('link', { name: site('delta-docs') }).click();
   await page.locator('#detail-title', { hasText: site('delta-docs') }).waitFor();
   await page.locator('details.latency summary').click();
-  mkdirSync(resolve(SCREENSHOT, '..'), { recursive: true });
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
   expect(await page.content()).not.toContain(TOKEN);

@@ -8,14 +8,20 @@ export const testKafka = (clientId = 'test'): Kafka =>
  * Records every message of some topics from the beginning, in its own consumer group,
  * so a test can assert on what reached Kafka (a DLQ entry, a duplicate, an event).
  */
-export async function recordTopics(kafka: Kafka, topics: string[]): Promise<{ messages: (KafkaMessage & { topic: string })[]; stop: () => Promise<void> }> {
+export async function recordTopics(
+  kafka: Kafka,
+  topics: string[],
+  onMessage?: (message: KafkaMessage & { topic: string }) => void,
+): Promise<{ messages: (KafkaMessage & { topic: string })[]; stop: () => Promise<void> }> {
   const messages: (KafkaMessage & { topic: string })[] = [];
   const consumer = kafka.consumer({ groupId: `probe-${randomUUID()}`, allowAutoTopicCreation: false, maxWaitTimeInMs: 200 });
   await consumer.connect();
   await consumer.subscribe({ topics, fromBeginning: true });
   await consumer.run({
     eachMessage: async ({ topic, message }) => {
-      messages.push({ ...message, topic });
+      const recorded = { ...message, topic };
+      messages.push(recorded);
+      onMessage?.(recorded);
     },
   });
   return { messages, stop: () => consumer.disconnect() };

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type Envelope, type MessageDefinition, Topics } from '@sitesaga/contracts';
+import { type Envelope, type MessageDefinition, SiteCreated, SiteCreationFailed, SiteCreationRejected, Topics } from '@sitesaga/contracts';
 import { Client } from 'pg';
 import { recordTopics, testKafka } from './kafka-probe';
 import { type ServiceProcess, startService } from './service-process';
@@ -59,16 +59,56 @@ export class RunningSystem {
     };
   }
 
-  async start(): Promise<this> {
-    this.namespace = await createTopicNamespace(this.kafka, this.options.label);
+  /** Starts the apps (all five by default) in a fresh topic namespace. */
+  async start(options: { apps?: App[]; partitions?: number } = {}): Promise<this> {
+    const apps = new Set<App>(options.apps ?? APPS);
+    this.namespace = await createTopicNamespace(this.kafka, this.options.label, options.partitions);
     await this.producer.connect();
-    this.probe = await recordTopics(this.kafka, [Topics.siteSagaEvents, ...Object.values(Topics).filter((topic) => topic.endsWith('.events'))].map((topic) => this.namespace.topic(topic)));
+    const outcomeTopic = this.namespace.topic(Topics.siteSagaEvents);
+    this.probe = await recordTopics(
+      this.kafka,
+      [...new Set([Topics.siteSagaEvents, ...Object.values(Topics).filter((topic) => topic.endsWith('.events'))])].map((topic) => this.namespace.topic(topic)),
+      (message) => {
+        if (message.topic !== outcomeTopic || this.outcomeWaiters.size === 0) return;
+        const envelope = JSON.parse(message.value!.toString()) as Envelope;
+        if (!['SiteCreated', 'SiteCreationFailed', 'SiteCreationRejected'].includes(envelope.type)) return;
+        this.outcomeWaiters.get(envelope.sagaId)?.(envelope.type);
+        this.outcomeWaiters.delete(envelope.sagaId);
+      },
+    );
     // Two at a time: a cold Nest boot is CPU-bound and this machine has two cores.
     for (const batch of [['sites', 'storage'], ['databases', 'bootstrap'], ['site-saga']] as App[][]) {
-      await Promise.all(batch.map(async (app) => this.services.set(app, await startService(app, this.envOf(app)))));
+      await Promise.all(batch.filter((app) => apps.has(app)).map(async (app) => this.services.set(app, await startService(app, this.envOf(app)))));
     }
     return this;
   }
+
+  get prefix(): string {
+    return this.namespace.prefix;
+  }
+
+  /** The wire name of a contract topic in this run's namespace. */
+  wireTopic(topic: string): string {
+    return this.namespace.topic(topic);
+  }
+
+  /** Resolves with the outcome type of a create-site saga as soon as it is seen (event-driven, no polling). */
+  waitForOutcomeEvent(sagaId: string, withinMs: number): Promise<string> {
+    const seen = this.outcome(sagaId, [SiteCreated, SiteCreationFailed, SiteCreationRejected]);
+    if (seen) return Promise.resolve(seen.type);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.outcomeWaiters.delete(sagaId);
+        reject(new Error(`no outcome for saga ${sagaId} within ${withinMs} ms`));
+      }, withinMs);
+      this.outcomeWaiters.set(sagaId, (type) => {
+        clearTimeout(timer);
+        resolve(type);
+      });
+    });
+  }
+
+  private readonly outcomeWaiters = new Map<string, (type: string) => void>();
 
   service(app: App): ServiceProcess {
     const service = this.services.get(app);

@@ -9,6 +9,7 @@ import {
   ReserveSite,
 } from '@sitesaga/contracts';
 import { randomUUID } from 'node:crypto';
+import { Registry } from 'prom-client';
 import { SEALED_CREDENTIALS } from '../../../../libs/saga/src/testing/test-saga';
 import { waitFor } from '../../../../test/support/wait-for';
 import { type AdminTestApp, startAdminTestApp } from './testing/admin-test-app';
@@ -428,6 +429,15 @@ describe('GET /admin/stream', () => {
 
     stream.close();
     await waitFor(() => harness.stream.connectedClients === 0 && !harness.stream.polling, { within: '3s', what: 'stream client freed' });
+  });
+});
+
+describe('metrics', () => {
+  it('counts admin requests by route and status on the host registry', async () => {
+    const text = await harness.app.get(Registry).metrics();
+    expect(text).toMatch(/admin_requests_total\{route="GET \/admin\/sagas",status="200",?\} \d+/);
+    expect(text).toMatch(/admin_requests_total\{route="GET \/admin\/sagas",status="401",?\} \d+/);
+    expect(text).toMatch(/admin_stream_clients 0/);
   });
 });
 

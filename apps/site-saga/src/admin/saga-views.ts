@@ -67,7 +67,7 @@ export interface SagaDetail {
  * Defence in depth on top of the definition's own `redact` list: any key that looks like
  * a secret is hidden too, whatever the definition says.
  */
-const SECRET_KEY = /pass(word)?|credential|secret|token|authori[sz]ation|connection.?string|private.?key/i;
+const SECRET_KEY = /passw(or)?d|passphrase|credential|secret|token|authori[sz]ation|connection.?string|private.?key/i;
 
 export function redactSecrets(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactSecrets);

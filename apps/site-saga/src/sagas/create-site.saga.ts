@@ -45,7 +45,7 @@ export const createSiteSaga = defineSaga<CreateSiteData>({
   onCompleted: (d) => [emit(SiteCreated, { siteId: d.siteId, name: d.name, domain: d.domain, url: siteUrl(d) })],
   onCompensated: (d, outcome) =>
     isRejection(outcome)
-      ? [emit(SiteCreationRejected, { reasons: [reasonOf(outcome.reason)] })]
+      ? [emit(SiteCreationRejected, { reasons: reasonsOf(outcome.reason) })]
       : [emit(SiteCreationFailed, { siteId: d.siteId, failedStep: outcome.failedStep, reason: outcome.reason })],
   onNeedsAttention: (d, attention, context) => [
     emit(SagaNeedsAttention, { siteId: d.siteId, sagaType: context.sagaType, step: attention.step, reason: attention.reason }),
@@ -99,8 +99,10 @@ const siteUrl = (d: CreateSiteData): string => `https://${d.domain}`;
 /** A site refused at reservation (name or domain taken, invalid) did nothing: the client's request is rejected, not failed. */
 const isRejection = (outcome: CompensationOutcome): boolean => outcome.failedStep === 'ReserveSite' && outcome.cause === 'business';
 
-/** The sites service words its refusals "<field> <message>" (e.g. "name is taken"). */
-function reasonOf(reason: string): { field: string; message: string } {
-  const match = /^(name|domain|adminEmail|tagline)\s+(.+)$/.exec(reason.trim());
-  return match ? { field: match[1]!, message: match[2]! } : { field: 'site', message: reason };
+/** The sites service words its refusals "<field> <message>", several joined by "; " (e.g. "name taken; domain taken"). */
+function reasonsOf(reason: string): { field: string; message: string }[] {
+  return reason.split(/;\s*/).map((part) => {
+    const match = /^(name|domain|adminEmail|tagline)\s+(.+)$/.exec(part.trim());
+    return match ? { field: match[1]!, message: match[2]! } : { field: 'site', message: part };
+  });
 }

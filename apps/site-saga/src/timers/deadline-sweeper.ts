@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { classifyFailure, delay, LOGGER, UnitOfWork } from '@sitesaga/messaging';
 import { SagaConcurrencyConflict, SagaEngine } from '@sitesaga/saga';
@@ -13,7 +13,7 @@ import { SagaChanges } from '../sagas/saga-changes';
  * race for one, the saga's version lets exactly one win and the other skips it.
  */
 @Injectable()
-export class DeadlineSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
+export class DeadlineSweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private running = false;
   private loop: Promise<void> | null = null;
 
@@ -31,7 +31,7 @@ export class DeadlineSweeper implements OnApplicationBootstrap, OnApplicationShu
     this.loop = this.run();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     this.running = false;
     await this.loop;
   }

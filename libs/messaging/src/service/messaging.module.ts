@@ -1,4 +1,5 @@
 import {
+  type BeforeApplicationShutdown,
   type DynamicModule,
   Global,
   Inject,
@@ -35,11 +36,16 @@ export interface MessagingModuleOptions {
   readonly topics: readonly string[];
 }
 
-/** Starts the relay once the app is up; flushes and stops it after the consumer closed. */
+/**
+ * Starts the relay once the app is up. At shutdown, before the database closes: stop
+ * consuming (handlers in flight finish and commit their offsets), then flush the outbox,
+ * then stop the relay — so what the last handlers wrote is published before exit.
+ */
 @Injectable()
-class OutboxRelayLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+class OutboxRelayLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   constructor(
     private readonly relay: OutboxRelay,
+    private readonly server: KafkaEnvelopeServer,
     @Inject(OUTBOX_PRODUCER) private readonly producer: Producer,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -49,9 +55,13 @@ class OutboxRelayLifecycle implements OnApplicationBootstrap, OnApplicationShutd
     this.relay.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.server.close().catch((error: unknown) => this.logger.warn({ err: error }, 'consumer close at shutdown failed'));
     await this.relay.drain().catch((error: unknown) => this.logger.warn({ err: error }, 'outbox flush at shutdown failed'));
     await this.relay.stop();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
     await this.producer.disconnect();
   }
 }

@@ -145,11 +145,16 @@ describe('SagaStore against Postgres', () => {
   it('lets only one of two concurrent transactions advance a saga', async () => {
     const saga = newSaga(sagaId());
     await store.insert(dataSource.manager, saga);
+    // A barrier, not a sleep: each saves only once both have read version 1.
+    let loadedCount = 0;
+    let bothLoaded!: () => void;
+    const barrier = new Promise<void>((resolve) => (bothLoaded = resolve));
     const advance = (status: SagaState['status']) =>
       dataSource.transaction(async (manager) => {
         const loaded = await store.load(manager, saga.id);
         if (!loaded) throw new Error('vanished');
-        await new Promise((resolve) => setTimeout(resolve, 50)); // both have read version 1
+        if (++loadedCount === 2) bothLoaded();
+        await barrier;
         return store.save(manager, loaded, { ...loaded, status });
       });
 

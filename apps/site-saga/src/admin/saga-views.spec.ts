@@ -1,0 +1,61 @@
+import type { SagaState, StepState } from '@sitesaga/saga';
+import { allowedActions, redactSecrets, summaryOf } from './saga-views';
+
+const step = (name: string, position: number, state: StepState['state']): StepState => ({
+  name,
+  position,
+  state,
+  attempts: state === 'PENDING' ? 0 : 1,
+  compensationAttempts: 0,
+  mayHaveTakenEffect: false,
+  deadlineAt: null,
+  deadlineKind: null,
+  lastMessageId: null,
+  startedAt: null,
+  finishedAt: null,
+  error: null,
+});
+
+describe('saga views', () => {
+  it('hides any key that looks like a secret, however deep', () => {
+    expect(
+      redactSecrets({ name: 'blog', password: 'p', database: { credentials: 'c', adminPassword: 'a', list: [{ apiToken: 't', clientSecret: 's' }] }, tokenCount: 3 }),
+    ).toEqual({ name: 'blog', password: '[redacted]', database: { credentials: '[redacted]', adminPassword: '[redacted]', list: [{ apiToken: '[redacted]', clientSecret: '[redacted]' }] }, tokenCount: '[redacted]' });
+  });
+
+  it('summarises a saga waiting on a parallel group', () => {
+    const at = new Date('2024-11-23T10:00:00.000Z');
+    const saga: SagaState = {
+      id: 'aaaaaaaa-0000-4000-8000-000000000001',
+      type: 'CreateSite',
+      status: 'RUNNING',
+      version: 3,
+      data: { siteId: 'site-1', name: 'blog' },
+      failure: null,
+      correlationId: 'c',
+      searchKey: 'blog',
+      createdAt: at,
+      updatedAt: at,
+      steps: [step('ReserveSite', 0, 'SUCCEEDED'), step('ProvisionStorage', 1, 'RUNNING'), step('ProvisionDatabase', 1, 'RUNNING'), step('BootstrapSite', 2, 'PENDING')],
+    };
+    expect(summaryOf(saga)).toEqual({
+      id: saga.id,
+      type: 'CreateSite',
+      status: 'RUNNING',
+      version: 3,
+      siteName: 'blog',
+      siteId: 'site-1',
+      createdAt: '2024-11-23T10:00:00.000Z',
+      updatedAt: '2024-11-23T10:00:00.000Z',
+      currentStep: 'ProvisionDatabase, ProvisionStorage',
+    });
+  });
+
+  it('offers retry to live and FAILED sagas and abort to RUNNING ones only', () => {
+    expect(allowedActions('RUNNING')).toEqual({ retry: true, abort: true });
+    expect(allowedActions('COMPENSATING')).toEqual({ retry: true, abort: false });
+    expect(allowedActions('FAILED')).toEqual({ retry: true, abort: false });
+    expect(allowedActions('COMPLETED')).toEqual({ retry: false, abort: false });
+    expect(allowedActions('COMPENSATED')).toEqual({ retry: false, abort: false });
+  });
+});

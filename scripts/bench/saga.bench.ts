@@ -1,0 +1,120 @@
+/**
+ * End-to-end create-site benchmark. Prints latency p50/p99 (CreateSite sent → SiteCreated
+ * seen) and sites per second; asserts nothing.
+ *
+ *   pnpm bench:saga                       100 sites, 10 in flight, the five real services
+ *   pnpm bench:saga -- --stub             1000 sagas, 10 in flight, the orchestrator alone with
+ *                                         stub participants answering at once over the same Kafka
+ *   options: --sites N --concurrency N
+ *
+ * Uses KAFKA_BROKERS and DATABASE_URL when they answer, else starts the local ones.
+ * Services must be built (pnpm build).
+ */
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import {
+  ActivateSite,
+  BootstrapSite,
+  causedBy,
+  CreateSite,
+  definitionOf,
+  type Envelope,
+  ProvisionDatabase,
+  ProvisionStorage,
+  ReserveSite,
+  Topics,
+} from '../../libs/contracts/src';
+import { RunningSystem } from '../../test/support/system';
+import { withLocalInfrastructure } from './local-infrastructure';
+
+const { values } = parseArgs({ args: process.argv.slice(2).filter((arg) => arg !== '--'), options: { stub: { type: 'boolean', default: false }, sites: { type: 'string' }, concurrency: { type: 'string', default: '10' } } });
+const stub = values.stub ?? false;
+const total = Number(values.sites ?? (stub ? 1000 : 100));
+const concurrency = Number(values.concurrency);
+
+const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+/** Answers every participant command at once with its success event: the orchestration's own cost. */
+function stubReply(command: Envelope): Envelope | null {
+  const p = command.payload as { siteId: string; name?: string; domain?: string };
+  const cause = causedBy(command);
+  switch (command.type) {
+    case ReserveSite.type:
+      return ReserveSite.succeeded.create({ siteId: p.siteId, name: p.name!, domain: p.domain! }, cause);
+    case ProvisionStorage.type:
+      return ProvisionStorage.succeeded.create({ siteId: p.siteId, path: `/stub/${p.siteId}` }, cause);
+    case ProvisionDatabase.type:
+      return ProvisionDatabase.succeeded.create({ siteId: p.siteId, databaseName: 'stub', roleName: 'stub', credentials: 'v1.aaaa.bbbb.cccc' }, cause);
+    case BootstrapSite.type:
+      return BootstrapSite.succeeded.create({ siteId: p.siteId, adminUser: 'admin' }, cause);
+    case ActivateSite.type:
+      return ActivateSite.succeeded.create({ siteId: p.siteId, url: `https://${p.siteId}.example.com` }, cause);
+    default:
+      return null;
+  }
+}
+
+async function main(): Promise<void> {
+  const system = new RunningSystem({ label: stub ? 'bench-stub' : 'bench', env: { 'site-saga': { LOG_LEVEL: 'warn' }, sites: { LOG_LEVEL: 'warn' }, storage: { LOG_LEVEL: 'warn' }, databases: { LOG_LEVEL: 'warn' }, bootstrap: { LOG_LEVEL: 'warn' } } });
+  const apps = stub ? (['site-saga'] as const) : undefined;
+  await system.start({ apps: apps ? [...apps] : undefined, partitions: 6 });
+
+  const stubs: (() => Promise<void>)[] = [];
+  if (stub) {
+    const producer = system.kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    const consumer = system.kafka.consumer({ groupId: `${system.prefix}stub-participants`, allowAutoTopicCreation: false, maxWaitTimeInMs: 50 });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [Topics.sitesCommands, Topics.storageCommands, Topics.databasesCommands, Topics.bootstrapCommands].map((topic) => system.wireTopic(topic)), fromBeginning: true });
+    await consumer.run({
+      partitionsConsumedConcurrently: 6,
+      eachBatch: async ({ batch, resolveOffset }) => {
+        const replies = batch.messages
+          .map((message) => stubReply(JSON.parse(message.value!.toString()) as Envelope))
+          .filter((reply): reply is Envelope => reply !== null);
+        const byTopic = new Map<string, { key: string; value: string }[]>();
+        for (const reply of replies) {
+          const topic = system.wireTopic(definitionOf(reply.type, reply.version)!.topic);
+          byTopic.set(topic, [...(byTopic.get(topic) ?? []), { key: reply.sagaId, value: JSON.stringify(reply) }]);
+        }
+        await producer.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+        for (const message of batch.messages) resolveOffset(message.offset);
+      },
+    });
+    stubs.push(() => consumer.disconnect(), () => producer.disconnect());
+  }
+
+  const latencies: number[] = [];
+  let failed = 0;
+  let next = 0;
+  const started = performance.now();
+  const worker = async (): Promise<void> => {
+    while (next < total) {
+      const index = next++;
+      const siteId = randomUUID();
+      const name = `bench-${index}-${siteId.slice(0, 6)}`;
+      const sent = performance.now();
+      await system.send(CreateSite.create({ name, domain: `${name}.example.com`, adminEmail: 'owner@example.com' }, { sagaId: siteId, correlationId: siteId, causationId: null }));
+      const outcome = await system.waitForOutcomeEvent(siteId, 120_000);
+      if (outcome !== 'SiteCreated') failed += 1;
+      latencies.push(performance.now() - sent);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const elapsed = performance.now() - started;
+  const sorted = [...latencies].sort((a, b) => a - b);
+  console.log(
+    `${stub ? 'orchestration only (stub participants)' : 'real services'}: ${total} create-site sagas, ${concurrency} in flight, ${failed} not created`,
+  );
+  console.log(`latency   p50=${percentile(sorted, 50).toFixed(0)} ms  p90=${percentile(sorted, 90).toFixed(0)} ms  p99=${percentile(sorted, 99).toFixed(0)} ms  max=${sorted[sorted.length - 1]?.toFixed(0)} ms`);
+  console.log(`throughput ${((total / elapsed) * 1000).toFixed(1)} sites/s (${(elapsed / 1000).toFixed(1)} s)`);
+
+  for (const stop of stubs) await stop();
+  await system.stop();
+}
+
+withLocalInfrastructure(main).catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
