@@ -60,6 +60,8 @@ case "$command" in
   test)
     install
     build
+    # The admin page is tested in a real headless Chromium (Debian's package).
+    bash scripts/ensure-chromium.sh
     mkdir -p .local/jest
     results=.local/jest/results.json
     rm -f "$results"

@@ -12,6 +12,7 @@
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   ActivateSite,
@@ -32,6 +33,12 @@ const { values } = parseArgs({ args: process.argv.slice(2).filter((arg) => arg !
 const stub = values.stub ?? false;
 const total = Number(values.sites ?? (stub ? 1000 : 100));
 const concurrency = Number(values.concurrency);
+
+/** CPU time (user + system) a process has used so far, in ms. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
@@ -56,7 +63,7 @@ function stubReply(command: Envelope): Envelope | null {
 }
 
 async function main(): Promise<void> {
-  const system = new RunningSystem({ label: stub ? 'bench-stub' : 'bench', env: { 'site-saga': { LOG_LEVEL: 'warn' }, sites: { LOG_LEVEL: 'warn' }, storage: { LOG_LEVEL: 'warn' }, databases: { LOG_LEVEL: 'warn' }, bootstrap: { LOG_LEVEL: 'warn' } } });
+  const system = new RunningSystem({ label: stub ? 'bench-stub' : 'bench', env: { 'site-saga': { LOG_LEVEL: 'warn', ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}) }, sites: { LOG_LEVEL: 'warn' }, storage: { LOG_LEVEL: 'warn' }, databases: { LOG_LEVEL: 'warn' }, bootstrap: { LOG_LEVEL: 'warn' } } });
   const apps = stub ? (['site-saga'] as const) : undefined;
   await system.start({ apps: apps ? [...apps] : undefined, partitions: 6 });
 
@@ -85,6 +92,7 @@ async function main(): Promise<void> {
     stubs.push(() => consumer.disconnect(), () => producer.disconnect());
   }
 
+  const cpuBefore = new Map([...system.services].map(([app, service]) => [app, cpuMs(service.pid)]));
   const latencies: number[] = [];
   let failed = 0;
   let next = 0;
@@ -109,6 +117,8 @@ async function main(): Promise<void> {
   );
   console.log(`latency   p50=${percentile(sorted, 50).toFixed(0)} ms  p90=${percentile(sorted, 90).toFixed(0)} ms  p99=${percentile(sorted, 99).toFixed(0)} ms  max=${sorted[sorted.length - 1]?.toFixed(0)} ms`);
   console.log(`throughput ${((total / elapsed) * 1000).toFixed(1)} sites/s (${(elapsed / 1000).toFixed(1)} s)`);
+  const cpu = [...system.services].map(([app, service]) => [app, (cpuMs(service.pid) - (cpuBefore.get(app) ?? 0)) / total] as const);
+  console.log(`CPU per site  ${cpu.map(([app, ms]) => `${app} ${ms.toFixed(1)} ms`).join('  ')}  (total ${cpu.reduce((sum, [, ms]) => sum + ms, 0).toFixed(1)} ms)`);
 
   for (const stop of stubs) await stop();
   await system.stop();

@@ -64,7 +64,8 @@ async function makeSagas(): Promise<Record<'completed' | 'compensated' | 'failed
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/ensure-chromium.sh (as root) first`);
-  harness = await startAdminTestApp({ adminToken: TOKEN, stream: { pollMs: 250 } });
+  // The engine in the root module, as an orchestrator module would provide it: AdminModule finds it anyway.
+  harness = await startAdminTestApp({ adminToken: TOKEN, stream: { pollMs: 250 }, engineIn: 'root' });
   profile = mkdtempSync(join(tmpdir(), 'admin-page-chromium-'));
   // A persistent context is how Playwright takes a fresh --user-data-dir of our own.
   context = await chromium.launchPersistentContext(profile, {
@@ -164,6 +165,10 @@ it('signs in, lists sagas, shows a timeline with parallel steps, and follows cha
   await page.locator('#retry').click();
   await page.locator('#action-message', { hasText: 'Retry accepted' }).waitFor({ timeout: 10_000 });
   expect(await stateOf(page, 'ReserveSite')).toBe('COMPENSATING');
+
+  // The counts follow too: three sagas are compensating now.
+  await page.locator('#stats .chip[data-status="COMPENSATING"] strong', { hasText: '3' }).waitFor({ timeout: 10_000 });
+  expect(await page.locator('#stats .chip[data-status="FAILED"] strong').textContent()).toBe('0');
 
   // Back to the saga with the parallel group for the picture.
   await page.getByRole('link', { name: site('delta-docs') }).click();

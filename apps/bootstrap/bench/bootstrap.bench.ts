@@ -61,6 +61,29 @@ const cpuMs = (pid: number): number => {
 
 const quiet = { info: () => undefined, warn: () => undefined, child: () => quiet } as unknown as Parameters<typeof SiteDatabaseServer.connect>[0]['logger'];
 
+interface PhaseResult {
+  label: string;
+  line: string;
+  cpu: number;
+  seconds: number;
+  count: number;
+}
+
+/** What the idle service burns, measured in steady state after the run. */
+async function idleCpuPerSecond(pid: number): Promise<number> {
+  const before = cpuMs(pid);
+  await new Promise((resolve) => setTimeout(resolve, 5_000));
+  return (cpuMs(pid) - before) / 5;
+}
+
+function printResults(results: PhaseResult[], idle: number): void {
+  for (const result of results) {
+    const net = Math.max(0, result.cpu - idle * result.seconds);
+    console.log(`${result.line}  service CPU ${(result.cpu / result.count).toFixed(1)} ms/command (${(net / result.count).toFixed(1)} above idle)`);
+  }
+  console.log(`idle service CPU: ${idle.toFixed(1)} ms/s`);
+}
+
 async function main(): Promise<void> {
   const kafka = testKafka('bootstrap-bench');
   const prefix = `bench_bootstrap_${randomBytes(3).toString('hex')}_`;
@@ -98,10 +121,7 @@ async function main(): Promise<void> {
       LOG_LEVEL: 'warn',
     });
     const pid = service.pid;
-    const idleStart = cpuMs(pid);
-    await new Promise((resolve) => setTimeout(resolve, 5_000));
-    const idleCpuPerSecond = (cpuMs(pid) - idleStart) / 5;
-    console.log(`idle service CPU: ${idleCpuPerSecond.toFixed(1)} ms/s`);
+    const results: PhaseResult[] = [];
 
     const roundTrip = async (site: { siteId: string; password: string }): Promise<number> => {
       const { databaseName, roleName } = siteDatabaseNames(site.siteId);
@@ -135,12 +155,12 @@ async function main(): Promise<void> {
         }),
       );
       const seconds = (performance.now() - started) / 1000;
-      const cpu = cpuMs(pid) - cpuBefore - idleCpuPerSecond * seconds;
-      console.log(`${summary(label, samples)}  ${(batch.length / seconds).toFixed(1)}/s  service CPU ${(cpu / batch.length).toFixed(1)} ms/command above idle`);
+      results.push({ label, line: `${summary(label, samples)}  ${(batch.length / seconds).toFixed(1)}/s`, cpu: cpuMs(pid) - cpuBefore, seconds, count: batch.length });
     };
     console.log(`bootstrap: ${total} commands, concurrency ${concurrency}, ${WARM_UP} warm-up`);
     await phase('warm-up', sites.slice(0, WARM_UP));
     await phase('BootstrapSite', sites.slice(WARM_UP));
+    printResults(results, await idleCpuPerSecond(pid));
     // A sanity check that the work was real: the last site has its config file.
     await readFile(path.join(storageRoot, sites[sites.length - 1]!.siteId, 'wp-config.php'));
   } finally {

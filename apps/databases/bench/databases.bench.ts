@@ -51,6 +51,32 @@ const cpuMs = (pid: number): number => {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
 };
 
+interface PhaseResult {
+  label: string;
+  line: string;
+  cpu: number;
+  seconds: number;
+  count: number;
+}
+
+/**
+ * What the idle service burns (consumer fetch loops, heartbeats, outbox poll), measured in
+ * steady state after the run, so that the per-command CPU can be told apart from it.
+ */
+async function idleCpuPerSecond(pid: number): Promise<number> {
+  const before = cpuMs(pid);
+  await new Promise((resolve) => setTimeout(resolve, 5_000));
+  return (cpuMs(pid) - before) / 5;
+}
+
+function printResults(results: PhaseResult[], idle: number): void {
+  for (const result of results) {
+    const net = Math.max(0, result.cpu - idle * result.seconds);
+    console.log(`${result.line}  service CPU ${(result.cpu / result.count).toFixed(1)} ms/command (${(net / result.count).toFixed(1)} above idle)`);
+  }
+  console.log(`idle service CPU: ${idle.toFixed(1)} ms/s`);
+}
+
 async function main(): Promise<void> {
   const kafka = testKafka('databases-bench');
   const prefix = `bench_databases_${randomBytes(3).toString('hex')}_`;
@@ -85,6 +111,7 @@ async function main(): Promise<void> {
     if (reply.type !== expected) throw new Error(`${envelope.type} got ${reply.type}: ${JSON.stringify(reply.payload)}`);
     return performance.now() - started;
   };
+  const results: PhaseResult[] = [];
   const causation = () => ({ sagaId: randomUUID(), correlationId: randomUUID(), causationId: null });
   const phase = async (label: string, ids: string[], build: (siteId: string) => Envelope, expected: string): Promise<void> => {
     const samples: number[] = [];
@@ -97,22 +124,15 @@ async function main(): Promise<void> {
       }),
     );
     const seconds = (performance.now() - started) / 1000;
-    const cpu = cpuMs(service.pid) - cpuBefore - idleCpuPerSecond * seconds;
-    console.log(`${summary(label, samples)}  ${(ids.length / seconds).toFixed(1)}/s  service CPU ${(cpu / ids.length).toFixed(1)} ms/command above idle`);
+    results.push({ label, line: `${summary(label, samples)}  ${(ids.length / seconds).toFixed(1)}/s`, cpu: cpuMs(service.pid) - cpuBefore, seconds, count: ids.length });
   };
 
-  let idleCpuPerSecond = 0;
   try {
-    // What the idle service burns (consumer fetch loops, heartbeats, outbox poll), so that
-    // the per-command CPU figure is the work of commands only.
-    const idleStart = cpuMs(service.pid);
-    await new Promise((resolve) => setTimeout(resolve, 5_000));
-    idleCpuPerSecond = (cpuMs(service.pid) - idleStart) / 5;
-    console.log(`idle service CPU: ${idleCpuPerSecond.toFixed(1)} ms/s`);
     console.log(`databases: ${total} commands per phase, concurrency ${concurrency}, ${WARM_UP} warm-up`);
     await phase('warm-up', siteIds.slice(0, WARM_UP), (siteId) => ProvisionDatabase.create({ siteId }, causation()), 'DatabaseProvisioned');
     await phase('ProvisionDatabase', siteIds.slice(WARM_UP), (siteId) => ProvisionDatabase.create({ siteId }, causation()), 'DatabaseProvisioned');
     await phase('DropDatabase', siteIds, (siteId) => DropDatabase.create({ siteId }, causation()), 'DatabaseDropped');
+    printResults(results, await idleCpuPerSecond(service.pid));
   } finally {
     await service.stop();
     await listener.disconnect();

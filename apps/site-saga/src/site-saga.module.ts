@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { ServiceInfrastructure } from '@sitesaga/messaging';
 import { SagaEngine } from '@sitesaga/saga';
+import { AdminModule } from './admin/admin.module';
 import { CreateSiteHandler } from './commands/create-site.handler';
 import { DeleteSiteHandler } from './commands/delete-site.handler';
 import { ParticipantEventsHandler } from './events/participant-events.handler';
@@ -15,7 +16,7 @@ export class SiteSagaModule {
   static register(infrastructure: ServiceInfrastructure, config: SiteSagaConfig): DynamicModule {
     return {
       module: SiteSagaModule,
-      imports: [...infrastructure.imports],
+      imports: [...infrastructure.imports, AdminModule.register({ adminToken: config.adminToken })],
       controllers: [CreateSiteHandler, DeleteSiteHandler, ParticipantEventsHandler],
       providers: [
         { provide: SagaEngine, useFactory: () => new SagaEngine([createSiteSaga, deleteSiteSaga], undefined, { timeScale: config.timeScale }) },

@@ -1,5 +1,5 @@
-import { Body, Controller, Delete, Get, Inject, Post, Req, Res, UseFilters } from '@nestjs/common';
-import type { ServerResponse } from 'node:http';
+import { Controller, Delete, Get, Inject, Post, Req, Res, UseFilters } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ADMIN_REQUEST_HEADER, AdminAuthenticator, type RequestHeaders } from './admin-auth';
 import { AdminErrorsFilter } from './admin-errors.filter';
 import { type HtmlPage, loginPage } from './admin-page';
@@ -14,6 +14,23 @@ const sendHtml = (response: ServerResponse, status: number, page: HtmlPage): voi
   });
   response.end(page.html);
 };
+
+const FORM_LIMIT = 8 * 1024;
+
+/**
+ * The login form's `token` field: from the body the host's parser made (urlencoded or
+ * JSON), or read here when the host parses no urlencoded bodies.
+ */
+async function formToken(request: IncomingMessage & { body?: unknown }): Promise<unknown> {
+  if (typeof request.body === 'object' && request.body !== null) return (request.body as { token?: unknown }).token;
+  if (request.body !== undefined || request.readableEnded || !/^application\/x-www-form-urlencoded\b/i.test(request.headers['content-type'] ?? '')) return undefined;
+  let form = '';
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    form += chunk.toString('utf8');
+    if (form.length > FORM_LIMIT) return undefined;
+  }
+  return new URLSearchParams(form).get('token') ?? undefined;
+}
 
 /**
  * The page for people. Without credentials `GET /admin` answers 401 with a login form;
@@ -38,8 +55,8 @@ export class AdminPageController {
   }
 
   @Post('session')
-  signIn(@Body() body: unknown, @Res() response: ServerResponse): void {
-    const token = typeof body === 'object' && body !== null ? (body as { token?: unknown }).token : undefined;
+  async signIn(@Req() request: IncomingMessage & { body?: unknown }, @Res() response: ServerResponse): Promise<void> {
+    const token = await formToken(request);
     if (!this.authenticator.isToken(token)) {
       sendHtml(response, 401, this.wrongToken);
       return;

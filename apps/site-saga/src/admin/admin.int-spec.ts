@@ -177,6 +177,20 @@ describe('admin authentication', () => {
   });
 });
 
+describe('admin authentication in a host that parses no bodies', () => {
+  it('still signs a browser in through the form', async () => {
+    const bare = await startAdminTestApp({ adminToken: TOKEN, bodyParser: false });
+    try {
+      const signIn = (token: string) =>
+        fetch(`${bare.url}/admin/session`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token }).toString(), redirect: 'manual' });
+      expect((await signIn(TOKEN)).status).toBe(303);
+      expect((await signIn('guess')).status).toBe(401);
+    } finally {
+      await bare.close();
+    }
+  });
+});
+
 describe('GET /admin/sagas', () => {
   it('pages newest first with an opaque cursor: 3 + 3 + 1, no duplicates, no gaps', async () => {
     const name = `paged-${randomUUID().slice(0, 8)}`;
@@ -350,7 +364,7 @@ describe('operator actions', () => {
 });
 
 describe('GET /admin/stats', () => {
-  // The first authenticated stats call of this file: nothing cached yet (stats are reused for 2 s).
+  // The first authenticated stats call of this file: nothing cached yet (stats are reused for 1 s).
   it('counts sagas by status and type and gives step latencies', async () => {
     await sagas.completed(`stats-${randomUUID().slice(0, 8)}`);
     await sagas.compensated(`stats-${randomUUID().slice(0, 8)}`);

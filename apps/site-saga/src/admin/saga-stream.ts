@@ -88,6 +88,7 @@ export class SagaStream implements OnModuleDestroy {
     this.metrics.streamClients.set(this.clients.size);
     response.on('close', () => this.disconnect(client));
     if (this.clients.size === 1) this.start();
+    if (response.destroyed) this.disconnect(client); // gone before 'close' could be heard
   }
 
   onModuleDestroy(): void {

@@ -1,16 +1,16 @@
 import { Injectable } from '@nestjs/common';
-import { Subject } from 'rxjs';
+import { SagaStream } from '../admin/saga-stream';
 
 /**
- * Saga ids whose state just committed in this process: the admin stream pushes them
- * at once (changes made by other replicas reach it through its poll).
+ * Told of every saga change this process committed, so the admin stream pushes it at
+ * once (changes committed by other replicas reach the stream through its poll).
  */
 @Injectable()
 export class SagaChanges {
-  private readonly subject = new Subject<string>();
-  readonly changes$ = this.subject.asObservable();
+  constructor(private readonly stream: SagaStream) {}
 
+  /** Call only after the transaction committed. Cheap; never throws. */
   committed(sagaId: string): void {
-    this.subject.next(sagaId);
+    this.stream.publish(sagaId);
   }
 }

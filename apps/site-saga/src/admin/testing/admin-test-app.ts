@@ -36,7 +36,21 @@ export interface AdminTestApp {
   close(): Promise<void>;
 }
 
-export async function startAdminTestApp(options: { adminToken: string; stream?: Partial<SagaStreamOptions>; timeScale?: number }): Promise<AdminTestApp> {
+export interface AdminTestAppOptions {
+  readonly adminToken: string;
+  readonly stream?: Partial<SagaStreamOptions>;
+  /** Default 0.01. */
+  readonly timeScale?: number;
+  /** False: the host parses no bodies (the login form must still work). Default true. */
+  readonly bodyParser?: boolean;
+  /**
+   * Where the SagaEngine provider lives: a global module (injected), or the root module,
+   * invisible to AdminModule (looked up on first use). Default 'global'.
+   */
+  readonly engineIn?: 'global' | 'root';
+}
+
+export async function startAdminTestApp(options: AdminTestAppOptions): Promise<AdminTestApp> {
   const database = await freshDatabase('admin_it');
   const logs: string[] = [];
   const logger = createLogger('site-saga', {
@@ -59,7 +73,7 @@ export async function startAdminTestApp(options: { adminToken: string; stream?: 
     providers: [
       { provide: LOGGER, useValue: logger },
       { provide: Registry, useValue: registry },
-      { provide: SagaEngine, useValue: engine },
+      ...(options.engineIn === 'root' ? [] : [{ provide: SagaEngine, useValue: engine }]),
       {
         provide: UnitOfWork,
         useFactory: (dataSource: DataSource) =>
@@ -67,7 +81,7 @@ export async function startAdminTestApp(options: { adminToken: string; stream?: 
         inject: [getDataSourceToken()],
       },
     ],
-    exports: [LOGGER, Registry, SagaEngine, UnitOfWork],
+    exports: [LOGGER, Registry, UnitOfWork, ...(options.engineIn === 'root' ? [] : [SagaEngine])],
   };
   const root = {
     module: class AdminTestRoot {},
@@ -84,11 +98,12 @@ export async function startAdminTestApp(options: { adminToken: string; stream?: 
       infrastructure,
       AdminModule.register({ adminToken: options.adminToken, ...(options.stream ? { stream: options.stream } : {}) }),
     ],
+    providers: options.engineIn === 'root' ? [{ provide: SagaEngine, useValue: engine }] : [],
   };
 
   let app: INestApplication | null = null;
   try {
-    app = await NestFactory.create(root, { logger: new PinoNestLogger(logger) });
+    app = await NestFactory.create(root, { logger: new PinoNestLogger(logger), bodyParser: options.bodyParser ?? true });
     await app.listen(0, '127.0.0.1');
   } catch (error) {
     await app?.close().catch(() => undefined);
