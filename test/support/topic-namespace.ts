@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ALL_TOPICS_WITH_DLQ } from '@sitesaga/contracts';
 import type { Kafka } from 'kafkajs';
+import { waitFor } from './wait-for';
 
 /**
  * A private copy of every topic (`<prefix><topic>`) for one test file: services started
@@ -20,7 +21,16 @@ export async function createTopicNamespace(kafka: Kafka, label: string, partitio
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({ waitForLeaders: true, topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })) });
+    await admin.createTopics({ waitForLeaders: false, topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })) });
+    // kafkajs' own wait gives up on "does not host this topic-partition", which a loaded
+    // broker answers for a moment after creating a topic: wait for every leader ourselves.
+    await waitFor(
+      async () => {
+        const { topics: described } = await admin.fetchTopicMetadata({ topics });
+        return described.length === topics.length && described.every((topic) => topic.partitions.length === partitions && topic.partitions.every((p) => p.leader >= 0));
+      },
+      { within: '60s', what: `leaders for the ${topics.length} topics of ${prefix}*`, interval: 200 },
+    );
   } finally {
     await admin.disconnect();
   }

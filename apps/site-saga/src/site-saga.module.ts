@@ -4,6 +4,8 @@ import { SagaEngine } from '@sitesaga/saga';
 import { AdminModule } from './admin/admin.module';
 import { CreateSiteHandler } from './commands/create-site.handler';
 import { DeleteSiteHandler } from './commands/delete-site.handler';
+import { MeasuredSagaStore } from './metrics/measured-saga-store';
+import { SagaMetrics, sagaMetricsProvider } from './metrics/saga-metrics';
 import { ParticipantEventsHandler } from './events/participant-events.handler';
 import { createSiteSaga } from './sagas/create-site.saga';
 import { deleteSiteSaga } from './sagas/delete-site.saga';
@@ -19,7 +21,12 @@ export class SiteSagaModule {
       imports: [...infrastructure.imports, AdminModule.register({ adminToken: config.adminToken })],
       controllers: [CreateSiteHandler, DeleteSiteHandler, ParticipantEventsHandler],
       providers: [
-        { provide: SagaEngine, useFactory: () => new SagaEngine([createSiteSaga, deleteSiteSaga], undefined, { timeScale: config.timeScale }) },
+        sagaMetricsProvider([createSiteSaga.type, deleteSiteSaga.type]),
+        {
+          provide: SagaEngine,
+          useFactory: (metrics: SagaMetrics) => new SagaEngine([createSiteSaga, deleteSiteSaga], new MeasuredSagaStore(metrics), { timeScale: config.timeScale }),
+          inject: [SagaMetrics],
+        },
         { provide: 'SAGA_TIMER_INTERVAL_MS', useValue: config.timerIntervalMs },
         SagaChanges,
         DeadlineSweeper,

@@ -6,6 +6,7 @@ import { lastValueFrom } from 'rxjs';
 import type { MessagingConfig } from '../config/messaging-config';
 import { withMessageScope } from '../correlation';
 import { sendToDeadLetter } from '../dead-letter/dead-letter';
+import { reportConsumerLag } from '../observability/consumer-lag-metrics';
 import type { MessagingMetrics } from '../observability/messaging-metrics';
 import { backoffDelay, delay } from '../retry/backoff';
 import { classifyFailure, describeError } from '../retry/failure-classification';
@@ -98,6 +99,7 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
       retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 30_000 },
     });
     this.consumer = consumer;
+    if (this.options.metrics) reportConsumerLag(consumer, this.options.metrics.registry, config.topicPrefix);
     await consumer.connect();
     await consumer.subscribe({ topics: this.options.topics.map((topic) => `${config.topicPrefix}${topic}`), fromBeginning: true });
     await consumer.run({

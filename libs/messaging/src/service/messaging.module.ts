@@ -17,6 +17,7 @@ import type { MessagingConfig } from '../config/messaging-config';
 import { createKafka, createOutboxProducer } from '../kafka/kafka-client';
 import { KafkaEnvelopeServer } from '../kafka/kafka-envelope.server';
 import { MessagingMetrics } from '../observability/messaging-metrics';
+import { OutboxBacklogMetrics } from '../observability/outbox-backlog-metrics';
 import { OutboxRelay } from '../outbox/outbox-relay';
 import { UnitOfWork } from '../outbox/unit-of-work';
 import { FaultInjector } from '../fault-injection/fault-injector';
@@ -87,6 +88,11 @@ export class MessagingModule {
           },
         },
         { provide: MessagingMetrics, useFactory: (registry: Registry) => new MessagingMetrics(registry), inject: [Registry] },
+        {
+          provide: OutboxBacklogMetrics,
+          useFactory: (registry: Registry, dataSource: DataSource) => new OutboxBacklogMetrics(registry, dataSource, { logger: options.logger }),
+          inject: [Registry, getDataSourceToken()],
+        },
         { provide: KAFKA, useFactory: () => createKafka(options.config, options.logger) },
         { provide: OUTBOX_PRODUCER, useFactory: (kafka: Kafka) => createOutboxProducer(kafka), inject: [KAFKA] },
         {

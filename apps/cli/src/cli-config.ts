@@ -1,0 +1,82 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UsageError } from './cli-errors';
+
+/** Where the admin token came from: named in messages, never the token itself. */
+export type TokenSource = 'option --token' | 'ADMIN_TOKEN' | '.local/admin-token';
+
+export interface AdminToken {
+  readonly value: string;
+  readonly source: TokenSource;
+}
+
+/** The CLI's settings, read once from the spec's variables and the command line. */
+export interface CliConfig {
+  readonly adminUrl: string;
+  readonly adminToken: AdminToken | null;
+  readonly sitesUrl: string;
+  readonly kafkaBrokers: readonly string[];
+  readonly topicPrefix: string;
+}
+
+export interface ConfigOverrides {
+  readonly adminUrl?: string;
+  readonly token?: string;
+  readonly sitesUrl?: string;
+}
+
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+function httpUrl(value: string, what: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`${what} is not a URL: "${value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`${what} must be an http or https URL, got "${value}"`);
+  return url.toString().replace(/\/+$/, '');
+}
+
+/** A URL fit for messages: no user or password. */
+export function displayUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    url.username = '';
+    url.password = '';
+    return url.toString().replace(/\/+$/, '');
+  } catch {
+    return value;
+  }
+}
+
+/**
+ * The token: `--token`, else ADMIN_TOKEN, else — only when the admin API is on this
+ * machine — the `.local/admin-token` that `npm start` generates in the working directory
+ * (never sent to a remote host).
+ */
+export function adminTokenFrom(env: NodeJS.ProcessEnv, overrides: ConfigOverrides, adminUrl: string, cwd: string): AdminToken | null {
+  if (overrides.token !== undefined && overrides.token !== '') return { value: overrides.token, source: 'option --token' };
+  const fromEnv = env.ADMIN_TOKEN?.trim();
+  if (fromEnv) return { value: fromEnv, source: 'ADMIN_TOKEN' };
+  if (!LOCAL_HOSTS.has(new URL(adminUrl).hostname)) return null;
+  try {
+    const value = fs.readFileSync(path.join(cwd, '.local', 'admin-token'), 'utf8').trim();
+    return value ? { value, source: '.local/admin-token' } : null;
+  } catch {
+    return null;
+  }
+}
+
+export function configFrom(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = {}, cwd = process.cwd()): CliConfig {
+  const adminUrl = httpUrl(overrides.adminUrl ?? (env.ADMIN_URL?.trim() || 'http://localhost:3000'), overrides.adminUrl ? '--admin-url' : 'ADMIN_URL');
+  const sitesUrl = httpUrl(overrides.sitesUrl ?? (env.SITES_URL?.trim() || 'http://localhost:3001'), overrides.sitesUrl ? '--sites-url' : 'SITES_URL');
+  const kafkaBrokers = (env.KAFKA_BROKERS ?? '127.0.0.1:9092')
+    .split(',')
+    .map((broker) => broker.trim())
+    .filter(Boolean);
+  if (kafkaBrokers.length === 0) throw new UsageError('KAFKA_BROKERS must name at least one broker');
+  const topicPrefix = env.KAFKA_TOPIC_PREFIX ?? '';
+  if (!/^[A-Za-z0-9._-]*$/.test(topicPrefix)) throw new UsageError(`KAFKA_TOPIC_PREFIX may hold only letters, digits, ".", "_" and "-", got "${topicPrefix}"`);
+  return { adminUrl, adminToken: adminTokenFrom(env, overrides, adminUrl, cwd), sitesUrl, kafkaBrokers, topicPrefix };
+}
