@@ -94,6 +94,7 @@ async function main(): Promise<void> {
 
   const cpuBefore = new Map([...system.services].map(([app, service]) => [app, cpuMs(service.pid)]));
   const latencies: number[] = [];
+  let lastSaga = '';
   let failed = 0;
   let next = 0;
   const started = performance.now();
@@ -107,6 +108,7 @@ async function main(): Promise<void> {
       const outcome = await system.waitForOutcomeEvent(siteId, 120_000);
       if (outcome !== 'SiteCreated') failed += 1;
       latencies.push(performance.now() - sent);
+      lastSaga = siteId;
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
@@ -118,8 +120,25 @@ async function main(): Promise<void> {
   console.log(`latency   p50=${percentile(sorted, 50).toFixed(0)} ms  p90=${percentile(sorted, 90).toFixed(0)} ms  p99=${percentile(sorted, 99).toFixed(0)} ms  max=${sorted[sorted.length - 1]?.toFixed(0)} ms`);
   console.log(`throughput ${((total / elapsed) * 1000).toFixed(1)} sites/s (${(elapsed / 1000).toFixed(1)} s)`);
   const cpu = [...system.services].map(([app, service]) => [app, (cpuMs(service.pid) - (cpuBefore.get(app) ?? 0)) / total] as const);
+  if (process.env.BENCH_TIMELINE) {
+    for (const [app, service] of system.services) {
+      const fields = readFileSync(`/proc/${service.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      console.log(`${app}: user ${fields[11]} ticks, system ${fields[12]} ticks since start`);
+    }
+  }
   console.log(`CPU per site  ${cpu.map(([app, ms]) => `${app} ${ms.toFixed(1)} ms`).join('  ')}  (total ${cpu.reduce((sum, [, ms]) => sum + ms, 0).toFixed(1)} ms)`);
 
+  if (process.env.BENCH_TIMELINE) {
+    // Where one saga's time went: each message in or out, relative to the first.
+    const detail = await system.admin<{ history: { direction: string; type: string; at: string }[] }>(`/admin/sagas/${lastSaga}`);
+    const start = new Date(detail.body.history[0]!.at).getTime();
+    const [stats] = await system.query<Record<string, string>>(
+      `SELECT xact_commit, tup_inserted, tup_updated, tup_deleted FROM pg_stat_database WHERE datname = $1`,
+      [system.serviceDatabase('site-saga')],
+    );
+    console.log(`site-saga database, per saga: ${Object.entries(stats ?? {}).map(([key, value]) => `${key} ${(Number(value) / total).toFixed(1)}`).join(', ')}`);
+    for (const entry of detail.body.history) console.log(`  +${String(new Date(entry.at).getTime() - start).padStart(5)} ms  ${entry.direction.padEnd(3)} ${entry.type}`);
+  }
   for (const stop of stubs) await stop();
   await system.stop();
 }

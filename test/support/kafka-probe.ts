@@ -5,8 +5,8 @@ export const testKafka = (clientId = 'test'): Kafka =>
   new Kafka({ clientId, brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING });
 
 /**
- * Records every message of some topics from the beginning, in its own consumer group,
- * so a test can assert on what reached Kafka (a DLQ entry, a duplicate, an event).
+ * Records every message of some topics from now on, in its own consumer group, so a
+ * test can assert on what reached Kafka (a DLQ entry, a duplicate, an event).
  */
 export async function recordTopics(
   kafka: Kafka,
@@ -14,7 +14,20 @@ export async function recordTopics(
   onMessage?: (message: KafkaMessage & { topic: string }) => void,
 ): Promise<{ messages: (KafkaMessage & { topic: string })[]; stop: () => Promise<void> }> {
   const messages: (KafkaMessage & { topic: string })[] = [];
-  const consumer = kafka.consumer({ groupId: `probe-${randomUUID()}`, allowAutoTopicCreation: false, maxWaitTimeInMs: 200 });
+  const groupId = `probe-${randomUUID()}`;
+  // Start at the current end of each topic: a shared broker's history is not this test's,
+  // and reading it first would only delay what the test waits for.
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    for (const topic of topics) {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      await admin.setOffsets({ groupId, topic, partitions: offsets.map(({ partition, high }) => ({ partition, offset: high })) });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 200 });
   await consumer.connect();
   await consumer.subscribe({ topics, fromBeginning: true });
   await consumer.run({

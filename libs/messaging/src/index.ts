@@ -22,6 +22,7 @@ export * from './persistence/1732400000000-create-messaging-tables';
 export * from './service/messaging.module';
 export * from './service/health.controller';
 export * from './service/metrics.controller';
+export * from './service/api-docs';
 export * from './service/run-service';
 export * from './fault-injection/fault-injector';
 export * from './fault-injection/faults.controller';

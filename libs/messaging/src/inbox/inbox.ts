@@ -1,15 +1,11 @@
-import type { EntityManager } from 'typeorm';
+import { escapeLiteral } from 'pg';
 
 /**
- * Records that `consumer` processed `messageId`, in the caller's transaction. Returns
- * false when it already had: a redelivered message then has no second effect. A
- * concurrent duplicate (two replicas after a rebalance) waits on the primary key until
- * the first transaction ends, then sees the row.
+ * Records that `consumer` processed `messageId`, in the caller's transaction: returns
+ * one row when it had not, none when it had (a redelivered message then has no second
+ * effect). A concurrent duplicate (two replicas after a rebalance) waits on the primary
+ * key until the first transaction ends, then sees the row. Literal SQL, so it can travel
+ * in one round trip with the BEGIN.
  */
-export async function recordInInbox(manager: EntityManager, consumer: string, messageId: string, type: string): Promise<boolean> {
-  const inserted: unknown[] = await manager.query(
-    `INSERT INTO inbox_messages (consumer, message_id, type) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1 AS inserted`,
-    [consumer, messageId, type],
-  );
-  return inserted.length === 1;
-}
+export const inboxInsertSql = (consumer: string, messageId: string, type: string): string =>
+  `INSERT INTO inbox_messages (consumer, message_id, type) VALUES (${escapeLiteral(consumer)}, ${escapeLiteral(messageId)}, ${escapeLiteral(type)}) ON CONFLICT DO NOTHING RETURNING 1`;

@@ -50,6 +50,8 @@ export class OutboxRelay {
   private session: Client | null = null;
   private loop: Promise<void> | null = null;
   private lastRetention = 0;
+  /** Published but not yet marked sent: marked by the next query, in the same round trip. */
+  private unmarked: string[] = [];
   leader = false;
 
   constructor(private readonly options: OutboxRelayOptions) {}
@@ -69,18 +71,25 @@ export class OutboxRelay {
   }
 
   async stop(): Promise<void> {
+    await this.halt();
+    await this.markUnmarked().catch((error: unknown) => this.options.logger.warn({ err: error }, 'could not mark the last batch sent; it will be sent again'));
+    await this.closeSession();
+  }
+
+  /** Stops the loop, then publishes what is pending now (at shutdown: flush the outbox). */
+  async drain(): Promise<void> {
+    await this.halt();
+    if (!this.leader) return;
+    while ((await this.publishBatch()) > 0);
+    await this.markUnmarked();
+  }
+
+  private async halt(): Promise<void> {
     this.running = false;
     this.wake();
     // A send stuck on an unreachable broker must not hold shutdown hostage: its rows stay
     // unsent and the next leader publishes them.
     await Promise.race([this.loop, delay(10_000)]);
-    await this.closeSession();
-  }
-
-  /** Publishes what is pending now, then returns (used at shutdown to flush). */
-  async drain(): Promise<void> {
-    if (!this.leader) return;
-    while ((await this.publishBatch()) > 0);
   }
 
   private async runLoop(): Promise<void> {
@@ -133,11 +142,24 @@ export class OutboxRelay {
 
   private async publishBatch(): Promise<number> {
     this.woken = false;
-    const rows: OutboxRow[] = await this.options.dataSource.query(
-      `SELECT position, topic, message_key, value, headers, created_at FROM outbox_messages
-        WHERE sent_at IS NULL ORDER BY position LIMIT $1`,
-      [this.options.batchSize],
-    );
+    const marks = this.unmarked;
+    // Marking the previous batch rides along with reading the next one (a data-modifying
+    // CTE): one round trip per batch. The read sees the snapshot before the UPDATE, so
+    // it excludes the rows being marked by position.
+    const rows: OutboxRow[] =
+      marks.length > 0
+        ? await this.options.dataSource.query(
+            `WITH marked AS (UPDATE outbox_messages SET sent_at = now() WHERE position = ANY($2::bigint[]))
+             SELECT position, topic, message_key, value, headers, created_at FROM outbox_messages
+              WHERE sent_at IS NULL AND NOT (position = ANY($2::bigint[])) ORDER BY position LIMIT $1`,
+            [this.options.batchSize, marks],
+          )
+        : await this.options.dataSource.query(
+            `SELECT position, topic, message_key, value, headers, created_at FROM outbox_messages
+              WHERE sent_at IS NULL ORDER BY position LIMIT $1`,
+            [this.options.batchSize],
+          );
+    this.unmarked = [];
     if (rows.length === 0) return 0;
     const byTopic = new Map<string, TopicMessages>();
     for (const row of rows) {
@@ -149,11 +171,17 @@ export class OutboxRelay {
     await this.options.producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1 });
     const positions = rows.map((row) => row.position);
     await this.options.afterPublish?.(positions);
-    await this.options.dataSource.query(`UPDATE outbox_messages SET sent_at = now() WHERE position = ANY($1::bigint[])`, [positions]);
+    this.unmarked = positions;
     const now = Date.now();
     for (const row of rows) this.options.metrics?.outboxLag.observe((now - new Date(row.created_at).getTime()) / 1000);
     this.options.metrics?.outboxPublished.inc(rows.length);
     return rows.length;
+  }
+
+  private async markUnmarked(): Promise<void> {
+    const marks = this.unmarked;
+    this.unmarked = [];
+    if (marks.length > 0) await this.options.dataSource.query(`UPDATE outbox_messages SET sent_at = now() WHERE position = ANY($1::bigint[])`, [marks]);
   }
 
   private async expireSent(): Promise<void> {

@@ -1,10 +1,11 @@
 import { type CommandDefinition, causedBy, definitionOf, type Envelope, type FailureClass } from '@sitesaga/contracts';
 import type { Logger } from 'pino';
+import type { PoolClient, QueryResult } from 'pg';
 import type { DataSource } from 'typeorm';
-import { recordInInbox } from '../inbox/inbox';
 import { type BackoffPolicy, backoffDelay, delay } from '../retry/backoff';
 import { classifyFailure, describeError } from '../retry/failure-classification';
-import { writeOutbox } from './outbox-writer';
+import { inboxInsertSql } from '../inbox/inbox';
+import { outboxInsertSql } from './outbox-writer';
 import { OutboxTransaction, type Transaction } from './transaction';
 
 export type UnitOfWorkOutcome<T> = { readonly status: 'done'; readonly result: T; readonly published: readonly Envelope[] } | { readonly status: 'duplicate' };
@@ -43,16 +44,46 @@ export class UnitOfWork {
    * first and returns `duplicate` without running `work` when it was already processed.
    */
   async run<T>(cause: Envelope | null, work: (tx: Transaction) => Promise<T>): Promise<UnitOfWorkOutcome<T>> {
-    const outcome = await this.dataSource.transaction(async (manager): Promise<UnitOfWorkOutcome<T>> => {
-      if (cause && !(await recordInInbox(manager, this.options.consumer, cause.id, cause.type))) return { status: 'duplicate' };
-      const tx = new OutboxTransaction(manager, cause);
+    // Round trips are what a unit of work costs here, so it takes four, not six: BEGIN
+    // travels with the inbox INSERT, and the outbox INSERT with the COMMIT (the simple
+    // query protocol carries several statements; values are quoted by pg's escapeLiteral).
+    const runner = this.dataSource.createQueryRunner();
+    const client = (await runner.connect()) as PoolClient;
+    const transaction = runner as unknown as { isTransactionActive: boolean; transactionDepth: number };
+    let open = false;
+    try {
+      open = true;
+      if (cause) {
+        const [, inbox] = (await client.query(
+          `BEGIN; ${inboxInsertSql(this.options.consumer, cause.id, cause.type)}`,
+        )) as unknown as [QueryResult, QueryResult];
+        if (inbox.rowCount !== 1) {
+          await client.query('ROLLBACK');
+          open = false;
+          return { status: 'duplicate' };
+        }
+      } else {
+        await client.query('BEGIN');
+      }
+      // TypeORM must see the transaction as its own: `manager.save` then opens none.
+      transaction.isTransactionActive = true;
+      transaction.transactionDepth = 1;
+      const tx = new OutboxTransaction(runner.manager, cause);
       const result = await work(tx);
-      await writeOutbox(manager, tx.pending);
-      if (tx.pending.length > 0 && this.options.relayIsRemote?.()) await manager.query(`SELECT pg_notify('outbox_messages', '')`);
+      const outbox = outboxInsertSql(tx.pending);
+      const notify = outbox && this.options.relayIsRemote?.() ? `SELECT pg_notify('outbox_messages', '');` : '';
+      await client.query(outbox ? `${outbox}; ${notify} COMMIT` : 'COMMIT');
+      open = false;
+      if (tx.pending.length > 0) this.options.onOutboxWritten?.();
       return { status: 'done', result, published: tx.pending };
-    });
-    if (outcome.status === 'done' && outcome.published.length > 0) this.options.onOutboxWritten?.();
-    return outcome;
+    } catch (error) {
+      if (open) await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      transaction.isTransactionActive = false;
+      transaction.transactionDepth = 0;
+      await runner.release();
+    }
   }
 
   /**
