@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+import { waitFor } from './wait-for';
 
 export const testKafka = (clientId = 'test'): Kafka =>
   new Kafka({ clientId, brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING });
@@ -21,7 +22,8 @@ export async function recordTopics(
   await admin.connect();
   try {
     for (const topic of topics) {
-      const offsets = await admin.fetchTopicOffsets(topic);
+      // A topic created a moment ago may still answer "not the leader": ask again until it settles.
+      const offsets = await waitFor(() => admin.fetchTopicOffsets(topic), { within: '30s', what: `offsets of ${topic}`, interval: 200 });
       await admin.setOffsets({ groupId, topic, partitions: offsets.map(({ partition, high }) => ({ partition, offset: high })) });
     }
   } finally {

@@ -39,6 +39,9 @@ export class ConnectionError extends CliError {
   }
 }
 
+/** The admin API refused the token (401/403): exit 3, and no point retrying. */
+export class AuthenticationRejected extends ConnectionError {}
+
 /** The request was understood and refused (404, 409), or the saga did not complete: exit 1. */
 export class OperationFailed extends CliError {
   constructor(message: string, details: readonly string[] = []) {

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { ALL_TOPICS, Topics } from '@sitesaga/contracts';
-import { runService } from '@sitesaga/messaging';
+import { runService, serveApiDocs } from '@sitesaga/messaging';
 import { SAGA_ENTITIES, SAGA_MIGRATIONS } from '@sitesaga/saga';
+import { SITE_SAGA_API_DOCS } from './docs/site-saga-api-docs';
 import { SiteSagaModule } from './site-saga.module';
 import { siteSagaConfigFromEnv } from './site-saga-config';
 
@@ -15,6 +16,7 @@ void runService({
   entities: [...SAGA_ENTITIES],
   migrations: [...SAGA_MIGRATIONS],
   module: (infrastructure) => SiteSagaModule.register(infrastructure, config),
+  configure: (app) => serveApiDocs(app, SITE_SAGA_API_DOCS),
 }).catch((error: unknown) => {
   console.error(error);
   process.exit(1);

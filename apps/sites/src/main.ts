@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { Topics } from '@sitesaga/contracts';
-import { runService } from '@sitesaga/messaging';
+import { runService, serveApiDocs } from '@sitesaga/messaging';
 import { configureHttp } from './http/http-configuration';
+import { SITES_API_DOCS } from './http/sites-api-docs';
 import { CreateSites1732400001000 } from './persistence/migrations/1732400001000-create-sites';
 import { SiteRequestEntity } from './persistence/site-request.entity';
 import { SiteEntity } from './persistence/site.entity';
@@ -14,7 +15,10 @@ runService({
   entities: [SiteEntity, SiteRequestEntity],
   migrations: [CreateSites1732400001000],
   module: (infrastructure) => SitesModule.register(infrastructure),
-  configure: (app, infrastructure) => configureHttp(app, infrastructure.logger),
+  configure: (app, infrastructure) => {
+    configureHttp(app, infrastructure.logger);
+    serveApiDocs(app, SITES_API_DOCS);
+  },
 }).catch((error: unknown) => {
   console.error(JSON.stringify({ level: 'fatal', service: 'sites', msg: 'failed to start', err: error instanceof Error ? error.message : String(error) }));
   process.exit(1);

@@ -6,3 +6,6 @@ export * from './site-identity';
 export * from './participants';
 export * from './site-saga';
 export * from './registry';
+export * from './json-schema';
+export * from './message-examples';
+export * from './asyncapi';

@@ -105,7 +105,7 @@ describe('progress renderer', () => {
     const lines = renderProgress(compensated, { now });
     expect(lines).toContain('└ ProvisionDatabase  COMPENSATED  1 (undo 2)     900ms');
     expect(lines).toContain('  BootstrapSite      FAILED                1      40ms  bootstrap refused: schema exists');
-    expect(lines.at(-1)).toBe('compensated: BootstrapSite failed (bootstrap refused: schema exists); everything it did was undone');
+    expect(lines.at(-1)).toBe('compensated: BootstrapSite failed (bootstrap refused: schema exists); 3 steps undone');
   });
 
   it('tells an operator how to resume a FAILED saga', () => {

@@ -51,7 +51,7 @@ export function stepDuration(step: StepView, now: Date): string {
 /** Attempts of the step, plus its compensation attempts once it is being undone. */
 export function stepAttempts(step: StepView): string {
   const undo = step.compensationAttempts ?? 0;
-  if (step.state === 'PENDING' && step.attempts === 0) return '-';
+  if (step.attempts === 0 && undo === 0) return '-';
   return undo > 0 ? `${step.attempts} (undo ${undo})` : String(step.attempts);
 }
 
@@ -120,8 +120,15 @@ export function outcomeLine(detail: SagaDetail, paint: Paint = paintWith(false))
   switch (detail.status) {
     case 'COMPLETED':
       return paint('green', 'completed: every step succeeded');
-    case 'COMPENSATED':
-      return paint('magenta', `compensated: ${failure ? `${printable(failure.failedStep)} failed (${printable(failure.reason)}); ` : ''}everything it did was undone`);
+    case 'COMPENSATED': {
+      const undone = detail.steps.filter((step) => step.state === 'COMPENSATED').length;
+      const why = !failure
+        ? 'stopped'
+        : failure.cause === 'aborted'
+          ? `aborted at ${printable(failure.failedStep)} (${printable(failure.reason)})`
+          : `${printable(failure.failedStep)} failed (${printable(failure.reason)})`;
+      return paint('magenta', `compensated: ${why}; ${undone === 0 ? 'nothing needed undoing' : `${undone} step${undone === 1 ? '' : 's'} undone`}`);
+    }
     case 'FAILED': {
       const stuck = (failure?.stuck ?? []).map((entry) => `${printable(entry.step)}: ${printable(entry.reason)}`).join('; ');
       return paint('red', `FAILED: a compensation could not finish${stuck ? ` (${stuck})` : ''}; fix the cause, then: saga retry ${detail.id}`);

@@ -37,16 +37,14 @@ export function observationsOf(previous: SagaState, next: SagaState): SagaObserv
   for (const step of next.steps) {
     const before = previous.steps.find((candidate) => candidate.name === step.name);
     if (step.state === 'COMPENSATING' && before?.state !== 'COMPENSATING') compensationsStarted.push(step.name);
-    if (step.finishedAt === null || before?.state === step.state) continue;
-    if (step.state !== 'SUCCEEDED' && step.state !== 'FAILED' && step.state !== 'COMPENSATED') continue;
-    const compensation = before?.state === 'COMPENSATING';
-    finishedSteps.push({
-      name: step.name,
-      leg: compensation ? 'compensation' : 'forward',
-      outcome: compensation ? (step.state === 'COMPENSATED' ? 'COMPENSATED' : 'COMPENSATION_FAILED') : step.state,
-      startedAt: compensation ? null : step.startedAt,
-      finishedAt: step.finishedAt,
-    });
+    if (step.finishedAt === null) continue;
+    if (before?.state === 'RUNNING' && step.state !== 'RUNNING') {
+      // The forward leg ended. A step given up (attempts spent, a sibling failed, an abort)
+      // may already be COMPENSATING in the same change: its forward leg still FAILED.
+      finishedSteps.push({ name: step.name, leg: 'forward', outcome: step.state === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED', startedAt: step.startedAt, finishedAt: step.finishedAt });
+    } else if (before?.state === 'COMPENSATING' && (step.state === 'COMPENSATED' || step.state === 'FAILED')) {
+      finishedSteps.push({ name: step.name, leg: 'compensation', outcome: step.state === 'COMPENSATED' ? 'COMPENSATED' : 'COMPENSATION_FAILED', startedAt: null, finishedAt: step.finishedAt });
+    }
   }
   const finished = isTerminal(next.status) && !isTerminal(previous.status);
   return {

@@ -109,13 +109,18 @@ export function apiDocument(app: INestApplication, options: ApiDocsOptions): Ope
     }
     paths[path] = described;
   }
+  const securitySchemes = { ...scanned.components?.securitySchemes, ...options.securitySchemes };
+  // Groups in the order the service describes them, the common service routes last.
+  const tagOrder = [...new Set([...Object.values(options.operations).flatMap((operation) => operation.tags ?? []), 'service'])];
   return {
     ...scanned,
+    tags: tagOrder.map((name) => ({ name })),
     paths,
     components: {
       ...scanned.components,
       schemas: { ...scanned.components?.schemas, ...SERVICE_SCHEMAS, ...options.schemas },
-      securitySchemes: { ...scanned.components?.securitySchemes, ...options.securitySchemes },
+      // An empty map would still show Swagger UI's "Authorize" button.
+      ...(Object.keys(securitySchemes).length > 0 ? { securitySchemes } : {}),
     },
   };
 }

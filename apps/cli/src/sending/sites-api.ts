@@ -1,0 +1,66 @@
+import { displayUrl } from '../cli-config';
+import { ConnectionError } from '../cli-errors';
+import { type ErrorBody, readJson, refused, unreachable } from '../http/http-failure';
+
+/** `202` of POST /sites and DELETE /sites/:id. */
+export interface SiteRequestAccepted {
+  readonly siteId: string;
+  readonly sagaId: string;
+  readonly status: string;
+}
+
+export interface CreateSiteRequest {
+  readonly name: string;
+  readonly domain: string;
+  readonly adminEmail: string;
+  readonly tagline?: string;
+}
+
+const TIMEOUT_MS = 15_000;
+
+/** The sites service's public HTTP API (apps/sites/README.md), for `--via http`. */
+export class SitesApi {
+  private readonly shownUrl: string;
+
+  constructor(
+    private readonly baseUrl: string,
+    private readonly interrupt: AbortSignal,
+  ) {
+    this.shownUrl = displayUrl(baseUrl);
+  }
+
+  createSite(request: CreateSiteRequest, idempotencyKey?: string): Promise<SiteRequestAccepted> {
+    return this.send('POST', '/sites', 'POST /sites', 'the sites API has no POST /sites (is SITES_URL the sites service?)', request, idempotencyKey);
+  }
+
+  deleteSite(siteId: string): Promise<SiteRequestAccepted> {
+    return this.send('DELETE', `/sites/${encodeURIComponent(siteId)}`, `DELETE /sites/${siteId}`, `site ${siteId} not found`);
+  }
+
+  private async send(method: string, path: string, what: string, notFound: string, body?: unknown, idempotencyKey?: string): Promise<SiteRequestAccepted> {
+    const hint = 'is the sites service running? set SITES_URL or --sites-url';
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: {
+          accept: 'application/json',
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.any([this.interrupt, AbortSignal.timeout(TIMEOUT_MS)]),
+      });
+    } catch (error) {
+      throw unreachable(error, 'the sites API', this.shownUrl, hint, this.interrupt.aborted);
+    }
+    const answer = (await readJson(response).catch((error: unknown) => {
+      throw unreachable(error, 'the sites API', this.shownUrl, hint, this.interrupt.aborted);
+    })) as (ErrorBody & Partial<SiteRequestAccepted>) | undefined;
+    if (!response.ok) throw refused(response.status, answer, what, notFound);
+    if (typeof answer?.sagaId !== 'string' || typeof answer.siteId !== 'string') {
+      throw new ConnectionError(`${what} on ${this.shownUrl}: unexpected answer (HTTP ${response.status}); is SITES_URL the sites service?`);
+    }
+    return { siteId: answer.siteId, sagaId: answer.sagaId, status: typeof answer.status === 'string' ? answer.status : 'PENDING' };
+  }
+}
