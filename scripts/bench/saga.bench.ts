@@ -12,7 +12,6 @@
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   ActivateSite,
@@ -26,6 +25,7 @@ import {
   ReserveSite,
   Topics,
 } from '../../libs/contracts/src';
+import { cpuMs, cpuTicks } from '../../test/support/process-cpu';
 import { RunningSystem } from '../../test/support/system';
 import { withLocalInfrastructure } from './local-infrastructure';
 
@@ -33,12 +33,6 @@ const { values } = parseArgs({ args: process.argv.slice(2).filter((arg) => arg !
 const stub = values.stub ?? false;
 const total = Number(values.sites ?? (stub ? 1000 : 100));
 const concurrency = Number(values.concurrency);
-
-/** CPU time (user + system) a process has used so far, in ms. */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-}
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
@@ -122,8 +116,8 @@ async function main(): Promise<void> {
   const cpu = [...system.services].map(([app, service]) => [app, (cpuMs(service.pid) - (cpuBefore.get(app) ?? 0)) / total] as const);
   if (process.env.BENCH_TIMELINE) {
     for (const [app, service] of system.services) {
-      const fields = readFileSync(`/proc/${service.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      console.log(`${app}: user ${fields[11]} ticks, system ${fields[12]} ticks since start`);
+      const ticks = cpuTicks(service.pid);
+      console.log(`${app}: user ${ticks.user} ticks, system ${ticks.system} ticks since start`);
     }
   }
   console.log(`CPU per site  ${cpu.map(([app, ms]) => `${app} ${ms.toFixed(1)} ms`).join('  ')}  (total ${cpu.reduce((sum, [, ms]) => sum + ms, 0).toFixed(1)} ms)`);

@@ -5,12 +5,12 @@
  * Also reports the service's CPU time per command (from /proc). Prints, asserts nothing.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Envelope } from '@sitesaga/contracts';
 import { Client } from 'pg';
 import { testKafka } from './kafka-probe';
 import { startService } from './service-process';
 import { createTopicNamespace } from './topic-namespace';
+import { cpuMs } from './process-cpu';
 
 export interface ParticipantBench {
   readonly app: string;
@@ -27,10 +27,6 @@ export interface ParticipantBench {
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 /** user + system CPU time of a process, in ms (Linux). */
-const cpuMsOf = (pid: number): number => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-};
 
 export async function benchParticipant(bench: ParticipantBench): Promise<void> {
   const kafka = testKafka(`bench-${bench.app}`);
@@ -74,7 +70,7 @@ export async function benchParticipant(bench: ParticipantBench): Promise<void> {
     latencies.length = 0;
     outcomes.clear();
 
-    const cpuBefore = cpuMsOf(service.pid);
+    const cpuBefore = cpuMs(service.pid);
     const startedAt = performance.now();
     let next = 0;
     await Promise.all(
@@ -83,7 +79,7 @@ export async function benchParticipant(bench: ParticipantBench): Promise<void> {
       }),
     );
     const elapsed = performance.now() - startedAt;
-    const cpu = cpuMsOf(service.pid) - cpuBefore;
+    const cpu = cpuMs(service.pid) - cpuBefore;
 
     const sorted = [...latencies].sort((a, b) => a - b);
     console.log(`${bench.app}: ${bench.count} commands, ${bench.concurrency} in flight, against ${process.env.KAFKA_BROKERS}`);

@@ -12,7 +12,6 @@
  */
 import 'reflect-metadata';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -27,6 +26,7 @@ import { startService } from '../../../test/support/service-process';
 import { generateDatabasePassword } from '../../databases/src/domain/database-password';
 import { siteDatabaseNames } from '../../databases/src/domain/site-database-names';
 import { SiteDatabaseServer } from '../../databases/src/site-server/site-database-server';
+import { cpuMs, idleCpuPerSecond, type PhaseResult, printPhaseResults } from '../../../test/support/process-cpu';
 
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((argument) => argument !== '--'),
@@ -54,35 +54,7 @@ async function retrying<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-const cpuMs = (pid: number): number => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-};
-
 const quiet = { info: () => undefined, warn: () => undefined, child: () => quiet } as unknown as Parameters<typeof SiteDatabaseServer.connect>[0]['logger'];
-
-interface PhaseResult {
-  label: string;
-  line: string;
-  cpu: number;
-  seconds: number;
-  count: number;
-}
-
-/** What the idle service burns, measured in steady state after the run. */
-async function idleCpuPerSecond(pid: number): Promise<number> {
-  const before = cpuMs(pid);
-  await new Promise((resolve) => setTimeout(resolve, 5_000));
-  return (cpuMs(pid) - before) / 5;
-}
-
-function printResults(results: PhaseResult[], idle: number): void {
-  for (const result of results) {
-    const net = Math.max(0, result.cpu - idle * result.seconds);
-    console.log(`${result.line}  service CPU ${(result.cpu / result.count).toFixed(1)} ms/command (${(net / result.count).toFixed(1)} above idle)`);
-  }
-  console.log(`idle service CPU: ${idle.toFixed(1)} ms/s`);
-}
 
 async function main(): Promise<void> {
   const kafka = testKafka('bootstrap-bench');
@@ -160,7 +132,7 @@ async function main(): Promise<void> {
     console.log(`bootstrap: ${total} commands, concurrency ${concurrency}, ${WARM_UP} warm-up`);
     await phase('warm-up', sites.slice(0, WARM_UP));
     await phase('BootstrapSite', sites.slice(WARM_UP));
-    printResults(results, await idleCpuPerSecond(pid));
+    printPhaseResults(results, await idleCpuPerSecond(pid));
     // A sanity check that the work was real: the last site has its config file.
     await readFile(path.join(storageRoot, sites[sites.length - 1]!.siteId, 'wp-config.php'));
   } finally {

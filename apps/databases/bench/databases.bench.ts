@@ -11,7 +11,6 @@
  */
 import 'reflect-metadata';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type Envelope, DropDatabase, ProvisionDatabase, Topics } from '../../../libs/contracts/src';
 import { Client } from 'pg';
@@ -20,6 +19,7 @@ import { consumerGroupAtEnd } from '../../../test/support/consumer-group';
 import { testKafka } from '../../../test/support/kafka-probe';
 import { startService } from '../../../test/support/service-process';
 import { siteDatabaseNames } from '../src/domain/site-database-names';
+import { cpuMs, idleCpuPerSecond, type PhaseResult, printPhaseResults } from '../../../test/support/process-cpu';
 
 const { values } = parseArgs({ args: process.argv.slice(2).filter((argument) => argument !== '--'), options: { commands: { type: 'string', default: '100' }, concurrency: { type: 'string', default: '1' } } });
 const total = Number(values.commands);
@@ -43,38 +43,6 @@ async function retrying<T>(work: () => Promise<T>): Promise<T> {
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }
-}
-
-/** User + system CPU of a process so far, in ms (Linux /proc). */
-const cpuMs = (pid: number): number => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
-};
-
-interface PhaseResult {
-  label: string;
-  line: string;
-  cpu: number;
-  seconds: number;
-  count: number;
-}
-
-/**
- * What the idle service burns (consumer fetch loops, heartbeats, outbox poll), measured in
- * steady state after the run, so that the per-command CPU can be told apart from it.
- */
-async function idleCpuPerSecond(pid: number): Promise<number> {
-  const before = cpuMs(pid);
-  await new Promise((resolve) => setTimeout(resolve, 5_000));
-  return (cpuMs(pid) - before) / 5;
-}
-
-function printResults(results: PhaseResult[], idle: number): void {
-  for (const result of results) {
-    const net = Math.max(0, result.cpu - idle * result.seconds);
-    console.log(`${result.line}  service CPU ${(result.cpu / result.count).toFixed(1)} ms/command (${(net / result.count).toFixed(1)} above idle)`);
-  }
-  console.log(`idle service CPU: ${idle.toFixed(1)} ms/s`);
 }
 
 async function main(): Promise<void> {
@@ -132,7 +100,7 @@ async function main(): Promise<void> {
     await phase('warm-up', siteIds.slice(0, WARM_UP), (siteId) => ProvisionDatabase.create({ siteId }, causation()), 'DatabaseProvisioned');
     await phase('ProvisionDatabase', siteIds.slice(WARM_UP), (siteId) => ProvisionDatabase.create({ siteId }, causation()), 'DatabaseProvisioned');
     await phase('DropDatabase', siteIds, (siteId) => DropDatabase.create({ siteId }, causation()), 'DatabaseDropped');
-    printResults(results, await idleCpuPerSecond(service.pid));
+    printPhaseResults(results, await idleCpuPerSecond(service.pid));
   } finally {
     await service.stop();
     await listener.disconnect();

@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs';
+
+/** CPU time (user + system) a process has used so far, in ms (from /proc; USER_HZ = 100). */
+export function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks
+}
+
+/** User and system CPU of a process so far, in clock ticks. */
+export function cpuTicks(pid: number): { user: number; system: number } {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return { user: Number(fields[11]), system: Number(fields[12]) };
+}
+
+/** One measured phase of a benchmark: its printed line and the service CPU it cost. */
+export interface PhaseResult {
+  label: string;
+  line: string;
+  cpu: number;
+  seconds: number;
+  count: number;
+}
+
+/**
+ * What an idle service burns (consumer fetch loops, heartbeats, outbox poll), measured
+ * in steady state after the run, so per-command CPU can be told apart from it.
+ */
+export async function idleCpuPerSecond(pid: number): Promise<number> {
+  const before = cpuMs(pid);
+  await new Promise((resolve) => setTimeout(resolve, 5_000));
+  return (cpuMs(pid) - before) / 5;
+}
+
+export function printPhaseResults(results: PhaseResult[], idle: number): void {
+  for (const result of results) {
+    const net = Math.max(0, result.cpu - idle * result.seconds);
+    console.log(`${result.line}  service CPU ${(result.cpu / result.count).toFixed(1)} ms/command (${(net / result.count).toFixed(1)} above idle)`);
+  }
+  console.log(`idle service CPU: ${idle.toFixed(1)} ms/s`);
+}
