@@ -12,7 +12,7 @@ jest.setTimeout(420_000);
 
 const system = new RunningSystem({ label: 'rolling' });
 beforeAll(() => system.start(), 180_000);
-afterAll(() => system.stop(), 120_000);
+afterAll(() => system.stop(), 180_000);
 
 const OUTCOMES = new Set<string>([SiteCreated.type, SiteCreationFailed.type, SiteCreationRejected.type]);
 

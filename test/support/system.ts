@@ -199,12 +199,27 @@ export class RunningSystem {
     await this.producer.disconnect().catch(() => undefined);
     await this.namespace?.drop();
     const databases = await this.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`${this.databasePrefix}%`]);
-    for (const { datname } of databases) await this.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
-    for (const siteId of this.sites) {
-      const name = `site_${siteId.replace(/-/g, '')}`;
-      await this.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await this.query(`DROP ROLE IF EXISTS "${name}"`);
-    }
+    // Every DROP DATABASE forces a checkpoint; several at once share one, so a run that
+    // made a hundred sites is cleaned up in seconds, not minutes, on a loaded machine.
+    const drops = [
+      ...databases.map(({ datname }) => [`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`]),
+      ...[...this.sites].map((siteId) => {
+        const name = `site_${siteId.replace(/-/g, '')}`;
+        return [`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`, `DROP ROLE IF EXISTS "${name}"`];
+      }),
+    ];
+    await inParallel(drops, 8, async (statements) => {
+      for (const statement of statements) await this.query(statement);
+    });
     fs.rmSync(this.storageRoot, { recursive: true, force: true });
   }
+}
+
+/** Runs `work` on every item, at most `limit` at a time. */
+async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
