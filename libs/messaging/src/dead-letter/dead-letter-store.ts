@@ -4,8 +4,11 @@ import type { DataSource } from 'typeorm';
 import { truncateUtf8 } from '../kafka/record-limits';
 import type { DeadLetter } from './dead-letter';
 
-/** Bounds of a `dead_letters` row: the value is what Kafka delivered (≤ 1 MB), the rest is cut. */
-const STORE_LIMITS = { error: 16_000, parkedReason: 4_000, reasons: 10_000, reasonText: 1_000 } as const;
+/**
+ * Bounds of a `dead_letters` row: the value is what Kafka delivered (≤ 1 MB); reasons are
+ * kept whole up to far more than a 1 MB message can cause (each needs a few input bytes).
+ */
+const STORE_LIMITS = { error: 16_000, parkedReason: 4_000, reasons: 200_000, reasonText: 1_000 } as const;
 
 /** Postgres refuses NUL in text and jsonb: replace it (and lone surrogates) before storing. */
 const storable = (text: string): string => text.replace(/\u0000/g, '\uFFFD').replace(/[\uD800-\uDFFF]/g, (char, index: number, all: string) => {

@@ -15,9 +15,9 @@ type Report = { status: 'ok' | 'error'; checks: Record<string, Check & Record<st
  * reported not-live: its restarts (kafkajs' own, then this transport's, with backoff up to
  * 30 s) had several chances. A broker outage never counts: restarting the pod cannot help.
  */
-const CONSUMER_DOWN_LIMIT_MS = Number(process.env.HEALTH_CONSUMER_DOWN_LIMIT_MS ?? 180_000);
+const consumerDownLimitMs = (): number => Number(process.env.HEALTH_CONSUMER_DOWN_LIMIT_MS || 180_000);
 /** A relay round (read, publish, mark) longer than this while Kafka and the database answer is wedged. */
-const RELAY_WEDGED_MS = Number(process.env.HEALTH_RELAY_WEDGED_MS ?? 600_000);
+const relayWedgedMs = (): number => Number(process.env.HEALTH_RELAY_WEDGED_MS || 600_000);
 
 /**
  * Readiness (`GET /health`): the database and Kafka answer and the consumer is in its
@@ -66,10 +66,11 @@ export class HealthController {
     const downFor = consumer.downSince === null ? 0 : Date.now() - consumer.downSince;
     // Only a consumer that stays down while the broker answers, or a relay round stuck
     // while both answer, is wedged; ask the dependencies only then (probes stay cheap).
-    const suspicious = (consumer.state !== 'stopped' && downFor > CONSUMER_DOWN_LIMIT_MS) || relay.busyForMs > RELAY_WEDGED_MS;
+    const [downLimit, wedged] = [consumerDownLimitMs(), relayWedgedMs()];
+    const suspicious = (consumer.state !== 'stopped' && downFor > downLimit) || relay.busyForMs > wedged;
     const [database, kafka] = suspicious ? await Promise.all([this.checkDatabase(), this.checkKafka()]) : [{ status: 'up' as const }, { status: 'up' as const }];
-    const consumerDead = consumer.state !== 'stopped' && downFor > CONSUMER_DOWN_LIMIT_MS && kafka.status === 'up';
-    const relayDead = !relay.loopAlive || (relay.busyForMs > RELAY_WEDGED_MS && kafka.status === 'up' && database.status === 'up');
+    const consumerDead = consumer.state !== 'stopped' && downFor > downLimit && kafka.status === 'up';
+    const relayDead = !relay.loopAlive || (relay.busyForMs > wedged && kafka.status === 'up' && database.status === 'up');
     const checks = {
       consumer: { status: consumerDead ? 'down' : 'up', state: consumer.state } as const,
       relay: { status: relayDead ? 'down' : 'up', state: relay.state } as const,
