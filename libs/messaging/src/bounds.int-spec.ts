@@ -202,18 +202,14 @@ describe('a consumer kafkajs crashed for good', () => {
   });
 
   it('turns /health/live 503 while it cannot be recreated and the broker answers, and 200 once it runs again', async () => {
-    // A second consumer group on its own topic, which the test deletes while the consumer
-    // is down: recreating it fails (the topic is gone) while the broker answers fine.
-    const topicName = 'bounds.only';
-    const topic = `${namespace.prefix}${topicName}`;
+    // A second consumer in a namespace of its own, whose topic the test deletes while the
+    // consumer is down: recreating it fails (the topic is gone) while the broker answers.
+    const own = await createTopicNamespace(admin, 'lonely', 1);
+    const topic = own.topic(Topics.storageCommands);
     const client = admin.admin();
     await client.connect();
-    const createTopic = async (): Promise<void> => {
-      await client.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: 1 }] });
-    };
-    await createTopic();
-    const lonelyConfig = { ...config, groupId: `${config.groupId}-lonely` };
-    const lonely = new KafkaEnvelopeServer({ kafka, config: lonelyConfig, topics: [topicName], logger, dataSource, restartBackoff: { initialMs: 6_000, factor: 1, maxMs: 6_000, jitter: 0 } });
+    const lonelyConfig = { ...config, topicPrefix: own.prefix, groupId: `${own.prefix}lonely` };
+    const lonely = new KafkaEnvelopeServer({ kafka, config: lonelyConfig, topics: [Topics.storageCommands], logger, dataSource, restartBackoff: { initialMs: 6_000, factor: 1, maxMs: 6_000, jitter: 0 } });
     const sagaId = randomUUID();
     lonely.addHandler(
       ProvisionStorage.type,
@@ -250,14 +246,14 @@ describe('a consumer kafkajs crashed for good', () => {
       await expect(health.health()).rejects.toMatchObject({ status: 503 });
 
       // The topic is back: the next attempt recreates the consumer, and liveness recovers.
-      await createTopic();
+      await client.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: 1 }] });
       await waitFor(() => lonely.health().state === 'running', { within: '120s', what: 'the lonely consumer running again' });
       await expect(health.live()).resolves.toMatchObject({ status: 'ok' });
     } finally {
       delete process.env.HEALTH_CONSUMER_DOWN_LIMIT_MS;
       await lonely.close();
-      await client.deleteTopics({ topics: [topic] }).catch(() => undefined);
       await client.disconnect();
+      await own.drop();
     }
   });
 });

@@ -42,14 +42,16 @@ export const createOutboxProducer = (kafka: Kafka): Producer =>
   });
 
 /**
- * The producer of dead letters: idempotent like the outbox's, but with a bounded number of
- * retries, because a dead letter the DLQ cannot take is parked in the `dead_letters` table
- * and the partition moves on (DeadLetterer), instead of holding the partition for as long
- * as the broker is unreachable.
+ * The producer of dead letters: with a bounded number of retries, because a dead letter
+ * the DLQ cannot take is parked in the `dead_letters` table and the partition moves on
+ * (DeadLetterer), instead of holding the partition for as long as the broker is away. Not
+ * idempotent: a dead letter twice on the DLQ is harmless (each names its offset and its
+ * dead_letters row), while an idempotent producer with bounded retries can lose its
+ * sequence and would need replacing after every outage.
  */
 export const createDeadLetterProducer = (kafka: Kafka): Producer =>
   kafka.producer({
-    idempotent: true,
+    idempotent: false,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
