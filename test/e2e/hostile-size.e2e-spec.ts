@@ -49,7 +49,7 @@ async function everyPartitionCompletes(): Promise<void> {
 
 const withUnknownKeys = (payload: Record<string, unknown>, count: number): Record<string, unknown> => {
   const padded = { ...payload };
-  for (let index = 0; index < count; index++) padded[`unknown_key_${index}`] = 1;
+  for (let index = 0; index < count; index++) padded[`k${index}`] = 1;
   return padded;
 };
 
