@@ -167,7 +167,9 @@ export class OutboxRelay {
     this.wake();
     // A send stuck on an unreachable broker must not hold shutdown hostage: its rows stay
     // unsent and the next leader publishes them.
-    await Promise.race([this.loop, delay(10_000)]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.loop, new Promise<void>((resolve) => (timer = setTimeout(resolve, 10_000)))]);
+    clearTimeout(timer);
   }
 
   private async runLoop(): Promise<void> {
