@@ -24,7 +24,13 @@ afterAll(() => system.stop(), 60_000);
 /** Saga ids that land on each partition of a topic, as the producers' murmur2 partitioner puts them. */
 function sagaIdPerPartition(topic: string): string[] {
   const partitioner = Partitioners.DefaultPartitioner();
-  const partitionMetadata = Array.from({ length: PARTITIONS }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+  const partitionMetadata = Array.from({ length: PARTITIONS }, (_, partitionId) => ({
+    partitionId,
+    leader: 0,
+    partitionErrorCode: 0,
+    replicas: [0],
+    isr: [0],
+  }));
   const found = new Map<number, string>();
   while (found.size < PARTITIONS) {
     const sagaId = randomUUID();
@@ -39,7 +45,13 @@ async function everyPartitionCompletes(): Promise<void> {
   const sagaIds = sagaIdPerPartition(`${Topics.siteSagaCommands}`);
   for (const sagaId of sagaIds) {
     const name = `ok-${sagaId.slice(0, 8)}`;
-    await system.send(CreateSite.create({ name, domain: `${name}.example.com`, adminEmail: `owner@${name}.example.com`, tagline: 'fine' } as never, { sagaId, correlationId: randomUUID(), causationId: null }));
+    await system.send(
+      CreateSite.create({ name, domain: `${name}.example.com`, adminEmail: `owner@${name}.example.com`, tagline: 'fine' } as never, {
+        sagaId,
+        correlationId: randomUUID(),
+        causationId: null,
+      }),
+    );
   }
   for (const [partition, sagaId] of sagaIds.entries()) {
     const outcome = await system.waitForOutcome(sagaId, [SiteCreated, SiteCreationFailed, SiteCreationRejected], '180s');
@@ -80,7 +92,13 @@ describe('input bigger than the broker takes', () => {
     // Published as a bounded copy that names the row (or, if the DLQ refused even that, parked).
     await waitFor(
       async () =>
-        (await system.query<{ done: boolean }>(`SELECT published_at IS NOT NULL OR parked_reason IS NOT NULL AS done FROM dead_letters WHERE id = $1`, [letter.id], sagaDatabase()))[0]?.done,
+        (
+          await system.query<{ done: boolean }>(
+            `SELECT published_at IS NOT NULL OR parked_reason IS NOT NULL AS done FROM dead_letters WHERE id = $1`,
+            [letter.id],
+            sagaDatabase(),
+          )
+        )[0]?.done,
       { within: '60s', what: 'the dead letter published or parked' },
     );
     const health = await fetch(`${system.service('site-saga').url}/health`);
@@ -93,7 +111,11 @@ describe('input bigger than the broker takes', () => {
   it('never stops the outbox on a 2.7 MB rejection of a CreateSite with 60,000 unknown keys, and every partition completes after it', async () => {
     const sagaId = randomUUID();
     const name = `big-${sagaId.slice(0, 8)}`;
-    const envelope = CreateSite.create({ name, domain: `${name}.example.com`, adminEmail: `owner@${name}.example.com`, tagline: 'x' } as never, { sagaId, correlationId: randomUUID(), causationId: null });
+    const envelope = CreateSite.create({ name, domain: `${name}.example.com`, adminEmail: `owner@${name}.example.com`, tagline: 'x' } as never, {
+      sagaId,
+      correlationId: randomUUID(),
+      causationId: null,
+    });
     const value = JSON.stringify({ ...envelope, payload: withUnknownKeys(envelope.payload as Record<string, unknown>, 60_000) });
     await system.sendRaw(Topics.siteSagaCommands, value, sagaId);
 
@@ -120,7 +142,11 @@ describe('input bigger than the broker takes', () => {
     await everyPartitionCompletes();
     // Nothing waits unsent behind the big row: the relay moved on.
     await waitFor(
-      async () => Number((await system.query<{ n: string }>(`SELECT count(*) AS n FROM outbox_messages WHERE sent_at IS NULL AND parked_at IS NULL`, [], sagaDatabase()))[0]!.n) === 0,
+      async () =>
+        Number(
+          (await system.query<{ n: string }>(`SELECT count(*) AS n FROM outbox_messages WHERE sent_at IS NULL AND parked_at IS NULL`, [], sagaDatabase()))[0]!
+            .n,
+        ) === 0,
       { within: '60s', what: 'site-saga outbox fully published' },
     );
   });

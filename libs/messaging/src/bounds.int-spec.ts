@@ -43,13 +43,18 @@ let probe: Awaited<ReturnType<typeof recordTopics>>;
 const faults = new Map<string, { failTimes: number; error: () => Error; before?: () => Promise<void> }>();
 
 const wire = (topic: string): string => namespace.topic(topic);
-const command = (sagaId: string = randomUUID()): Envelope => ProvisionStorage.create({ siteId: sagaId }, { sagaId, correlationId: `corr-${sagaId}`, causationId: null });
-const handled = async (sagaId: string): Promise<number> => Number((await dataSource.query(`SELECT count(*) AS n FROM effects WHERE saga_id = $1`, [sagaId]))[0].n);
+const command = (sagaId: string = randomUUID()): Envelope =>
+  ProvisionStorage.create({ siteId: sagaId }, { sagaId, correlationId: `corr-${sagaId}`, causationId: null });
+const handled = async (sagaId: string): Promise<number> =>
+  Number((await dataSource.query(`SELECT count(*) AS n FROM effects WHERE saga_id = $1`, [sagaId]))[0].n);
 
 /** Sends a valid command to each partition of storage.commands and waits until each is handled. */
 async function everyPartitionFlows(what: string): Promise<void> {
   const sent = Array.from({ length: PARTITIONS }, (_, partition) => ({ partition, envelope: command() }));
-  await raw.send({ topic: wire(Topics.storageCommands), messages: sent.map(({ partition, envelope }) => ({ partition, key: envelope.sagaId, value: JSON.stringify(envelope) })) });
+  await raw.send({
+    topic: wire(Topics.storageCommands),
+    messages: sent.map(({ partition, envelope }) => ({ partition, key: envelope.sagaId, value: JSON.stringify(envelope) })),
+  });
   for (const { partition, envelope } of sent) {
     await waitFor(async () => (await handled(envelope.sagaId)) === 1, { within: '90s', what: `a valid command on partition ${partition} handled ${what}` });
   }
@@ -79,7 +84,9 @@ async function setTopicMaxBytes(topic: string, bytes: number | null): Promise<vo
   }
 }
 
-async function startServer(options: { restartBackoff?: { initialMs: number; factor: number; maxMs: number; jitter: number } } = {}): Promise<KafkaEnvelopeServer> {
+async function startServer(
+  options: { restartBackoff?: { initialMs: number; factor: number; maxMs: number; jitter: number } } = {},
+): Promise<KafkaEnvelopeServer> {
   const started = new KafkaEnvelopeServer({ kafka, config, topics: [Topics.storageCommands], logger, metrics, dataSource, ...options });
   started.addHandler(
     ProvisionStorage.type,
@@ -134,7 +141,10 @@ describe('dead letters are bounded and never stop a partition', () => {
     expect(Buffer.byteLength(value)).toBeGreaterThan(600_000);
     await raw.send({ topic: wire(Topics.storageCommands), messages: [{ partition: 0, key: envelope.sagaId, value, headers: { marker: envelope.id } }] });
 
-    const [letter] = await waitFor(() => dlqEntries(envelope.id).length > 0 && dlqEntries(envelope.id), { within: '60s', what: 'the DLQ record of the huge message' });
+    const [letter] = await waitFor(() => dlqEntries(envelope.id).length > 0 && dlqEntries(envelope.id), {
+      within: '60s',
+      what: 'the DLQ record of the huge message',
+    });
     expect(recordBytes({ key: letter!.key, value: letter!.value, headers: letter!.headers as never })).toBeLessThanOrEqual(MAX_RECORD_BYTES);
     const reasons = JSON.parse(headerOf(letter!, 'dlq-reasons')!) as { field: string; message: string }[];
     expect(reasons).toHaveLength(21);
@@ -148,7 +158,14 @@ describe('dead letters are bounded and never stop a partition', () => {
       `SELECT topic, "partition", octet_length(value) AS bytes, jsonb_array_length(reasons) AS reasons, published_at IS NOT NULL AS published, outcome FROM dead_letters WHERE id = $1`,
       [detailId],
     )) as { topic: string; partition: number; bytes: number; reasons: number; published: boolean; outcome: string }[];
-    expect(row).toEqual({ topic: Topics.storageCommands, partition: 0, bytes: Buffer.byteLength(value), reasons: 60_000, published: true, outcome: 'unreadable' });
+    expect(row).toEqual({
+      topic: Topics.storageCommands,
+      partition: 0,
+      bytes: Buffer.byteLength(value),
+      reasons: 60_000,
+      published: true,
+      outcome: 'unreadable',
+    });
 
     await everyPartitionFlows('after the huge dead letter');
     expect(server.health().state).toBe('running');
@@ -169,7 +186,10 @@ describe('dead letters are bounded and never stop a partition', () => {
       });
       // The message behind the refused dead letter on the same partition is handled: the line moved on.
       await waitFor(async () => (await handled(behind.sagaId)) === 1, { within: '90s', what: 'the command behind the refused dead letter' });
-      const parked = await waitFor(async () => (await parkedDeadLetters(dataSource)).find((letter) => letter.partition === 1), { within: '10s', what: 'the parked dead letter' });
+      const parked = await waitFor(async () => (await parkedDeadLetters(dataSource)).find((letter) => letter.partition === 1), {
+        within: '10s',
+        what: 'the parked dead letter',
+      });
       expect(parked.parkedReason).toMatch(/MESSAGE_TOO_LARGE/);
       expect(dlqEntries(refused.envelope.id)).toHaveLength(0);
     } finally {
@@ -178,7 +198,10 @@ describe('dead letters are bounded and never stop a partition', () => {
 
     // The DLQ producer that was refused was replaced: the next dead letter gets through.
     const next = withUnknownKeys(3);
-    await raw.send({ topic: wire(Topics.storageCommands), messages: [{ partition: 1, key: next.envelope.sagaId, value: next.value, headers: { marker: next.envelope.id } }] });
+    await raw.send({
+      topic: wire(Topics.storageCommands),
+      messages: [{ partition: 1, key: next.envelope.sagaId, value: next.value, headers: { marker: next.envelope.id } }],
+    });
     await waitFor(() => dlqEntries(next.envelope.id).length === 1, { within: '60s', what: 'the next dead letter on the DLQ' });
     expect(await metrics.producersReplaced.get()).toMatchObject({ values: [expect.objectContaining({ labels: { producer: 'dead-letter' } })] });
     await everyPartitionFlows('after the refused dead letter');
@@ -190,7 +213,10 @@ describe('a consumer kafkajs crashed for good', () => {
     const crashing = command();
     // A transient error that kafkajs itself takes as non-retriable: it crashes the consumer
     // and, unlike a retriable crash, kafkajs never restarts it.
-    faults.set(crashing.sagaId, { failTimes: config.handlerAttempts, error: () => Object.assign(new TransientFailure('lost the connection'), { retriable: false }) });
+    faults.set(crashing.sagaId, {
+      failTimes: config.handlerAttempts,
+      error: () => Object.assign(new TransientFailure('lost the connection'), { retriable: false }),
+    });
     const restartsBefore = server.health().restarts;
     await raw.send({ topic: wire(Topics.storageCommands), messages: [{ partition: 2, key: crashing.sagaId, value: JSON.stringify(crashing) }] });
 
@@ -209,7 +235,14 @@ describe('a consumer kafkajs crashed for good', () => {
     const client = admin.admin();
     await client.connect();
     const lonelyConfig = { ...config, topicPrefix: own.prefix, groupId: `${own.prefix}lonely` };
-    const lonely = new KafkaEnvelopeServer({ kafka, config: lonelyConfig, topics: [Topics.storageCommands], logger, dataSource, restartBackoff: { initialMs: 6_000, factor: 1, maxMs: 6_000, jitter: 0 } });
+    const lonely = new KafkaEnvelopeServer({
+      kafka,
+      config: lonelyConfig,
+      topics: [Topics.storageCommands],
+      logger,
+      dataSource,
+      restartBackoff: { initialMs: 6_000, factor: 1, maxMs: 6_000, jitter: 0 },
+    });
     const sagaId = randomUUID();
     lonely.addHandler(
       ProvisionStorage.type,
@@ -219,7 +252,15 @@ describe('a consumer kafkajs crashed for good', () => {
       true,
     );
     await new Promise<void>((resolve, reject) => lonely.listen((error?: unknown) => (error ? reject(error) : resolve())));
-    const relay = new OutboxRelay({ dataSource, producer: createOutboxProducer(kafka), connectionString: database.url, logger, pollMs: 1_000, batchSize: 10, retentionMs: 3_600_000 });
+    const relay = new OutboxRelay({
+      dataSource,
+      producer: createOutboxProducer(kafka),
+      connectionString: database.url,
+      logger,
+      pollMs: 1_000,
+      batchSize: 10,
+      retentionMs: 3_600_000,
+    });
     const health = new HealthController(dataSource, kafka, logger, lonely, relay);
     process.env.HEALTH_CONSUMER_DOWN_LIMIT_MS = '2000';
     try {
@@ -301,14 +342,24 @@ describe('an outbox row the broker will not take', () => {
     await insertRow(Topics.storageEvents, other, 'other');
     relay = startRelay();
 
-    await waitFor(() => published(Topics.storageEvents, key).length === 2 && published(Topics.storageEvents, other).length === 1, { within: '60s', what: 'the rows around the huge one published' });
+    await waitFor(() => published(Topics.storageEvents, key).length === 2 && published(Topics.storageEvents, other).length === 1, {
+      within: '60s',
+      what: 'the rows around the huge one published',
+    });
     expect(published(Topics.storageEvents, key)).toEqual(['first', 'third']);
     const parked = await parkedOutboxMessages(dataSource);
-    expect(parked.find((row) => row.position === parkedPosition)).toMatchObject({ sagaId: key, bytes: huge.length, parkedReason: expect.stringMatching(/over the 524288-byte limit/) });
-    await waitFor(async () => Number((await dataSource.query(`SELECT count(*) AS n FROM outbox_messages WHERE sent_at IS NULL AND parked_at IS NULL`))[0].n) === 0, {
-      within: '20s',
-      what: 'every other row marked sent',
+    expect(parked.find((row) => row.position === parkedPosition)).toMatchObject({
+      sagaId: key,
+      bytes: huge.length,
+      parkedReason: expect.stringMatching(/over the 524288-byte limit/),
     });
+    await waitFor(
+      async () => Number((await dataSource.query(`SELECT count(*) AS n FROM outbox_messages WHERE sent_at IS NULL AND parked_at IS NULL`))[0].n) === 0,
+      {
+        within: '20s',
+        what: 'every other row marked sent',
+      },
+    );
   });
 
   it('finds the row of a batch the broker refuses, parks it with the broker error, replaces the producer, and publishes the rest', async () => {
@@ -326,10 +377,16 @@ describe('an outbox row the broker will not take', () => {
       await insertRow(Topics.storageEvents, elsewhere, 'elsewhere');
       relay = startRelay();
 
-      await waitFor(() => published(Topics.sitesEvents, key).includes(rows[2]!) && published(Topics.storageEvents, elsewhere).length > 0, { within: '60s', what: 'the rows after the refused one' });
+      await waitFor(() => published(Topics.sitesEvents, key).includes(rows[2]!) && published(Topics.storageEvents, elsewhere).length > 0, {
+        within: '60s',
+        what: 'the rows after the refused one',
+      });
       // At least once: a batch refused as a whole may have half-landed, so a row can be there twice.
       expect([...new Set(published(Topics.sitesEvents, key))]).toEqual([rows[0], rows[2]]);
-      const parked = await waitFor(async () => (await parkedOutboxMessages(dataSource)).find((row) => row.position === positions[1]), { within: '20s', what: 'the refused row parked' });
+      const parked = await waitFor(async () => (await parkedOutboxMessages(dataSource)).find((row) => row.position === positions[1]), {
+        within: '20s',
+        what: 'the refused row parked',
+      });
       expect(parked.parkedReason).toMatch(/MESSAGE_TOO_LARGE/);
       const after = (await metrics.producersReplaced.get()).values.find((value) => value.labels.producer === 'outbox')?.value ?? 0;
       expect(after).toBeGreaterThan(before);

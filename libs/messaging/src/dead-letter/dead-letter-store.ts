@@ -11,13 +11,14 @@ import type { DeadLetter } from './dead-letter';
 const STORE_LIMITS = { error: 16_000, parkedReason: 4_000, reasons: 200_000, reasonText: 1_000 } as const;
 
 /** Postgres refuses NUL in text and jsonb: replace it (and lone surrogates) before storing. */
-const storable = (text: string): string => text.replace(/\u0000/g, '\uFFFD').replace(/[\uD800-\uDFFF]/g, (char, index: number, all: string) => {
-  const code = char.charCodeAt(0);
-  const next = all.charCodeAt(index + 1);
-  const previous = all.charCodeAt(index - 1);
-  const paired = code < 0xdc00 ? next >= 0xdc00 && next <= 0xdfff : previous >= 0xd800 && previous < 0xdc00;
-  return paired ? char : '\uFFFD';
-});
+const storable = (text: string): string =>
+  text.replace(/\u0000/g, '\uFFFD').replace(/[\uD800-\uDFFF]/g, (char, index: number, all: string) => {
+    const code = char.charCodeAt(0);
+    const next = all.charCodeAt(index + 1);
+    const previous = all.charCodeAt(index - 1);
+    const paired = code < 0xdc00 ? next >= 0xdc00 && next <= 0xdfff : previous >= 0xd800 && previous < 0xdc00;
+    return paired ? char : '\uFFFD';
+  });
 
 /** A header value as text when it is clean UTF-8 without NUL, else as base64. */
 function storableHeaders(headers: IHeaders | undefined): { key: string; value: string | null; encoding: 'utf8' | 'base64' }[] {
@@ -92,7 +93,10 @@ export class DeadLetterStore {
 
   /** Keeps the letter in the table only: the DLQ refused it or could not be reached. */
   async park(id: string, reason: string): Promise<void> {
-    await this.dataSource.query(`UPDATE dead_letters SET parked_reason = $2 WHERE id = $1 AND published_at IS NULL`, [id, storable(reason.slice(0, STORE_LIMITS.parkedReason))]);
+    await this.dataSource.query(`UPDATE dead_letters SET parked_reason = $2 WHERE id = $1 AND published_at IS NULL`, [
+      id,
+      storable(reason.slice(0, STORE_LIMITS.parkedReason)),
+    ]);
   }
 }
 
@@ -102,7 +106,16 @@ export async function parkedDeadLetters(dataSource: DataSource, limit = 100): Pr
     `SELECT id::text AS id, topic, "partition", "offset"::text AS "offset", consumer_group, error, parked_reason, created_at
        FROM dead_letters WHERE published_at IS NULL ORDER BY id LIMIT $1`,
     [limit],
-  )) as { id: string; topic: string; partition: number; offset: string; consumer_group: string; error: string; parked_reason: string | null; created_at: Date }[];
+  )) as {
+    id: string;
+    topic: string;
+    partition: number;
+    offset: string;
+    consumer_group: string;
+    error: string;
+    parked_reason: string | null;
+    created_at: Date;
+  }[];
   return rows.map((row) => ({
     id: row.id,
     topic: row.topic,

@@ -56,12 +56,16 @@ export class DeadLetterer {
       try {
         detailId = await store.record(letter, outcome);
       } catch (error) {
-        logger.warn({ err: error, topic: letter.topic, partition: letter.partition, offset: letter.message.offset }, 'could not store the dead letter detail; sending the bounded copy only');
+        logger.warn(
+          { err: error, topic: letter.topic, partition: letter.partition, offset: letter.message.offset },
+          'could not store the dead letter detail; sending the bounded copy only',
+        );
       }
     }
     try {
       const topic = await sendToDeadLetter(await this.ready(), letter, detailId);
-      if (detailId) await store?.markPublished(detailId).catch((error: unknown) => logger.warn({ err: error, detailId }, 'could not mark the dead letter published'));
+      if (detailId)
+        await store?.markPublished(detailId).catch((error: unknown) => logger.warn({ err: error, detailId }, 'could not mark the dead letter published'));
       return { where: 'dlq', topic, detailId };
     } catch (error) {
       await this.replace(error);

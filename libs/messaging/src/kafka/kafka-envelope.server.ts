@@ -291,7 +291,9 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
           return;
         } catch (error) {
           const kind = classifyFailure(error);
-          withMessageScope(envelope, () => logger.warn({ err: error, attempt, kind, topic, partition, offset: message.offset }, `handling ${envelope.type} failed`));
+          withMessageScope(envelope, () =>
+            logger.warn({ err: error, attempt, kind, topic, partition, offset: message.offset }, `handling ${envelope.type} failed`),
+          );
           if (kind === 'unreadable') {
             const reasons = error instanceof ContractViolation ? error.reasons : [];
             await this.deadLetter(topic, partition, message, describeError(error), reasons, 'unreadable');
@@ -329,7 +331,16 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
     this.options.metrics?.deadLettered.inc({ topic });
     this.options.metrics?.consumed.inc({ topic, type: 'unknown', outcome: 'dead-lettered' });
     // The log line is bounded like the DLQ record: the full list is in dead_letters.
-    const logged = { topic, partition, offset: message.offset, error: error.slice(0, 2_000), reasons: reasons.slice(0, 20), reasonCount: reasons.length, outcome, detailId: result.detailId };
+    const logged = {
+      topic,
+      partition,
+      offset: message.offset,
+      error: error.slice(0, 2_000),
+      reasons: reasons.slice(0, 20),
+      reasonCount: reasons.length,
+      outcome,
+      detailId: result.detailId,
+    };
     if (result.where === 'dlq') this.options.logger.error({ ...logged, dlq: result.topic }, `message sent to ${result.topic}`);
     else this.options.logger.error({ ...logged, parkedReason: result.reason }, 'message parked in dead_letters');
   }

@@ -14,7 +14,11 @@ const bytesOf = (value: string | Buffer | null | undefined): number =>
   value === null || value === undefined ? 0 : typeof value === 'string' ? Buffer.byteLength(value) : value.length;
 
 const headerValueBytes = (value: HeaderValue): number =>
-  value === undefined ? 0 : Array.isArray(value) ? value.reduce((sum: number, item) => sum + bytesOf(item as string | Buffer), 0) : bytesOf(value as string | Buffer);
+  value === undefined
+    ? 0
+    : Array.isArray(value)
+      ? value.reduce((sum: number, item) => sum + bytesOf(item as string | Buffer), 0)
+      : bytesOf(value as string | Buffer);
 
 export const headerBytes = (headers: IHeaders | undefined): number =>
   Object.entries(headers ?? {}).reduce((sum, [key, value]) => sum + Buffer.byteLength(key) + headerValueBytes(value), 0);

@@ -58,6 +58,10 @@ export class MessagingMetrics {
       labelNames: ['restart'],
       registers: [registry],
     });
-    this.consumerRunning = new Gauge({ name: 'kafka_consumer_running', help: '1 while the consumer is in its group and fetching, else 0', registers: [registry] });
+    this.consumerRunning = new Gauge({
+      name: 'kafka_consumer_running',
+      help: '1 while the consumer is in its group and fetching, else 0',
+      registers: [registry],
+    });
   }
 }

@@ -54,7 +54,9 @@ describe('parked messages on /metrics', () => {
     const registry = new Registry();
     new OutboxBacklogMetrics(registry, dataSource, { reuseMs: 0 });
     await insert(2, false, 5);
-    await dataSource.query(`UPDATE outbox_messages SET parked_at = now(), parked_reason = 'too large' WHERE position = (SELECT min(position) FROM outbox_messages)`);
+    await dataSource.query(
+      `UPDATE outbox_messages SET parked_at = now(), parked_reason = 'too large' WHERE position = (SELECT min(position) FROM outbox_messages)`,
+    );
     await dataSource.query(
       `INSERT INTO dead_letters (consumer_group, topic, "partition", "offset", error, outcome, parked_reason) VALUES ('g', 't', 0, 1, 'e', 'unreadable', 'MESSAGE_TOO_LARGE')`,
     );

@@ -330,7 +330,9 @@ export class OutboxRelay {
     const fresh = create();
     this.producer = fresh;
     // A connect that fails (broker away) is retried by kafkajs at the next send.
-    await fresh.connect().catch((error: unknown) => this.options.logger.warn({ err: error }, 'connecting the new outbox producer failed; it connects at the next send'));
+    await fresh
+      .connect()
+      .catch((error: unknown) => this.options.logger.warn({ err: error }, 'connecting the new outbox producer failed; it connects at the next send'));
   }
 
   private async markUnmarked(): Promise<void> {

@@ -68,7 +68,9 @@ export class HealthController {
     // while both answer, is wedged; ask the dependencies only then (probes stay cheap).
     const [downLimit, wedged] = [consumerDownLimitMs(), relayWedgedMs()];
     const suspicious = (consumer.state !== 'stopped' && downFor > downLimit) || relay.busyForMs > wedged;
-    const [database, kafka] = suspicious ? await Promise.all([this.checkDatabase(), this.checkKafka()]) : [{ status: 'up' as const }, { status: 'up' as const }];
+    const [database, kafka] = suspicious
+      ? await Promise.all([this.checkDatabase(), this.checkKafka()])
+      : [{ status: 'up' as const }, { status: 'up' as const }];
     const consumerDead = consumer.state !== 'stopped' && downFor > downLimit && kafka.status === 'up';
     const relayDead = !relay.loopAlive || (relay.busyForMs > wedged && kafka.status === 'up' && database.status === 'up');
     const checks = {
