@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { isNonRetriableKafkaError, kafkaErrorKind } from '../kafka/producer-errors';
 import type { MessagingMetrics } from '../observability/messaging-metrics';
 import { describeError, TransientFailure } from '../retry/failure-classification';
-import { type DeadLetter, sendToDeadLetter } from './dead-letter';
+import { type DeadLetter, deadLetterRecord, sendToDeadLetter } from './dead-letter';
 import type { DeadLetterStore } from './dead-letter-store';
 
 export type DeadLetterOutcome =
@@ -61,6 +61,11 @@ export class DeadLetterer {
           'could not store the dead letter detail; sending the bounded copy only',
         );
       }
+    }
+    if (store && detailId === null && deadLetterRecord(letter, null).message.value === null) {
+      // The DLQ copy would lack the value and nothing else would hold it: keep the message
+      // in Kafka (re-read from its offset) until the database is back.
+      throw new TransientFailure('the dead letter is too large for the DLQ alone and its table is unreachable');
     }
     try {
       const topic = await sendToDeadLetter(await this.ready(), letter, detailId);
