@@ -257,7 +257,7 @@ export class OutboxRelay {
     }
     let sent: OutboxRow[];
     try {
-      await this.producer.sendBatch({ topicMessages: this.byTopic(sendable), acks: -1 });
+      if (sendable.length > 0) await this.producer.sendBatch({ topicMessages: this.byTopic(sendable), acks: -1 });
       sent = sendable.map(({ row }) => row);
     } catch (error) {
       await this.replaceProducer(error);
