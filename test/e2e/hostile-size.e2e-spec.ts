@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CreateSite, DeleteSite, SiteCreated, SiteCreationFailed, SiteCreationRejected, Topics } from '@sitesaga/contracts';
 import { Partitioners } from 'kafkajs';
+import { headerOf, recordTopics } from '../support/kafka-probe';
 import { RunningSystem } from '../support/system';
 import { waitFor } from '../support/wait-for';
 
@@ -18,8 +19,15 @@ jest.setTimeout(420_000);
 
 const PARTITIONS = 3;
 const system = new RunningSystem({ label: 'hostile-size', env: { 'site-saga': { SAGA_TIME_SCALE: '0.1' } } });
-beforeAll(() => system.start({ partitions: PARTITIONS }), 240_000);
-afterAll(() => system.stop(), 60_000);
+let dlqProbe: Awaited<ReturnType<typeof recordTopics>>;
+beforeAll(async () => {
+  await system.start({ partitions: PARTITIONS });
+  dlqProbe = await recordTopics(system.kafka, [system.wireTopic(`${Topics.siteSagaCommands}.dlq`)]);
+}, 240_000);
+afterAll(async () => {
+  await dlqProbe?.stop();
+  await system.stop();
+}, 60_000);
 
 /** Saga ids that land on each partition of a topic, as the producers' murmur2 partitioner puts them. */
 function sagaIdPerPartition(topic: string): string[] {
