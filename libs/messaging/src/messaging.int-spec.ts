@@ -11,7 +11,7 @@ import { createKafka, createOutboxProducer } from './kafka/kafka-client';
 import { KafkaEnvelopeServer } from './kafka/kafka-envelope.server';
 import { OutboxRelay } from './outbox/outbox-relay';
 import { UnitOfWork } from './outbox/unit-of-work';
-import { CreateMessagingTables1732400000000 } from './persistence/1732400000000-create-messaging-tables';
+import { MESSAGING_MIGRATIONS } from './persistence/messaging-migrations';
 
 /**
  * The messaging backbone against a real broker and a real Postgres: outbox → Kafka →
@@ -45,7 +45,7 @@ const effectsOf = async (sagaId: string): Promise<number> =>
 
 beforeAll(async () => {
   database = await freshDatabase('messaging_it');
-  dataSource = new DataSource({ type: 'postgres', url: database.url, migrations: [CreateMessagingTables1732400000000], logging: false });
+  dataSource = new DataSource({ type: 'postgres', url: database.url, migrations: MESSAGING_MIGRATIONS, logging: false });
   await dataSource.initialize();
   await dataSource.runMigrations();
   await dataSource.query(`CREATE TABLE effects (id serial PRIMARY KEY, saga_id uuid NOT NULL, message_id text NOT NULL)`);
@@ -57,7 +57,7 @@ beforeAll(async () => {
   unitOfWork = new UnitOfWork(dataSource, { consumer: config.service, logger, onOutboxWritten: () => relay.wake(), attempts: 3, backoff: config.handlerBackoff });
   relay.start();
 
-  server = new KafkaEnvelopeServer({ kafka, config, topics: [Topics.storageCommands], logger });
+  server = new KafkaEnvelopeServer({ kafka, config, topics: [Topics.storageCommands], logger, dataSource });
   // The participant side: record the effect and reply, in one unit of work.
   server.addHandler(
     ProvisionStorage.type,

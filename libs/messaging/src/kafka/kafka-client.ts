@@ -40,3 +40,33 @@ export const createOutboxProducer = (kafka: Kafka): Producer =>
     // above it keeps the row unsent until the send is acknowledged anyway.
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5_000 },
   });
+
+/**
+ * The producer of dead letters: with a bounded number of retries, because a dead letter
+ * the DLQ cannot take is parked in the `dead_letters` table and the partition moves on
+ * (DeadLetterer), instead of holding the partition for as long as the broker is away. Not
+ * idempotent: a dead letter twice on the DLQ is harmless (each names its offset and its
+ * dead_letters row), while an idempotent producer with bounded retries can lose its
+ * sequence and would need replacing after every outage.
+ */
+export const createDeadLetterProducer = (kafka: Kafka): Producer =>
+  kafka.producer({
+    idempotent: false,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: 6, initialRetryTime: 300, maxRetryTime: 5_000 },
+  });
+
+/**
+ * Disconnects a producer that must not be reused (see `isNonRetriableKafkaError`) and
+ * connects a fresh one in its place. A failed disconnect is only logged: the old one is
+ * dropped either way.
+ */
+export async function replaceProducer(old: Producer | null, create: () => Producer, logger: Logger, why: unknown): Promise<Producer> {
+  logger.warn({ err: why }, 'replacing a producer left in a bad state by a failed send');
+  await old?.disconnect().catch((error: unknown) => logger.warn({ err: error }, 'disconnecting the replaced producer failed'));
+  const fresh = create();
+  await fresh.connect();
+  return fresh;
+}

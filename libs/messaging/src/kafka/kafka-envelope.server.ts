@@ -1,16 +1,18 @@
 import { type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
 import { ContractViolation, type Envelope, type FieldReason, parseEnvelope, validateMessage } from '@sitesaga/contracts';
-import type { Consumer, EachMessagePayload, Kafka, Producer } from 'kafkajs';
+import type { Consumer, ConsumerCrashEvent, EachMessagePayload, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { lastValueFrom } from 'rxjs';
+import type { DataSource } from 'typeorm';
 import type { MessagingConfig } from '../config/messaging-config';
 import { withMessageScope } from '../correlation';
-import { sendToDeadLetter } from '../dead-letter/dead-letter';
+import { DeadLetterStore } from '../dead-letter/dead-letter-store';
+import { DeadLetterer } from '../dead-letter/dead-letterer';
 import { reportConsumerLag } from '../observability/consumer-lag-metrics';
 import type { MessagingMetrics } from '../observability/messaging-metrics';
-import { backoffDelay, delay } from '../retry/backoff';
+import { type BackoffPolicy, backoffDelay, delay } from '../retry/backoff';
 import { classifyFailure, describeError } from '../retry/failure-classification';
-import { createOutboxProducer } from './kafka-client';
+import { createDeadLetterProducer } from './kafka-client';
 import { KafkaEnvelopeContext } from './kafka-envelope.context';
 
 /** What an `@OnInvalidMessage` handler receives: a readable envelope whose payload broke its contract. */
@@ -29,7 +31,33 @@ export interface KafkaEnvelopeServerOptions {
   readonly topics: readonly string[];
   readonly logger: Logger;
   readonly metrics?: MessagingMetrics;
+  /**
+   * The service's database: dead letters keep their full detail in its `dead_letters`
+   * table, and are parked there when the DLQ refuses them. Without it, a dead letter the
+   * DLQ refuses is given back to Kafka (the partition waits).
+   */
+  readonly dataSource?: DataSource;
+  /** Test seam: creates the dead-letter producer (default `createDeadLetterProducer`). */
+  readonly createDeadLetterProducer?: (kafka: Kafka) => Producer;
+  /** Backoff between attempts to recreate a consumer kafkajs gave up on. */
+  readonly restartBackoff?: BackoffPolicy;
 }
+
+/**
+ * Where the consumer loop is: `running` (in its group, fetching), `starting` (connecting
+ * or joining), `restarting` (crashed; kafkajs or this transport is bringing it back),
+ * `stopped` (closed, or never started).
+ */
+export type ConsumerState = 'starting' | 'running' | 'restarting' | 'stopped';
+
+export interface ConsumerHealth {
+  readonly state: ConsumerState;
+  /** Since when the consumer is not running (null while it runs). */
+  readonly downSince: number | null;
+  readonly restarts: number;
+}
+
+const RESTART_BACKOFF: BackoffPolicy = { initialMs: 1_000, factor: 2, maxMs: 30_000, jitter: 0.2 };
 
 /**
  * A Nest microservice transport over kafkajs that carries our envelopes, and closes the
@@ -47,15 +75,36 @@ export interface KafkaEnvelopeServerOptions {
  * - a slow handler keeps heart-beating, so it does not cost a rebalance and duplicates;
  * - topics are never auto-created (consumer and producer refuse), and a new consumer
  *   group starts from the earliest offset, so commands sent before it first joined are
- *   not skipped.
+ *   not skipped;
+ * - a dead letter is bounded and never stops the partition (DeadLetterer);
+ * - a consumer that crashes comes back: kafkajs restarts it after a retriable error, and
+ *   after a non-retriable one (which kafkajs never recovers from, while the process stays
+ *   up) this transport recreates it with backoff. `health()` tells where it is.
  */
 export class KafkaEnvelopeServer extends Server implements CustomTransportStrategy {
   private consumer: Consumer | null = null;
-  private producer: Producer | null = null;
+  private readonly deadLetterer: DeadLetterer;
   private readonly inFlight = new Set<Promise<void>>();
+  private state: ConsumerState = 'stopped';
+  private downSince: number | null = Date.now();
+  private restarts = 0;
+  private closing = false;
+  private restartTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: KafkaEnvelopeServerOptions) {
     super();
+    const createProducer = options.createDeadLetterProducer ?? createDeadLetterProducer;
+    this.deadLetterer = new DeadLetterer({
+      createProducer: () => createProducer(options.kafka),
+      store: options.dataSource ? new DeadLetterStore(options.dataSource) : null,
+      logger: options.logger.child({ component: 'dead-letter' }),
+      metrics: options.metrics,
+    });
+  }
+
+  /** Where the consumer loop is, for /health. */
+  health(): ConsumerHealth {
+    return { state: this.state, downSince: this.downSince, restarts: this.restarts };
   }
 
   listen(callback: (error?: unknown) => void): void {
@@ -67,15 +116,18 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
 
   async close(): Promise<void> {
     // Stop fetching, let handlers in flight finish (and their offsets commit), then leave.
+    this.closing = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
     const consumer = this.consumer;
     this.consumer = null;
+    this.setState('stopped');
     if (consumer) {
       await consumer.stop();
       await Promise.allSettled([...this.inFlight]);
       await consumer.disconnect();
     }
-    await this.producer?.disconnect();
-    this.producer = null;
+    await this.deadLetterer.close();
   }
 
   on(): never {
@@ -87,9 +139,23 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
   }
 
   private async start(): Promise<void> {
+    this.closing = false;
+    await this.deadLetterer.start();
+    await this.runConsumer();
+    this.options.logger.info({ topics: this.options.topics, groupId: this.options.config.groupId }, 'consuming');
+  }
+
+  private setState(state: ConsumerState): void {
+    if (state === this.state) return;
+    this.state = state;
+    if (state === 'running') this.downSince = null;
+    else this.downSince ??= Date.now();
+    this.options.metrics?.consumerRunning.set(state === 'running' ? 1 : 0);
+  }
+
+  /** Creates, subscribes and runs a consumer; `running` once it has joined its group. */
+  private async runConsumer(): Promise<void> {
     const { kafka, config } = this.options;
-    this.producer = createOutboxProducer(kafka);
-    await this.producer.connect();
     const consumer = kafka.consumer({
       groupId: config.groupId,
       allowAutoTopicCreation: false,
@@ -99,6 +165,13 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
       retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 30_000 },
     });
     this.consumer = consumer;
+    this.setState('starting');
+    // kafkajs reports a join (first or after its own restart) and a crash; the state
+    // follows them, never the promise of run(), which resolves even when joining failed.
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      if (this.consumer === consumer && !this.closing) this.setState('running');
+    });
+    consumer.on(consumer.events.CRASH, (event: ConsumerCrashEvent) => this.onCrash(consumer, event));
     if (this.options.metrics) reportConsumerLag(consumer, this.options.metrics.registry, config.topicPrefix);
     await consumer.connect();
     await consumer.subscribe({ topics: this.options.topics.map((topic) => `${config.topicPrefix}${topic}`), fromBeginning: true });
@@ -109,7 +182,45 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
       // Handlers see the contract's topic names; the prefix exists only on the wire.
       eachMessage: (payload) => this.track(this.handleMessage({ ...payload, topic: payload.topic.slice(config.topicPrefix.length) })),
     });
-    this.options.logger.info({ topics: this.options.topics, groupId: config.groupId }, 'consuming');
+  }
+
+  /**
+   * kafkajs restarts a consumer after a retriable crash (`restart: true`); after a
+   * non-retriable one it disconnects and never comes back, though the process lives on.
+   * Then this transport recreates the consumer, with backoff, until it runs again.
+   */
+  private onCrash(consumer: Consumer, { payload }: ConsumerCrashEvent): void {
+    if (this.consumer !== consumer || this.closing) return;
+    this.options.metrics?.consumerCrashes.inc({ restart: String(payload.restart) });
+    this.options.logger.error({ err: payload.error, restart: payload.restart, groupId: payload.groupId }, 'the Kafka consumer crashed');
+    this.setState('restarting');
+    if (!payload.restart) this.scheduleRestart(consumer, 1);
+  }
+
+  private scheduleRestart(crashed: Consumer, attempt: number): void {
+    if (this.closing) return;
+    const wait = backoffDelay(this.options.restartBackoff ?? RESTART_BACKOFF, attempt);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      void this.restart(crashed, attempt);
+    }, wait);
+  }
+
+  private async restart(crashed: Consumer, attempt: number): Promise<void> {
+    if (this.closing || this.consumer !== crashed) return;
+    await crashed.disconnect().catch(() => undefined);
+    this.restarts += 1;
+    try {
+      await this.runConsumer();
+      this.options.logger.warn({ attempt }, 'the Kafka consumer was recreated after a crash');
+    } catch (error) {
+      this.options.logger.error({ err: error, attempt }, 'recreating the Kafka consumer failed; trying again');
+      const failed = this.consumer;
+      if (failed && !this.closing) {
+        this.setState('restarting');
+        this.scheduleRestart(failed, attempt + 1);
+      }
+    }
   }
 
   private track(work: Promise<void>): Promise<void> {
@@ -180,7 +291,9 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
           return;
         } catch (error) {
           const kind = classifyFailure(error);
-          withMessageScope(envelope, () => logger.warn({ err: error, attempt, kind, topic, partition, offset: message.offset }, `handling ${envelope.type} failed`));
+          withMessageScope(envelope, () =>
+            logger.warn({ err: error, attempt, kind, topic, partition, offset: message.offset }, `handling ${envelope.type} failed`),
+          );
           if (kind === 'unreadable') {
             const reasons = error instanceof ContractViolation ? error.reasons : [];
             await this.deadLetter(topic, partition, message, describeError(error), reasons, 'unreadable');
@@ -213,10 +326,22 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
     reasons: readonly { field: string; message: string }[],
     outcome: string,
   ): Promise<void> {
-    if (!this.producer) throw new Error('dead-letter producer is not connected');
-    const dlq = await sendToDeadLetter(this.producer, { topic, partition, message, consumerGroup: this.options.config.groupId, error, reasons, topicPrefix: this.options.config.topicPrefix });
+    const letter = { topic, partition, message, consumerGroup: this.options.config.groupId, error, reasons, topicPrefix: this.options.config.topicPrefix };
+    const result = await this.deadLetterer.deadLetter(letter, outcome);
     this.options.metrics?.deadLettered.inc({ topic });
     this.options.metrics?.consumed.inc({ topic, type: 'unknown', outcome: 'dead-lettered' });
-    this.options.logger.error({ topic, partition, offset: message.offset, dlq, error, reasons, outcome }, `message sent to ${dlq}`);
+    // The log line is bounded like the DLQ record: the full list is in dead_letters.
+    const logged = {
+      topic,
+      partition,
+      offset: message.offset,
+      error: error.slice(0, 2_000),
+      reasons: reasons.slice(0, 20),
+      reasonCount: reasons.length,
+      outcome,
+      detailId: result.detailId,
+    };
+    if (result.where === 'dlq') this.options.logger.error({ ...logged, dlq: result.topic }, `message sent to ${result.topic}`);
+    else this.options.logger.error({ ...logged, parkedReason: result.reason }, 'message parked in dead_letters');
   }
 }

@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { freshDatabase } from '../../../../test/support/fresh-database';
-import { CreateMessagingTables1732400000000 } from '../persistence/1732400000000-create-messaging-tables';
+import { MESSAGING_MIGRATIONS } from '../persistence/messaging-migrations';
 import { OutboxBacklogMetrics } from './outbox-backlog-metrics';
 
 let database: Awaited<ReturnType<typeof freshDatabase>>;
@@ -9,7 +9,7 @@ let dataSource: DataSource;
 
 beforeAll(async () => {
   database = await freshDatabase('outbox_metrics_it');
-  dataSource = new DataSource({ type: 'postgres', url: database.url, migrations: [CreateMessagingTables1732400000000], logging: false });
+  dataSource = new DataSource({ type: 'postgres', url: database.url, migrations: MESSAGING_MIGRATIONS, logging: false });
   await dataSource.initialize();
   await dataSource.runMigrations();
 });
@@ -45,5 +45,24 @@ describe('outbox backlog on /metrics', () => {
     expect(valueOf(text, 'outbox_unsent_messages')).toBe(3);
     expect(valueOf(text, 'outbox_oldest_unsent_age_seconds')).toBeGreaterThanOrEqual(30);
     expect(valueOf(text, 'outbox_oldest_unsent_age_seconds')).toBeLessThan(60);
+  });
+});
+
+describe('parked messages on /metrics', () => {
+  it('counts parked outbox rows apart from the backlog, and dead letters kept only in the table', async () => {
+    await dataSource.query(`DELETE FROM outbox_messages`);
+    const registry = new Registry();
+    new OutboxBacklogMetrics(registry, dataSource, { reuseMs: 0 });
+    await insert(2, false, 5);
+    await dataSource.query(
+      `UPDATE outbox_messages SET parked_at = now(), parked_reason = 'too large' WHERE position = (SELECT min(position) FROM outbox_messages)`,
+    );
+    await dataSource.query(
+      `INSERT INTO dead_letters (consumer_group, topic, "partition", "offset", error, outcome, parked_reason) VALUES ('g', 't', 0, 1, 'e', 'unreadable', 'MESSAGE_TOO_LARGE')`,
+    );
+    const text = await registry.metrics();
+    expect(valueOf(text, 'outbox_unsent_messages')).toBe(1);
+    expect(valueOf(text, 'outbox_parked_messages')).toBe(1);
+    expect(valueOf(text, 'dead_letters_parked')).toBe(1);
   });
 });

@@ -6,6 +6,8 @@ import { ScrapeCache } from './scrape-cache';
 interface Backlog {
   readonly unsent: number;
   readonly oldestSeconds: number;
+  readonly parked: number;
+  readonly parkedDeadLetters: number;
 }
 
 /**
@@ -18,6 +20,8 @@ interface Backlog {
 export class OutboxBacklogMetrics {
   readonly unsent: Gauge;
   readonly oldestUnsentSeconds: Gauge;
+  readonly parked: Gauge;
+  readonly parkedDeadLetters: Gauge;
   private readonly backlog: ScrapeCache<Backlog>;
 
   constructor(registry: Registry, dataSource: DataSource, options: { readonly logger?: Logger; readonly reuseMs?: number; readonly timeoutMs?: number } = {}) {
@@ -45,13 +49,40 @@ export class OutboxBacklogMetrics {
         if (figures) this.set(figures.oldestSeconds);
       },
     });
+    this.parked = new Gauge({
+      name: 'outbox_parked_messages',
+      help: 'Outbox messages the broker refused for good, parked and never published (read at scrape time)',
+      registers: [registry],
+      async collect() {
+        const figures = await backlog.get();
+        if (figures) this.set(figures.parked);
+      },
+    });
+    this.parkedDeadLetters = new Gauge({
+      name: 'dead_letters_parked',
+      help: 'Dead letters kept only in the dead_letters table: the DLQ topic refused them or could not be reached (read at scrape time)',
+      registers: [registry],
+      async collect() {
+        const figures = await backlog.get();
+        if (figures) this.set(figures.parkedDeadLetters);
+      },
+    });
   }
 }
 
 async function readBacklog(dataSource: DataSource): Promise<Backlog> {
+  // Parked rows are not a backlog (the relay moved past them): they have their own figure.
   const rows = (await dataSource.query(
-    `SELECT count(*)::int AS unsent, coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest
+    `SELECT count(*) FILTER (WHERE parked_at IS NULL)::int AS unsent,
+            coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE parked_at IS NULL)), 0)::float8 AS oldest,
+            count(*) FILTER (WHERE parked_at IS NOT NULL)::int AS parked,
+            (SELECT count(*)::int FROM dead_letters WHERE published_at IS NULL) AS parked_dead_letters
        FROM outbox_messages WHERE sent_at IS NULL`,
-  )) as { unsent: number; oldest: number }[];
-  return { unsent: rows[0]?.unsent ?? 0, oldestSeconds: Math.max(0, rows[0]?.oldest ?? 0) };
+  )) as { unsent: number; oldest: number; parked: number; parked_dead_letters: number }[];
+  return {
+    unsent: rows[0]?.unsent ?? 0,
+    oldestSeconds: Math.max(0, rows[0]?.oldest ?? 0),
+    parked: rows[0]?.parked ?? 0,
+    parkedDeadLetters: rows[0]?.parked_dead_letters ?? 0,
+  };
 }

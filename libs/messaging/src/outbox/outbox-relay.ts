@@ -1,9 +1,12 @@
-import type { Producer, TopicMessages } from 'kafkajs';
+import type { Message, Producer, TopicMessages } from 'kafkajs';
 import { Client } from 'pg';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
+import { isNonRetriableKafkaError, kafkaErrorKind } from '../kafka/producer-errors';
+import { MAX_RECORD_BYTES, recordBytes } from '../kafka/record-limits';
 import { MessagingMetrics } from '../observability/messaging-metrics';
 import { type BackoffPolicy, backoffDelay, delay } from '../retry/backoff';
+import { describeError } from '../retry/failure-classification';
 
 interface OutboxRow {
   position: string;
@@ -18,6 +21,14 @@ export interface OutboxRelayOptions {
   readonly dataSource: DataSource;
   /** A kafkajs producer created with `idempotent: true, maxInFlightRequests: 1`. */
   readonly producer: Producer;
+  /**
+   * Creates a replacement for a producer a failed send left in a bad state (fenced, out
+   * of sequence): `() => createOutboxProducer(kafka)`. Without it the relay keeps the
+   * producer it was given, and may stay stuck on OUT_OF_ORDER_SEQUENCE_NUMBER.
+   */
+  readonly createProducer?: () => Producer;
+  /** Records above this size are parked without being tried (default MAX_RECORD_BYTES). */
+  readonly maxRecordBytes?: number;
   /** For the relay's own session: leadership lock and LISTEN. */
   readonly connectionString: string;
   readonly logger: Logger;
@@ -34,6 +45,46 @@ export interface OutboxRelayOptions {
 const LEADER_LOCK = 7_321_001; // one relay per service database publishes, so per-key order holds
 const RECONNECT: BackoffPolicy = { initialMs: 200, factor: 2, maxMs: 5_000, jitter: 0.2 };
 
+/** Where the relay loop is, for /health: `failing` retries with backoff (an outage). */
+export interface OutboxRelayHealth {
+  readonly state: 'leading' | 'standby' | 'failing' | 'stopped';
+  /** False only when the loop has ended while it should run: nothing will publish again. */
+  readonly loopAlive: boolean;
+  /** How long the current round (read, publish, mark) has been running, 0 when idle. */
+  readonly busyForMs: number;
+  readonly failingSince: number | null;
+}
+
+export interface ParkedOutboxMessage {
+  readonly position: string;
+  readonly messageId: string;
+  readonly topic: string;
+  readonly type: string;
+  readonly sagaId: string;
+  readonly bytes: number;
+  readonly parkedAt: Date;
+  readonly parkedReason: string;
+}
+
+/** Outbox rows the relay parked (the broker refused them for good), oldest first. */
+export async function parkedOutboxMessages(dataSource: DataSource, limit = 100): Promise<ParkedOutboxMessage[]> {
+  const rows = (await dataSource.query(
+    `SELECT position::text AS position, message_id, topic, type, message_key, octet_length(value) AS bytes, parked_at, parked_reason
+       FROM outbox_messages WHERE parked_at IS NOT NULL AND sent_at IS NULL ORDER BY position LIMIT $1`,
+    [limit],
+  )) as { position: string; message_id: string; topic: string; type: string; message_key: string; bytes: number; parked_at: Date; parked_reason: string }[];
+  return rows.map((row) => ({
+    position: row.position,
+    messageId: row.message_id,
+    topic: row.topic,
+    type: row.type,
+    sagaId: row.message_key,
+    bytes: Number(row.bytes),
+    parkedAt: row.parked_at,
+    parkedReason: row.parked_reason,
+  }));
+}
+
 /**
  * Publishes committed outbox rows to Kafka, in position order, and marks them sent.
  *
@@ -42,6 +93,12 @@ const RECONNECT: BackoffPolicy = { initialMs: 200, factor: 2, maxMs: 5_000, jitt
  * Order: a session advisory lock elects one relay per database; it sends one batch at a
  * time through an idempotent producer with one request in flight. A crash between publish
  * and mark re-sends the batch: delivery is at least once and consumers dedupe by id.
+ *
+ * One row never stops it: a row larger than the record limit is parked without being
+ * tried; when the broker refuses a batch for good, the rows are sent one by one through
+ * a fresh producer and those refused again are parked (`parked_at`, `parked_reason`,
+ * `outbox_parked_total`, a log line); the rows after them go on. A producer whose send
+ * failed is replaced, never reused.
  */
 export class OutboxRelay {
   private running = false;
@@ -52,14 +109,33 @@ export class OutboxRelay {
   private lastRetention = 0;
   /** Published but not yet marked sent: marked by the next query, in the same round trip. */
   private unmarked: string[] = [];
+  private producer: Producer;
+  private loopEnded = false;
+  private busySince: number | null = null;
+  private failingSince: number | null = null;
   leader = false;
 
-  constructor(private readonly options: OutboxRelayOptions) {}
+  constructor(private readonly options: OutboxRelayOptions) {
+    this.producer = options.producer;
+  }
+
+  health(): OutboxRelayHealth {
+    const state = !this.running ? 'stopped' : this.failingSince !== null ? 'failing' : this.leader ? 'leading' : 'standby';
+    return {
+      state,
+      loopAlive: !this.running || !this.loopEnded,
+      busyForMs: this.busySince === null ? 0 : Date.now() - this.busySince,
+      failingSince: this.failingSince,
+    };
+  }
 
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.loop = this.runLoop();
+    this.loopEnded = false;
+    this.loop = this.runLoop()
+      .catch((error: unknown) => this.options.logger.error({ err: error }, 'the outbox relay loop ended on an error'))
+      .finally(() => (this.loopEnded = true));
   }
 
   /** Asks the relay to look at the outbox now. Cheap; safe to call on every commit. */
@@ -74,6 +150,8 @@ export class OutboxRelay {
     await this.halt();
     await this.markUnmarked().catch((error: unknown) => this.options.logger.warn({ err: error }, 'could not mark the last batch sent; it will be sent again'));
     await this.closeSession();
+    // A replacement producer is the relay's own; the one it was given belongs to the caller.
+    if (this.producer !== this.options.producer) await this.producer.disconnect().catch(() => undefined);
   }
 
   /** Stops the loop, then publishes what is pending now (at shutdown: flush the outbox). */
@@ -89,7 +167,9 @@ export class OutboxRelay {
     this.wake();
     // A send stuck on an unreachable broker must not hold shutdown hostage: its rows stay
     // unsent and the next leader publishes them.
-    await Promise.race([this.loop, delay(10_000)]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.loop, new Promise<void>((resolve) => (timer = setTimeout(resolve, 10_000)))]);
+    clearTimeout(timer);
   }
 
   private async runLoop(): Promise<void> {
@@ -103,14 +183,19 @@ export class OutboxRelay {
             continue;
           }
         }
+        this.busySince = Date.now();
         const published = await this.publishBatch();
+        this.busySince = null;
         failures = 0;
+        this.failingSince = null;
         if (published === 0) {
           await this.expireSent();
           await this.sleep(this.options.pollMs);
         }
       } catch (error) {
         failures += 1;
+        this.busySince = null;
+        this.failingSince ??= Date.now();
         const wait = backoffDelay(RECONNECT, failures);
         this.options.logger.warn({ err: error, retryInMs: wait }, 'outbox relay failed; retrying');
         if (this.session === null) this.leader = false;
@@ -151,31 +236,103 @@ export class OutboxRelay {
         ? await this.options.dataSource.query(
             `WITH marked AS (UPDATE outbox_messages SET sent_at = now() WHERE position = ANY($2::bigint[]))
              SELECT position, topic, message_key, value, headers, created_at FROM outbox_messages
-              WHERE sent_at IS NULL AND NOT (position = ANY($2::bigint[])) ORDER BY position LIMIT $1`,
+              WHERE sent_at IS NULL AND parked_at IS NULL AND NOT (position = ANY($2::bigint[])) ORDER BY position LIMIT $1`,
             [this.options.batchSize, marks],
           )
         : await this.options.dataSource.query(
             `SELECT position, topic, message_key, value, headers, created_at FROM outbox_messages
-              WHERE sent_at IS NULL ORDER BY position LIMIT $1`,
+              WHERE sent_at IS NULL AND parked_at IS NULL ORDER BY position LIMIT $1`,
             [this.options.batchSize],
           );
     this.unmarked = [];
     if (rows.length === 0) return 0;
-    const byTopic = new Map<string, TopicMessages>();
+    const limit = this.options.maxRecordBytes ?? MAX_RECORD_BYTES;
+    const sendable: { row: OutboxRow; message: Message }[] = [];
     for (const row of rows) {
-      const topic = `${this.options.topicPrefix ?? ''}${row.topic}`;
-      let entry = byTopic.get(topic);
-      if (!entry) byTopic.set(topic, (entry = { topic, messages: [] }));
-      entry.messages.push({ key: row.message_key, value: row.value, headers: row.headers });
+      const message: Message = { key: row.message_key, value: row.value, headers: row.headers };
+      const bytes = recordBytes(message);
+      // The broker would refuse it, and a refused send poisons the idempotent producer.
+      if (bytes > limit) await this.park(row, `record of ${bytes} bytes is over the ${limit}-byte limit`);
+      else sendable.push({ row, message });
     }
-    await this.options.producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1 });
-    const positions = rows.map((row) => row.position);
+    let sent: OutboxRow[];
+    try {
+      if (sendable.length > 0) await this.producer.sendBatch({ topicMessages: this.byTopic(sendable), acks: -1 });
+      sent = sendable.map(({ row }) => row);
+    } catch (error) {
+      await this.replaceProducer(error);
+      if (!isNonRetriableKafkaError(error)) throw error;
+      this.options.logger.warn({ err: error, kind: kafkaErrorKind(error), rows: sendable.length }, 'the broker refused a batch; sending its rows one by one');
+      sent = await this.publishOneByOne(sendable);
+    }
+    const positions = sent.map((row) => row.position);
     await this.options.afterPublish?.(positions);
     this.unmarked = positions;
     const now = Date.now();
-    for (const row of rows) this.options.metrics?.outboxLag.observe((now - new Date(row.created_at).getTime()) / 1000);
-    this.options.metrics?.outboxPublished.inc(rows.length);
+    for (const row of sent) this.options.metrics?.outboxLag.observe((now - new Date(row.created_at).getTime()) / 1000);
+    this.options.metrics?.outboxPublished.inc(sent.length);
     return rows.length;
+  }
+
+  private byTopic(records: readonly { row: OutboxRow; message: Message }[]): TopicMessages[] {
+    const byTopic = new Map<string, TopicMessages>();
+    for (const { row, message } of records) {
+      const topic = `${this.options.topicPrefix ?? ''}${row.topic}`;
+      let entry = byTopic.get(topic);
+      if (!entry) byTopic.set(topic, (entry = { topic, messages: [] }));
+      entry.messages.push(message);
+    }
+    return [...byTopic.values()];
+  }
+
+  /**
+   * Finds the rows of a refused batch that the broker refuses: each is sent alone (in
+   * position order, so one key keeps its order), a refused one is parked and the rest go
+   * on. An error that retrying may cure ends the round: what was sent is marked, the rest
+   * is read again next round.
+   */
+  private async publishOneByOne(records: readonly { row: OutboxRow; message: Message }[]): Promise<OutboxRow[]> {
+    const sent: OutboxRow[] = [];
+    for (const record of records) {
+      try {
+        await this.producer.sendBatch({ topicMessages: this.byTopic([record]), acks: -1 });
+        sent.push(record.row);
+      } catch (error) {
+        await this.replaceProducer(error);
+        if (!isNonRetriableKafkaError(error)) {
+          this.unmarked = sent.map((row) => row.position);
+          throw error;
+        }
+        await this.park(record.row, `${kafkaErrorKind(error)}: ${describeError(error)}`);
+      }
+    }
+    return sent;
+  }
+
+  private async park(row: OutboxRow, reason: string): Promise<void> {
+    const bounded = reason.replace(/\u0000/g, '').slice(0, 2_000);
+    await this.options.dataSource.query(`UPDATE outbox_messages SET parked_at = now(), parked_reason = $2 WHERE position = $1`, [row.position, bounded]);
+    this.options.metrics?.outboxParked.inc();
+    this.options.logger.error(
+      { position: row.position, topic: row.topic, sagaId: row.message_key, bytes: Buffer.byteLength(row.value), reason: bounded },
+      'outbox message parked: the broker will not take it; the relay moves on',
+    );
+  }
+
+  /** A failed send may leave an idempotent producer out of sequence or fenced: use a fresh one. */
+  private async replaceProducer(why: unknown): Promise<void> {
+    const create = this.options.createProducer;
+    if (!create) return;
+    const old = this.producer;
+    this.options.logger.warn({ err: why, kind: kafkaErrorKind(why) }, 'replacing the outbox producer after a failed send');
+    this.options.metrics?.producersReplaced.inc({ producer: 'outbox' });
+    await old.disconnect().catch((error: unknown) => this.options.logger.warn({ err: error }, 'disconnecting the replaced outbox producer failed'));
+    const fresh = create();
+    this.producer = fresh;
+    // A connect that fails (broker away) is retried by kafkajs at the next send.
+    await fresh
+      .connect()
+      .catch((error: unknown) => this.options.logger.warn({ err: error }, 'connecting the new outbox producer failed; it connects at the next send'));
   }
 
   private async markUnmarked(): Promise<void> {

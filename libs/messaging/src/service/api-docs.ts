@@ -64,11 +64,19 @@ const SERVICE_SCHEMAS: Record<string, SchemaObject> = {
 /** The routes every service has (libs/messaging's HealthController and MetricsController). */
 const SERVICE_OPERATIONS: Record<OperationKey, Partial<OperationObject>> = {
   'GET /health': {
-    summary: 'Liveness and readiness: the database and Kafka answer',
+    summary: 'Readiness: the database and Kafka answer and the consumer is in its group',
     tags: ['service'],
     responses: {
       200: { description: 'Both answer', content: { 'application/json': { schema: { $ref: '#/components/schemas/Health' } } } },
       503: { description: 'One of them does not', content: { 'application/json': { schema: { $ref: '#/components/schemas/Health' } } } },
+    },
+  },
+  'GET /health/live': {
+    summary: 'Liveness: the consumer loop and the outbox relay loop are alive (a broker or database outage is not a liveness failure)',
+    tags: ['service'],
+    responses: {
+      200: { description: 'Both loops run or are recovering', content: { 'application/json': { schema: { type: 'object' } } } },
+      503: { description: 'A loop is dead or wedged and cannot recover: replace the process', content: { 'application/json': { schema: { type: 'object' } } } },
     },
   },
   'GET /metrics': {

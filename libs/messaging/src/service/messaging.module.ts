@@ -97,10 +97,11 @@ export class MessagingModule {
         { provide: OUTBOX_PRODUCER, useFactory: (kafka: Kafka) => createOutboxProducer(kafka), inject: [KAFKA] },
         {
           provide: OutboxRelay,
-          useFactory: (dataSource: DataSource, producer: Producer, metrics: MessagingMetrics) =>
+          useFactory: (dataSource: DataSource, producer: Producer, metrics: MessagingMetrics, kafka: Kafka) =>
             new OutboxRelay({
               dataSource,
               producer,
+              createProducer: () => createOutboxProducer(kafka),
               connectionString: options.databaseUrl,
               logger: options.logger.child({ component: 'outbox-relay' }),
               pollMs: options.config.outboxPollMs,
@@ -109,7 +110,7 @@ export class MessagingModule {
               metrics,
               topicPrefix: options.config.topicPrefix,
             }),
-          inject: [getDataSourceToken(), OUTBOX_PRODUCER, MessagingMetrics],
+          inject: [getDataSourceToken(), OUTBOX_PRODUCER, MessagingMetrics, KAFKA],
         },
         {
           provide: UnitOfWork,
@@ -126,9 +127,9 @@ export class MessagingModule {
         },
         {
           provide: KafkaEnvelopeServer,
-          useFactory: (kafka: Kafka, metrics: MessagingMetrics) =>
-            new KafkaEnvelopeServer({ kafka, config: options.config, topics: options.topics, logger: options.logger, metrics }),
-          inject: [KAFKA, MessagingMetrics],
+          useFactory: (kafka: Kafka, metrics: MessagingMetrics, dataSource: DataSource) =>
+            new KafkaEnvelopeServer({ kafka, config: options.config, topics: options.topics, logger: options.logger, metrics, dataSource }),
+          inject: [KAFKA, MessagingMetrics, getDataSourceToken()],
         },
         { provide: FaultInjector, useFactory: () => FaultInjector.fromEnv() },
         OutboxRelayLifecycle,

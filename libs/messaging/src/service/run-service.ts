@@ -7,7 +7,7 @@ import { messagingConfigFromEnv, type MessagingConfig } from '../config/messagin
 import { databaseUrlFor, ensureDatabaseExists } from '../config/database-url';
 import { KafkaEnvelopeServer } from '../kafka/kafka-envelope.server';
 import { createLogger, PinoNestLogger } from '../logging/logger';
-import { CreateMessagingTables1732400000000 } from '../persistence/1732400000000-create-messaging-tables';
+import { MESSAGING_MIGRATIONS } from '../persistence/messaging-migrations';
 import { MessagingModule } from './messaging.module';
 
 /** What a service's module receives: parsed configuration and the infrastructure imports. */
@@ -54,7 +54,7 @@ export function serviceInfrastructure(spec: ServiceSpec, env: NodeJS.ProcessEnv 
         type: 'postgres',
         url: databaseUrl,
         entities: spec.entities,
-        migrations: [CreateMessagingTables1732400000000, ...spec.migrations],
+        migrations: [...MESSAGING_MIGRATIONS, ...spec.migrations],
         migrationsRun: true,
         migrationsTransactionMode: 'each',
         synchronize: false,
