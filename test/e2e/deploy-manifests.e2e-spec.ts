@@ -52,6 +52,8 @@ const OPTIONAL_ENV: Readonly<Record<string, string>> = {
   OUTBOX_POLL_MS: 'default 1 s',
   OUTBOX_BATCH_SIZE: 'default 500',
   OUTBOX_RETENTION_MS: 'default 1 h',
+  HEALTH_CONSUMER_DOWN_LIMIT_MS: 'default 180 s: how long a crashed consumer may stay down, with the broker up, before /health/live fails',
+  HEALTH_RELAY_WEDGED_MS: 'default 10 min: how long one outbox relay round may take, with Kafka and the database up, before /health/live fails',
   DATABASE_POOL_SIZE: 'default 10 connections per replica',
   DATABASE_NAME_PREFIX: 'default sitesaga_ (the services\' own databases)',
   LOG_LEVEL: 'default info',
@@ -628,12 +630,14 @@ describe('infra/k8s', () => {
       expect(selects(objectAt(deployment.body, 'spec', 'selector', 'matchLabels'))).toBe(true);
     });
 
-    it('listens on its default port and probes /health there (readiness, liveness)', () => {
+    it('listens on its default port, probes readiness on /health and liveness on /health/live', () => {
+      // A broker or database outage makes a pod not-ready (no traffic), never not-live:
+      // restarting every pod during an outage would only add a thundering herd to it.
       const ports = arrayAt(container, 'ports').filter(isObject);
       expect(ports.map((entry) => ({ name: entry.name, containerPort: entry.containerPort }))).toEqual([{ name: 'http', containerPort: port }]);
-      for (const probe of ['readinessProbe', 'livenessProbe']) {
+      for (const [probe, path] of [['readinessProbe', '/health'], ['livenessProbe', '/health/live']] as const) {
         const httpGet = objectAt(container, probe, 'httpGet');
-        expect({ probe, path: httpGet.path, port: httpGet.port === 'http' ? port : httpGet.port }).toEqual({ probe, path: '/health', port });
+        expect({ probe, path: httpGet.path, port: httpGet.port === 'http' ? port : httpGet.port }).toEqual({ probe, path, port });
       }
     });
 

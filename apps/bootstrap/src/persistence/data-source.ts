@@ -1,4 +1,4 @@
-import { CreateMessagingTables1732400000000, databaseUrlFor } from '@sitesaga/messaging';
+import { databaseUrlFor, MESSAGING_MIGRATIONS } from '@sitesaga/messaging';
 import { DataSource } from 'typeorm';
 import { BootstrapRecordEntity } from './bootstrap-record.entity';
 import { CreateBootstrapRecords1732400004000 } from './migrations/1732400004000-create-bootstrap-records';
@@ -12,7 +12,7 @@ export const bootstrapDataSource = (env: NodeJS.ProcessEnv = process.env): DataS
     type: 'postgres',
     url: databaseUrlFor('bootstrap', env),
     entities: BOOTSTRAP_ENTITIES,
-    migrations: [CreateMessagingTables1732400000000, ...BOOTSTRAP_MIGRATIONS],
+    migrations: [...MESSAGING_MIGRATIONS, ...BOOTSTRAP_MIGRATIONS],
     migrationsTransactionMode: 'each',
     synchronize: false,
     logging: ['error'],

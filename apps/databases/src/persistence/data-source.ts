@@ -1,4 +1,4 @@
-import { CreateMessagingTables1732400000000, databaseUrlFor } from '@sitesaga/messaging';
+import { databaseUrlFor, MESSAGING_MIGRATIONS } from '@sitesaga/messaging';
 import { DataSource } from 'typeorm';
 import { DatabaseRecordEntity } from './database-record.entity';
 import { CreateDatabaseRecords1732400003000 } from './migrations/1732400003000-create-database-records';
@@ -12,7 +12,7 @@ export const databasesDataSource = (env: NodeJS.ProcessEnv = process.env): DataS
     type: 'postgres',
     url: databaseUrlFor('databases', env),
     entities: DATABASES_ENTITIES,
-    migrations: [CreateMessagingTables1732400000000, ...DATABASES_MIGRATIONS],
+    migrations: [...MESSAGING_MIGRATIONS, ...DATABASES_MIGRATIONS],
     migrationsTransactionMode: 'each',
     synchronize: false,
     logging: ['error'],

@@ -1,4 +1,4 @@
-import { CreateMessagingTables1732400000000, databaseUrlFor } from '@sitesaga/messaging';
+import { databaseUrlFor, MESSAGING_MIGRATIONS } from '@sitesaga/messaging';
 import { DataSource } from 'typeorm';
 import { CreateSites1732400001000 } from './migrations/1732400001000-create-sites';
 import { SiteRequestEntity } from './site-request.entity';
@@ -10,7 +10,7 @@ export const sitesDataSource = (env: NodeJS.ProcessEnv = process.env): DataSourc
     type: 'postgres',
     url: databaseUrlFor('sites', env),
     entities: [SiteEntity, SiteRequestEntity],
-    migrations: [CreateMessagingTables1732400000000, CreateSites1732400001000],
+    migrations: [...MESSAGING_MIGRATIONS, CreateSites1732400001000],
     migrationsTransactionMode: 'each',
     synchronize: false,
     logging: ['error'],

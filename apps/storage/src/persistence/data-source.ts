@@ -1,4 +1,4 @@
-import { CreateMessagingTables1732400000000, databaseUrlFor } from '@sitesaga/messaging';
+import { databaseUrlFor, MESSAGING_MIGRATIONS } from '@sitesaga/messaging';
 import { DataSource } from 'typeorm';
 import { CreateStorageRecords1732400002000 } from './migrations/1732400002000-create-storage-records';
 import { StorageRecordEntity } from './storage-record.entity';
@@ -9,7 +9,7 @@ export const storageDataSource = (env: NodeJS.ProcessEnv = process.env): DataSou
     type: 'postgres',
     url: databaseUrlFor('storage', env),
     entities: [StorageRecordEntity],
-    migrations: [CreateMessagingTables1732400000000, CreateStorageRecords1732400002000],
+    migrations: [...MESSAGING_MIGRATIONS, CreateStorageRecords1732400002000],
     migrationsTransactionMode: 'each',
     synchronize: false,
     logging: ['error'],
