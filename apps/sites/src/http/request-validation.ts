@@ -1,5 +1,5 @@
 import { BadRequestException } from '@nestjs/common';
-import { type CreateSitePayload, createSitePayload, type FieldReason, fieldReasonsOf } from '@sitesaga/contracts';
+import { checkPayload, type CreateSitePayload, createSitePayload, type FieldReason } from '@sitesaga/contracts';
 import { randomUUID } from 'node:crypto';
 import { isSiteStatus, SITE_STATUSES, type SiteStatus } from '../domain/site-status';
 
@@ -14,8 +14,10 @@ export function validateCreateSite(body: unknown): CreateSitePayload {
   if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw invalidRequest('invalid request body', [{ field: '(body)', message: 'must be a JSON object' }]);
   }
-  const checked = createSitePayload.safeParse(body);
-  if (!checked.success) throw invalidRequest('invalid request body', fieldReasonsOf(checked.error));
+  // The same check as a CreateSite on Kafka: shape bounds, storable text in every field and
+  // key, then the schema; at most a bounded list of reasons.
+  const checked = checkPayload(createSitePayload, body, '');
+  if (!checked.success) throw invalidRequest('invalid request body', checked.reasons);
   return checked.data;
 }
 
