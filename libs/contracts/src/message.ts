@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type Causation, type Envelope, envelopeSchema, newMessageId, sagaIdFor } from './envelope';
+import { type Causation, type Envelope, envelopeSchema, envelopeText, newMessageId, sagaIdFor } from './envelope';
 import type { Topic } from './topics';
 import { diagnosticText, shapeProblemsOf } from './storable-text';
 import { boundReasons, ContractViolation, type FieldReason, fieldReasonsOf, REASON_LIMITS } from './validation';
@@ -64,6 +64,9 @@ function define<T extends string, P>(
       const built = shapeProblemsOf(checked.data, 'payload');
       if (built.tooLarge) throw new ContractViolation(`invalid ${spec.type} payload`, [built.tooLarge]);
       if (built.total > 0) throw new ContractViolation(`invalid ${spec.type} payload`, boundReasons(built.problems, built.total));
+      // A caller-fixed id (an idempotency key) becomes an inbox key too.
+      const fixedId = options?.id === undefined ? null : envelopeText.safeParse(options.id);
+      if (fixedId && !fixedId.success) throw new ContractViolation(`invalid ${spec.type} id`, fieldReasonsOf(fixedId.error, 'id'));
       return {
         id: options?.id ?? newMessageId(),
         type: spec.type,
