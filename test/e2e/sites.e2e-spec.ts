@@ -218,7 +218,7 @@ describe('sites HTTP API', () => {
 
   it('accepts a site at once: 202 PENDING, CreateSite on site-saga.commands with the site id as saga id', async () => {
     const requestId = `req-${randomUUID()}`;
-    const response = await api('POST', '/sites', { name: `Blog-${run}`, domain: `blog-${run}.example.com`, adminEmail: 'me@example.com' }, { 'X-Request-Id': requestId });
+    const response = await api('POST', '/sites', { name: `blog-${run}`, domain: `blog-${run}.example.com`, adminEmail: 'me@example.com' }, { 'X-Request-Id': requestId });
     expect(response.status).toBe(202);
     const { siteId, sagaId, status } = response.body!;
     expect(status).toBe('PENDING');
