@@ -36,8 +36,14 @@ export const HOSTILE_CHARACTERS: readonly string[] = [...Array.from({ length: 0x
 
 const ENVELOPE_STRING_FIELDS = ['id', 'type', 'sagaId', 'correlationId', 'causationId', 'occurredAt'] as const;
 const ENVELOPE_FIELDS = [...ENVELOPE_STRING_FIELDS, 'version', 'payload'] as const;
-/** Broker limit ~1 MB: the largest records stay under it with room for the DLQ's headers. */
+/** Broker limit ~1 MB: the large records stay under it with room for the DLQ's headers. */
 const NEAR_BROKER_LIMIT = 900_000;
+/**
+ * A value the broker's default limit (message.max.bytes 1048588) just accepts with a
+ * 36-byte key: 1,048,479 bytes measured on Kafka 3.9. Dead-lettered as it is, with its
+ * error headers, it would no longer fit: the DLQ must not copy it whole.
+ */
+const AT_BROKER_LIMIT = 1_048_300;
 
 type Payload = Record<string, unknown>;
 type Envelope = Record<string, unknown> & { payload: Payload };
@@ -283,6 +289,13 @@ export function hostileMessages(seed: number): HostileMessage[] {
     const turn = COMMAND_TOPICS.indexOf(topic);
     const chosen = new Set([turn % large.length, (turn + 2) % large.length, ...(topic === Topics.siteSagaCommands ? [0] : [])]);
     for (const index of chosen) large[index]!();
+    messages.push({
+      topic,
+      key: uuid(),
+      value: `{"id":"${'x'.repeat(AT_BROKER_LIMIT - 8)}`,
+      what: `${topic}: an unreadable record right at the broker's limit`,
+      ids: [],
+    });
 
     // 10. Odd keys and headers (copied into the DLQ record as they are).
     const headed = base();
