@@ -46,7 +46,7 @@ afterAll(async () => {
 const partitionOf = (key: string): number =>
   Partitioners.DefaultPartitioner()({
     topic: 'any',
-    partitionMetadata: Array.from({ length: PARTITIONS }, (_, partitionId) => ({ partitionId, leader: 0 })),
+    partitionMetadata: Array.from({ length: PARTITIONS }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] })),
     message: { key, value: null },
   });
 
