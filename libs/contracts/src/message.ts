@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { type Causation, type Envelope, envelopeSchema, envelopeText, newMessageId, sagaIdFor } from './envelope';
 import type { Topic } from './topics';
 import { diagnosticText, shapeProblemsOf } from './storable-text';
-import { boundReasons, ContractViolation, type FieldReason, fieldReasonsOf, REASON_LIMITS } from './validation';
+import { boundReasons, ContractViolation, countOf, type FieldReason, fieldReasonsOf, REASON_LIMITS } from './validation';
 
 export type MessageKind = 'command' | 'event';
 
@@ -116,8 +116,7 @@ export function checkPayload<P>(
   const own = checked.success ? [] : fieldReasonsOf(checked.error, root);
   const fields = new Set(own.map((reason) => reason.field));
   const unstorable = shape.problems.filter((problem) => !fields.has(problem.field));
-  const reasons = [...own.filter((reason) => reason.field !== '(more)'), ...unstorable];
-  return { success: false, reasons: boundReasons(reasons, Math.max(reasons.length, shape.total)) };
+  return { success: false, reasons: boundReasons([...own, ...unstorable], countOf(own) + shape.total - (shape.problems.length - unstorable.length)) };
 }
 
 export const defineEvent = <T extends string, P>(spec: {

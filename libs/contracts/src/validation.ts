@@ -32,16 +32,26 @@ const boundedText = (text: string, max: number): string => {
 
 /**
  * At most REASON_LIMITS.reasons reasons, each field and message printable and capped, then
- * one `{ field: '(more)', message: 'and N more problems' }` for the rest.
+ * one `{ field: '(more)', message: 'and N more problems' }` for the rest. `total` counts
+ * every problem (default: the list's own count, a trailing `(more)` included), so bounding
+ * a bounded list again changes nothing.
  */
-export function boundReasons(reasons: readonly FieldReason[], total = reasons.length): FieldReason[] {
-  const shown = reasons.slice(0, REASON_LIMITS.reasons).map((reason) => ({
+export function boundReasons(reasons: readonly FieldReason[], total = countOf(reasons)): FieldReason[] {
+  const listed = reasons.filter((reason) => !isMore(reason));
+  const shown = listed.slice(0, REASON_LIMITS.reasons).map((reason) => ({
     field: boundedText(reason.field, REASON_LIMITS.field) || '(root)',
     message: boundedText(reason.message, REASON_LIMITS.message),
   }));
   const more = total - shown.length;
   return more > 0 ? [...shown, { field: '(more)', message: `and ${more} more problem${more === 1 ? '' : 's'}` }] : shown;
 }
+
+const MORE = /^and (\d+) more problems?$/;
+const isMore = (reason: FieldReason): boolean => reason.field === '(more)' && MORE.test(reason.message);
+
+/** How many problems a reason list stands for: its reasons, plus the count of a `(more)` reason. */
+export const countOf = (reasons: readonly FieldReason[]): number =>
+  reasons.reduce((count, reason) => count + (isMore(reason) ? Number(MORE.exec(reason.message)![1]) : 1), 0);
 
 /** The reasons of a zod error, bounded (see REASON_LIMITS); zod's own list is never copied whole. */
 export const fieldReasonsOf = (error: ZodError, prefix = ''): FieldReason[] => {
@@ -67,16 +77,10 @@ export class ContractViolation extends Error {
   readonly reasons: readonly FieldReason[];
 
   constructor(message: string, reasons: readonly FieldReason[]) {
-    const bounded = reasons.length > REASON_LIMITS.reasons + 1 || reasons.some(isUnbounded) ? boundReasons(reasons) : reasons;
+    const bounded = boundReasons(reasons);
     const summary = `${boundedText(message, REASON_LIMITS.message)}: ${bounded.map((reason) => `${reason.field} ${reason.message}`).join('; ')}`;
     super(summary.length > REASON_LIMITS.summary ? `${summary.slice(0, REASON_LIMITS.summary - 1)}…` : summary);
     this.name = 'ContractViolation';
     this.reasons = bounded;
   }
 }
-
-const isUnbounded = (reason: FieldReason): boolean =>
-  reason.field.length > REASON_LIMITS.field ||
-  reason.message.length > REASON_LIMITS.message ||
-  printable(reason.field) !== reason.field ||
-  printable(reason.message) !== reason.message;

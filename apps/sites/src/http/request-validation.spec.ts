@@ -81,6 +81,14 @@ describe('request validation', () => {
     ]);
   });
 
+  it('bounds the reasons for a query with a thousand unknown parameters, control characters escaped', () => {
+    const query = Object.fromEntries(Array.from({ length: 1000 }, (_, index) => [`p\u0000${index}`, 'x']));
+    const errors = errorsOf(() => validateListQuery(query)) as { field: string; message: string }[];
+    expect(errors).toHaveLength(21);
+    expect(errors[0]).toEqual({ field: 'p\\u00000', message: 'unknown query parameter' });
+    expect(errors[20]).toEqual({ field: '(more)', message: 'and 980 more problems' });
+  });
+
   it('accepts a sane Idempotency-Key and request id only', () => {
     expect(validateIdempotencyKey(undefined)).toBeNull();
     expect(validateIdempotencyKey('order-42')).toBe('order-42');

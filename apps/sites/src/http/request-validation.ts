@@ -1,5 +1,5 @@
 import { BadRequestException } from '@nestjs/common';
-import { checkPayload, type CreateSitePayload, createSitePayload, type FieldReason } from '@sitesaga/contracts';
+import { boundReasons, checkPayload, type CreateSitePayload, createSitePayload, type FieldReason } from '@sitesaga/contracts';
 import { randomUUID } from 'node:crypto';
 import { isSiteStatus, SITE_STATUSES, type SiteStatus } from '../domain/site-status';
 
@@ -8,7 +8,9 @@ import { isSiteStatus, SITE_STATUSES, type SiteStatus } from '../domain/site-sta
  * a 400 `{ message, errors: [{ field, message }] }`: nothing reaches the database or
  * Kafka unchecked, and no bad input turns into a 500.
  */
-export const invalidRequest = (message: string, errors: readonly FieldReason[]): BadRequestException => new BadRequestException({ message, errors });
+export const invalidRequest = (message: string, errors: readonly FieldReason[]): BadRequestException =>
+  // Bounded like every reason list: 1,000 unknown query parameters are 20 reasons and a count.
+  new BadRequestException({ message, errors: boundReasons(errors) });
 
 export function validateCreateSite(body: unknown): CreateSitePayload {
   if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
