@@ -39,7 +39,7 @@ export type FailureClass = z.infer<typeof failureClass>;
 export const failurePayload = z
   .object({
     siteId: z.string().uuid(),
-    reason: diagnosticText(2000).pipe(z.string().min(1)),
+    reason: diagnosticText(2000, 1),
     class: failureClass,
   })
   .strict();

@@ -34,8 +34,8 @@ export const printable = (text: string): string => text.replace(ESCAPABLE, (char
  * Text we write ourselves from what happened (a failure reason, an error message that may
  * quote input): escaped and capped when a message is built, never a reason to refuse it.
  */
-export const diagnosticText = (max: number) =>
-  z.string().transform((text) => {
+export const diagnosticText = (max: number, min = 0) =>
+  (min > 0 ? z.string().min(min) : z.string()).transform((text) => {
     const safe = printable(text.length > max * 7 ? text.slice(0, max * 7) : text);
     return safe.length > max ? `${safe.slice(0, max - 1)}…` : safe;
   });
