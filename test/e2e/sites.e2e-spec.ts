@@ -105,10 +105,10 @@ const activeSite = async (base: string): Promise<{ siteId: string; name: string;
 };
 
 describe('sites over Kafka', () => {
-  it('reserves a site PENDING in canonical form, then activates it with its https address', async () => {
+  it('reserves a site PENDING under the name sent, then activates it with its https address', async () => {
     const siteId = randomUUID();
     const reserve = ReserveSite.create(
-      { siteId, name: `My-Shop-${run}`, domain: `Shop-${run}.Example.com.`, tagline: 'Hello', adminEmail: 'owner@example.com' },
+      { siteId, name: `my-shop-${run}`, domain: `shop-${run}.example.com`, tagline: 'Hello', adminEmail: 'owner@example.com' },
       causation(siteId),
     );
     await send(reserve);
@@ -218,7 +218,7 @@ describe('sites HTTP API', () => {
 
   it('accepts a site at once: 202 PENDING, CreateSite on site-saga.commands with the site id as saga id', async () => {
     const requestId = `req-${randomUUID()}`;
-    const response = await api('POST', '/sites', { name: `Blog-${run}`, domain: `blog-${run}.example.com`, adminEmail: 'me@example.com' }, { 'X-Request-Id': requestId });
+    const response = await api('POST', '/sites', { name: `blog-${run}`, domain: `blog-${run}.example.com`, adminEmail: 'me@example.com' }, { 'X-Request-Id': requestId });
     expect(response.status).toBe(202);
     const { siteId, sagaId, status } = response.body!;
     expect(status).toBe('PENDING');
@@ -254,11 +254,19 @@ describe('sites HTTP API', () => {
     expect(createSiteCommands().filter((envelope) => envelope.sagaId === first.body!.sagaId)).toHaveLength(1);
   });
 
-  it('refuses a full-width look-alike of a taken name as taken, and a Cyrillic look-alike as invalid', async () => {
+  it('refuses a full-width or upper-case spelling with a suggestion instead of rewriting it, and a Cyrillic look-alike as invalid', async () => {
     await activeSite('myblog');
     const fullWidth = [...`myblog-${run}`].map((char) => (/[a-z0-9-]/.test(char) ? String.fromCharCode(char.charCodeAt(0) + 0xfee0) : char)).join('');
-    const collides = await api('POST', '/sites', { name: fullWidth, domain: `fw-${run}.example.com`, adminEmail: 'me@example.com' });
-    expect(collides).toMatchObject({ status: 409, body: { errors: [{ field: 'name', message: 'is taken' }] } });
+    const refused = await api('POST', '/sites', { name: fullWidth, domain: `FW-${run}.example.com.`, adminEmail: 'me@example.com' });
+    expect(refused).toMatchObject({
+      status: 400,
+      body: {
+        errors: [
+          { field: 'name', message: `must be lowercase letters, digits and hyphens (did you mean "myblog-${run}"?)` },
+          { field: 'domain', message: `must be a lowercase host name without spaces or a trailing dot (did you mean "fw-${run}.example.com"?)` },
+        ],
+      },
+    });
     const cyrillic = await api('POST', '/sites', { name: 'раураl', domain: `cy-${run}.example.com`, adminEmail: 'me@example.com' });
     expect(cyrillic).toMatchObject({ status: 400, body: { errors: [{ field: 'name', message: 'must contain only ASCII letters, digits and hyphens' }] } });
   });

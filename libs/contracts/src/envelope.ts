@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { unstorableTextReason } from './storable-text';
 
 /** The JSON value of every Kafka message (SPEC.md, "Messages"). */
 export interface Envelope<P = unknown, T extends string = string> {
@@ -17,18 +18,40 @@ export interface Envelope<P = unknown, T extends string = string> {
 }
 
 const uuid = z.string().uuid();
+const isoDateTime = z.string().datetime({ offset: true });
+
+/**
+ * An id-like envelope field: it becomes an inbox primary key, a Kafka header and a log
+ * field, so it must be text Postgres can store (no NUL: a NUL in `id` once made the inbox
+ * insert fail forever and blocked its partition) and nothing that forges a log line.
+ */
+export const envelopeText = z
+  .string()
+  .min(1)
+  .max(200)
+  .superRefine((text, ctx) => {
+    const reason = text.length <= 200 ? unstorableTextReason(text) : null;
+    if (reason) ctx.addIssue({ code: 'custom', message: reason });
+  });
 
 /** The envelope alone, payload unchecked: the first gate every consumed message passes. */
 export const envelopeSchema = z.object({
-  id: z.string().min(1).max(200),
+  id: envelopeText,
   type: z.string().regex(/^[A-Z][A-Za-z]{1,80}$/, 'must be a PascalCase message type'),
   version: z.number().int().positive(),
   // Optional only on the wire: a client's CreateSite/DeleteSite may leave it to the
   // orchestrator (see parseEnvelope); every other message must carry it.
   sagaId: uuid.optional(),
-  correlationId: z.string().min(1).max(200),
-  causationId: z.string().min(1).max(200).nullable().optional().default(null),
-  occurredAt: z.string().datetime({ offset: true }),
+  correlationId: envelopeText,
+  causationId: envelopeText.nullable().optional().default(null),
+  occurredAt: z
+    .string()
+    .datetime({ offset: true })
+    .superRefine((text, ctx) => {
+      // The format says nothing of the calendar: 2024-02-31 passes it. (Checked only on a
+      // well-formed value, so a malformed one gets one reason, not two.)
+      if (isoDateTime.safeParse(text).success && Number.isNaN(Date.parse(text))) ctx.addIssue({ code: 'custom', message: 'must be a real date and time' });
+    }),
   payload: z.unknown(),
 });
 

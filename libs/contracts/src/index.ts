@@ -1,6 +1,7 @@
 export * from './envelope';
 export * from './topics';
 export * from './validation';
+export * from './storable-text';
 export * from './message';
 export * from './site-identity';
 export * from './participants';

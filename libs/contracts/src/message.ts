@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { type Causation, type Envelope, envelopeSchema, newMessageId, sagaIdFor } from './envelope';
+import { type Causation, type Envelope, envelopeSchema, envelopeText, newMessageId, sagaIdFor } from './envelope';
 import type { Topic } from './topics';
-import { ContractViolation, fieldReasonsOf } from './validation';
+import { diagnosticText, shapeProblemsOf } from './storable-text';
+import { boundReasons, ContractViolation, countOf, type FieldReason, fieldReasonsOf, REASON_LIMITS } from './validation';
 
 export type MessageKind = 'command' | 'event';
 
@@ -38,7 +39,7 @@ export type FailureClass = z.infer<typeof failureClass>;
 export const failurePayload = z
   .object({
     siteId: z.string().uuid(),
-    reason: z.string().min(1).max(2000),
+    reason: diagnosticText(2000, 1),
     class: failureClass,
   })
   .strict();
@@ -57,9 +58,15 @@ function define<T extends string, P>(
     schema: spec.schema,
     create(payload, causation, options) {
       const checked = spec.schema.safeParse(payload);
-      if (!checked.success) {
-        throw new ContractViolation(`invalid ${spec.type} payload`, fieldReasonsOf(checked.error, 'payload'));
-      }
+      if (!checked.success) throw new ContractViolation(`invalid ${spec.type} payload`, fieldReasonsOf(checked.error, 'payload'));
+      // What we send is held to what we accept: the built payload (after transforms, which
+      // escape diagnostic text) must pass the receiver's walk, or it would be refused there.
+      const built = shapeProblemsOf(checked.data, 'payload');
+      if (built.tooLarge) throw new ContractViolation(`invalid ${spec.type} payload`, [built.tooLarge]);
+      if (built.total > 0) throw new ContractViolation(`invalid ${spec.type} payload`, boundReasons(built.problems, built.total));
+      // A caller-fixed id (an idempotency key) becomes an inbox key too.
+      const fixedId = options?.id === undefined ? null : envelopeText.safeParse(options.id);
+      if (fixedId && !fixedId.success) throw new ContractViolation(`invalid ${spec.type} id`, fieldReasonsOf(fixedId.error, 'id'));
       return {
         id: options?.id ?? newMessageId(),
         type: spec.type,
@@ -77,10 +84,8 @@ function define<T extends string, P>(
           { field: 'type', message: `expected ${spec.type} v${version}, got ${envelope.type} v${envelope.version}` },
         ]);
       }
-      const checked = spec.schema.safeParse(envelope.payload);
-      if (!checked.success) {
-        throw new ContractViolation(`invalid ${spec.type} payload`, fieldReasonsOf(checked.error, 'payload'));
-      }
+      const checked = checkPayload(spec.schema, envelope.payload, 'payload');
+      if (!checked.success) throw new ContractViolation(`invalid ${spec.type} payload`, checked.reasons);
       return { ...envelope, type: spec.type, payload: checked.data };
     },
     is(envelope): envelope is Envelope<P, T> {
@@ -88,6 +93,30 @@ function define<T extends string, P>(
     },
   };
   return definition;
+}
+
+/**
+ * Checks a payload (or an HTTP body) against its schema, after a bounded walk of its
+ * shape: too deep or too large is refused before the schema sees it (one reason, cheap
+ * for any size); text that cannot be stored (control characters, lone surrogates) is
+ * reported per field, with the schema's own reasons for the other fields. The reason list
+ * is bounded (REASON_LIMITS).
+ */
+export function checkPayload<P>(
+  schema: z.ZodType<P, z.ZodTypeDef, unknown>,
+  value: unknown,
+  root: string,
+): { success: true; data: P } | { success: false; reasons: FieldReason[] } {
+  const shape = shapeProblemsOf(value, root, REASON_LIMITS.reasons);
+  if (shape.tooLarge) return { success: false, reasons: [shape.tooLarge] };
+  const checked = schema.safeParse(value);
+  if (shape.total === 0) return checked.success ? { success: true, data: checked.data } : { success: false, reasons: fieldReasonsOf(checked.error, root) };
+  // A field's own rule says best what is wrong with it ("did you mean …?" for a name with a
+  // trailing newline); the walk speaks for the fields no rule refused (free text, unknown keys).
+  const own = checked.success ? [] : fieldReasonsOf(checked.error, root);
+  const fields = new Set(own.map((reason) => reason.field));
+  const unstorable = shape.problems.filter((problem) => !fields.has(problem.field));
+  return { success: false, reasons: boundReasons([...own, ...unstorable], countOf(own) + shape.total - (shape.problems.length - unstorable.length)) };
 }
 
 export const defineEvent = <T extends string, P>(spec: {
@@ -109,12 +138,24 @@ export const defineCommand = <T extends string, P>(spec: {
 /** Client commands that may leave the saga id to the orchestrator. */
 const SAGA_STARTING_TYPES = new Set(['CreateSite', 'DeleteSite']);
 
-/** Parses raw bytes into an envelope; throws ContractViolation with field reasons. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Parses raw bytes into an envelope; throws ContractViolation with (bounded) field
+ * reasons. Bytes that are not UTF-8 are refused, not patched with U+FFFD: an id or name
+ * silently rewritten would be another id or name than the one sent.
+ */
 export function parseEnvelope(raw: Buffer | string | null): Envelope {
   if (raw === null) throw new ContractViolation('unreadable message', [{ field: '(value)', message: 'empty message value' }]);
+  let text: string;
+  try {
+    text = typeof raw === 'string' ? raw : utf8.decode(raw);
+  } catch {
+    throw new ContractViolation('unreadable message', [{ field: '(value)', message: 'not UTF-8 text' }]);
+  }
   let json: unknown;
   try {
-    json = JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
+    json = JSON.parse(text);
   } catch (error) {
     throw new ContractViolation('unreadable message', [{ field: '(value)', message: `not JSON: ${(error as Error).message}` }]);
   }

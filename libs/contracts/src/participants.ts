@@ -35,14 +35,14 @@ export const ReserveSite = participantCommand({
   type: 'ReserveSite',
   ...sites,
   schema: z.object({ siteId, name: siteName, domain: siteDomain, tagline: tagline.optional(), adminEmail: adminEmail.optional() }).strict(),
-  succeeded: { type: 'SiteReserved', schema: z.object({ siteId, name: z.string(), domain: z.string() }).strict() },
+  succeeded: { type: 'SiteReserved', schema: z.object({ siteId, name: z.string().max(63), domain: z.string().max(253) }).strict() },
   failed: 'SiteReservationRejected',
 });
 export const ActivateSite = participantCommand({
   type: 'ActivateSite',
   ...sites,
   schema: bySiteId,
-  succeeded: { type: 'SiteActivated', schema: z.object({ siteId, url: z.string().url() }).strict() },
+  succeeded: { type: 'SiteActivated', schema: z.object({ siteId, url: z.string().url().max(300) }).strict() },
   failed: 'SiteActivationFailed',
 });
 export const ReleaseSite = participantCommand({
@@ -72,7 +72,7 @@ export const ProvisionStorage = participantCommand({
   type: 'ProvisionStorage',
   ...storage,
   schema: bySiteId,
-  succeeded: { type: 'StorageProvisioned', schema: z.object({ siteId, path: z.string() }).strict() },
+  succeeded: { type: 'StorageProvisioned', schema: z.object({ siteId, path: z.string().max(4096) }).strict() },
   failed: 'StorageProvisioningFailed',
 });
 export const DeprovisionStorage = participantCommand({
@@ -88,14 +88,17 @@ export const DeprovisionStorage = participantCommand({
  * `credentials` is the site's database login sealed with SECRETS_KEY (AES-256-GCM):
  * only bootstrap can open it; it never travels or is stored in plaintext.
  */
-export const sealedSecret = z.string().regex(/^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'must be a sealed secret');
+export const sealedSecret = z
+  .string()
+  .max(4096)
+  .regex(/^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'must be a sealed secret');
 export const ProvisionDatabase = participantCommand({
   type: 'ProvisionDatabase',
   ...databases,
   schema: bySiteId,
   succeeded: {
     type: 'DatabaseProvisioned',
-    schema: z.object({ siteId, databaseName: z.string(), roleName: z.string(), credentials: sealedSecret }).strict(),
+    schema: z.object({ siteId, databaseName: z.string().max(63), roleName: z.string().max(63), credentials: sealedSecret }).strict(),
   },
   failed: 'DatabaseProvisioningFailed',
 });
@@ -122,6 +125,6 @@ export const BootstrapSite = participantCommand({
       credentials: sealedSecret,
     })
     .strict(),
-  succeeded: { type: 'SiteBootstrapped', schema: z.object({ siteId, adminUser: z.string() }).strict() },
+  succeeded: { type: 'SiteBootstrapped', schema: z.object({ siteId, adminUser: z.string().max(60) }).strict() },
   failed: 'SiteBootstrapFailed',
 });

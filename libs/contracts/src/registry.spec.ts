@@ -52,12 +52,13 @@ describe('message contracts', () => {
     ]);
   });
 
-  it('builds a message only from a valid payload, normalising names and refusing look-alikes', () => {
+  it('builds a message only from a valid payload, refusing non-canonical names and look-alikes instead of rewriting them', () => {
     const causation = { sagaId: randomUUID(), correlationId: randomUUID(), causationId: null };
-    const built = CreateSite.create({ name: 'My-Blog', domain: 'Blog.Example.com.', adminEmail: 'a@example.com' }, causation);
-    expect(built.payload).toMatchObject({ name: 'my-blog', domain: 'blog.example.com' });
-    // Full-width letters fold onto ASCII (and so collide with the site they imitate).
-    expect(CreateSite.create({ name: 'ｍｙ-ｂｌｏｇ', domain: 'example.com', adminEmail: 'a@example.com' }, causation).payload.name).toBe('my-blog');
+    const built = CreateSite.create({ name: 'my-blog', domain: 'blog.example.com', adminEmail: 'a@example.com' }, causation);
+    expect(built.payload).toEqual({ name: 'my-blog', domain: 'blog.example.com', adminEmail: 'a@example.com' });
+    expect(() => CreateSite.create({ name: 'My-Blog', domain: 'Blog.Example.com.', adminEmail: 'a@example.com' }, causation)).toThrow(/did you mean "my-blog"/);
+    // Full-width letters are not folded onto ASCII: the name sent is the name created, or none.
+    expect(() => CreateSite.create({ name: 'ｍｙ-ｂｌｏｇ', domain: 'example.com', adminEmail: 'a@example.com' }, causation)).toThrow(/did you mean "my-blog"/);
     // Cyrillic "а" cannot pose as Latin "a".
     expect(() => CreateSite.create({ name: 'p\u0430ypal', domain: 'example.com', adminEmail: 'a@example.com' }, causation)).toThrow(/ASCII/);
     expect(() => CreateSite.create({ name: '../../etc', domain: 'example.com', adminEmail: 'a@example.com' }, causation)).toThrow(ContractViolation);

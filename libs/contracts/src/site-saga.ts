@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { defineEvent } from './message';
 import { adminEmail, siteDomain, siteName, tagline } from './site-identity';
+import { diagnosticText } from './storable-text';
+import { boundReasons, REASON_LIMITS } from './validation';
 import { Topics } from './topics';
 
 const siteId = z.string().uuid();
@@ -20,33 +22,43 @@ export const DeleteSite = defineEvent({
   schema: z.object({ siteId }).strict(),
 });
 
-const site = { siteId, name: z.string(), domain: z.string() };
+// Outcome events carry what the saga was given (already checked) and text we write:
+// bounded, and escaped where it may quote input.
+const site = { siteId, name: z.string().max(63), domain: z.string().max(253) };
+const reason = diagnosticText(2000);
 
 export const SiteCreationStarted = defineEvent({ type: 'SiteCreationStarted', topic: Topics.siteSagaEvents, schema: z.object(site).strict() });
 export const SiteCreated = defineEvent({
   type: 'SiteCreated',
   topic: Topics.siteSagaEvents,
-  schema: z.object({ ...site, url: z.string().url() }).strict(),
+  schema: z.object({ ...site, url: z.string().url().max(300) }).strict(),
 });
 export const SiteCreationRejected = defineEvent({
   type: 'SiteCreationRejected',
   topic: Topics.siteSagaEvents,
-  schema: z.object({ reasons: z.array(z.object({ field: z.string(), message: z.string() }).strict()).min(1) }).strict(),
+  schema: z
+    .object({
+      reasons: z
+        .array(z.object({ field: diagnosticText(REASON_LIMITS.field), message: diagnosticText(REASON_LIMITS.message) }).strict())
+        .min(1)
+        .transform((reasons) => boundReasons(reasons)),
+    })
+    .strict(),
 });
 export const SiteCreationFailed = defineEvent({
   type: 'SiteCreationFailed',
   topic: Topics.siteSagaEvents,
-  schema: z.object({ siteId, failedStep: z.string(), reason: z.string() }).strict(),
+  schema: z.object({ siteId, failedStep: z.string().max(100), reason }).strict(),
 });
 export const SiteDeleted = defineEvent({ type: 'SiteDeleted', topic: Topics.siteSagaEvents, schema: z.object({ siteId }).strict() });
 /** Not in SPEC.md's list: the delete saga's counterpart of SiteCreationFailed. */
 export const SiteDeletionFailed = defineEvent({
   type: 'SiteDeletionFailed',
   topic: Topics.siteSagaEvents,
-  schema: z.object({ siteId, failedStep: z.string(), reason: z.string() }).strict(),
+  schema: z.object({ siteId, failedStep: z.string().max(100), reason }).strict(),
 });
 export const SagaNeedsAttention = defineEvent({
   type: 'SagaNeedsAttention',
   topic: Topics.siteSagaEvents,
-  schema: z.object({ siteId, sagaType: z.string(), step: z.string(), reason: z.string() }).strict(),
+  schema: z.object({ siteId, sagaType: z.string().max(100), step: z.string().max(100), reason }).strict(),
 });

@@ -14,8 +14,27 @@ const errorsOf = (work: () => unknown): unknown => {
 const valid = { name: 'my-blog', domain: 'blog.example.com', adminEmail: 'owner@example.com' };
 
 describe('request validation', () => {
-  it('normalises a valid site request to its canonical form', () => {
-    expect(validateCreateSite({ ...valid, name: 'My-Blog', domain: 'Blog.Example.COM.' })).toEqual({ ...valid });
+  it('accepts a valid site request as sent, and refuses a non-canonical name or domain with a suggestion instead of rewriting it', () => {
+    expect(validateCreateSite({ ...valid, tagline: 'Hello' })).toEqual({ ...valid, tagline: 'Hello' });
+    expect(errorsOf(() => validateCreateSite({ ...valid, name: 'My-Blog', domain: 'Blog.Example.COM.', adminEmail: ' owner@example.com ' }))).toEqual([
+      { field: 'name', message: 'must be lowercase letters, digits and hyphens (did you mean "my-blog"?)' },
+      { field: 'domain', message: 'must be a lowercase host name without spaces or a trailing dot (did you mean "blog.example.com"?)' },
+      { field: 'adminEmail', message: 'must be an email address without spaces (did you mean "owner@example.com"?)' },
+    ]);
+  });
+
+  it('refuses control characters in any field or key, and bounds the reasons of a body with thousands of unknown fields', () => {
+    expect(errorsOf(() => validateCreateSite({ ...valid, tagline: 'a\u0000b', 'x\ny': 1 }))).toEqual([
+      { field: 'tagline', message: 'must not contain control characters (U+0000 to U+001F, U+007F)' },
+      { field: 'x\\u000ay', message: 'unknown field' },
+    ]);
+    const many = Object.fromEntries(Array.from({ length: 500 }, (_, index) => [`k${index}`, index]));
+    const reasons = errorsOf(() => validateCreateSite({ ...valid, ...many })) as { field: string }[];
+    expect(reasons).toHaveLength(21);
+    expect(reasons[20]).toEqual({ field: '(more)', message: 'and 480 more problems' });
+    expect(errorsOf(() => validateCreateSite({ ...valid, ...many, ...Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`m${i}`, i])) }))).toEqual([
+      { field: '(root)', message: 'has more than 1000 values' },
+    ]);
   });
 
   it('names every bad field: hostile names, unknown fields, wrong types, empty strings', () => {
@@ -60,6 +79,14 @@ describe('request validation', () => {
     expect(errorsOf(() => validateListQuery({ status: ['ACTIVE', 'FAILED'] }))).toEqual([
       { field: 'status', message: 'must be one of PENDING, ACTIVE, FAILED, DELETING, DELETED' },
     ]);
+  });
+
+  it('bounds the reasons for a query with a thousand unknown parameters, control characters escaped', () => {
+    const query = Object.fromEntries(Array.from({ length: 1000 }, (_, index) => [`p\u0000${index}`, 'x']));
+    const errors = errorsOf(() => validateListQuery(query)) as { field: string; message: string }[];
+    expect(errors).toHaveLength(21);
+    expect(errors[0]).toEqual({ field: 'p\\u00000', message: 'unknown query parameter' });
+    expect(errors[20]).toEqual({ field: '(more)', message: 'and 980 more problems' });
   });
 
   it('accepts a sane Idempotency-Key and request id only', () => {

@@ -1,5 +1,5 @@
 import { BadRequestException } from '@nestjs/common';
-import { type CreateSitePayload, createSitePayload, type FieldReason, fieldReasonsOf } from '@sitesaga/contracts';
+import { boundReasons, checkPayload, type CreateSitePayload, createSitePayload, type FieldReason } from '@sitesaga/contracts';
 import { randomUUID } from 'node:crypto';
 import { isSiteStatus, SITE_STATUSES, type SiteStatus } from '../domain/site-status';
 
@@ -8,14 +8,18 @@ import { isSiteStatus, SITE_STATUSES, type SiteStatus } from '../domain/site-sta
  * a 400 `{ message, errors: [{ field, message }] }`: nothing reaches the database or
  * Kafka unchecked, and no bad input turns into a 500.
  */
-export const invalidRequest = (message: string, errors: readonly FieldReason[]): BadRequestException => new BadRequestException({ message, errors });
+export const invalidRequest = (message: string, errors: readonly FieldReason[]): BadRequestException =>
+  // Bounded like every reason list: 1,000 unknown query parameters are 20 reasons and a count.
+  new BadRequestException({ message, errors: boundReasons(errors) });
 
 export function validateCreateSite(body: unknown): CreateSitePayload {
   if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw invalidRequest('invalid request body', [{ field: '(body)', message: 'must be a JSON object' }]);
   }
-  const checked = createSitePayload.safeParse(body);
-  if (!checked.success) throw invalidRequest('invalid request body', fieldReasonsOf(checked.error));
+  // The same check as a CreateSite on Kafka: shape bounds, storable text in every field and
+  // key, then the schema; at most a bounded list of reasons.
+  const checked = checkPayload(createSitePayload, body, '');
+  if (!checked.success) throw invalidRequest('invalid request body', checked.reasons);
   return checked.data;
 }
 

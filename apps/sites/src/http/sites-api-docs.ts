@@ -40,7 +40,7 @@ export const SITES_API_DOCS: ApiDocsOptions = {
   schemas: {
     CreateSiteRequest: {
       ...(jsonSchemaOf(createSitePayload, { target: 'openApi3' }) as object),
-      description: 'Names are DNS labels (lowercase letters, digits, hyphens, 3–63 characters); domains are host names (ASCII, `xn--` form for international ones). Both are compared in canonical form (NFKC, lower case).',
+      description: 'Names are DNS labels (lowercase letters, digits, hyphens, 3–63 characters); domains are host names (ASCII, `xn--` form for international ones). Both must be sent in canonical form (lower case, no surrounding spaces, no trailing dot) and are never rewritten: anything else is refused with a suggestion (`did you mean "my-blog"?`). A domain has at most 92 characters and an admin email at most 100 (they must fit the site\'s WordPress users table). No field may contain control characters.',
       example: { name: 'my-blog', domain: 'blog.example.com', tagline: 'Notes from the road', adminEmail: 'owner@example.com' },
     },
     Accepted: {

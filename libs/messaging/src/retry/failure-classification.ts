@@ -23,42 +23,81 @@ export class TransientFailure extends Error {
   }
 }
 
+/**
+ * What retrying can change decides the kind:
+ * - `business`: refused for a business reason (BusinessRejection): no retry, a failure event;
+ * - `transient`: the line to a dependency failed (connection lost, server restarting,
+ *   serialization conflict, resources exhausted): the same message may pass later;
+ * - `unreadable`: the message itself is refused (a contract violation, or input Postgres
+ *   refuses: a NUL byte, an over-long value, an invalid encoding, a constraint it breaks):
+ *   every retry gets the same answer, so it goes to the DLQ (or a rejection) at once
+ *   instead of blocking its partition;
+ * - `unexpected`: anything else (a bug): a few retries, then the DLQ.
+ */
 export type FailureKind = 'business' | 'transient' | 'unreadable' | 'unexpected';
 
-const TRANSIENT_NODE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-]);
+const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
 
 /**
- * SQLSTATE classes worth a retry: serialization failure and deadlock (40001, 40P01),
- * connection exceptions (08xxx), insufficient resources (53xxx), operator intervention
- * such as admin shutdown or "the database system is starting up" (57P0x), lock not
- * available (55P03). As dbos' `isPGRetriableTransactionError`.
+ * SQLSTATEs worth a retry: serialization failure, deadlock and "statement completion
+ * unknown" (40001, 40P01, 40003), connection exceptions (08xxx, except 08P01, see below),
+ * insufficient resources (53xxx), operator intervention such as admin shutdown or "the
+ * database system is starting up" (57P01 to 57P04), lock not available (55P03). As dbos'
+ * `isPGRetriableTransactionError`.
  */
 export function isRetriableSqlState(code: string): boolean {
-  return code === '40001' || code === '40P01' || code === '55P03' || code.startsWith('08') || code.startsWith('53') || /^57P0[1-4]$/.test(code);
+  if (code === '08P01') return false;
+  return (
+    code === '40001' || code === '40P01' || code === '40003' || code === '55P03' || code.startsWith('08') || code.startsWith('53') || /^57P0[1-4]$/.test(code)
+  );
 }
+
+/**
+ * SQLSTATEs by which Postgres refuses the data itself, whatever the connection:
+ * - class 22, data exception: 22021 invalid byte sequence (a NUL sent as a parameter),
+ *   22001 value too long, 22P02 invalid text representation (a lone surrogate in jsonb),
+ *   22P05 untranslatable character (\u0000 in jsonb), 22003 out of range …;
+ * - class 23, integrity constraint violation caused by the input (a check, a not-null, a
+ *   foreign key, a duplicate). Writers that can meet a concurrent duplicate use ON
+ *   CONFLICT; what escapes is the input's. Exception: a duplicate in a system catalog
+ *   (`pg_*` constraint, e.g. two sessions creating one role or type at once) is a race
+ *   that the next attempt finds settled, so it stays transient;
+ * - class 54, program limit exceeded (an index row too large, too many columns);
+ * - 08P01 protocol violation: despite its class it is not the connection's fault; the
+ *   server sends it for a NUL byte inside a literal of a simple query (a NUL in an
+ *   envelope id once retried forever and blocked its partition).
+ */
+export function isInputRefusedSqlState(code: string, constraint?: unknown): boolean {
+  if (code === '08P01') return true;
+  if (code.startsWith('23')) return !isCatalogRace(code, constraint);
+  return code.startsWith('22') || code.startsWith('54');
+}
+
+/** A duplicate in a system catalog: two sessions created one object at once (IF NOT EXISTS does not serialise them). */
+const isCatalogRace = (code: string, constraint: unknown): boolean => code === '23505' && typeof constraint === 'string' && constraint.startsWith('pg_');
+
+const SQLSTATE = /^[0-9A-Z]{5}$/;
 
 export function classifyFailure(error: unknown): FailureKind {
   if (error instanceof BusinessRejection) return 'business';
   if (error instanceof ContractViolation) return 'unreadable';
   if (error instanceof TransientFailure) return 'transient';
   if (typeof error === 'object' && error !== null) {
-    const candidate = error as { code?: unknown; retriable?: unknown; driverError?: unknown; message?: unknown };
+    const candidate = error as { code?: unknown; constraint?: unknown; retriable?: unknown; driverError?: unknown; message?: unknown };
     if (candidate.retriable === true) return 'transient'; // kafkajs errors
     if (candidate.driverError) return classifyFailure(candidate.driverError); // TypeORM QueryFailedError
     if (typeof candidate.code === 'string') {
       if (TRANSIENT_NODE_CODES.has(candidate.code)) return 'transient';
-      if (/^[0-9A-Z]{5}$/.test(candidate.code) && isRetriableSqlState(candidate.code)) return 'transient';
+      if (SQLSTATE.test(candidate.code)) {
+        if (isCatalogRace(candidate.code, candidate.constraint)) return 'transient';
+        if (isInputRefusedSqlState(candidate.code, candidate.constraint)) return 'unreadable';
+        if (isRetriableSqlState(candidate.code)) return 'transient';
+      }
     }
-    if (typeof candidate.message === 'string' && /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection lost/i.test(candidate.message)) {
+    if (
+      typeof candidate.message === 'string' &&
+      /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection lost/i.test(candidate.message)
+    ) {
       return 'transient';
     }
   }
