@@ -19,6 +19,7 @@ export * from './observability/scrape-cache';
 export * from './observability/outbox-backlog-metrics';
 export * from './observability/consumer-lag-metrics';
 export * from './persistence/1732400000000-create-messaging-tables';
+export * from './persistence/exclusive-migrations';
 export * from './service/messaging.module';
 export * from './service/health.controller';
 export * from './service/metrics.controller';
