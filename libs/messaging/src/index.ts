@@ -4,6 +4,7 @@ export * from './correlation';
 export * from './logging/logger';
 export * from './retry/backoff';
 export * from './retry/failure-classification';
+export * from './retry/connection-failure';
 export * from './inbox/inbox';
 export * from './outbox/transaction';
 export * from './outbox/outbox-writer';

@@ -4,6 +4,7 @@ import { Client } from 'pg';
 import pino from 'pino';
 import { DataSource } from 'typeorm';
 import { freshDatabase } from '../../../../test/support/fresh-database';
+import { startTcpProxy, type TcpProxy } from '../../../../test/support/tcp-proxy';
 import { waitFor } from '../../../../test/support/wait-for';
 import { CreateMessagingTables1732400000000 } from '../persistence/1732400000000-create-messaging-tables';
 import { UnitOfWork } from './unit-of-work';
@@ -22,6 +23,8 @@ let database: Awaited<ReturnType<typeof freshDatabase>>;
 let dataSource: DataSource;
 let admin: Client;
 let unitOfWork: UnitOfWork;
+/** Between the pool and the server: the network, which a test can break. */
+let proxy: TcpProxy;
 
 const command = (): Envelope => {
   const sagaId = randomUUID();
@@ -48,9 +51,11 @@ const terminateSessionsRunning = async (marker: string): Promise<number> =>
 
 beforeAll(async () => {
   database = await freshDatabase('uow_it');
+  const server = new URL(database.url);
+  proxy = await startTcpProxy({ host: server.hostname, port: Number(server.port || 5432) });
   dataSource = new DataSource({
     type: 'postgres',
-    url: database.url,
+    url: proxy.via(database.url),
     migrations: [CreateMessagingTables1732400000000],
     logging: false,
     extra: { max: 3, application_name: APPLICATION, connectionTimeoutMillis: 5_000 },
@@ -65,6 +70,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await admin?.end();
   await dataSource?.destroy();
+  await proxy?.close();
   await database?.drop();
 });
 
@@ -121,5 +127,33 @@ describe('UnitOfWork when the database drops its connections', () => {
     expect(outcome.status).toBe('done');
     expect(runs).toBe(2);
     expect(await outboxOf(envelope.sagaId)).toEqual([{ type: ProvisionStorage.failed.type, class: 'transient' }]);
+  });
+
+  it('waits while the database cannot be reached at all, mid-transaction, and answers with its success once it can', async () => {
+    const envelope = command();
+    let runs = 0;
+    let inTransaction!: () => void;
+    const entered = new Promise<void>((resolve) => (inTransaction = resolve));
+    const handled = unitOfWork.handleCommand(envelope, async (tx) => {
+      runs += 1;
+      if (runs === 1) {
+        inTransaction();
+        await tx.manager.query('SELECT pg_sleep(30)');
+      }
+      tx.reply(ProvisionStorage.succeeded, { siteId: envelope.sagaId, path: `/srv/${envelope.sagaId}` });
+    });
+    await entered;
+    // The link dies mid-transaction and the server stays out of reach for a while:
+    // every retry in that time is refused.
+    await proxy.refuse();
+    const refusedSince = Date.now();
+    await waitFor(() => Date.now() - refusedSince > 3_000, { within: '10s', what: 'three seconds of outage' });
+    expect(runs).toBe(1);
+    await proxy.accept();
+
+    await expect(handled).resolves.toMatchObject({ status: 'done' });
+    expect(runs).toBe(2);
+    expect(await outboxOf(envelope.sagaId)).toEqual([{ type: ProvisionStorage.succeeded.type, class: null }]);
+    expect(await inboxCount(envelope.id)).toBe(1);
   });
 });
