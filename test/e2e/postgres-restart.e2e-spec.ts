@@ -43,7 +43,12 @@ it('finishes every saga exactly once, with every service still running, after Po
   await Promise.all(
     ids.map((siteId, index) => {
       const name = `pgr-${index}-${siteId.slice(0, 6)}`;
-      return running.send(CreateSite.create({ name, domain: `${name}.example.com`, adminEmail: 'owner@example.com' }, { sagaId: siteId, correlationId: siteId, causationId: null }));
+      return running.send(
+        CreateSite.create(
+          { name, domain: `${name}.example.com`, adminEmail: 'owner@example.com' },
+          { sagaId: siteId, correlationId: siteId, causationId: null },
+        ),
+      );
     }),
   );
   const outcomes = (siteId: string) => running.events(Topics.siteSagaEvents, { sagaId: siteId }).filter((event) => OUTCOMES.has(event.type));
@@ -59,24 +64,36 @@ it('finishes every saga exactly once, with every service still running, after Po
   await server.start();
   expect(finishedBeforeOutage).toBeLessThan(SAGAS);
 
-  await waitFor(() => ids.every((siteId) => outcomes(siteId).length > 0), { within: '360s', what: `an outcome for each of ${SAGAS} sagas`, interval: 500 }).catch(
-    async (error: unknown) => {
-      throw new Error(`${String(error)}\n${await describeUnfinished(running, ids.filter((siteId) => outcomes(siteId).length === 0))}`);
-    },
-  );
+  await waitFor(() => ids.every((siteId) => outcomes(siteId).length > 0), {
+    within: '360s',
+    what: `an outcome for each of ${SAGAS} sagas`,
+    interval: 500,
+  }).catch(async (error: unknown) => {
+    throw new Error(
+      `${String(error)}\n${await describeUnfinished(
+        running,
+        ids.filter((siteId) => outcomes(siteId).length === 0),
+      )}`,
+    );
+  });
   // Exactly one outcome per saga, and it is SiteCreated.
   for (const siteId of ids) expect([siteId, outcomes(siteId).map((event) => event.type)]).toEqual([siteId, ['SiteCreated']]);
 
   // No process died on the way, and each one says it is healthy again.
   for (const app of APPS) {
     expect([app, await exitOf(running, app)]).toEqual([app, 'running']);
-    await waitFor(
-      async () => (await fetch(`${running.service(app).url}/health`, { signal: AbortSignal.timeout(2_000) })).status === 200,
-      { within: '60s', what: `${app} /health 200 after the outage` },
-    );
+    await waitFor(async () => (await fetch(`${running.service(app).url}/health`, { signal: AbortSignal.timeout(2_000) })).status === 200, {
+      within: '60s',
+      what: `${app} /health 200 after the outage`,
+    });
   }
   // Nothing done twice: one record per site in every service, one site database and role.
-  for (const [app, table] of [['sites', 'sites'], ['storage', 'storage_records'], ['databases', 'database_records'], ['bootstrap', 'bootstrap_records']] as const) {
+  for (const [app, table] of [
+    ['sites', 'sites'],
+    ['storage', 'storage_records'],
+    ['databases', 'database_records'],
+    ['bootstrap', 'bootstrap_records'],
+  ] as const) {
     const column = table === 'sites' ? 'id' : 'site_id';
     const [row] = await running.query<{ n: string; distinct_n: string }>(
       `SELECT count(*) AS n, count(DISTINCT ${column}) AS distinct_n FROM ${table} WHERE ${column} = ANY($1)`,
@@ -85,9 +102,15 @@ it('finishes every saga exactly once, with every service still running, after Po
     );
     expect([table, Number(row?.n), Number(row?.distinct_n)]).toEqual([table, SAGAS, SAGAS]);
   }
-  const siteDatabases = await running.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname = ANY($1)`, [ids.map((id) => `site_${id.replace(/-/g, '')}`)]);
+  const siteDatabases = await running.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname = ANY($1)`, [
+    ids.map((id) => `site_${id.replace(/-/g, '')}`),
+  ]);
   expect(siteDatabases).toHaveLength(SAGAS);
-  const [sagas] = await running.query<{ n: string }>(`SELECT count(*) AS n FROM saga_instances WHERE id = ANY($1) AND status = 'COMPLETED'`, [ids], running.serviceDatabase('site-saga'));
+  const [sagas] = await running.query<{ n: string }>(
+    `SELECT count(*) AS n FROM saga_instances WHERE id = ANY($1) AND status = 'COMPLETED'`,
+    [ids],
+    running.serviceDatabase('site-saga'),
+  );
   expect(Number(sagas?.n)).toBe(SAGAS);
 });
 
@@ -102,10 +125,15 @@ async function describeUnfinished(running: RunningSystem, ids: string[]): Promis
   const lines: string[] = [];
   for (const id of ids.slice(0, 5)) {
     const { body } = await running
-      .admin<{ status?: string; steps?: { name: string; state: string; attempts: number }[]; history?: { direction: string; type: string; at: string }[] }>(`/admin/sagas/${id}`)
+      .admin<{ status?: string; steps?: { name: string; state: string; attempts: number }[]; history?: { direction: string; type: string; at: string }[] }>(
+        `/admin/sagas/${id}`,
+      )
       .catch((error: unknown) => ({ body: { status: `admin unreachable: ${String(error)}` } as { status?: string; steps?: never; history?: never } }));
     const steps = (body.steps ?? []).map((step) => `${step.name}:${step.state}/${step.attempts}`).join(' ');
-    const history = (body.history ?? []).slice(-6).map((entry) => `${entry.direction} ${entry.type} ${entry.at}`).join(', ');
+    const history = (body.history ?? [])
+      .slice(-6)
+      .map((entry) => `${entry.direction} ${entry.type} ${entry.at}`)
+      .join(', ');
     lines.push(`${id}: ${body.status ?? '?'} [${steps}] … ${history}`);
   }
   return `${ids.length} unfinished:\n${lines.join('\n')}`;

@@ -25,7 +25,11 @@ it('creates every site once when two replicas of each service boot together and 
   // Both replicas of every service came up on databases neither found migrated.
   for (const app of APPS) expect([app, system.processesOf(app).length]).toEqual([app, 2]);
   for (const app of APPS) {
-    const duplicates = await system.query<{ name: string; n: string }>(`SELECT name, count(*) AS n FROM migrations GROUP BY name HAVING count(*) > 1`, [], system.serviceDatabase(app));
+    const duplicates = await system.query<{ name: string; n: string }>(
+      `SELECT name, count(*) AS n FROM migrations GROUP BY name HAVING count(*) > 1`,
+      [],
+      system.serviceDatabase(app),
+    );
     expect([app, duplicates]).toEqual([app, []]);
   }
 
@@ -33,7 +37,12 @@ it('creates every site once when two replicas of each service boot together and 
   await Promise.all(
     ids.map((siteId, index) => {
       const name = `rep-${index}-${siteId.slice(0, 6)}`;
-      return system.send(CreateSite.create({ name, domain: `${name}.example.com`, adminEmail: 'owner@example.com' }, { sagaId: siteId, correlationId: siteId, causationId: null }));
+      return system.send(
+        CreateSite.create(
+          { name, domain: `${name}.example.com`, adminEmail: 'owner@example.com' },
+          { sagaId: siteId, correlationId: siteId, causationId: null },
+        ),
+      );
     }),
   );
   const outcomes = (siteId: string) => system.events(Topics.siteSagaEvents, { sagaId: siteId }).filter((event) => OUTCOMES.has(event.type));
@@ -61,7 +70,12 @@ it('creates every site once when two replicas of each service boot together and 
   }
 
   // Nothing done twice: one record per site in every service database…
-  for (const [app, table] of [['sites', 'sites'], ['storage', 'storage_records'], ['databases', 'database_records'], ['bootstrap', 'bootstrap_records']] as const) {
+  for (const [app, table] of [
+    ['sites', 'sites'],
+    ['storage', 'storage_records'],
+    ['databases', 'database_records'],
+    ['bootstrap', 'bootstrap_records'],
+  ] as const) {
     const column = table === 'sites' ? 'id' : 'site_id';
     const [row] = await system.query<{ n: string; distinct_n: string }>(
       `SELECT count(*) AS n, count(DISTINCT ${column}) AS distinct_n FROM ${table} WHERE ${column} = ANY($1)`,
@@ -70,7 +84,11 @@ it('creates every site once when two replicas of each service boot together and 
     );
     expect([table, Number(row?.n), Number(row?.distinct_n)]).toEqual([table, SAGAS, SAGAS]);
   }
-  const [sagas] = await system.query<{ n: string }>(`SELECT count(*) AS n FROM saga_instances WHERE id = ANY($1) AND status = 'COMPLETED'`, [ids], system.serviceDatabase('site-saga'));
+  const [sagas] = await system.query<{ n: string }>(
+    `SELECT count(*) AS n FROM saga_instances WHERE id = ANY($1) AND status = 'COMPLETED'`,
+    [ids],
+    system.serviceDatabase('site-saga'),
+  );
   expect(Number(sagas?.n)).toBe(SAGAS);
   // …one directory per site and nothing else left in the storage root (no staging, no trash)…
   const entries = fs.readdirSync(system.storageRoot).sort();

@@ -100,7 +100,9 @@ export class RunningSystem {
         batch
           .filter((app) => apps.has(app))
           .map(async (app) => {
-            const started = await Promise.allSettled(Array.from({ length: replicas }, () => startService(app, this.envOf(app), { readyWithin: options.readyWithin })));
+            const started = await Promise.allSettled(
+              Array.from({ length: replicas }, () => startService(app, this.envOf(app), { readyWithin: options.readyWithin })),
+            );
             const ready = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
             if (ready[0]) this.services.set(app, ready[0]);
             if (ready.length > 1) this.replicas.set(app, ready.slice(1));

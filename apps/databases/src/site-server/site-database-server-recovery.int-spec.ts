@@ -37,7 +37,13 @@ beforeAll(async () => {
   await admin.connect();
   const url = new URL(serverUrl);
   proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
-  site = await SiteDatabaseServer.connect({ siteDatabaseUrl: proxy.via(serverUrl), provisionerPassword: undefined, siteConnectionLimit: 20, poolSize: 1, logger });
+  site = await SiteDatabaseServer.connect({
+    siteDatabaseUrl: proxy.via(serverUrl),
+    provisionerPassword: undefined,
+    siteConnectionLimit: 20,
+    poolSize: 1,
+    logger,
+  });
 });
 
 afterAll(async () => {

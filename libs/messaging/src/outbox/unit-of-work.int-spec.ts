@@ -32,9 +32,10 @@ const command = (): Envelope => {
 };
 
 const outboxOf = async (sagaId: string): Promise<{ type: string; class: string | null }[]> =>
-  dataSource.query(`SELECT value::jsonb->>'type' AS type, value::jsonb->'payload'->>'class' AS class FROM outbox_messages WHERE message_key = $1 ORDER BY position`, [
-    sagaId,
-  ]);
+  dataSource.query(
+    `SELECT value::jsonb->>'type' AS type, value::jsonb->'payload'->>'class' AS class FROM outbox_messages WHERE message_key = $1 ORDER BY position`,
+    [sagaId],
+  );
 
 const inboxCount = async (messageId: string): Promise<number> =>
   Number((await dataSource.query(`SELECT count(*) AS n FROM inbox_messages WHERE message_id = $1`, [messageId]))[0].n);
@@ -112,7 +113,9 @@ describe('UnitOfWork when the database drops its connections', () => {
     expect(killed.rowCount).toBeGreaterThan(0);
     const envelope = command();
     await expect(
-      unitOfWork.handleCommand(envelope, async (tx) => tx.reply(ProvisionStorage.succeeded, { siteId: envelope.sagaId, path: `/srv/${envelope.sagaId}` })),
+      unitOfWork.handleCommand(envelope, async (tx) => {
+        tx.reply(ProvisionStorage.succeeded, { siteId: envelope.sagaId, path: `/srv/${envelope.sagaId}` });
+      }),
     ).resolves.toMatchObject({ status: 'done' });
     expect(await outboxOf(envelope.sagaId)).toEqual([{ type: ProvisionStorage.succeeded.type, class: null }]);
   });

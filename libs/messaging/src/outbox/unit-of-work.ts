@@ -153,7 +153,10 @@ export class UnitOfWork {
         if (this.stopping || classifyFailure(error) !== 'transient' || !isConnectionFailure(error)) throw error;
         failures += 1;
         const wait = backoffDelay(this.options.backoff, failures);
-        this.options.logger.warn({ err: error, failures, outageMs: Date.now() - startedAt, retryInMs: wait }, `${command.type}: database unreachable; waiting for it`);
+        this.options.logger.warn(
+          { err: error, failures, outageMs: Date.now() - startedAt, retryInMs: wait },
+          `${command.type}: database unreachable; waiting for it`,
+        );
         await this.pause(wait);
       }
     }

@@ -14,7 +14,10 @@ describe('isConnectionFailure', () => {
     ['a server still starting up', sqlError('57P03', 'the database system is starting up')],
     ['a connection failure', sqlError('08006')],
     ['too many connections', sqlError('53300')],
-    ['a TypeORM QueryFailedError around a lost connection', Object.assign(new Error('query failed'), { driverError: new Error('Connection terminated unexpectedly') })],
+    [
+      'a TypeORM QueryFailedError around a lost connection',
+      Object.assign(new Error('query failed'), { driverError: new Error('Connection terminated unexpectedly') }),
+    ],
     ['a TransientFailure caused by a lost connection', new TransientFailure('DDL failed', { cause: sqlError('57P01') })],
   ])('says yes for %s', (_, error) => expect(isConnectionFailure(error)).toBe(true));
 
