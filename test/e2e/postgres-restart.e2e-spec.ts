@@ -54,8 +54,10 @@ it('finishes every saga exactly once, with every service still running, after Po
   const outcomes = (siteId: string) => running.events(Topics.siteSagaEvents, { sagaId: siteId }).filter((event) => OUTCOMES.has(event.type));
   const started = () => ids.filter((siteId) => running.events(Topics.siteSagaEvents, { sagaId: siteId, type: 'SiteCreationStarted' }).length > 0).length;
 
-  // Pull the plug while the sagas are under way: some started, not all finished.
-  await waitFor(() => started() >= 3, { within: '120s', what: 'the first sagas under way', interval: 50 });
+  // Pull the plug while the sagas are spread over the steps: the first site databases
+  // exist (so DDL and bootstrap sessions are busy too), most sagas are not finished.
+  const provisioned = () => ids.filter((siteId) => running.events(Topics.databasesEvents, { sagaId: siteId, type: 'DatabaseProvisioned' }).length > 0).length;
+  await waitFor(() => started() >= SAGAS / 2 && provisioned() >= 2, { within: '180s', what: 'sagas under way in every step', interval: 50 });
   const finishedBeforeOutage = ids.filter((siteId) => outcomes(siteId).length > 0).length;
   await server.stopImmediately();
   // The outage itself (not a wait for a result): the server is down this long.
