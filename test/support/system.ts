@@ -229,13 +229,17 @@ export class RunningSystem {
     await this.probe?.stop().catch(() => undefined);
     await this.producer.disconnect().catch(() => undefined);
     await this.namespace?.drop();
-    const databases = await this.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`${this.databasePrefix}%`]);
-    for (const { datname } of databases) await this.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
-    for (const siteId of this.sites) {
-      const name = `site_${siteId.replace(/-/g, '')}`;
-      await this.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await this.query(`DROP ROLE IF EXISTS "${name}"`);
+    try {
+      const databases = await this.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`${this.databasePrefix}%`]);
+      for (const { datname } of databases) await this.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+      for (const siteId of this.sites) {
+        const name = `site_${siteId.replace(/-/g, '')}`;
+        await this.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+        await this.query(`DROP ROLE IF EXISTS "${name}"`);
+      }
+    } finally {
+      // Even when the server is gone (a test that stopped it failed): the directory goes.
+      fs.rmSync(this.storageRoot, { recursive: true, force: true });
     }
-    fs.rmSync(this.storageRoot, { recursive: true, force: true });
   }
 }
