@@ -9,6 +9,9 @@
  * Contract with the services: each is started as `node dist/main.js` in its own directory
  * with KAFKA_BROKERS, DATABASE_URL, SITE_DATABASE_URL, STORAGE_ROOT, ADMIN_TOKEN and PORT
  * set; it runs its own migrations at boot, serves GET /health, and exits on SIGTERM.
+ * A service that exits on its own (a crash, a boot that found no database) is started
+ * again after a backoff (1 s, doubling up to 30 s; back to 1 s once it ran a minute), as
+ * Kubernetes or compose's `restart:` would.
  * Ctrl-C or SIGTERM stops the services first, then Kafka and the embedded Postgres.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -35,12 +38,19 @@ const tty = process.stdout.isTTY === true;
 const paint = (code: number, text: string) => (tty ? `\u001b[${code}m${text}\u001b[0m` : text);
 const say = (line: string) => console.log(`${paint(1, '[start]')} ${line}`);
 
+/** A supervised service: `child` and `exited` are the current process's (replaced at each restart). */
 interface RunningApp {
   name: string;
   port: number;
   child: ChildProcess;
   exited: Promise<void>;
+  restarts: number;
 }
+
+const RESTART_FIRST_MS = 1_000;
+const RESTART_MAX_MS = 30_000;
+/** A process that ran this long was healthy: its next crash restarts it after the first delay again. */
+const RESTART_RESET_AFTER_MS = 60_000;
 
 let postgres: PostgresServer | undefined;
 let kafka: KafkaBroker | undefined;
@@ -104,27 +114,45 @@ async function main(): Promise<void> {
 }
 
 function startApp(name: string, port: number, environment: NodeJS.ProcessEnv, color: number): RunningApp {
-  const directory = path.join(REPO_ROOT, 'apps', name);
-  const child = spawn(process.execPath, ['--enable-source-maps', 'dist/main.js'], {
-    cwd: directory,
-    env: { ...environment, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const app = { name, port, restarts: 0 } as RunningApp;
   const prefix = paint(color, `[${name}]`.padEnd(12));
-  for (const stream of [child.stdout, child.stderr]) {
-    if (stream) readline.createInterface({ input: stream }).on('line', (line) => process.stdout.write(`${prefix} ${line}\n`));
-  }
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      if (!shuttingDown) say(`${name} exited (${signal ?? `code ${code}`}); the others keep running`);
-      resolve();
+  let failuresInARow = 0;
+  const launch = () => {
+    const startedAt = Date.now();
+    const child = spawn(process.execPath, ['--enable-source-maps', 'dist/main.js'], {
+      cwd: path.join(REPO_ROOT, 'apps', name),
+      env: { ...environment, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.once('error', (error) => {
-      say(`${name} could not start: ${error.message}`);
-      resolve();
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream) readline.createInterface({ input: stream }).on('line', (line) => process.stdout.write(`${prefix} ${line}\n`));
+    }
+    app.child = child;
+    app.exited = new Promise<void>((resolve) => {
+      let done = false;
+      const ended = (how: string) => {
+        if (done) return;
+        done = true;
+        resolve();
+        if (shuttingDown) return;
+        // A crash that nobody answers leaves the platform half up for good: start it
+        // again, backing off while it keeps failing (a database still down, a bad config).
+        failuresInARow = Date.now() - startedAt >= RESTART_RESET_AFTER_MS ? 1 : failuresInARow + 1;
+        const wait = Math.min(RESTART_MAX_MS, RESTART_FIRST_MS * 2 ** (failuresInARow - 1));
+        say(`${name} exited (${how}); restarting it in ${(wait / 1000).toFixed(0)} s`);
+        setTimeout(() => {
+          if (shuttingDown) return;
+          app.restarts += 1;
+          launch();
+          void reportHealth(app);
+        }, wait).unref();
+      };
+      child.once('exit', (code, signal) => ended(signal ?? `code ${code}`));
+      child.once('error', (error) => ended(`could not start: ${error.message}`));
     });
-  });
-  return { name, port, child, exited };
+  };
+  launch();
+  return app;
 }
 
 /** Tells when each service's GET /health first answers 200; never fails the run. */

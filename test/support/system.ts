@@ -17,6 +17,11 @@ export interface SystemOptions {
   readonly label: string;
   /** Extra environment per app (FAULTS, SAGA_TIME_SCALE…). */
   readonly env?: Partial<Record<App, Record<string, string>>>;
+  /**
+   * The Postgres server of every service database and of the site databases (DATABASE_URL
+   * and SITE_DATABASE_URL of every app). Default: process.env.DATABASE_URL, the shared one.
+   */
+  readonly serverUrl?: string;
 }
 
 /**
@@ -29,6 +34,8 @@ export class RunningSystem {
   readonly storageRoot: string;
   readonly databasePrefix: string;
   readonly services = new Map<App, ServiceProcess>();
+  /** Replicas beyond the first of each app (start({ replicas })): same env and group, own port. */
+  readonly replicas = new Map<App, ServiceProcess[]>();
   private namespace!: TopicNamespace;
   private probe!: Awaited<ReturnType<typeof recordTopics>>;
   readonly kafka = testKafka('e2e');
@@ -40,7 +47,13 @@ export class RunningSystem {
   }
 
   get serverUrl(): string {
-    return process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+    return this.options.serverUrl ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  }
+
+  /** Every process of an app: the first (services) and its replicas. */
+  processesOf(app: App): ServiceProcess[] {
+    const first = this.services.get(app);
+    return [...(first ? [first] : []), ...(this.replicas.get(app) ?? [])];
   }
 
   envOf(app: App): Record<string, string> {
@@ -59,8 +72,12 @@ export class RunningSystem {
     };
   }
 
-  /** Starts the apps (all five by default) in a fresh topic namespace. */
-  async start(options: { apps?: App[]; partitions?: number } = {}): Promise<this> {
+  /**
+   * Starts the apps (all five by default) in a fresh topic namespace. With `replicas`,
+   * that many processes of each app boot at once (one consumer group, one database: they
+   * race for its creation and migrations); the first is `service(app)`.
+   */
+  async start(options: { apps?: App[]; partitions?: number; replicas?: number; readyWithin?: `${number}s` } = {}): Promise<this> {
     const apps = new Set<App>(options.apps ?? APPS);
     this.namespace = await createTopicNamespace(this.kafka, this.options.label, options.partitions);
     await this.producer.connect();
@@ -77,8 +94,22 @@ export class RunningSystem {
       },
     );
     // Two at a time: a cold Nest boot is CPU-bound and this machine has two cores.
+    const replicas = options.replicas ?? 1;
     for (const batch of [['sites', 'storage'], ['databases', 'bootstrap'], ['site-saga']] as App[][]) {
-      await Promise.all(batch.filter((app) => apps.has(app)).map(async (app) => this.services.set(app, await startService(app, this.envOf(app)))));
+      await Promise.all(
+        batch
+          .filter((app) => apps.has(app))
+          .map(async (app) => {
+            const started = await Promise.allSettled(
+              Array.from({ length: replicas }, () => startService(app, this.envOf(app), { readyWithin: options.readyWithin })),
+            );
+            const ready = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+            if (ready[0]) this.services.set(app, ready[0]);
+            if (ready.length > 1) this.replicas.set(app, ready.slice(1));
+            const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+            if (failed) throw failed.reason;
+          }),
+      );
     }
     return this;
   }
@@ -194,24 +225,28 @@ export class RunningSystem {
   }
 
   async stop(): Promise<void> {
-    await Promise.allSettled([...this.services.values()].map((service) => service.stop('SIGTERM', '15s')));
+    await Promise.allSettled([...this.services.values(), ...[...this.replicas.values()].flat()].map((service) => service.stop('SIGTERM', '15s')));
     await this.probe?.stop().catch(() => undefined);
     await this.producer.disconnect().catch(() => undefined);
     await this.namespace?.drop();
-    const databases = await this.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`${this.databasePrefix}%`]);
-    // Every DROP DATABASE forces a checkpoint; several at once share one, so a run that
-    // made a hundred sites is cleaned up in seconds, not minutes, on a loaded machine.
-    const drops = [
-      ...databases.map(({ datname }) => [`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`]),
-      ...[...this.sites].map((siteId) => {
-        const name = `site_${siteId.replace(/-/g, '')}`;
-        return [`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`, `DROP ROLE IF EXISTS "${name}"`];
-      }),
-    ];
-    await inParallel(drops, 8, async (statements) => {
-      for (const statement of statements) await this.query(statement);
-    });
-    fs.rmSync(this.storageRoot, { recursive: true, force: true });
+    try {
+      const databases = await this.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`${this.databasePrefix}%`]);
+      // Every DROP DATABASE forces a checkpoint; several at once share one, so a run that
+      // made a hundred sites is cleaned up in seconds, not minutes, on a loaded machine.
+      const drops = [
+        ...databases.map(({ datname }) => [`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`]),
+        ...[...this.sites].map((siteId) => {
+          const name = `site_${siteId.replace(/-/g, '')}`;
+          return [`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`, `DROP ROLE IF EXISTS "${name}"`];
+        }),
+      ];
+      await inParallel(drops, 8, async (statements) => {
+        for (const statement of statements) await this.query(statement);
+      });
+    } finally {
+      // Even when the server is gone (a test that stopped it failed): the directory goes.
+      fs.rmSync(this.storageRoot, { recursive: true, force: true });
+    }
   }
 }
 

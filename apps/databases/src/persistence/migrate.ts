@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { databaseUrlFor, ensureDatabaseExists } from '@sitesaga/messaging';
+import { databaseUrlFor, ensureDatabaseExists, runMigrationsExclusively } from '@sitesaga/messaging';
 import { databasesDataSource } from './data-source';
 
 /** `pnpm --filter @sitesaga/databases migrate`: creates the database when missing and migrates it (the service also does at boot). */
@@ -7,7 +7,7 @@ async function migrate(): Promise<void> {
   await ensureDatabaseExists(databaseUrlFor('databases'));
   const dataSource = await databasesDataSource().initialize();
   try {
-    const applied = await dataSource.runMigrations();
+    const applied = await runMigrationsExclusively(dataSource, databaseUrlFor('databases'));
     console.log(applied.length ? `applied ${applied.map((migration) => migration.name).join(', ')}` : 'databases database is up to date');
   } finally {
     await dataSource.destroy();

@@ -53,7 +53,10 @@ export class SiteDatabaseServer implements OnApplicationShutdown {
   /** Connects, sets up the provisioner role when connected as a superuser, and opens the DDL pool. */
   static async connect(options: SiteDatabaseServerOptions): Promise<SiteDatabaseServer> {
     const url = new URL(options.siteDatabaseUrl);
-    const setup = new Client({ connectionString: url.toString(), application_name: 'sitesaga-databases-setup' });
+    const setup = new Client({ connectionString: url.toString(), application_name: 'sitesaga-databases-setup', connectionTimeoutMillis: 10_000 });
+    // A server that goes away during setup fails the query in flight (and so the boot); an
+    // 'error' event without a listener would instead kill the process from nowhere.
+    setup.on('error', (error) => options.logger.warn({ err: error }, 'site server setup session failed'));
     await setup.connect();
     let mode: ProvisionerMode;
     let poolUrl = url;
@@ -95,6 +98,8 @@ export class SiteDatabaseServer implements OnApplicationShutdown {
       options: sessionOptions,
       max: options.poolSize,
       idleTimeoutMillis: 30_000,
+      // An unreachable server fails a checkout (a transient error, retried) instead of hanging it.
+      connectionTimeoutMillis: 10_000,
       application_name: 'sitesaga-databases',
     });
     // An idle session that dies (server restart) must not crash the process; the next checkout reconnects.
@@ -185,13 +190,25 @@ export class SiteDatabaseServer implements OnApplicationShutdown {
   private async withSession<T>(work: (session: PoolClient) => Promise<T>): Promise<T> {
     const session = await this.pool.connect();
     let broken: Error | undefined;
+    // pg-pool takes its own 'error' listener off a session while it is checked out, and pg
+    // emits 'error' on a session whose server goes away (restart, pg_terminate_backend)
+    // even while a query is in flight: without a listener of ours that event would kill
+    // the process. The query in flight fails on its own; the session is thrown away.
+    const onError = (error: Error) => {
+      broken = error;
+      this.options.logger.warn({ err: error }, 'site server session lost');
+    };
+    session.on('error', onError);
     try {
       return await work(session);
     } catch (error) {
       // A server error leaves the session usable; anything else (a lost connection) does not.
-      if (!(error instanceof DatabaseError) && !(error instanceof TransientFailure)) broken = error as Error;
+      if (!(error instanceof DatabaseError) && !(error instanceof TransientFailure)) broken ??= error as Error;
+      // The server's own "terminating connection" (57P01…) arrives as a DatabaseError.
+      if (error instanceof DatabaseError && /^(08|57P)/.test(error.code ?? '')) broken ??= error;
       throw error;
     } finally {
+      session.removeListener('error', onError);
       session.release(broken);
     }
   }
@@ -210,6 +227,7 @@ async function inspect(session: PoolClient, names: SiteDatabaseNames): Promise<S
 
 async function canLogIn(url: URL): Promise<boolean> {
   const probe = new Client({ connectionString: url.toString(), application_name: 'sitesaga-databases-setup', connectionTimeoutMillis: 5_000 });
+  probe.on('error', () => undefined); // a lost probe session only means "cannot log in"
   try {
     await probe.connect();
     return true;

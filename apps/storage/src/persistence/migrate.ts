@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { databaseUrlFor, ensureDatabaseExists } from '@sitesaga/messaging';
+import { databaseUrlFor, ensureDatabaseExists, runMigrationsExclusively } from '@sitesaga/messaging';
 import { storageDataSource } from './data-source';
 
 /** `pnpm --filter @sitesaga/storage migrate`: creates the database when missing and migrates it (the service also does at boot). */
@@ -7,7 +7,7 @@ async function migrate(): Promise<void> {
   await ensureDatabaseExists(databaseUrlFor('storage'));
   const dataSource = await storageDataSource().initialize();
   try {
-    const applied = await dataSource.runMigrations();
+    const applied = await runMigrationsExclusively(dataSource, databaseUrlFor('storage'));
     console.log(applied.length ? `applied ${applied.map((migration) => migration.name).join(', ')}` : 'storage database is up to date');
   } finally {
     await dataSource.destroy();

@@ -15,21 +15,31 @@ export function databaseUrlFor(service: string, env: NodeJS.ProcessEnv = process
 
 export const databaseNameOf = (databaseUrl: string): string => decodeURIComponent(new URL(databaseUrl).pathname.slice(1));
 
-/** Creates the database of `databaseUrl` when missing (connecting to the server's `postgres` database). */
+/**
+ * Creates the database of `databaseUrl` when missing (connecting to the server's `postgres`
+ * database). Replicas booting at once may all find it missing: the losers' CREATE fails
+ * with 42P04 (duplicate_database) or, when both passed the catalog check together, with
+ * 23505 on pg_database's unique name index; either means it exists now.
+ */
 export async function ensureDatabaseExists(databaseUrl: string): Promise<void> {
   const name = databaseNameOf(databaseUrl);
   const admin = new URL(databaseUrl);
   admin.pathname = '/postgres';
-  const client = new Client({ connectionString: admin.toString() });
+  const client = new Client({ connectionString: admin.toString(), connectionTimeoutMillis: 10_000, application_name: 'sitesaga-setup' });
+  // A server going away mid-call fails the query in flight; an unheard 'error' event would kill the process.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (found.rowCount === 0) {
       await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`).catch((error: { code?: string }) => {
-        if (error.code !== '42P04') throw error; // created meanwhile by a sibling replica
+        if (!isDuplicateDatabase(error)) throw error;
       });
     }
   } finally {
-    await client.end();
+    await client.end().catch(() => undefined);
   }
 }
+
+/** A CREATE DATABASE that lost the race against another session creating the same name. */
+export const isDuplicateDatabase = (error: { code?: string }): boolean => error.code === '42P04' || error.code === '23505';

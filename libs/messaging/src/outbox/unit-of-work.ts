@@ -2,7 +2,8 @@ import { type CommandDefinition, causedBy, definitionOf, type Envelope, type Fai
 import type { Logger } from 'pino';
 import type { PoolClient, QueryResult } from 'pg';
 import type { DataSource } from 'typeorm';
-import { type BackoffPolicy, backoffDelay, delay } from '../retry/backoff';
+import { type BackoffPolicy, backoffDelay } from '../retry/backoff';
+import { isConnectionFailure } from '../retry/connection-failure';
 import { classifyFailure, describeError } from '../retry/failure-classification';
 import { inboxInsertSql } from '../inbox/inbox';
 import { outboxInsertSql } from './outbox-writer';
@@ -34,6 +35,10 @@ export interface UnitOfWorkOptions {
  * command id, success or a failure that carries its class.
  */
 export class UnitOfWork {
+  /** Set at shutdown: an outage is then no longer waited out (the command is redelivered after the restart). */
+  private stopping = false;
+  private readonly sleepers = new Set<() => void>();
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly options: UnitOfWorkOptions,
@@ -90,8 +95,14 @@ export class UnitOfWork {
    * Handles a participant command: `work` must publish the success event. A
    * `BusinessRejection` commits the inbox row and a failure event with class `business`;
    * a transient or unexpected error is retried here with backoff, and when attempts run
-   * out a failure event with class `transient` is committed instead. If even that cannot
-   * be written (the database is down), the error escapes and Kafka redelivers the command.
+   * out a failure event with class `transient` is committed instead.
+   *
+   * A database that cannot be reached (the service's own or the site server: refused,
+   * dropped, restarting) is no failure of the command: it is waited out, with capped
+   * backoff, for as long as the outage lasts — the transport heart-beats meanwhile, and the
+   * partition waits behind this command as it would behind any slow one. Reporting it as
+   * a failure would make the orchestrator compensate sagas that did nothing wrong. Only
+   * errors a few retries cure (deadlock, serialization failure…) use up attempts.
    */
   async handleCommand<P>(command: Envelope<P>, work: (tx: Transaction) => Promise<void>): Promise<UnitOfWorkOutcome<void>> {
     const definition = definitionOf(command.type, command.version) as CommandDefinition | undefined;
@@ -99,21 +110,69 @@ export class UnitOfWork {
     let attempt = 0;
     for (;;) {
       attempt += 1;
+      let failure: unknown;
       try {
-        return await this.run(command, work);
+        return await this.outlastingOutages(command, () => this.run(command, work));
       } catch (error) {
-        const kind = classifyFailure(error);
-        if (kind === 'business') return this.reportFailure(command, definition, 'business', describeError(error));
-        if (kind === 'unreadable') throw error;
-        if (attempt >= this.options.attempts) {
-          this.options.logger.error({ err: error, attempt }, `${command.type} failed after ${attempt} attempts`);
-          return this.reportFailure(command, definition, 'transient', describeError(error));
-        }
-        const wait = backoffDelay(this.options.backoff, attempt);
-        this.options.logger.warn({ err: error, attempt, retryInMs: wait, kind }, `${command.type} failed; retrying`);
-        await delay(wait);
+        failure = error;
+      }
+      const kind = classifyFailure(failure);
+      if (kind === 'business') return this.outlastingOutages(command, () => this.reportFailure(command, definition, 'business', describeError(failure)));
+      if (kind === 'unreadable' || this.stopping) throw failure;
+      if (attempt >= this.options.attempts) {
+        this.options.logger.error({ err: failure, attempt }, `${command.type} failed after ${attempt} attempts`);
+        return this.outlastingOutages(command, () => this.reportFailure(command, definition, 'transient', describeError(failure)));
+      }
+      const wait = backoffDelay(this.options.backoff, attempt);
+      this.options.logger.warn({ err: failure, attempt, retryInMs: wait, kind }, `${command.type} failed; retrying`);
+      await this.pause(wait);
+    }
+  }
+
+  /**
+   * Stops waiting out outages: at shutdown, a command stuck behind an unreachable database
+   * gives up at once (its offset is not committed; it is redelivered after the restart),
+   * so that the consumer can stop and the process exit.
+   */
+  stopWaiting(): void {
+    this.stopping = true;
+    for (const wake of this.sleepers) wake();
+    this.sleepers.clear();
+  }
+
+  /** Runs `once` until it gets through, as long as what stops it is an unreachable database. */
+  private async outlastingOutages<T>(command: Envelope, once: () => Promise<T>): Promise<T> {
+    let failures = 0;
+    const startedAt = Date.now();
+    for (;;) {
+      try {
+        const result = await once();
+        if (failures > 0) this.options.logger.info({ outageMs: Date.now() - startedAt, failures }, `${command.type}: database reachable again`);
+        return result;
+      } catch (error) {
+        if (this.stopping || classifyFailure(error) !== 'transient' || !isConnectionFailure(error)) throw error;
+        failures += 1;
+        const wait = backoffDelay(this.options.backoff, failures);
+        this.options.logger.warn(
+          { err: error, failures, outageMs: Date.now() - startedAt, retryInMs: wait },
+          `${command.type}: database unreachable; waiting for it`,
+        );
+        await this.pause(wait);
       }
     }
+  }
+
+  private pause(ms: number): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.sleepers.add(wake);
+    });
   }
 
   private reportFailure(command: Envelope, definition: CommandDefinition, failureClass: FailureClass, reason: string): Promise<UnitOfWorkOutcome<void>> {

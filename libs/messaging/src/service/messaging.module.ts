@@ -39,7 +39,7 @@ export interface MessagingModuleOptions {
 
 /**
  * Starts the relay once the app is up. At shutdown, before the database closes: stop
- * consuming (handlers in flight finish and commit their offsets), then flush the outbox,
+ * waiting out database outages, stop consuming (handlers in flight finish and commit their offsets), then flush the outbox,
  * then stop the relay — so what the last handlers wrote is published before exit.
  */
 @Injectable()
@@ -49,6 +49,7 @@ class OutboxRelayLifecycle implements OnApplicationBootstrap, BeforeApplicationS
     private readonly server: KafkaEnvelopeServer,
     @Inject(OUTBOX_PRODUCER) private readonly producer: Producer,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly unitOfWork: UnitOfWork,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -57,6 +58,8 @@ class OutboxRelayLifecycle implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    // A handler waiting out a database outage would hold the consumer's stop forever.
+    this.unitOfWork.stopWaiting();
     await this.server.close().catch((error: unknown) => this.logger.warn({ err: error }, 'consumer close at shutdown failed'));
     await this.relay.drain().catch((error: unknown) => this.logger.warn({ err: error }, 'outbox flush at shutdown failed'));
     await this.relay.stop();

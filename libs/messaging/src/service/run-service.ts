@@ -2,11 +2,12 @@ import type { DynamicModule, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
-import type { MixedList } from 'typeorm';
+import { DataSource, type DataSourceOptions, type MixedList } from 'typeorm';
 import { messagingConfigFromEnv, type MessagingConfig } from '../config/messaging-config';
 import { databaseUrlFor, ensureDatabaseExists } from '../config/database-url';
 import { KafkaEnvelopeServer } from '../kafka/kafka-envelope.server';
 import { createLogger, PinoNestLogger } from '../logging/logger';
+import { runMigrationsExclusively } from '../persistence/exclusive-migrations';
 import { MESSAGING_MIGRATIONS } from '../persistence/messaging-migrations';
 import { MessagingModule } from './messaging.module';
 
@@ -50,16 +51,32 @@ export function serviceInfrastructure(spec: ServiceSpec, env: NodeJS.ProcessEnv 
     databaseUrl,
     port: port(env.PORT, spec.defaultPort),
     imports: [
-      TypeOrmModule.forRoot({
-        type: 'postgres',
-        url: databaseUrl,
-        entities: spec.entities,
-        migrations: [...MESSAGING_MIGRATIONS, ...spec.migrations],
-        migrationsRun: true,
-        migrationsTransactionMode: 'each',
-        synchronize: false,
-        logging: ['error'],
-        extra: { max: Number(env.DATABASE_POOL_SIZE ?? 10), application_name: spec.name },
+      TypeOrmModule.forRootAsync({
+        useFactory: () => ({
+          type: 'postgres',
+          url: databaseUrl,
+          entities: spec.entities,
+          migrations: [...MESSAGING_MIGRATIONS, ...spec.migrations],
+          // Run below, under a lock: replicas booting at once must not migrate together.
+          migrationsRun: false,
+          migrationsTransactionMode: 'each',
+          synchronize: false,
+          logging: ['error'],
+          // A server that is down fails a checkout after 10 s (a transient error, retried)
+          // instead of queueing the caller forever.
+          extra: { max: Number(env.DATABASE_POOL_SIZE ?? 10), application_name: spec.name, connectionTimeoutMillis: 10_000 },
+        }),
+        dataSourceFactory: async (options?: DataSourceOptions) => {
+          const dataSource = await new DataSource(options!).initialize();
+          try {
+            await runMigrationsExclusively(dataSource, databaseUrl, logger);
+          } catch (error) {
+            // Nest retries the factory: do not leave this pool behind.
+            await dataSource.destroy().catch(() => undefined);
+            throw error;
+          }
+          return dataSource;
+        },
       }),
       MessagingModule.forRoot({ config, logger, databaseUrl, topics: spec.topics }),
     ],
@@ -75,6 +92,15 @@ export async function runService(spec: ServiceSpec): Promise<INestApplication> {
   const infrastructure = serviceInfrastructure(spec);
   const { logger } = infrastructure;
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
+  // Every connection has its own 'error' listener and reconnect path; this is the last
+  // resort for one that does not. A process that goes on after an exception nobody handled
+  // runs in a state nobody reasoned about, so it exits — loudly, in the log, with a
+  // non-zero code that a supervisor (Kubernetes, compose, scripts/start-local.ts) sees
+  // and answers with a restart.
+  process.on('uncaughtException', (error, origin) => {
+    logger.fatal({ err: error, origin }, `${spec.name} is exiting after an uncaught exception`);
+    process.exit(70); // EX_SOFTWARE
+  });
   await ensureDatabaseExists(infrastructure.databaseUrl);
   const app = await NestFactory.create(spec.module(infrastructure), { logger: new PinoNestLogger(logger), bufferLogs: true });
   app.enableShutdownHooks();

@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import { type Envelope, ProvisionStorage } from '@sitesaga/contracts';
+import { Client } from 'pg';
+import pino from 'pino';
+import { DataSource } from 'typeorm';
+import { freshDatabase } from '../../../../test/support/fresh-database';
+import { startTcpProxy, type TcpProxy } from '../../../../test/support/tcp-proxy';
+import { waitFor } from '../../../../test/support/wait-for';
+import { CreateMessagingTables1732400000000 } from '../persistence/1732400000000-create-messaging-tables';
+import { UnitOfWork } from './unit-of-work';
+
+/**
+ * The unit of work's pool when the server drops its sessions (pg_terminate_backend: what a
+ * server restart or a failover does to every connection, without stopping the shared
+ * server). A participant must wait such an outage out and answer the command with its
+ * success, never with a failure; errors a retry cures (deadlocks) keep their limit.
+ */
+jest.setTimeout(90_000);
+const logger = pino({ level: 'silent' });
+const APPLICATION = `uow-it-${randomUUID().slice(0, 8)}`;
+
+let database: Awaited<ReturnType<typeof freshDatabase>>;
+let dataSource: DataSource;
+let admin: Client;
+let unitOfWork: UnitOfWork;
+/** Between the pool and the server: the network, which a test can break. */
+let proxy: TcpProxy;
+
+const command = (): Envelope => {
+  const sagaId = randomUUID();
+  return ProvisionStorage.create({ siteId: sagaId }, { sagaId, correlationId: sagaId, causationId: null });
+};
+
+const outboxOf = async (sagaId: string): Promise<{ type: string; class: string | null }[]> =>
+  dataSource.query(
+    `SELECT value::jsonb->>'type' AS type, value::jsonb->'payload'->>'class' AS class FROM outbox_messages WHERE message_key = $1 ORDER BY position`,
+    [sagaId],
+  );
+
+const inboxCount = async (messageId: string): Promise<number> =>
+  Number((await dataSource.query(`SELECT count(*) AS n FROM inbox_messages WHERE message_id = $1`, [messageId]))[0].n);
+
+/** Ends, as the server would, every session of this test that is running `marker`. */
+const terminateSessionsRunning = async (marker: string): Promise<number> =>
+  (
+    await admin.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE datname = $1 AND application_name = $2 AND query LIKE $3 AND pid <> pg_backend_pid()`,
+      [database.name, APPLICATION, `%${marker}%`],
+    )
+  ).rowCount ?? 0;
+
+beforeAll(async () => {
+  database = await freshDatabase('uow_it');
+  const server = new URL(database.url);
+  proxy = await startTcpProxy({ host: server.hostname, port: Number(server.port || 5432) });
+  dataSource = new DataSource({
+    type: 'postgres',
+    url: proxy.via(database.url),
+    migrations: [CreateMessagingTables1732400000000],
+    logging: false,
+    extra: { max: 3, application_name: APPLICATION, connectionTimeoutMillis: 5_000 },
+  });
+  await dataSource.initialize();
+  await dataSource.runMigrations();
+  admin = new Client({ connectionString: database.url });
+  await admin.connect();
+  unitOfWork = new UnitOfWork(dataSource, { consumer: 'uow-it', logger, attempts: 2, backoff: { initialMs: 20, factor: 2, maxMs: 200, jitter: 0 } });
+});
+
+afterAll(async () => {
+  await admin?.end();
+  await dataSource?.destroy();
+  await proxy?.close();
+  await database?.drop();
+});
+
+describe('UnitOfWork when the database drops its connections', () => {
+  it('answers a command with its success after its sessions were killed more times than it has attempts', async () => {
+    const envelope = command();
+    const marker = `uow_outage_${randomUUID().replace(/-/g, '')}`;
+    let runs = 0;
+    // The first four runs hang in the database and lose their session there: an outage
+    // that outlasts the two attempts a transient error gets.
+    const handled = unitOfWork.handleCommand(envelope, async (tx) => {
+      runs += 1;
+      if (runs <= 4) await tx.manager.query(`SELECT pg_sleep(30), '${marker}'`);
+      tx.reply(ProvisionStorage.succeeded, { siteId: envelope.sagaId, path: `/srv/${envelope.sagaId}` });
+    });
+    let terminated = 0;
+    await waitFor(
+      async () => {
+        terminated += await terminateSessionsRunning(marker);
+        return terminated >= 4;
+      },
+      { within: '60s', what: 'four sessions of the unit of work terminated mid-transaction', interval: 50 },
+    );
+
+    await expect(handled).resolves.toMatchObject({ status: 'done' });
+    expect(runs).toBe(5);
+    expect(await outboxOf(envelope.sagaId)).toEqual([{ type: ProvisionStorage.succeeded.type, class: null }]);
+    expect(await inboxCount(envelope.id)).toBe(1);
+    // The pool is whole again: a plain unit of work goes through at once.
+    await expect(unitOfWork.run(null, async (tx) => tx.manager.query('SELECT 1'))).resolves.toMatchObject({ status: 'done' });
+  });
+
+  it('survives a session killed while idle in the pool, without an unhandled error', async () => {
+    await unitOfWork.run(null, async (tx) => tx.manager.query('SELECT 1'));
+    const killed = await admin.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = $2 AND pid <> pg_backend_pid()`,
+      [database.name, APPLICATION],
+    );
+    expect(killed.rowCount).toBeGreaterThan(0);
+    const envelope = command();
+    await expect(
+      unitOfWork.handleCommand(envelope, async (tx) => {
+        tx.reply(ProvisionStorage.succeeded, { siteId: envelope.sagaId, path: `/srv/${envelope.sagaId}` });
+      }),
+    ).resolves.toMatchObject({ status: 'done' });
+    expect(await outboxOf(envelope.sagaId)).toEqual([{ type: ProvisionStorage.succeeded.type, class: null }]);
+  });
+
+  it('still gives a deadlock only its attempts, then answers with a transient failure', async () => {
+    const envelope = command();
+    let runs = 0;
+    const outcome = await unitOfWork.handleCommand(envelope, async () => {
+      runs += 1;
+      throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
+    });
+    expect(outcome.status).toBe('done');
+    expect(runs).toBe(2);
+    expect(await outboxOf(envelope.sagaId)).toEqual([{ type: ProvisionStorage.failed.type, class: 'transient' }]);
+  });
+
+  it('waits while the database cannot be reached at all, mid-transaction, and answers with its success once it can', async () => {
+    const envelope = command();
+    let runs = 0;
+    let inTransaction!: () => void;
+    const entered = new Promise<void>((resolve) => (inTransaction = resolve));
+    const handled = unitOfWork.handleCommand(envelope, async (tx) => {
+      runs += 1;
+      if (runs === 1) {
+        inTransaction();
+        await tx.manager.query('SELECT pg_sleep(30)');
+      }
+      tx.reply(ProvisionStorage.succeeded, { siteId: envelope.sagaId, path: `/srv/${envelope.sagaId}` });
+    });
+    await entered;
+    // The link dies mid-transaction and the server stays out of reach for a while:
+    // every retry in that time is refused.
+    await proxy.refuse();
+    const refusedSince = Date.now();
+    await waitFor(() => Date.now() - refusedSince > 3_000, { within: '10s', what: 'three seconds of outage' });
+    expect(runs).toBe(1);
+    await proxy.accept();
+
+    await expect(handled).resolves.toMatchObject({ status: 'done' });
+    expect(runs).toBe(2);
+    expect(await outboxOf(envelope.sagaId)).toEqual([{ type: ProvisionStorage.succeeded.type, class: null }]);
+    expect(await inboxCount(envelope.id)).toBe(1);
+  });
+});

@@ -1,0 +1,69 @@
+import * as net from 'node:net';
+
+/**
+ * A TCP proxy in front of a server (Postgres), to break the network between a client
+ * and it without touching the server others share: `cut()` resets every connection
+ * (no goodbye from the server, as when a host or a link dies), `refuse()` resets them
+ * and closes the door (new connections are refused, as when the server is down),
+ * `accept()` opens it again.
+ */
+export interface TcpProxy {
+  readonly port: number;
+  /** `url` with its host and port replaced by the proxy's. */
+  via(url: string): string;
+  cut(): number;
+  refuse(): Promise<void>;
+  accept(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(target);
+    sockets.add(client).add(upstream);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  const listen = (port: number) => new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', () => resolve()));
+  await listen(0);
+  const port = (server.address() as net.AddressInfo).port;
+  const cut = () => {
+    const count = sockets.size;
+    for (const socket of sockets) socket.resetAndDestroy();
+    sockets.clear();
+    return count;
+  };
+  return {
+    port,
+    via(url: string) {
+      const parsed = new URL(url);
+      parsed.hostname = '127.0.0.1';
+      parsed.port = String(port);
+      return parsed.toString();
+    },
+    cut,
+    refuse: () =>
+      new Promise<void>((resolve) => {
+        if (!server.listening) return resolve();
+        server.close(() => resolve()); // called once the last connection is gone
+        cut();
+      }),
+    accept: () => (server.listening ? Promise.resolve() : listen(port)),
+    async close() {
+      if (!server.listening) return void cut();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        cut();
+      });
+    },
+  };
+}
