@@ -11,6 +11,7 @@ import { DeadLetterer } from '../dead-letter/dead-letterer';
 import { reportConsumerLag } from '../observability/consumer-lag-metrics';
 import type { MessagingMetrics } from '../observability/messaging-metrics';
 import { type BackoffPolicy, backoffDelay, delay } from '../retry/backoff';
+import { isConnectionFailure } from '../retry/connection-failure';
 import { classifyFailure, describeError } from '../retry/failure-classification';
 import { createDeadLetterProducer } from './kafka-client';
 import { KafkaEnvelopeContext } from './kafka-envelope.context';
@@ -21,6 +22,9 @@ export interface InvalidMessage {
   readonly reasons: readonly FieldReason[];
   readonly error: string;
 }
+
+/** Waiting out a database outage inside a handler: capped, so recovery is noticed within seconds. */
+const OUTAGE_BACKOFF = { initialMs: 200, factor: 2, maxMs: 5_000, jitter: 0.2 } as const;
 
 export const invalidPatternOf = (type: string): string => `invalid:${type}`;
 
@@ -281,6 +285,7 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
     const message = context.getMessage();
     const beat = setInterval(() => context.heartbeat().catch(() => undefined), Math.max(500, config.heartbeatIntervalMs));
     const timer = metrics?.handlingSeconds.startTimer({ type: envelope.type });
+    let outage = 0;
     try {
       for (let attempt = 1; ; attempt++) {
         try {
@@ -299,6 +304,16 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
             await this.deadLetter(topic, partition, message, describeError(error), reasons, 'unreadable');
             return;
           }
+          if (kind === 'transient' && isConnectionFailure(error) && !this.closing) {
+            // A database that is not there is an outage, not a verdict on this message:
+            // wait it out in place (heart-beating), spending no attempt, instead of giving
+            // the message back to kafkajs, whose own retries end in a consumer restart.
+            outage += 1;
+            await delay(backoffDelay(OUTAGE_BACKOFF, outage));
+            attempt -= 1;
+            continue;
+          }
+          outage = 0;
           if (attempt >= config.handlerAttempts) {
             if (kind === 'transient') {
               // Give the message back: kafkajs re-reads this offset after its own backoff.
