@@ -36,9 +36,13 @@ export interface SagaFailure {
   /** The step that failed (for an abort: the step that was running). */
   readonly failedStep: string;
   readonly reason: string;
-  /** `business`: refused; `exhausted`: attempts spent; `aborted`: operator. */
-  readonly cause: 'business' | 'exhausted' | 'aborted';
-  /** Compensations that ran out of attempts (saga FAILED); empty once retried. */
+  /**
+   * `business`: refused; `exhausted`: attempts spent; `aborted`: operator; `quarantined`:
+   * the saga could not be run at all (its type or step is unknown, or its data breaks its
+   * contract), so it was set aside for a person instead of blocking the others.
+   */
+  readonly cause: 'business' | 'exhausted' | 'aborted' | 'quarantined';
+  /** Steps that ran out of attempts (saga FAILED): compensations, or forward steps of a saga that stops when exhausted; empty once retried. */
   readonly stuck: readonly { readonly step: string; readonly reason: string }[];
 }
 
