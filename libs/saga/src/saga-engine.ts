@@ -136,6 +136,13 @@ export class SagaEngine {
 
   private async quarantineState(tx: SagaTransaction, state: SagaState, quarantine: Quarantine): Promise<void> {
     const reason = quarantine.reason.slice(0, 2000);
+    if (isTerminal(state.status)) {
+      // Already ended: its outcome stands; only a deadline left behind is cleared.
+      const steps = state.steps.map((row) => ({ ...row, deadlineAt: null, deadlineKind: null }));
+      const history = [{ direction: 'in' as const, topic: null, messageId: quarantine.causationId, type: 'Quarantined', step: quarantine.step, at: quarantine.now }];
+      await this.store.save(tx.manager, state, { ...state, updatedAt: quarantine.now, steps }, history);
+      return;
+    }
     const causation = { sagaId: state.id, correlationId: state.correlationId, causationId: quarantine.causationId };
     const outgoing = (this.options.onQuarantined?.(state, { ...quarantine, reason }) ?? []).map((message) => ({
       topic: message.definition.topic,
