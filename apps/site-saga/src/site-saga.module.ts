@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { KAFKA, LOGGER, type ServiceInfrastructure } from '@sitesaga/messaging';
+import { KAFKA, KafkaEnvelopeServer, LOGGER, type ServiceInfrastructure } from '@sitesaga/messaging';
 import { SagaEngine } from '@sitesaga/saga';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -14,11 +14,14 @@ import { deleteSiteSaga } from './sagas/delete-site.saga';
 import { sagaNeedsAttentionOnQuarantine } from './sagas/quarantine';
 import { SagaChanges } from './sagas/saga-changes';
 import type { SiteSagaConfig } from './site-saga-config';
-import { BrokerProbe } from './timers/broker-probe';
+import { PlumbingMonitor } from './timers/plumbing-monitor';
 import { DeadlineSweeper } from './timers/deadline-sweeper';
 
-/** How often the sweeper asks the broker whether it answers, and after how long without an answer it counts as out. */
-const BROKER_PROBE = { intervalMs: 1_000, downAfterMs: 5_000 } as const;
+/**
+ * How often the sweeper looks at the plumbing; after how long without an answer the broker
+ * counts as out, and after how long without a fetch or heartbeat the consumer does.
+ */
+const PLUMBING = { intervalMs: 1_000, downAfterMs: 5_000, consumerDownAfterMs: 15_000 } as const;
 
 @Module({})
 export class SiteSagaModule {
@@ -38,7 +41,11 @@ export class SiteSagaModule {
             }),
           inject: [SagaMetrics],
         },
-        { provide: BrokerProbe, useFactory: (kafka: Kafka, logger: Logger) => new BrokerProbe(kafka, logger, BROKER_PROBE), inject: [KAFKA, LOGGER] },
+        {
+          provide: PlumbingMonitor,
+          useFactory: (kafka: Kafka, server: KafkaEnvelopeServer, logger: Logger) => new PlumbingMonitor(kafka, server, logger, PLUMBING),
+          inject: [KAFKA, KafkaEnvelopeServer, LOGGER],
+        },
         { provide: 'SAGA_TIMER_INTERVAL_MS', useValue: config.timerIntervalMs },
         SagaChanges,
         DeadlineSweeper,

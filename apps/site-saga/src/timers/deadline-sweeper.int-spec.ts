@@ -9,7 +9,7 @@ import { createSiteSaga } from '../sagas/create-site.saga';
 import { deleteSiteSaga } from '../sagas/delete-site.saga';
 import { sagaNeedsAttentionOnQuarantine } from '../sagas/quarantine';
 import type { SagaChanges } from '../sagas/saga-changes';
-import type { BrokerProbe } from './broker-probe';
+import type { PlumbingMonitor } from './plumbing-monitor';
 import { DeadlineSweeper } from './deadline-sweeper';
 
 jest.setTimeout(60_000);
@@ -23,11 +23,11 @@ let now = new Date();
 const logger = createLogger('site-saga', { level: 'silent', destination: new Writable({ write: (_chunk, _encoding, done) => done() }) });
 const changes = { committed: () => undefined } as unknown as SagaChanges;
 
-/** A broker that answers, or has not since `lastReachedAt`. */
-const broker = { up: true, lastReachedAt: Date.now(), isUp: () => broker.up, start: () => undefined, stop: async () => undefined };
+/** Plumbing that works, or has not since `lastWorkingAt`. */
+const broker = { up: true, lastWorkingAt: Date.now(), isUp: () => broker.up, start: () => undefined, stop: async () => undefined };
 const sweepers: DeadlineSweeper[] = [];
 const newSweeper = (): DeadlineSweeper => {
-  const sweeper = new DeadlineSweeper(engine, unitOfWork, changes, dataSource, logger, 50, broker as unknown as BrokerProbe, database.url);
+  const sweeper = new DeadlineSweeper(engine, unitOfWork, changes, dataSource, logger, 50, broker as unknown as PlumbingMonitor, database.url);
   sweepers.push(sweeper);
   return sweeper;
 };
@@ -165,7 +165,7 @@ describe('DeadlineSweeper against Postgres', () => {
     const sweeper = sweepers[0] ?? newSweeper();
 
     broker.up = false;
-    broker.lastReachedAt = Date.now() - 120_000; // out for two minutes
+    broker.lastWorkingAt = Date.now() - 120_000; // out for two minutes
     now = new Date(now.getTime() + 60_000); // the deadline passed during the outage
     expect(await sweeper.round()).toBe(0);
     expect((await load(sagaId)).steps.find((step) => step.name === 'ReserveSite')).toMatchObject({ attempts: 1, deadlineKind: 'reply' });

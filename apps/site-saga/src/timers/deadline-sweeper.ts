@@ -6,7 +6,7 @@ import { Client } from 'pg';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { SagaChanges } from '../sagas/saga-changes';
-import { BrokerProbe } from './broker-probe';
+import { PlumbingMonitor } from './plumbing-monitor';
 
 /** One sweeper per orchestrator database fires deadlines, so an outage is made up for once. */
 const SWEEPER_LOCK = 7_321_002;
@@ -22,7 +22,7 @@ const MAX_SKIPPED = 10_000;
  * Deadlines measure the participant, not the plumbing:
  * - a reply deadline counts from when its command reached the broker (the store reads the
  *   outbox's `sent_at`), so a command stuck in the outbox is not due;
- * - while the broker does not answer (BrokerProbe) or the database fails the sweep, no
+ * - while the broker does not answer or the consumer does not fetch (PlumbingMonitor), or the database fails the sweep, no
  *   deadline fires; when both work again, every reply deadline whose command was out
  *   before the outage is moved by the outage's length, once.
  * One replica sweeps at a time (a session advisory lock on a connection of its own), so
@@ -50,20 +50,20 @@ export class DeadlineSweeper implements OnApplicationBootstrap, BeforeApplicatio
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject('SAGA_TIMER_INTERVAL_MS') private readonly intervalMs: number,
-    private readonly broker: BrokerProbe,
+    private readonly plumbing: PlumbingMonitor,
     @Inject(DATABASE_URL) private readonly databaseUrl: string,
   ) {}
 
   onApplicationBootstrap(): void {
     this.running = true;
-    this.broker.start();
+    this.plumbing.start();
     this.loop = this.run();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.running = false;
     await this.loop;
-    await this.broker.stop();
+    await this.plumbing.stop();
     await this.closeSession();
   }
 
@@ -82,10 +82,10 @@ export class DeadlineSweeper implements OnApplicationBootstrap, BeforeApplicatio
       if (!this.leader) return 0;
     }
     const now = Date.now();
-    if (!this.broker.isUp(now)) {
+    if (!this.plumbing.isUp(now)) {
       if (this.outageSince === null) {
-        this.outageSince = Math.min(this.broker.lastReachedAt, this.lastDatabaseOkAt);
-        this.logger.warn({ since: new Date(this.outageSince) }, 'the broker does not answer: deadlines are paused');
+        this.outageSince = Math.min(this.plumbing.lastWorkingAt, this.lastDatabaseOkAt);
+        this.logger.warn({ since: new Date(this.outageSince) }, 'the broker does not answer or the consumer does not fetch: deadlines are paused');
       }
       return 0;
     }
