@@ -70,6 +70,11 @@ export class SagaEngine {
     this.clock = options.clock ?? (() => new Date());
   }
 
+  /** The engine's clock. */
+  now(): Date {
+    return this.clock();
+  }
+
   /** The definition of `type` as this engine runs it (time-scaled). */
   definition(type: string): AnySagaDefinition {
     const definition = this.definitions.get(type);

@@ -23,8 +23,17 @@ let now = new Date();
 const logger = createLogger('site-saga', { level: 'silent', destination: new Writable({ write: (_chunk, _encoding, done) => done() }) });
 const changes = { committed: () => undefined } as unknown as SagaChanges;
 
-/** Plumbing that works, or has not since `lastWorkingAt`. */
-const broker = { up: true, lastWorkingAt: Date.now(), isUp: () => broker.up, start: () => undefined, stop: async () => undefined };
+/** Plumbing that works (seen just now), or has not since `downSince`. */
+const broker = {
+  up: true,
+  downSince: 0,
+  isUp: () => broker.up,
+  get lastWorkingAt() {
+    return broker.up ? Date.now() : broker.downSince;
+  },
+  start: () => undefined,
+  stop: async () => undefined,
+};
 const sweepers: DeadlineSweeper[] = [];
 const newSweeper = (): DeadlineSweeper => {
   const sweeper = new DeadlineSweeper(engine, unitOfWork, changes, dataSource, logger, 50, broker as unknown as PlumbingMonitor, database.url);
@@ -165,7 +174,7 @@ describe('DeadlineSweeper against Postgres', () => {
     const sweeper = sweepers[0] ?? newSweeper();
 
     broker.up = false;
-    broker.lastWorkingAt = Date.now() - 120_000; // out for two minutes
+    broker.downSince = Date.now() - 120_000; // out for two minutes
     now = new Date(now.getTime() + 60_000); // the deadline passed during the outage
     expect(await sweeper.round()).toBe(0);
     expect((await load(sagaId)).steps.find((step) => step.name === 'ReserveSite')).toMatchObject({ attempts: 1, deadlineKind: 'reply' });

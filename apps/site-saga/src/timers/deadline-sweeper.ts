@@ -101,9 +101,14 @@ export class DeadlineSweeper implements OnApplicationBootstrap, BeforeApplicatio
     return fired;
   }
 
-  /** Fires every deadline due now; returns how many changed a saga. */
+  /**
+   * Fires every deadline due by the last moment the plumbing was seen working (a second or
+   * so ago): a deadline that fell due after it might have been met but for an outage not
+   * yet noticed. Returns how many changed a saga.
+   */
   async sweep(): Promise<number> {
-    const due = await this.engine.dueDeadlines(this.dataSource.manager, 200);
+    const unconfirmedMs = Math.max(0, Date.now() - this.plumbing.lastWorkingAt);
+    const due = await this.engine.dueDeadlines(this.dataSource.manager, 200, new Date(this.engine.now().getTime() - unconfirmedMs));
     let fired = 0;
     for (const deadline of due) {
       if (this.skipped.has(keyOf(deadline))) continue;
