@@ -65,7 +65,7 @@ const outcomesOf = (siteId: string) => system.events(Topics.siteSagaEvents, { sa
 
 describe('a broker outage', () => {
   it('delays sagas in flight but fails none: every site is created once after the broker comes back', async () => {
-    const ids = Array.from({ length: SITES }, () => randomUUID());
+    const ids: string[] = Array.from({ length: SITES }, () => randomUUID());
     await Promise.all(
       ids.map((siteId, index) => {
         const name = `outage-${index}-${siteId.slice(0, 6)}`;

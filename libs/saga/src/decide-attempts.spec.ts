@@ -144,3 +144,28 @@ describe('decide: deadlines left on steps that wait for nothing', () => {
     expect(script.step('ReserveSite')).toMatchObject({ state: 'RUNNING', deadlineAt: null, deadlineKind: null });
   });
 });
+
+describe('decide: a transient failure during an outage spends no attempt', () => {
+  it('keeps re-sending through more transient failures than the budget while the host reports an outage, then counts again', () => {
+    const script = new SagaScript(testSaga); // maxAttempts 3
+    script.start(site);
+    const failDuringOutage = () =>
+      script.input({ kind: 'reply', envelope: script.replyTo(ReserveSite, 'failed', { siteId: site.siteId, reason: 'connection refused', class: 'transient' }), duringOutage: true });
+
+    for (let round = 0; round < 5; round += 1) {
+      failDuringOutage();
+      expect(script.step('ReserveSite')).toMatchObject({ state: 'RUNNING', deadlineKind: 'resend', error: 'connection refused (during an outage: not counted)' });
+      script.passDeadline('ReserveSite');
+    }
+    expect(script.sent.filter((envelope) => envelope.type === 'ReserveSite')).toHaveLength(6);
+    expect(script.step('ReserveSite').attempts).toBe(1);
+
+    // Outside an outage the budget counts again: two more transient failures and it gives up.
+    script.fail(ReserveSite, 'transient', 'connection refused');
+    script.passDeadline('ReserveSite');
+    script.fail(ReserveSite, 'transient', 'connection refused');
+    script.passDeadline('ReserveSite');
+    script.fail(ReserveSite, 'transient', 'connection refused');
+    expect(script.step('ReserveSite')).toMatchObject({ state: 'COMPENSATING', mayHaveTakenEffect: true });
+  });
+});

@@ -17,8 +17,12 @@ export interface SagaCause {
 /** Everything that can move a saga. */
 export type SagaInput<D> =
   | { readonly kind: 'start'; readonly sagaId: string; readonly data: D; readonly cause: SagaCause }
-  /** A participant's event. */
-  | { readonly kind: 'reply'; readonly envelope: Envelope }
+  /**
+   * A participant's event. `duringOutage`: the host saw its plumbing (broker, consumer,
+   * database) out lately, so a transient failure is the outage's doing, not the step's:
+   * it is retried without spending the step's attempts.
+   */
+  | { readonly kind: 'reply'; readonly envelope: Envelope; readonly duringOutage?: boolean }
   /** A persisted step deadline passed. */
   | { readonly kind: 'deadline'; readonly step: string }
   /** Operator: re-send what the saga waits for now (fresh attempts); resume a FAILED saga's compensations. */
@@ -73,7 +77,7 @@ export function decide<D>(
   if (!state) throw new Error(`decide(${input.kind}) needs the saga's state`);
   switch (input.kind) {
     case 'reply':
-      return new Transition(definition, state, now, options, input.envelope.id).reply(input.envelope);
+      return new Transition(definition, state, now, options, input.envelope.id).reply(input.envelope, input.duringOutage === true);
     case 'deadline': {
       const step = state.steps.find((candidate) => candidate.name === input.step);
       // A deadline read before a reply moved the step on: nothing to do, nothing to record.
@@ -172,7 +176,7 @@ class Transition<D> {
     return this.done();
   }
 
-  reply(envelope: Envelope): Decision<D> {
+  reply(envelope: Envelope, duringOutage = false): Decision<D> {
     const route = this.routeOf(envelope.type);
     this.record({ direction: 'in', topic: route?.event.topic ?? null, messageId: envelope.id, type: envelope.type, step: route?.step.name ?? null });
     if (!route) return this.ignore(`no step of ${this.definition.type} answers to ${envelope.type}`);
@@ -205,8 +209,8 @@ class Transition<D> {
     if (step.deadlineKind !== 'reply' || answersEarlierSend) {
       return this.ignore(`${envelope.type} answers an earlier send of ${step.name}`);
     }
-    if (route.leg === 'forward') this.retryOrGiveUp(route.step, step, failure.reason);
-    else this.retryCompensationOrGiveUp(route.step, step, failure.reason);
+    if (route.leg === 'forward') this.retryOrGiveUp(route.step, step, failure.reason, duringOutage);
+    else this.retryCompensationOrGiveUp(route.step, step, failure.reason, duringOutage);
     return this.done();
   }
 
@@ -320,8 +324,10 @@ class Transition<D> {
     }
   }
 
-  private retryOrGiveUp(definitionStep: SagaStep<D>, step: Mutable<StepState>, reason: string): void {
-    step.error = reason;
+  /** `free`: the failure is an outage's, not the step's: the send it answers is not counted. */
+  private retryOrGiveUp(definitionStep: SagaStep<D>, step: Mutable<StepState>, reason: string, free = false): void {
+    step.error = free ? `${reason} (during an outage: not counted)` : reason;
+    if (free) step.attempts = Math.max(0, step.attempts - 1); // the send the outage failed does not count
     if (step.attempts < definitionStep.retry.maxAttempts) {
       this.backOff(step, backoffDelay(definitionStep.retry, step.attempts, this.random));
       return;
@@ -435,8 +441,9 @@ class Transition<D> {
   }
 
   /** Compensations are idempotent, so failures of either class are retried until attempts run out. */
-  private retryCompensationOrGiveUp(definitionStep: SagaStep<D>, step: Mutable<StepState>, reason: string): void {
-    step.error = reason;
+  private retryCompensationOrGiveUp(definitionStep: SagaStep<D>, step: Mutable<StepState>, reason: string, free = false): void {
+    step.error = free ? `${reason} (during an outage: not counted)` : reason;
+    if (free) step.compensationAttempts = Math.max(1, step.compensationAttempts - 1); // stays > 0: it marks a compensation begun
     if (step.compensationAttempts < definitionStep.compensationRetry.maxAttempts) {
       this.backOff(step, backoffDelay(definitionStep.compensationRetry, step.compensationAttempts, this.random));
       return;

@@ -94,8 +94,9 @@ export class SagaEngine {
   /**
    * Hands a participant's event to its saga (by `sagaId`). Returns false when no saga
    * matches; a reply the saga was not waiting for is recorded in its history and changes nothing.
+   * `duringOutage`: see SagaInput (a transient failure then spends no attempt).
    */
-  async handleReply(tx: SagaTransaction, envelope: Envelope): Promise<boolean> {
+  async handleReply(tx: SagaTransaction, envelope: Envelope, options: { duringOutage?: boolean } = {}): Promise<boolean> {
     const state = await this.store.load(tx.manager, envelope.sagaId);
     if (!state) return false;
     const definition = this.definitions.get(state.type);
@@ -109,7 +110,7 @@ export class SagaEngine {
       }
       return true;
     }
-    await this.apply(tx, definition, state, { kind: 'reply', envelope }, this.clock());
+    await this.apply(tx, definition, state, { kind: 'reply', envelope, duringOutage: options.duringOutage === true }, this.clock());
     return true;
   }
 

@@ -17,7 +17,7 @@ export interface StepState {
   /** Index of the step's stage in the definition: steps of one parallel group share it. */
   readonly position: number;
   readonly state: StepStateName;
-  /** Sends of the step's command (operator retry starts a fresh count). */
+  /** Sends of the step's command that count against its budget (an operator's retry starts a fresh count; a send failed by an outage is not counted). */
   readonly attempts: number;
   readonly compensationAttempts: number;
   /** Its command was sent and no definitive answer came: compensated as if it succeeded. */

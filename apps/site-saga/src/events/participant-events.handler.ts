@@ -17,6 +17,13 @@ import { classifyFailure, describeError, LOGGER, OnMessage, UnitOfWork } from '@
 import { SagaEngine } from '@sitesaga/saga';
 import type { Logger } from 'pino';
 import { SagaChanges } from '../sagas/saga-changes';
+import { PlumbingMonitor } from '../timers/plumbing-monitor';
+
+/**
+ * How long after the plumbing was last seen out a participant's transient failure is
+ * still put down to the outage (its local retries, then Kafka's redelivery, run behind).
+ */
+const OUTAGE_AFTERMATH_MS = 120_000;
 
 /** The participant commands our sagas send (forward steps and compensations). */
 const SENT_COMMANDS: readonly CommandDefinition[] = [
@@ -50,12 +57,16 @@ export class ParticipantEventsHandler {
     private readonly engine: SagaEngine,
     private readonly changes: SagaChanges,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly plumbing: PlumbingMonitor,
   ) {}
 
   @OnMessage(...REPLY_EVENTS)
   async handle(event: Envelope): Promise<void> {
     try {
-      const outcome = await this.unitOfWork.run(event, (tx) => this.engine.handleReply(tx, event));
+      // A transient failure while (or just after) the broker, consumer or database was out is
+      // the outage's doing: it must delay the saga, not spend the step's attempts.
+      const duringOutage = this.plumbing.outageWithin(OUTAGE_AFTERMATH_MS);
+      const outcome = await this.unitOfWork.run(event, (tx) => this.engine.handleReply(tx, event, { duringOutage }));
       if (outcome.status === 'done' && outcome.result) this.changes.committed(event.sagaId);
     } catch (error) {
       if (classifyFailure(error) !== 'unexpected') throw error;

@@ -33,6 +33,8 @@ const broker = {
   },
   start: () => undefined,
   stop: async () => undefined,
+  reportDatabaseFailure: () => undefined,
+  outageWithin: () => !broker.up,
 };
 const sweepers: DeadlineSweeper[] = [];
 const newSweeper = (): DeadlineSweeper => {

@@ -147,7 +147,10 @@ export class DeadlineSweeper implements OnApplicationBootstrap, BeforeApplicatio
         await this.round();
       } catch (error) {
         const kind = classifyFailure(error);
-        if (kind === 'transient' && this.outageSince === null && this.leader) this.outageSince = this.lastDatabaseOkAt;
+        if (kind === 'transient') {
+          this.plumbing.reportDatabaseFailure();
+          if (this.outageSince === null && this.leader) this.outageSince = this.lastDatabaseOkAt;
+        }
         this.logger.warn({ err: error, kind }, 'deadline sweep failed; will retry');
       }
       await delay(this.intervalMs);

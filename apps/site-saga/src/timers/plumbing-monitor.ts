@@ -26,6 +26,10 @@ export interface Plumbing {
   isUp(now?: number): boolean;
   /** When it last worked (meaningful while it does not). */
   readonly lastWorkingAt: number;
+  /** A query of this process failed for a transient reason (the database went away). */
+  reportDatabaseFailure(): void;
+  /** True while it is out, or when it was out within the last `ms`. */
+  outageWithin(ms: number): boolean;
 }
 
 /**
@@ -42,6 +46,8 @@ export class PlumbingMonitor implements Plumbing {
   private timer: NodeJS.Timeout | null = null;
   /** When the consumer last fetched or sent a heartbeat (boot counts: nothing was owed before). */
   lastConsumedAt: number;
+  /** When the plumbing was last seen out (broker, consumer or database), or null. */
+  private lastOutageAt: number | null = null;
 
   constructor(
     kafka: Pick<Kafka, 'admin'>,
@@ -57,9 +63,9 @@ export class PlumbingMonitor implements Plumbing {
   start(): void {
     this.broker.start();
     if (this.timer) return;
-    this.timer = setInterval(() => this.watchConsumer(), this.options.intervalMs);
+    this.timer = setInterval(() => this.tick(), this.options.intervalMs);
     this.timer.unref();
-    this.watchConsumer();
+    this.tick();
   }
 
   async stop(): Promise<void> {
@@ -74,6 +80,21 @@ export class PlumbingMonitor implements Plumbing {
 
   get lastWorkingAt(): number {
     return Math.min(this.broker.lastReachedAt, this.lastConsumedAt);
+  }
+
+  reportDatabaseFailure(): void {
+    this.lastOutageAt = this.clock();
+  }
+
+  outageWithin(ms: number): boolean {
+    const now = this.clock();
+    if (!this.isUp(now)) return true;
+    return this.lastOutageAt !== null && now - this.lastOutageAt <= ms;
+  }
+
+  private tick(): void {
+    if (!this.isUp()) this.lastOutageAt = this.clock();
+    this.watchConsumer();
   }
 
   private watchConsumer(): void {
