@@ -23,7 +23,7 @@ import { PlumbingMonitor } from '../timers/plumbing-monitor';
  * How long after the plumbing was last seen out a participant's transient failure is
  * still put down to the outage (its local retries, then Kafka's redelivery, run behind).
  */
-const OUTAGE_AFTERMATH_MS = 120_000;
+const OUTAGE_AFTERMATH_MS = 60_000;
 
 /** The participant commands our sagas send (forward steps and compensations). */
 const SENT_COMMANDS: readonly CommandDefinition[] = [

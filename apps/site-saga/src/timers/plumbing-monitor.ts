@@ -44,8 +44,11 @@ export class PlumbingMonitor implements Plumbing {
   private readonly watched = new WeakSet<object>();
   private readonly clock: () => number;
   private timer: NodeJS.Timeout | null = null;
-  /** When the consumer last fetched or sent a heartbeat (boot counts: nothing was owed before). */
-  lastConsumedAt: number;
+  /**
+   * When the consumer last fetched or sent a heartbeat; null until it first did (a consumer
+   * still joining at boot is not an outage: no reply was owed to this process yet).
+   */
+  lastConsumedAt: number | null = null;
   /** When the plumbing was last seen out (broker, consumer or database), or null. */
   private lastOutageAt: number | null = null;
 
@@ -57,7 +60,6 @@ export class PlumbingMonitor implements Plumbing {
   ) {
     this.clock = options.clock ?? Date.now;
     this.broker = new BrokerProbe(kafka, logger, options);
-    this.lastConsumedAt = this.clock();
   }
 
   start(): void {
@@ -75,11 +77,11 @@ export class PlumbingMonitor implements Plumbing {
   }
 
   isUp(now: number = this.clock()): boolean {
-    return this.broker.isUp(now) && now - this.lastConsumedAt <= this.options.consumerDownAfterMs;
+    return this.broker.isUp(now) && (this.lastConsumedAt === null || now - this.lastConsumedAt <= this.options.consumerDownAfterMs);
   }
 
   get lastWorkingAt(): number {
-    return Math.min(this.broker.lastReachedAt, this.lastConsumedAt);
+    return Math.min(this.broker.lastReachedAt, this.lastConsumedAt ?? Number.POSITIVE_INFINITY);
   }
 
   reportDatabaseFailure(): void {
