@@ -154,8 +154,10 @@ export class DeadlineSweeper implements OnApplicationBootstrap, BeforeApplicatio
       } catch (error) {
         const kind = classifyFailure(error);
         if (kind === 'transient') {
+          // The database went away (the lock's session with it, often): made up for by
+          // whichever replica leads when it is back.
           this.plumbing.reportDatabaseFailure();
-          if (this.outageSince === null && this.leader) this.outageSince = this.lastDatabaseOkAt;
+          this.outageSince ??= this.lastDatabaseOkAt;
         }
         this.logger.warn({ err: error, kind }, 'deadline sweep failed; will retry');
       }
@@ -190,11 +192,10 @@ export class DeadlineSweeper implements OnApplicationBootstrap, BeforeApplicatio
     const result = await session.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [SWEEPER_LOCK]);
     const wasLeader = this.leader;
     this.leader = result.rows[0]?.locked === true;
-    if (this.leader && !wasLeader) {
-      this.logger.info('this replica sweeps the saga deadlines');
-      // Whatever happened before this replica took over, it was not watching: start fresh.
-      this.lastDatabaseOkAt = Date.now();
-    }
+    this.lastDatabaseOkAt = Date.now();
+    if (this.leader && !wasLeader) this.logger.info('this replica sweeps the saga deadlines');
+    // Another replica sweeps: an outage this one saw is the leader's to make up for.
+    if (!this.leader) this.outageSince = null;
   }
 
   private async closeSession(): Promise<void> {
