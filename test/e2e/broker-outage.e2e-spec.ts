@@ -61,7 +61,8 @@ afterAll(async () => {
   process.env.KAFKA_BROKERS = previousBrokers;
 }, 120_000);
 
-const outcomesOf = (siteId: string) => system.events(Topics.siteSagaEvents, { sagaId: siteId }).filter((event) => OUTCOMES.some((outcome) => outcome.type === event.type));
+const outcomesOf = (siteId: string) =>
+  system.events(Topics.siteSagaEvents, { sagaId: siteId }).filter((event) => OUTCOMES.some((outcome) => outcome.type === event.type));
 
 describe('a broker outage', () => {
   it('delays sagas in flight but fails none: every site is created once after the broker comes back', async () => {
@@ -69,7 +70,12 @@ describe('a broker outage', () => {
     await Promise.all(
       ids.map((siteId, index) => {
         const name = `outage-${index}-${siteId.slice(0, 6)}`;
-        return system.send(CreateSite.create({ name, domain: `${name}.example.com`, adminEmail: 'owner@example.com' }, { sagaId: siteId, correlationId: siteId, causationId: null }));
+        return system.send(
+          CreateSite.create(
+            { name, domain: `${name}.example.com`, adminEmail: 'owner@example.com' },
+            { sagaId: siteId, correlationId: siteId, causationId: null },
+          ),
+        );
       }),
     );
     // Freeze while they are under way: some reserved, none finished.
@@ -96,7 +102,11 @@ describe('a broker outage', () => {
     const { body: compensated } = await system.admin<{ items: { id: string }[] }>(`/admin/sagas?status=COMPENSATED&limit=100`);
     expect([...failed.items, ...compensated.items].filter((saga) => ids.includes(saga.id))).toEqual([]);
     // Each effect once: one site record, one database and one role per site, one admin user in each.
-    const records = await system.query<{ n: string }>(`SELECT count(*) AS n FROM sites WHERE id = ANY($1) AND status = 'ACTIVE'`, [ids], system.serviceDatabase('sites'));
+    const records = await system.query<{ n: string }>(
+      `SELECT count(*) AS n FROM sites WHERE id = ANY($1) AND status = 'ACTIVE'`,
+      [ids],
+      system.serviceDatabase('sites'),
+    );
     expect(Number(records[0]?.n)).toBe(SITES);
     const names = ids.map((id) => `site_${id.replace(/-/g, '')}`);
     expect(await system.query(`SELECT datname FROM pg_database WHERE datname = ANY($1)`, [names])).toHaveLength(SITES);
@@ -106,6 +116,8 @@ describe('a broker outage', () => {
     const sends = await Promise.all(
       ids.map(async (siteId) => (await system.admin<{ steps: { attempts: number }[] }>(`/admin/sagas/${siteId}`)).body.steps.map((step) => step.attempts)),
     );
-    console.log(`broker frozen ${FREEZE_MS / 1000} s with ${SITES - finishedBeforeFreeze} of ${SITES} sagas in flight; sends per step: max ${Math.max(...sends.flat())}, steps sent more than once: ${sends.flat().filter((count) => count > 1).length}`);
+    console.log(
+      `broker frozen ${FREEZE_MS / 1000} s with ${SITES - finishedBeforeFreeze} of ${SITES} sagas in flight; sends per step: max ${Math.max(...sends.flat())}, steps sent more than once: ${sends.flat().filter((count) => count > 1).length}`,
+    );
   });
 });

@@ -18,12 +18,15 @@ beforeAll(() => system.start(), 180_000);
 afterAll(() => system.stop(), 60_000);
 
 const siteRecord = async (siteId: string) =>
-  (await fetch(`${system.service('sites').url}/sites/${siteId}`).then((response) => (response.ok ? response.json() : undefined))) as { status: string } | undefined;
+  (await fetch(`${system.service('sites').url}/sites/${siteId}`).then((response) => (response.ok ? response.json() : undefined))) as
+    { status: string } | undefined;
 const sagaDetail = (sagaId: string) =>
   system
-    .admin<{ status: string; failure: { failedStep: string; stuck: { step: string }[] } | null; steps: { name: string; state: string; attempts: number; error: string | null }[] }>(
-      `/admin/sagas/${sagaId}`,
-    )
+    .admin<{
+      status: string;
+      failure: { failedStep: string; stuck: { step: string }[] } | null;
+      steps: { name: string; state: string; attempts: number; error: string | null }[];
+    }>(`/admin/sagas/${sagaId}`)
     .then((response) => response.body);
 const outcomesOf = (sagaId: string) => system.events(Topics.siteSagaEvents, { sagaId }).map((event) => event.type);
 
@@ -31,7 +34,9 @@ describe('a delete saga that runs out of attempts', () => {
   it('stops FAILED with the site DELETING, asks for attention, and deletes the site when retried', async () => {
     const siteId = randomUUID();
     const name = `del-${siteId.slice(0, 8)}`;
-    await system.send(CreateSite.create({ name, domain: `${name}.example.com`, adminEmail: 'owner@example.com' }, { sagaId: siteId, correlationId: siteId, causationId: null }));
+    await system.send(
+      CreateSite.create({ name, domain: `${name}.example.com`, adminEmail: 'owner@example.com' }, { sagaId: siteId, correlationId: siteId, causationId: null }),
+    );
     await system.waitForOutcome(siteId, [SiteCreated], '90s');
 
     await system.setFaults('storage', [{ command: 'DeprovisionStorage', mode: 'transient', match: siteId }]);
@@ -54,10 +59,13 @@ describe('a delete saga that runs out of attempts', () => {
     // Someone reuses the stopped saga's id: answered, under an id of its own.
     const reuse = DeleteSite.create({ siteId }, { sagaId: deletion, correlationId: randomUUID(), causationId: null });
     await system.send(reuse);
-    const rejected = await waitFor(() => system.events(Topics.siteSagaEvents, { type: 'SiteDeletionRejected' }).find((event) => event.causationId === reuse.id), {
-      within: '60s',
-      what: 'SiteDeletionRejected for the reused saga id',
-    });
+    const rejected = await waitFor(
+      () => system.events(Topics.siteSagaEvents, { type: 'SiteDeletionRejected' }).find((event) => event.causationId === reuse.id),
+      {
+        within: '60s',
+        what: 'SiteDeletionRejected for the reused saga id',
+      },
+    );
     expect(rejected).toMatchObject({ sagaId: sagaIdFor(reuse.id), correlationId: reuse.id, payload: { siteId, reasons: [{ field: 'sagaId' }] } });
     expect(outcomesOf(deletion)).not.toContain('SiteDeletionRejected');
 

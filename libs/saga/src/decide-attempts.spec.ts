@@ -1,4 +1,14 @@
-import { causedBy, DropDatabase, MarkSiteDeleted, MarkSiteDeleting, ReleaseSite, ReserveSite, SagaNeedsAttention, SiteDeleted, DeprovisionStorage } from '@sitesaga/contracts';
+import {
+  causedBy,
+  DropDatabase,
+  MarkSiteDeleted,
+  MarkSiteDeleting,
+  ReleaseSite,
+  ReserveSite,
+  SagaNeedsAttention,
+  SiteDeleted,
+  DeprovisionStorage,
+} from '@sitesaga/contracts';
 import { defineSaga, emit, parallel, step } from './define-saga';
 import { SagaScript } from './testing/saga-script';
 import { type TestSiteData, testSaga } from './testing/test-saga';
@@ -39,7 +49,10 @@ describe('decide: replies are matched to the send they answer', () => {
   it('lets a refusal of an earlier send decide nothing while a later send may still succeed', () => {
     const { script, first } = reservedTwice();
 
-    const staleRefusal = ReserveSite.failed.create({ siteId: site.siteId, reason: 'name taken', class: 'business' }, causedBy(first), { id: script.newId(), occurredAt: script.now });
+    const staleRefusal = ReserveSite.failed.create({ siteId: site.siteId, reason: 'name taken', class: 'business' }, causedBy(first), {
+      id: script.newId(),
+      occurredAt: script.now,
+    });
     const decision = script.input({ kind: 'reply', envelope: staleRefusal });
 
     expect(decision.ignored).toMatch(/earlier send/);
@@ -150,11 +163,19 @@ describe('decide: a transient failure during an outage spends no attempt', () =>
     const script = new SagaScript(testSaga); // maxAttempts 3
     script.start(site);
     const failDuringOutage = () =>
-      script.input({ kind: 'reply', envelope: script.replyTo(ReserveSite, 'failed', { siteId: site.siteId, reason: 'connection refused', class: 'transient' }), duringOutage: true });
+      script.input({
+        kind: 'reply',
+        envelope: script.replyTo(ReserveSite, 'failed', { siteId: site.siteId, reason: 'connection refused', class: 'transient' }),
+        duringOutage: true,
+      });
 
     for (let round = 0; round < 5; round += 1) {
       failDuringOutage();
-      expect(script.step('ReserveSite')).toMatchObject({ state: 'RUNNING', deadlineKind: 'resend', error: 'connection refused (during an outage: not counted)' });
+      expect(script.step('ReserveSite')).toMatchObject({
+        state: 'RUNNING',
+        deadlineKind: 'resend',
+        error: 'connection refused (during an outage: not counted)',
+      });
       script.passDeadline('ReserveSite');
     }
     expect(script.sent.filter((envelope) => envelope.type === 'ReserveSite')).toHaveLength(6);

@@ -104,7 +104,9 @@ export class SagaEngine {
       // Its definition is gone (renamed, removed): no reply can ever move it. Set it aside
       // for a person, once; later replies to it are only recorded.
       if (isTerminal(state.status)) {
-        await this.store.appendHistory(tx.manager, state.id, [{ direction: 'in', topic: null, messageId: envelope.id, type: envelope.type, step: null, at: this.clock() }]);
+        await this.store.appendHistory(tx.manager, state.id, [
+          { direction: 'in', topic: null, messageId: envelope.id, type: envelope.type, step: null, at: this.clock() },
+        ]);
       } else {
         await this.quarantineState(tx, state, { step: null, reason: new UnknownSagaType(state.type).message, causationId: envelope.id, now: this.clock() });
       }
@@ -145,7 +147,9 @@ export class SagaEngine {
     if (isTerminal(state.status)) {
       // Already ended: its outcome stands; only a deadline left behind is cleared.
       const steps = state.steps.map((row) => ({ ...row, deadlineAt: null, deadlineKind: null }));
-      const history = [{ direction: 'in' as const, topic: null, messageId: quarantine.causationId, type: 'Quarantined', step: quarantine.step, at: quarantine.now }];
+      const history = [
+        { direction: 'in' as const, topic: null, messageId: quarantine.causationId, type: 'Quarantined', step: quarantine.step, at: quarantine.now },
+      ];
       await this.store.save(tx.manager, state, { ...state, updatedAt: quarantine.now, steps }, history);
       return;
     }
@@ -168,7 +172,14 @@ export class SagaEngine {
     };
     const history = [
       { direction: 'in' as const, topic: null, messageId: quarantine.causationId, type: 'Quarantined', step: quarantine.step, at: quarantine.now },
-      ...outgoing.map(({ topic, envelope }) => ({ direction: 'out' as const, topic, messageId: envelope.id, type: envelope.type, step: null, at: quarantine.now })),
+      ...outgoing.map(({ topic, envelope }) => ({
+        direction: 'out' as const,
+        topic,
+        messageId: envelope.id,
+        type: envelope.type,
+        step: null,
+        at: quarantine.now,
+      })),
     ];
     await this.store.save(tx.manager, state, next, history);
     for (const { envelope } of outgoing) tx.publish(envelope);

@@ -32,7 +32,13 @@ beforeAll(async () => {
   await dataSource.initialize();
   await dataSource.runMigrations();
   const logger = createLogger('site-saga', { level: 'silent', destination: new Writable({ write: (_chunk, _encoding, done) => done() }) });
-  const unitOfWork = new UnitOfWork(dataSource, { consumer: 'site-saga', logger, onOutboxWritten: () => undefined, attempts: 1, backoff: { initialMs: 10, factor: 2, maxMs: 100, jitter: 0 } });
+  const unitOfWork = new UnitOfWork(dataSource, {
+    consumer: 'site-saga',
+    logger,
+    onOutboxWritten: () => undefined,
+    attempts: 1,
+    backoff: { initialMs: 10, factor: 2, maxMs: 100, jitter: 0 },
+  });
   const engine = new SagaEngine([createSiteSaga, deleteSiteSaga], new SagaStore({ outboxTable: 'outbox_messages' }));
   const changes = { committed: () => undefined } as unknown as SagaChanges;
   createHandler = new CreateSiteHandler(unitOfWork, engine, changes, logger);
@@ -93,7 +99,12 @@ describe('answers to client commands', () => {
     await createHandler.reject({ envelope: invalid, reasons: [{ field: 'payload.name', message: 'too short' }], error: 'invalid' });
 
     const [answer] = await answersTo(invalid.id);
-    expect(answer).toMatchObject({ type: 'SiteCreationRejected', sagaId: sagaIdFor(invalid.id), causationId: invalid.id, payload: { reasons: [{ field: 'name', message: 'too short' }] } });
+    expect(answer).toMatchObject({
+      type: 'SiteCreationRejected',
+      sagaId: sagaIdFor(invalid.id),
+      causationId: invalid.id,
+      payload: { reasons: [{ field: 'name', message: 'too short' }] },
+    });
   });
 
   it('keeps the sender’s saga id on the rejection of an invalid CreateSite that names no saga', async () => {

@@ -42,7 +42,9 @@ export class DeleteSiteHandler {
         reason = { field: '(message)', message: startFailureReason(error) };
       }
       await this.unitOfWork.run(command, async (tx) => {
-        tx.publish(SiteDeletionRejected.create({ siteId: command.payload.siteId, reasons: [reason] }, await rejectionCausation(this.engine, tx.manager, command)));
+        tx.publish(
+          SiteDeletionRejected.create({ siteId: command.payload.siteId, reasons: [reason] }, await rejectionCausation(this.engine, tx.manager, command)),
+        );
       });
     }
   }

@@ -71,7 +71,9 @@ export class ParticipantEventsHandler {
     } catch (error) {
       if (classifyFailure(error) !== 'unexpected') throw error;
       this.logger.error({ err: error }, `${event.type} cannot be applied to its saga: saga set aside for a person`);
-      const outcome = await this.unitOfWork.run(event, (tx) => this.engine.quarantine(tx, event.sagaId, null, `${event.type}: ${describeError(error)}`, event.id));
+      const outcome = await this.unitOfWork.run(event, (tx) =>
+        this.engine.quarantine(tx, event.sagaId, null, `${event.type}: ${describeError(error)}`, event.id),
+      );
       if (outcome.status === 'done' && outcome.result) this.changes.committed(event.sagaId);
     }
   }

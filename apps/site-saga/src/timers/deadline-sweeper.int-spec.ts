@@ -54,7 +54,13 @@ beforeAll(async () => {
   });
   await dataSource.initialize();
   await dataSource.runMigrations();
-  unitOfWork = new UnitOfWork(dataSource, { consumer: 'site-saga', logger, onOutboxWritten: () => undefined, attempts: 1, backoff: { initialMs: 10, factor: 2, maxMs: 100, jitter: 0 } });
+  unitOfWork = new UnitOfWork(dataSource, {
+    consumer: 'site-saga',
+    logger,
+    onOutboxWritten: () => undefined,
+    attempts: 1,
+    backoff: { initialMs: 10, factor: 2, maxMs: 100, jitter: 0 },
+  });
   engine = new SagaEngine([createSiteSaga, deleteSiteSaga], new SagaStore({ outboxTable: 'outbox_messages' }), {
     clock: () => now,
     onQuarantined: sagaNeedsAttentionOnQuarantine,
@@ -85,10 +91,10 @@ async function startCreateSite(agoMs = 0): Promise<string> {
       cause: { id: `request-${sagaId}`, type: 'CreateSite', correlationId: `request-${sagaId}` },
     }),
   );
-  await dataSource.query(`UPDATE outbox_messages SET created_at = created_at - make_interval(secs => $2), sent_at = created_at - make_interval(secs => $2) WHERE message_key = $1`, [
-    sagaId,
-    agoMs / 1000,
-  ]);
+  await dataSource.query(
+    `UPDATE outbox_messages SET created_at = created_at - make_interval(secs => $2), sent_at = created_at - make_interval(secs => $2) WHERE message_key = $1`,
+    [sagaId, agoMs / 1000],
+  );
   return sagaId;
 }
 
@@ -151,7 +157,11 @@ describe('DeadlineSweeper against Postgres', () => {
     expect(sweeper.isLeader).toBe(true);
     expect(fired).toBe(1);
     // The good saga's deadline fired: no reply within 30 s, so it backs off before re-sending.
-    expect((await load(good)).steps.find((step) => step.name === 'ReserveSite')).toMatchObject({ state: 'RUNNING', deadlineKind: 'resend', error: 'no reply within 30000 ms' });
+    expect((await load(good)).steps.find((step) => step.name === 'ReserveSite')).toMatchObject({
+      state: 'RUNNING',
+      deadlineKind: 'resend',
+      error: 'no reply within 30000 ms',
+    });
     for (const [id, type, step] of [
       [vanished, 'VanishedSaga', 'SomeStep'],
       [renamed, 'CreateSite', 'NoSuchStep'],

@@ -53,7 +53,9 @@ describe('SagaStore with an outbox: deadlines count from the broker’s ack', ()
     database = await scratchDatabase();
     dataSource = database.dataSource;
     // The shape of libs/messaging's outbox_messages, as far as the store reads it.
-    await dataSource.query(`CREATE TABLE test_outbox (position bigserial PRIMARY KEY, message_id text NOT NULL, created_at timestamptz NOT NULL, sent_at timestamptz)`);
+    await dataSource.query(
+      `CREATE TABLE test_outbox (position bigserial PRIMARY KEY, message_id text NOT NULL, created_at timestamptz NOT NULL, sent_at timestamptz)`,
+    );
     await dataSource.query(`CREATE INDEX test_outbox_message_id_idx ON test_outbox (message_id)`);
   });
   afterAll(async () => {
