@@ -85,11 +85,13 @@ describe('a broker outage', () => {
       interval: 50,
     });
     signal('SIGSTOP');
+    const frozenAt = Date.now();
     const finishedBeforeFreeze = ids.filter((siteId) => outcomesOf(siteId).length > 0).length;
 
     // Long enough for every step deadline of the scaled schedule to run out several times.
     await new Promise((resolve) => setTimeout(resolve, FREEZE_MS));
     signal('SIGCONT');
+    const thawedAt = Date.now();
 
     await waitFor(() => ids.every((siteId) => outcomesOf(siteId).length > 0), { within: '150s', what: `an outcome for each of ${SITES} sagas`, interval: 500 });
 
@@ -112,12 +114,18 @@ describe('a broker outage', () => {
     expect(await system.query(`SELECT datname FROM pg_database WHERE datname = ANY($1)`, [names])).toHaveLength(SITES);
     expect(await system.query(`SELECT rolname FROM pg_roles WHERE rolname = ANY($1)`, [names])).toHaveLength(SITES);
 
-    // For the record: how much of each saga's step budget the outage cost.
-    const sends = await Promise.all(
-      ids.map(async (siteId) => (await system.admin<{ steps: { attempts: number }[] }>(`/admin/sagas/${siteId}`)).body.steps.map((step) => step.attempts)),
+    // For the record: how much of each saga's step budget the outage cost, and when deadlines fired.
+    const details = await Promise.all(
+      ids.map(
+        async (siteId) => (await system.admin<{ steps: { attempts: number }[]; history: { type: string; at: string }[] }>(`/admin/sagas/${siteId}`)).body,
+      ),
     );
+    const attempts = details.flatMap((detail) => detail.steps.map((step) => step.attempts));
+    const fired = details.flatMap((detail) => detail.history.filter((entry) => entry.type === 'DeadlinePassed').map((entry) => Date.parse(entry.at)));
     console.log(
-      `broker frozen ${FREEZE_MS / 1000} s with ${SITES - finishedBeforeFreeze} of ${SITES} sagas in flight; sends per step: max ${Math.max(...sends.flat())}, steps sent more than once: ${sends.flat().filter((count) => count > 1).length}`,
+      `broker frozen ${FREEZE_MS / 1000} s with ${SITES - finishedBeforeFreeze} of ${SITES} sagas in flight; sends per step: max ${Math.max(...attempts)}, ` +
+        `steps sent more than once: ${attempts.filter((count) => count > 1).length}; deadlines fired before the freeze: ${fired.filter((at) => at < frozenAt).length}, ` +
+        `during it: ${fired.filter((at) => at >= frozenAt && at < thawedAt).length}, after it: ${fired.filter((at) => at >= thawedAt).length}`,
     );
   });
 });
