@@ -202,9 +202,9 @@ export class SagaEngine {
     return this.store.dueDeadlines(manager, now, limit);
   }
 
-  /** After a plumbing outage since `since`: every step waiting for a reply gets `byMs` more (see SagaStore). */
-  postponeReplyDeadlines(manager: EntityManager, byMs: number, since: Date): Promise<number> {
-    return this.store.postponeReplyDeadlines(manager, byMs, since);
+  /** After a plumbing outage: every step waiting for a reply gets more time (see SagaStore). */
+  postponeReplyDeadlines(manager: EntityManager, postponement: { outageMs: number; since: Date; recoveryMs?: number }): Promise<number> {
+    return this.store.postponeReplyDeadlines(manager, postponement);
   }
 
   /** The saga's data with the definition's secret keys redacted, for people. */

@@ -11,11 +11,12 @@ import { PlumbingMonitor } from './plumbing-monitor';
 /** One sweeper per orchestrator database fires deadlines, so an outage is made up for once. */
 const SWEEPER_LOCK = 7_321_002;
 /**
- * Added to an outage's length when reply deadlines are moved: when the broker returns,
- * every service's consumer must rejoin its group (up to a session timeout) and its relay
- * flush what piled up before a participant's reply can arrive. Plumbing time: not scaled.
+ * Given to every waiting reply after an outage, on top of the outage's length: when the
+ * broker returns, every service's consumer must rejoin its group (a session timeout, then
+ * kafkajs' own backoff) and its relay flush what piled up before a participant's reply
+ * can arrive. Plumbing time: not scaled with the sagas' timeouts.
  */
-const RECOVERY_MARGIN_MS = 15_000;
+const RECOVERY_MARGIN_MS = 30_000;
 /** A saga that could not even be set aside is skipped by this process; bounded. */
 const MAX_SKIPPED = 10_000;
 
@@ -98,7 +99,7 @@ export class DeadlineSweeper implements OnApplicationBootstrap, BeforeApplicatio
     if (this.outageSince !== null) {
       const since = this.outageSince;
       const outageMs = now - since;
-      const moved = await this.engine.postponeReplyDeadlines(this.dataSource.manager, outageMs + RECOVERY_MARGIN_MS, new Date(since));
+      const moved = await this.engine.postponeReplyDeadlines(this.dataSource.manager, { outageMs, since: new Date(since), recoveryMs: RECOVERY_MARGIN_MS });
       this.outageSince = null;
       this.logger.warn({ outageMs, moved }, 'plumbing back: reply deadlines moved by the outage');
     }

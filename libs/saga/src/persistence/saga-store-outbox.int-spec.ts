@@ -121,18 +121,20 @@ describe('SagaStore with an outbox: deadlines count from the broker’s ack', ()
     expect(await dueAt(seconds(60))).toEqual([sentAtOnce, sentLate]);
   });
 
-  it('moves by the outage the reply deadlines of commands sent before it, once, and no others', async () => {
+  it('moves the reply deadlines of commands sent before the outage by its length, and every reply deadline by the recovery time', async () => {
     const before = await sagaWhoseCommandWasSent(T0); // out before the outage: its reply was stuck
     const during = await sagaWhoseCommandWasSent(seconds(100)); // sent after the outage began: its clock already started late
+    const unsent = await sagaWhoseCommandWasSent(null);
     const resend = newId();
     await store.insert(dataSource.manager, waiting(resend, 'none', seconds(10), 'resend'));
 
-    const moved = await store.postponeReplyDeadlines(dataSource.manager, 90_000, seconds(10));
+    const moved = await store.postponeReplyDeadlines(dataSource.manager, { outageMs: 90_000, since: seconds(10), recoveryMs: 15_000 });
 
-    expect(moved).toBe(1);
+    expect(moved).toBe(3);
     const deadlineOf = async (id: string) => (await store.load(dataSource.manager, id))?.steps[0]?.deadlineAt;
-    expect(await deadlineOf(before)).toEqual(seconds(120));
-    expect(await deadlineOf(during)).toEqual(seconds(30));
-    expect(await deadlineOf(resend)).toEqual(seconds(10));
+    expect(await deadlineOf(before)).toEqual(seconds(30 + 90 + 15));
+    expect(await deadlineOf(during)).toEqual(seconds(30 + 15));
+    expect(await deadlineOf(unsent)).toEqual(seconds(30 + 15));
+    expect(await deadlineOf(resend)).toEqual(seconds(10)); // a backoff is not a wait for a participant
   });
 });

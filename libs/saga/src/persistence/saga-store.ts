@@ -301,20 +301,25 @@ export class SagaStore {
   }
 
   /**
-   * After an outage of the plumbing (broker, network, database) that began at `since`,
-   * gives every step waiting for a reply `byMs` more: the participant could not receive
-   * its command or send its reply meanwhile. A command first sent after `since` is left
-   * alone: its clock started when it reached the broker. Returns how many were moved.
+   * After an outage of the plumbing (broker, network, database) that began at `since` and
+   * lasted `outageMs`, gives every step waiting for a reply more time: the participant
+   * could not receive its command or send its reply meanwhile. A command out before the
+   * outage gets `outageMs + recoveryMs`; one first sent after `since` (or not yet) only
+   * `recoveryMs`: its clock started when it reached the broker, but the participant still
+   * has to recover (rejoin its group, flush its outbox). Returns how many were moved.
    */
-  async postponeReplyDeadlines(manager: EntityManager, byMs: number, since: Date): Promise<number> {
-    const sentAfter =
+  async postponeReplyDeadlines(manager: EntityManager, postponement: { outageMs: number; since: Date; recoveryMs?: number }): Promise<number> {
+    const recoverySeconds = (postponement.recoveryMs ?? 0) / 1000;
+    const outageSeconds = postponement.outageMs / 1000;
+    const caughtByOutage =
       this.outboxTable === null
-        ? ''
-        : `AND NOT EXISTS (SELECT 1 FROM ${this.outboxTable} o WHERE o.message_id = s.last_message_id AND (o.sent_at IS NULL OR o.sent_at >= $2))`;
+        ? 'true'
+        : `NOT EXISTS (SELECT 1 FROM ${this.outboxTable} o WHERE o.message_id = s.last_message_id AND (o.sent_at IS NULL OR o.sent_at >= $3))`;
     const [, count] = (await manager.query(
-      `UPDATE saga_steps s SET deadline_at = s.deadline_at + make_interval(secs => $1::float8)
-        WHERE s.deadline_at IS NOT NULL AND s.deadline_kind = 'reply' ${sentAfter}`,
-      this.outboxTable === null ? [byMs / 1000] : [byMs / 1000, since],
+      `UPDATE saga_steps s
+          SET deadline_at = s.deadline_at + make_interval(secs => $1::float8 + CASE WHEN ${caughtByOutage} THEN $2::float8 ELSE 0 END)
+        WHERE s.deadline_at IS NOT NULL AND s.deadline_kind = 'reply'`,
+      this.outboxTable === null ? [recoverySeconds, outageSeconds] : [recoverySeconds, outageSeconds, postponement.since],
     )) as [unknown, number];
     return count;
   }
