@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import { ALL_TOPICS, Topics } from '@sitesaga/contracts';
 import { runService, serveApiDocs } from '@sitesaga/messaging';
-import { SAGA_ENTITIES, SAGA_MIGRATIONS } from '@sitesaga/saga';
+import { SAGA_ENTITIES } from '@sitesaga/saga';
 import { SITE_SAGA_API_DOCS } from './docs/site-saga-api-docs';
+import { SITE_SAGA_MIGRATIONS } from './persistence/site-saga-migrations';
 import { SiteSagaModule } from './site-saga.module';
 import { siteSagaConfigFromEnv } from './site-saga-config';
 
@@ -14,7 +15,7 @@ void runService({
   // Client commands, and every participant's events.
   topics: [Topics.siteSagaCommands, ...ALL_TOPICS.filter((topic) => topic.endsWith('.events') && topic !== Topics.siteSagaEvents)],
   entities: [...SAGA_ENTITIES],
-  migrations: [...SAGA_MIGRATIONS],
+  migrations: [...SITE_SAGA_MIGRATIONS],
   module: (infrastructure) => SiteSagaModule.register(infrastructure, config),
   configure: (app) => serveApiDocs(app, SITE_SAGA_API_DOCS),
 }).catch((error: unknown) => {

@@ -1,6 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import type { ServiceInfrastructure } from '@sitesaga/messaging';
+import { KAFKA, KafkaEnvelopeServer, LOGGER, type ServiceInfrastructure } from '@sitesaga/messaging';
 import { SagaEngine } from '@sitesaga/saga';
+import type { Kafka } from 'kafkajs';
+import type { Logger } from 'pino';
 import { AdminModule } from './admin/admin.module';
 import { CreateSiteHandler } from './commands/create-site.handler';
 import { DeleteSiteHandler } from './commands/delete-site.handler';
@@ -9,9 +11,17 @@ import { MeasuredSagaStore } from './metrics/measured-saga-store';
 import { SagaMetrics, sagaMetricsProvider } from './metrics/saga-metrics';
 import { createSiteSaga } from './sagas/create-site.saga';
 import { deleteSiteSaga } from './sagas/delete-site.saga';
+import { sagaNeedsAttentionOnQuarantine } from './sagas/quarantine';
 import { SagaChanges } from './sagas/saga-changes';
 import type { SiteSagaConfig } from './site-saga-config';
+import { PlumbingMonitor } from './timers/plumbing-monitor';
 import { DeadlineSweeper } from './timers/deadline-sweeper';
+
+/**
+ * How often the sweeper looks at the plumbing; after how long without an answer the broker
+ * counts as out, and after how long without a fetch or heartbeat the consumer does.
+ */
+const PLUMBING = { intervalMs: 1_000, downAfterMs: 5_000, consumerDownAfterMs: 15_000 } as const;
 
 @Module({})
 export class SiteSagaModule {
@@ -24,8 +34,17 @@ export class SiteSagaModule {
         sagaMetricsProvider([createSiteSaga.type, deleteSiteSaga.type]),
         {
           provide: SagaEngine,
-          useFactory: (metrics: SagaMetrics) => new SagaEngine([createSiteSaga, deleteSiteSaga], new MeasuredSagaStore(metrics), { timeScale: config.timeScale }),
+          useFactory: (metrics: SagaMetrics) =>
+            new SagaEngine([createSiteSaga, deleteSiteSaga], new MeasuredSagaStore(metrics, { outboxTable: 'outbox_messages' }), {
+              timeScale: config.timeScale,
+              onQuarantined: sagaNeedsAttentionOnQuarantine,
+            }),
           inject: [SagaMetrics],
+        },
+        {
+          provide: PlumbingMonitor,
+          useFactory: (kafka: Kafka, server: KafkaEnvelopeServer, logger: Logger) => new PlumbingMonitor(kafka, server, logger, PLUMBING),
+          inject: [KAFKA, KafkaEnvelopeServer, LOGGER],
         },
         { provide: 'SAGA_TIMER_INTERVAL_MS', useValue: config.timerIntervalMs },
         SagaChanges,

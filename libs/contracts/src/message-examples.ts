@@ -17,6 +17,7 @@ const EXAMPLES: Readonly<Record<string, unknown>> = {
   SiteCreationRejected: { reasons: [{ field: 'name', message: 'is taken' }] },
   SiteCreationFailed: { siteId: SITE_ID, failedStep: 'ProvisionDatabase', reason: 'quota exceeded' },
   SiteDeletionFailed: { siteId: SITE_ID, failedStep: 'DropDatabase', reason: 'database is in use' },
+  SiteDeletionRejected: { siteId: SITE_ID, reasons: [{ field: 'sagaId', message: 'names a saga that already exists' }] },
   SagaNeedsAttention: { siteId: SITE_ID, sagaType: 'CreateSite', step: 'DropDatabase', reason: 'compensation: connection refused (gave up after 5 attempts)' },
   ReserveSite: { ...site, tagline: 'Notes from the road', adminEmail: 'owner@example.com' },
   SiteReserved: site,

@@ -57,6 +57,16 @@ export const SiteDeletionFailed = defineEvent({
   topic: Topics.siteSagaEvents,
   schema: z.object({ siteId, failedStep: z.string().max(100), reason }).strict(),
 });
+/**
+ * Not in SPEC.md's list: the answer to a `DeleteSite` that cannot start a saga (its sagaId
+ * names an existing saga, or the saga cannot be recorded), the delete saga's counterpart
+ * of SiteCreationRejected. Correlate it by its causationId (the command's id).
+ */
+export const SiteDeletionRejected = defineEvent({
+  type: 'SiteDeletionRejected',
+  topic: Topics.siteSagaEvents,
+  schema: z.object({ siteId, reasons: z.array(z.object({ field: z.string(), message: z.string() }).strict()).min(1) }).strict(),
+});
 export const SagaNeedsAttention = defineEvent({
   type: 'SagaNeedsAttention',
   topic: Topics.siteSagaEvents,

@@ -17,8 +17,12 @@ export interface SagaCause {
 /** Everything that can move a saga. */
 export type SagaInput<D> =
   | { readonly kind: 'start'; readonly sagaId: string; readonly data: D; readonly cause: SagaCause }
-  /** A participant's event. */
-  | { readonly kind: 'reply'; readonly envelope: Envelope }
+  /**
+   * A participant's event. `duringOutage`: the host saw its plumbing (broker, consumer,
+   * database) out lately, so a transient failure is the outage's doing, not the step's:
+   * it is retried without spending the step's attempts.
+   */
+  | { readonly kind: 'reply'; readonly envelope: Envelope; readonly duringOutage?: boolean }
   /** A persisted step deadline passed. */
   | { readonly kind: 'deadline'; readonly step: string }
   /** Operator: re-send what the saga waits for now (fresh attempts); resume a FAILED saga's compensations. */
@@ -73,12 +77,16 @@ export function decide<D>(
   if (!state) throw new Error(`decide(${input.kind}) needs the saga's state`);
   switch (input.kind) {
     case 'reply':
-      return new Transition(definition, state, now, options, input.envelope.id).reply(input.envelope);
+      return new Transition(definition, state, now, options, input.envelope.id).reply(input.envelope, input.duringOutage === true);
     case 'deadline': {
       const step = state.steps.find((candidate) => candidate.name === input.step);
       // A deadline read before a reply moved the step on: nothing to do, nothing to record.
-      if (!step || step.deadlineAt === null || step.deadlineAt.getTime() > now.getTime() || isTerminal(state.status)) {
+      if (!step || step.deadlineAt === null || step.deadlineAt.getTime() > now.getTime()) {
         return { state, outgoing: [], history: [], ignored: `no passed deadline on ${input.step}` };
+      }
+      // A deadline left on a step that waits for nothing (an ended saga): cleared, or it would come back every sweep.
+      if (isTerminal(state.status) || (step.state !== 'RUNNING' && step.state !== 'COMPENSATING')) {
+        return new Transition(definition, state, now, options, null).clearDeadline(input.step);
       }
       return new Transition(definition, state, now, options, step.lastMessageId).deadline(input.step);
     }
@@ -168,7 +176,7 @@ class Transition<D> {
     return this.done();
   }
 
-  reply(envelope: Envelope): Decision<D> {
+  reply(envelope: Envelope, duringOutage = false): Decision<D> {
     const route = this.routeOf(envelope.type);
     this.record({ direction: 'in', topic: route?.event.topic ?? null, messageId: envelope.id, type: envelope.type, step: route?.step.name ?? null });
     if (!route) return this.ignore(`no step of ${this.definition.type} answers to ${envelope.type}`);
@@ -185,18 +193,24 @@ class Transition<D> {
       return this.done();
     }
     const failure = payload as FailurePayload;
-    // A refusal is definitive whichever send it answers; it did nothing, so nothing to undo.
+    const answersEarlierSend = envelope.causationId !== null && step.lastMessageId !== null && envelope.causationId !== step.lastMessageId;
     if (route.leg === 'forward' && failure.class === 'business') {
+      // A refusal speaks for the send it answers only: a later send of the step may have
+      // succeeded (or may yet), so a stale refusal decides nothing.
+      if (answersEarlierSend) return this.ignore(`${envelope.type} answers an earlier send of ${step.name}`);
       this.finish(step, 'FAILED', failure.reason);
+      // The refused send did nothing; an earlier send that never got a definitive answer may
+      // have, so the step is undone too (an undo of what never happened is a success).
+      step.mayHaveTakenEffect = step.attempts > 1;
       this.beginCompensation({ failedStep: step.name, reason: failure.reason, cause: 'business', stuck: [] });
       return this.done();
     }
     // A transient failure of an earlier send (the step is backing off, or a later send is out) was already counted.
-    if (step.deadlineKind !== 'reply' || (envelope.causationId !== null && step.lastMessageId !== null && envelope.causationId !== step.lastMessageId)) {
+    if (step.deadlineKind !== 'reply' || answersEarlierSend) {
       return this.ignore(`${envelope.type} answers an earlier send of ${step.name}`);
     }
-    if (route.leg === 'forward') this.retryOrGiveUp(route.step, step, failure.reason);
-    else this.retryCompensationOrGiveUp(route.step, step, failure.reason);
+    if (route.leg === 'forward') this.retryOrGiveUp(route.step, step, failure.reason, duringOutage);
+    else this.retryCompensationOrGiveUp(route.step, step, failure.reason, duringOutage);
     return this.done();
   }
 
@@ -215,10 +229,23 @@ class Transition<D> {
     return this.done();
   }
 
+  /** Clears a deadline that no longer guards anything; records nothing, sends nothing. */
+  clearDeadline(name: string): Decision<D> {
+    const step = this.stepState(name);
+    step.deadlineAt = null;
+    step.deadlineKind = null;
+    return this.done();
+  }
+
   retry(): Decision<D> {
     const resend = (state: 'RUNNING' | 'COMPENSATING' | 'FAILED') => this.steps.filter((step) => step.state === state && (state !== 'FAILED' || step.compensationAttempts > 0));
     this.record({ direction: 'in', topic: null, messageId: this.causationId, type: 'RetryRequested', step: null });
-    if (this.status === 'RUNNING') {
+    if (this.status === 'FAILED' && !this.steps.some((step) => step.compensationAttempts > 0)) {
+      // Stopped going forward (a `whenExhausted: 'stop'` saga, or one set aside), nothing undone: go on from where it stopped.
+      this.status = 'RUNNING';
+      this.failure = null;
+      this.resumeForward();
+    } else if (this.status === 'RUNNING') {
       for (const step of resend('RUNNING')) {
         step.attempts = 0; // an operator's retry grants a fresh budget
         this.sendForward(this.definitionStep(step.name), step);
@@ -247,6 +274,25 @@ class Transition<D> {
   }
 
   // ---- forward ----
+
+  /** Sends afresh every unfinished step of the earliest unfinished stage (an operator's retry grants a fresh budget). */
+  private resumeForward(): void {
+    const unfinished = this.steps.filter((step) => step.state !== 'SUCCEEDED');
+    if (unfinished.length === 0) {
+      this.status = 'COMPLETED';
+      this.emit(this.definition.onCompleted?.(this.data, this.context()) ?? []);
+      return;
+    }
+    const position = Math.min(...unfinished.map((step) => step.position));
+    for (const step of unfinished) {
+      if (step.position !== position) continue;
+      step.attempts = 0;
+      step.mayHaveTakenEffect = false;
+      step.finishedAt = null;
+      step.error = null;
+      this.sendForward(this.definitionStep(step.name), step);
+    }
+  }
 
   private startStage(position: number): void {
     for (const step of this.definition.steps) {
@@ -278,8 +324,10 @@ class Transition<D> {
     }
   }
 
-  private retryOrGiveUp(definitionStep: SagaStep<D>, step: Mutable<StepState>, reason: string): void {
-    step.error = reason;
+  /** `free`: the failure is an outage's, not the step's: the send it answers is not counted. */
+  private retryOrGiveUp(definitionStep: SagaStep<D>, step: Mutable<StepState>, reason: string, free = false): void {
+    step.error = free ? `${reason} (during an outage: not counted)` : reason;
+    if (free) step.attempts = Math.max(0, step.attempts - 1); // the send the outage failed does not count
     if (step.attempts < definitionStep.retry.maxAttempts) {
       this.backOff(step, backoffDelay(definitionStep.retry, step.attempts, this.random));
       return;
@@ -287,7 +335,28 @@ class Transition<D> {
     // Sent, and never a definitive answer: it may have taken effect, so it is undone too.
     this.finish(step, 'FAILED', `${reason} (gave up after ${step.attempts} attempts)`);
     step.mayHaveTakenEffect = true;
+    if (this.definition.whenExhausted === 'stop') {
+      this.stopForAttention(step, reason);
+      return;
+    }
     this.beginCompensation({ failedStep: step.name, reason: step.error ?? reason, cause: 'exhausted', stuck: [] });
+  }
+
+  /**
+   * A saga that cannot be undone ends FAILED where it stands and asks a person; an
+   * operator's retry goes on forward. Siblings still waiting keep their state (sent, no
+   * answer) but lose their deadlines: nothing more happens until the retry.
+   */
+  private stopForAttention(step: Mutable<StepState>, reason: string): void {
+    this.status = 'FAILED';
+    this.failure = { failedStep: step.name, reason, cause: 'exhausted', stuck: [{ step: step.name, reason: step.error ?? reason }] };
+    for (const sibling of this.steps) {
+      if (sibling.state === 'RUNNING') {
+        sibling.deadlineAt = null;
+        sibling.deadlineKind = null;
+      }
+    }
+    this.emit(this.definition.onNeedsAttention?.(this.data, { step: step.name, reason: step.error ?? reason, failedStep: step.name, failedReason: reason }, this.context()) ?? []);
   }
 
   // ---- compensation ----
@@ -339,7 +408,12 @@ class Transition<D> {
       this.emit(
         this.definition.onCompensated?.(
           this.data,
-          { failedStep: failure?.failedStep ?? '(unknown)', reason: failure?.reason ?? '(unknown)', aborted: failure?.cause === 'aborted', cause: failure?.cause ?? 'exhausted' },
+          {
+            failedStep: failure?.failedStep ?? '(unknown)',
+            reason: failure?.reason ?? '(unknown)',
+            aborted: failure?.cause === 'aborted',
+            cause: failure === null || failure.cause === 'quarantined' ? 'exhausted' : failure.cause,
+          },
           this.context(),
         ) ?? [],
       );
@@ -367,8 +441,9 @@ class Transition<D> {
   }
 
   /** Compensations are idempotent, so failures of either class are retried until attempts run out. */
-  private retryCompensationOrGiveUp(definitionStep: SagaStep<D>, step: Mutable<StepState>, reason: string): void {
-    step.error = reason;
+  private retryCompensationOrGiveUp(definitionStep: SagaStep<D>, step: Mutable<StepState>, reason: string, free = false): void {
+    step.error = free ? `${reason} (during an outage: not counted)` : reason;
+    if (free) step.compensationAttempts = Math.max(1, step.compensationAttempts - 1); // stays > 0: it marks a compensation begun
     if (step.compensationAttempts < definitionStep.compensationRetry.maxAttempts) {
       this.backOff(step, backoffDelay(definitionStep.compensationRetry, step.compensationAttempts, this.random));
       return;

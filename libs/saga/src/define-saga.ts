@@ -39,7 +39,7 @@ export interface CompensationOutcome {
   readonly cause: 'business' | 'exhausted' | 'aborted';
 }
 
-/** Given to `onNeedsAttention`: compensation `step` ran out of attempts with `reason`; the saga is FAILED. */
+/** Given to `onNeedsAttention`: `step` (a compensation, or a forward step of a `whenExhausted: 'stop'` saga) ran out of attempts with `reason`; the saga is FAILED. */
 export interface NeedsAttention {
   readonly step: string;
   readonly reason: string;
@@ -100,6 +100,12 @@ export interface SagaSpec<D> {
   readonly onCompleted?: (data: D, context: OutcomeContext) => readonly OutgoingMessage[];
   readonly onCompensated?: (data: D, outcome: CompensationOutcome, context: OutcomeContext) => readonly OutgoingMessage[];
   readonly onNeedsAttention?: (data: D, attention: NeedsAttention, context: OutcomeContext) => readonly OutgoingMessage[];
+  /**
+   * What a step that runs out of attempts does: `compensate` (default) undoes the saga;
+   * `stop` leaves it FAILED where it is, asks a person (`onNeedsAttention`) and resumes
+   * forward on an operator's retry — for sagas that cannot be undone (deleting a site).
+   */
+  readonly whenExhausted?: 'compensate' | 'stop';
   /** Keys of data never shown to people (admin responses): replaced wherever they occur in data. */
   readonly redact?: readonly string[];
   /** A filterable value stored beside the instance (e.g. the site name). */
@@ -129,6 +135,7 @@ export interface SagaDefinition<D> {
   readonly onCompleted: NonNullable<SagaSpec<D>['onCompleted']> | null;
   readonly onCompensated: NonNullable<SagaSpec<D>['onCompensated']> | null;
   readonly onNeedsAttention: NonNullable<SagaSpec<D>['onNeedsAttention']> | null;
+  readonly whenExhausted: 'compensate' | 'stop';
   readonly redact: readonly string[];
   readonly searchKey: (data: D) => string | null;
   /** 1 as defined; see `scaleTimings`. */
@@ -186,6 +193,7 @@ export function defineSaga<D>(spec: SagaSpec<D>): SagaDefinition<D> {
     onCompleted: spec.onCompleted ?? null,
     onCompensated: spec.onCompensated ?? null,
     onNeedsAttention: spec.onNeedsAttention ?? null,
+    whenExhausted: spec.whenExhausted ?? 'compensate',
     redact: spec.redact ?? [],
     searchKey: (data) => (searchKey ? (searchKey(data) ?? null) : null),
     timeScale: 1,

@@ -1,6 +1,6 @@
-import { ActivateSite, BootstrapSite, causedBy, DeprovisionStorage, DropDatabase, type Envelope, ProvisionDatabase, ProvisionStorage, ReleaseSite, ReserveSite } from '@sitesaga/contracts';
+import { ActivateSite, BootstrapSite, causedBy, SagaNeedsAttention, DeprovisionStorage, DropDatabase, type Envelope, ProvisionDatabase, ProvisionStorage, ReleaseSite, ReserveSite } from '@sitesaga/contracts';
 import type { DataSource } from 'typeorm';
-import type { AnyCommand } from './define-saga';
+import { type AnyCommand, emit } from './define-saga';
 import { SagaNotFound, SagaTransitionRefused } from './errors';
 import { SagaEngine, type SagaTransaction } from './saga-engine';
 import { scratchDatabase } from './testing/scratch-database';
@@ -14,7 +14,11 @@ describe('SagaEngine against Postgres', () => {
   let database: Awaited<ReturnType<typeof scratchDatabase>>;
   let dataSource: DataSource;
   let now = new Date('2024-11-23T10:00:00.000Z');
-  const engine = new SagaEngine([testSaga], undefined, { timeScale: 0.001, clock: () => now });
+  const engine = new SagaEngine([testSaga], undefined, {
+    timeScale: 0.001,
+    clock: () => now,
+    onQuarantined: (saga, quarantine) => [emit(SagaNeedsAttention, { siteId: saga.id, sagaType: saga.type, step: quarantine.step ?? '(saga)', reason: quarantine.reason })],
+  });
   const published: Envelope[] = [];
 
   beforeAll(async () => {
@@ -121,6 +125,34 @@ describe('SagaEngine against Postgres', () => {
     expect((await reply(sagaId, ReleaseSite, 'succeeded')).sent).toEqual(['SiteCreationFailed']);
     expect(await load(sagaId)).toMatchObject({ status: 'COMPENSATED' });
     expect(await engine.dueDeadlines(dataSource.manager, 100, new Date(now.getTime() + 3_600_000))).not.toContainEqual(expect.objectContaining({ sagaId }));
+  });
+
+  it('sets aside a saga whose type no definition knows when a reply comes for it, telling a person once', async () => {
+    const sagaId = newSagaId();
+    await start(sagaId);
+    await dataSource.query(`UPDATE saga_instances SET type = 'RenamedSaga' WHERE id = $1`, [sagaId]);
+
+    const first = await reply(sagaId, ReserveSite, 'succeeded', { name: 'x', domain: 'x.example.com' });
+
+    expect(first).toMatchObject({ result: true, sent: ['SagaNeedsAttention'] });
+    const saga = await load(sagaId);
+    expect(saga).toMatchObject({ status: 'FAILED', failure: { failedStep: '(saga)', cause: 'quarantined', reason: 'no saga definition of type RenamedSaga' } });
+    expect(saga?.steps.every((step) => step.deadlineAt === null)).toBe(true);
+    expect(lastSent(sagaId, 'SagaNeedsAttention')).toMatchObject({ sagaId, causationId: expect.any(String), payload: { sagaType: 'RenamedSaga' } });
+    // A later reply is only recorded: nothing more is sent.
+    expect(await reply(sagaId, ReserveSite, 'succeeded', { name: 'x', domain: 'x.example.com' })).toMatchObject({ result: true, sent: [] });
+    expect((await engine.store.history(dataSource.manager, sagaId)).map((entry) => entry.type)).toContain('Quarantined');
+  });
+
+  it('keeps the outcome of an ended saga when asked to set it aside, clearing only its deadlines', async () => {
+    const sagaId = newSagaId();
+    await start(sagaId);
+    await dataSource.query(`UPDATE saga_instances SET status = 'COMPLETED' WHERE id = $1`, [sagaId]);
+
+    expect((await inTransaction((tx) => engine.quarantine(tx, sagaId, 'ReserveSite', 'broken'))).sent).toEqual([]);
+    const saga = await load(sagaId);
+    expect(saga?.status).toBe('COMPLETED');
+    expect(saga?.steps.every((step) => step.deadlineAt === null)).toBe(true);
   });
 
   it('aborts a running saga and refuses to abort it twice', async () => {

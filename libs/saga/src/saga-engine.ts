@@ -1,11 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import type { Envelope } from '@sitesaga/contracts';
 import type { EntityManager } from 'typeorm';
 import { type Decision, decide, type SagaCause, type SagaInput } from './decide';
-import { type AnySagaDefinition, type SagaDefinition, scaleTimings } from './define-saga';
+import { type AnySagaDefinition, type OutgoingMessage, type SagaDefinition, scaleTimings } from './define-saga';
 import { SagaNotFound, UnknownSagaType } from './errors';
 import { type DueDeadline, SagaStore } from './persistence/saga-store';
 import { redactSagaData } from './redaction';
-import type { SagaState } from './saga-state';
+import { isTerminal, type SagaState } from './saga-state';
 
 /**
  * What the engine needs of a transaction: libs/messaging's unit-of-work `Transaction` has
@@ -24,6 +25,21 @@ export interface SagaEngineOptions {
   readonly newId?: () => string;
   /** Jitter source in [0, 1) (default: Math.random). */
   readonly random?: () => number;
+  /**
+   * The messages to send when a saga is set aside (see `quarantine`): its definition may be
+   * unknown, so the host says what to tell people (e.g. a `SagaNeedsAttention` event).
+   */
+  readonly onQuarantined?: (saga: SagaState, quarantine: Quarantine) => readonly OutgoingMessage[];
+}
+
+/** Why and where a saga was set aside. */
+export interface Quarantine {
+  /** The step whose deadline or reply could not be handled, or null for the saga as a whole. */
+  readonly step: string | null;
+  readonly reason: string;
+  /** The message being handled when it happened (null for a deadline): the causation of what is sent. */
+  readonly causationId: string | null;
+  readonly now: Date;
 }
 
 export interface StartSaga<D> {
@@ -54,6 +70,11 @@ export class SagaEngine {
     this.clock = options.clock ?? (() => new Date());
   }
 
+  /** The engine's clock. */
+  now(): Date {
+    return this.clock();
+  }
+
   /** The definition of `type` as this engine runs it (time-scaled). */
   definition(type: string): AnySagaDefinition {
     const definition = this.definitions.get(type);
@@ -73,22 +94,95 @@ export class SagaEngine {
   /**
    * Hands a participant's event to its saga (by `sagaId`). Returns false when no saga
    * matches; a reply the saga was not waiting for is recorded in its history and changes nothing.
+   * `duringOutage`: see SagaInput (a transient failure then spends no attempt).
    */
-  async handleReply(tx: SagaTransaction, envelope: Envelope): Promise<boolean> {
+  async handleReply(tx: SagaTransaction, envelope: Envelope, options: { duringOutage?: boolean } = {}): Promise<boolean> {
     const state = await this.store.load(tx.manager, envelope.sagaId);
     if (!state) return false;
     const definition = this.definitions.get(state.type);
-    if (!definition) return false;
-    await this.apply(tx, definition, state, { kind: 'reply', envelope }, this.clock());
+    if (!definition) {
+      // Its definition is gone (renamed, removed): no reply can ever move it. Set it aside
+      // for a person, once; later replies to it are only recorded.
+      if (isTerminal(state.status)) {
+        await this.store.appendHistory(tx.manager, state.id, [
+          { direction: 'in', topic: null, messageId: envelope.id, type: envelope.type, step: null, at: this.clock() },
+        ]);
+      } else {
+        await this.quarantineState(tx, state, { step: null, reason: new UnknownSagaType(state.type).message, causationId: envelope.id, now: this.clock() });
+      }
+      return true;
+    }
+    await this.apply(tx, definition, state, { kind: 'reply', envelope, duringOutage: options.duringOutage === true }, this.clock());
     return true;
   }
 
-  /** Acts on a passed deadline of `step`. Returns false when it had been moved on meanwhile (nothing done). */
-  async fireDeadline(tx: SagaTransaction, sagaId: string, step: string, now: Date = this.clock()): Promise<boolean> {
+  /**
+   * Acts on a passed deadline of `step`. Returns false when it had been moved on meanwhile
+   * (nothing done). With `expected` (the deadline as the caller read it), a deadline that
+   * changed since is left alone: it is not the one that was found due.
+   */
+  async fireDeadline(tx: SagaTransaction, sagaId: string, step: string, now: Date = this.clock(), expected?: Date): Promise<boolean> {
     const state = await this.store.load(tx.manager, sagaId);
     if (!state) return false;
+    if (expected !== undefined && state.steps.find((candidate) => candidate.name === step)?.deadlineAt?.getTime() !== expected.getTime()) return false;
     const decision = await this.apply(tx, this.definition(state.type), state, { kind: 'deadline', step }, now);
     return decision.ignored === null;
+  }
+
+  /**
+   * Sets a saga aside that cannot be run (its type or step unknown, its data breaking its
+   * contract): FAILED, every deadline cleared, the reason on the step (or the failure), and
+   * the host's `onQuarantined` messages sent. Needs no definition. Returns false when the
+   * saga does not exist. An operator's retry tries it again once the cause is fixed.
+   */
+  async quarantine(tx: SagaTransaction, sagaId: string, step: string | null, reason: string, causationId: string | null = null): Promise<boolean> {
+    const state = await this.store.load(tx.manager, sagaId);
+    if (!state) return false;
+    await this.quarantineState(tx, state, { step, reason, causationId, now: this.clock() });
+    return true;
+  }
+
+  private async quarantineState(tx: SagaTransaction, state: SagaState, quarantine: Quarantine): Promise<void> {
+    const reason = quarantine.reason.slice(0, 2000);
+    if (isTerminal(state.status)) {
+      // Already ended: its outcome stands; only a deadline left behind is cleared.
+      const steps = state.steps.map((row) => ({ ...row, deadlineAt: null, deadlineKind: null }));
+      const history = [
+        { direction: 'in' as const, topic: null, messageId: quarantine.causationId, type: 'Quarantined', step: quarantine.step, at: quarantine.now },
+      ];
+      await this.store.save(tx.manager, state, { ...state, updatedAt: quarantine.now, steps }, history);
+      return;
+    }
+    const causation = { sagaId: state.id, correlationId: state.correlationId, causationId: quarantine.causationId };
+    const outgoing = (this.options.onQuarantined?.(state, { ...quarantine, reason }) ?? []).map((message) => ({
+      topic: message.definition.topic,
+      envelope: message.definition.create(message.payload, causation, { id: this.options.newId?.() ?? randomUUID(), occurredAt: quarantine.now }),
+    }));
+    const next: SagaState = {
+      ...state,
+      status: 'FAILED',
+      failure: { failedStep: quarantine.step ?? '(saga)', reason, cause: 'quarantined', stuck: state.failure?.stuck ?? [] },
+      updatedAt: quarantine.now,
+      steps: state.steps.map((row) => ({
+        ...row,
+        deadlineAt: null,
+        deadlineKind: null,
+        error: row.name === quarantine.step ? `quarantined: ${reason}` : row.error,
+      })),
+    };
+    const history = [
+      { direction: 'in' as const, topic: null, messageId: quarantine.causationId, type: 'Quarantined', step: quarantine.step, at: quarantine.now },
+      ...outgoing.map(({ topic, envelope }) => ({
+        direction: 'out' as const,
+        topic,
+        messageId: envelope.id,
+        type: envelope.type,
+        step: null,
+        at: quarantine.now,
+      })),
+    ];
+    await this.store.save(tx.manager, state, next, history);
+    for (const { envelope } of outgoing) tx.publish(envelope);
   }
 
   /** Operator: re-send what a RUNNING or COMPENSATING saga waits for; resume a FAILED saga's compensations. */
@@ -106,6 +200,11 @@ export class SagaEngine {
   /** Steps whose deadline passed: the host's timer calls `fireDeadline` for each, one transaction each. */
   dueDeadlines(manager: EntityManager, limit: number, now: Date = this.clock()): Promise<DueDeadline[]> {
     return this.store.dueDeadlines(manager, now, limit);
+  }
+
+  /** After a plumbing outage: every step waiting for a reply gets more time (see SagaStore). */
+  postponeReplyDeadlines(manager: EntityManager, postponement: { outageMs: number; since: Date; recoveryMs?: number }): Promise<number> {
+    return this.store.postponeReplyDeadlines(manager, postponement);
   }
 
   /** The saga's data with the definition's secret keys redacted, for people. */

@@ -17,7 +17,7 @@ export interface StepState {
   /** Index of the step's stage in the definition: steps of one parallel group share it. */
   readonly position: number;
   readonly state: StepStateName;
-  /** Sends of the step's command (operator retry starts a fresh count). */
+  /** Sends of the step's command that count against its budget (an operator's retry starts a fresh count; a send failed by an outage is not counted). */
   readonly attempts: number;
   readonly compensationAttempts: number;
   /** Its command was sent and no definitive answer came: compensated as if it succeeded. */
@@ -36,9 +36,13 @@ export interface SagaFailure {
   /** The step that failed (for an abort: the step that was running). */
   readonly failedStep: string;
   readonly reason: string;
-  /** `business`: refused; `exhausted`: attempts spent; `aborted`: operator. */
-  readonly cause: 'business' | 'exhausted' | 'aborted';
-  /** Compensations that ran out of attempts (saga FAILED); empty once retried. */
+  /**
+   * `business`: refused; `exhausted`: attempts spent; `aborted`: operator; `quarantined`:
+   * the saga could not be run at all (its type or step is unknown, or its data breaks its
+   * contract), so it was set aside for a person instead of blocking the others.
+   */
+  readonly cause: 'business' | 'exhausted' | 'aborted' | 'quarantined';
+  /** Steps that ran out of attempts (saga FAILED): compensations, or forward steps of a saga that stops when exhausted; empty once retried. */
   readonly stuck: readonly { readonly step: string; readonly reason: string }[];
 }
 

@@ -1,12 +1,17 @@
 import { Controller, Inject } from '@nestjs/common';
-import { DeleteSite, type Envelope } from '@sitesaga/contracts';
-import { LOGGER, OnMessage, UnitOfWork } from '@sitesaga/messaging';
+import { DeleteSite, type Envelope, SiteDeletionRejected } from '@sitesaga/contracts';
+import { classifyFailure, LOGGER, OnMessage, UnitOfWork } from '@sitesaga/messaging';
 import { SagaAlreadyStarted, SagaEngine } from '@sitesaga/saga';
 import type { Logger } from 'pino';
 import { deleteSiteSaga } from '../sagas/delete-site.saga';
 import { SagaChanges } from '../sagas/saga-changes';
+import { rejectionCausation, startFailureReason } from './rejection-causation';
 
-/** `DeleteSite` on site-saga.commands: starts one delete-site saga per command id. */
+/**
+ * `DeleteSite` on site-saga.commands: starts one delete-site saga per command id. A
+ * command that cannot start one (its saga id is taken, the saga cannot be recorded) is
+ * answered with `SiteDeletionRejected`; a transient error is retried instead.
+ */
 @Controller()
 export class DeleteSiteHandler {
   constructor(
@@ -28,8 +33,19 @@ export class DeleteSiteHandler {
       );
       if (outcome.status === 'done') this.changes.committed(command.sagaId);
     } catch (error) {
-      if (!(error instanceof SagaAlreadyStarted)) throw error;
-      this.logger.warn({ sagaId: command.sagaId }, 'DeleteSite names a saga that already exists; ignored');
+      let reason = { field: 'sagaId', message: 'names a saga that already exists' };
+      if (error instanceof SagaAlreadyStarted) {
+        this.logger.warn({ sagaId: command.sagaId }, 'DeleteSite names a saga that already exists; rejected');
+      } else {
+        if (classifyFailure(error) === 'transient') throw error;
+        this.logger.error({ err: error, sagaId: command.sagaId }, 'DeleteSite could not start its saga; rejected');
+        reason = { field: '(message)', message: startFailureReason(error) };
+      }
+      await this.unitOfWork.run(command, async (tx) => {
+        tx.publish(
+          SiteDeletionRejected.create({ siteId: command.payload.siteId, reasons: [reason] }, await rejectionCausation(this.engine, tx.manager, command)),
+        );
+      });
     }
   }
 }

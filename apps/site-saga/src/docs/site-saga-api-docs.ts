@@ -101,10 +101,14 @@ export const SITE_SAGA_API_DOCS: ApiDocsOptions = {
       properties: {
         failedStep: { type: 'string' },
         reason: { type: 'string' },
-        cause: { type: 'string', enum: ['business', 'exhausted', 'aborted'] },
+        cause: {
+          type: 'string',
+          enum: ['business', 'exhausted', 'aborted', 'quarantined'],
+          description: 'quarantined: the saga could not be run (unknown type or step, data breaking its contract) and was set aside for a person',
+        },
         stuck: {
           type: 'array',
-          description: 'Compensations that ran out of attempts (the saga is FAILED)',
+          description: 'Steps that ran out of attempts (the saga is FAILED): compensations, or forward steps of a saga that cannot be undone (DeleteSite)',
           items: { type: 'object', required: ['step', 'reason'], properties: { step: { type: 'string' }, reason: { type: 'string' } } },
         },
       },

@@ -1,4 +1,4 @@
-import { Controller } from '@nestjs/common';
+import { Controller, Inject } from '@nestjs/common';
 import {
   ActivateSite,
   BootstrapSite,
@@ -13,9 +13,17 @@ import {
   ReleaseSite,
   ReserveSite,
 } from '@sitesaga/contracts';
-import { OnMessage, UnitOfWork } from '@sitesaga/messaging';
+import { classifyFailure, describeError, LOGGER, OnMessage, UnitOfWork } from '@sitesaga/messaging';
 import { SagaEngine } from '@sitesaga/saga';
+import type { Logger } from 'pino';
 import { SagaChanges } from '../sagas/saga-changes';
+import { PlumbingMonitor } from '../timers/plumbing-monitor';
+
+/**
+ * How long after the plumbing was last seen out a participant's transient failure is
+ * still put down to the outage (its local retries, then Kafka's redelivery, run behind).
+ */
+const OUTAGE_AFTERMATH_MS = 60_000;
 
 /** The participant commands our sagas send (forward steps and compensations). */
 const SENT_COMMANDS: readonly CommandDefinition[] = [
@@ -36,7 +44,11 @@ export const REPLY_EVENTS = SENT_COMMANDS.flatMap((command) => [command.succeede
 /**
  * A participant's reply advances its saga: inbox row, saga state (version-checked),
  * history and the next commands commit in one transaction. A version conflict (another
- * replica advanced the saga meanwhile) is transient: the transport retries in place.
+ * replica advanced the saga meanwhile) or a lost connection is transient: the transport
+ * retries in place. Anything else means the saga cannot be run as it stands (its data
+ * breaks what a step needs, its definition changed): the saga is set aside for a person
+ * (FAILED, `SagaNeedsAttention`) with the reply recorded, and the partition moves on.
+ * (A saga whose type is unknown is set aside by the engine itself.)
  */
 @Controller()
 export class ParticipantEventsHandler {
@@ -44,11 +56,25 @@ export class ParticipantEventsHandler {
     private readonly unitOfWork: UnitOfWork,
     private readonly engine: SagaEngine,
     private readonly changes: SagaChanges,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly plumbing: PlumbingMonitor,
   ) {}
 
   @OnMessage(...REPLY_EVENTS)
   async handle(event: Envelope): Promise<void> {
-    const outcome = await this.unitOfWork.run(event, (tx) => this.engine.handleReply(tx, event));
-    if (outcome.status === 'done' && outcome.result) this.changes.committed(event.sagaId);
+    try {
+      // A transient failure while (or just after) the broker, consumer or database was out is
+      // the outage's doing: it must delay the saga, not spend the step's attempts.
+      const duringOutage = this.plumbing.outageWithin(OUTAGE_AFTERMATH_MS);
+      const outcome = await this.unitOfWork.run(event, (tx) => this.engine.handleReply(tx, event, { duringOutage }));
+      if (outcome.status === 'done' && outcome.result) this.changes.committed(event.sagaId);
+    } catch (error) {
+      if (classifyFailure(error) !== 'unexpected') throw error;
+      this.logger.error({ err: error }, `${event.type} cannot be applied to its saga: saga set aside for a person`);
+      const outcome = await this.unitOfWork.run(event, (tx) =>
+        this.engine.quarantine(tx, event.sagaId, null, `${event.type}: ${describeError(error)}`, event.id),
+      );
+      if (outcome.status === 'done' && outcome.result) this.changes.committed(event.sagaId);
+    }
   }
 }

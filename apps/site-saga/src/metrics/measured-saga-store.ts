@@ -1,4 +1,4 @@
-import { type HistoryEntry, type SagaState, SagaStore } from '@sitesaga/saga';
+import { type HistoryEntry, type SagaState, SagaStore, type SagaStoreOptions } from '@sitesaga/saga';
 import type { EntityManager } from 'typeorm';
 import type { SagaMetrics } from './saga-metrics';
 
@@ -8,8 +8,11 @@ import type { SagaMetrics } from './saga-metrics';
  * inside the caller's transaction, so the metrics wait for the commit (see SagaMetrics).
  */
 export class MeasuredSagaStore extends SagaStore {
-  constructor(private readonly metrics: Pick<SagaMetrics, 'saved'>) {
-    super();
+  constructor(
+    private readonly metrics: Pick<SagaMetrics, 'saved'>,
+    options: SagaStoreOptions = {},
+  ) {
+    super(options);
   }
 
   override async save<D>(manager: EntityManager, previous: SagaState<D>, next: SagaState<D>, history?: readonly HistoryEntry[]): Promise<SagaState<D>> {

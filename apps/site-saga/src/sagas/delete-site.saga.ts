@@ -16,8 +16,9 @@ export interface DeleteSiteData {
 /**
  * `MarkSiteDeleting → (DeprovisionStorage || DropDatabase) → MarkSiteDeleted`. Deleting
  * cannot be undone, so its steps have no compensation: a refused MarkSiteDeleting (no such
- * site, or not in a deletable state) ends the saga cleanly; a later step that runs out of
- * attempts leaves the site DELETING and asks a person to look.
+ * site, or not in a deletable state) ends the saga cleanly; a step that runs out of
+ * attempts stops the saga FAILED (`whenExhausted: 'stop'`) with the site still DELETING,
+ * asks a person (`SagaNeedsAttention`), and an operator's retry goes on from that step.
  */
 export const deleteSiteSaga = defineSaga<DeleteSiteData>({
   type: 'DeleteSite',
@@ -30,6 +31,7 @@ export const deleteSiteSaga = defineSaga<DeleteSiteData>({
     ),
     step('MarkSiteDeleted', (d) => ({ command: MarkSiteDeleted, payload: { siteId: d.siteId } })),
   ],
+  whenExhausted: 'stop',
   onCompleted: (d) => [emit(SiteDeleted, { siteId: d.siteId })],
   onCompensated: (d, outcome, context) => {
     const failed = emit(SiteDeletionFailed, { siteId: d.siteId, failedStep: outcome.failedStep, reason: outcome.reason });

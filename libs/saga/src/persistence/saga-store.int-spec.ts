@@ -179,8 +179,8 @@ describe('SagaStore against Postgres', () => {
 
     const now = at('2024-11-23T10:01:00Z');
     expect(await store.dueDeadlines(dataSource.manager, now, 10)).toEqual([
-      { sagaId: second.id, step: 'ProvisionDatabase', deadlineAt: at('2024-11-23T10:00:05Z') },
-      { sagaId: first.id, step: 'ReserveSite', deadlineAt: at('2024-11-23T10:00:10Z') },
+      { sagaId: second.id, step: 'ProvisionDatabase', deadlineAt: at('2024-11-23T10:00:05Z'), dueAt: at('2024-11-23T10:00:05Z') },
+      { sagaId: first.id, step: 'ReserveSite', deadlineAt: at('2024-11-23T10:00:10Z'), dueAt: at('2024-11-23T10:00:10Z') },
     ]);
     expect(await store.dueDeadlines(dataSource.manager, now, 1)).toHaveLength(1);
   });

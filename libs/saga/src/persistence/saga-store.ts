@@ -6,8 +6,30 @@ import type { HistoryEntry, SagaState, StepState } from '../saga-state';
 export interface DueDeadline {
   readonly sagaId: string;
   readonly step: string;
+  /** The deadline as stored (what `fireDeadline` checks it still is). */
   readonly deadlineAt: Date;
+  /** When it fell due: `deadlineAt` moved by the time its command waited in the outbox. */
+  readonly dueAt: Date;
 }
+
+export interface SagaStoreOptions {
+  /**
+   * The host's transactional outbox table (in the same database), with `message_id`,
+   * `created_at` (the commit) and `sent_at` (the broker's ack) columns. When given, a
+   * reply deadline counts from the moment its command reached the broker, not from the
+   * commit: a command still waiting in the outbox is not due, and one sent late is due
+   * that much later. Without it, deadlines count from the commit.
+   */
+  readonly outboxTable?: string;
+  /**
+   * A command unsent for this long no longer holds its deadline back (default 10 min):
+   * a row the relay can never publish must not make its saga wait forever. Plumbing
+   * outages longer than that are covered by the host pausing its sweeps.
+   */
+  readonly unsentGraceMs?: number;
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/;
 
 export interface StoredHistoryEntry extends HistoryEntry {
   /** Order of arrival (bigint, as a string). */
@@ -163,6 +185,15 @@ const jsonOrNull = (value: unknown): string | null => (value === null || value =
  * EntityManager, so it joins the caller's transaction (with the inbox and outbox rows).
  */
 export class SagaStore {
+  private readonly outboxTable: string | null;
+  private readonly unsentGraceMs: number;
+
+  constructor(options: SagaStoreOptions = {}) {
+    if (options.outboxTable !== undefined && !IDENTIFIER.test(options.outboxTable)) throw new Error(`invalid outbox table name ${options.outboxTable}`);
+    this.outboxTable = options.outboxTable ?? null;
+    this.unsentGraceMs = options.unsentGraceMs ?? 600_000;
+  }
+
   /** The saga with its steps (one statement), or null. */
   async load<D = unknown>(manager: EntityManager, id: string): Promise<SagaState<D> | null> {
     if (!UUID.test(id)) return null;
@@ -232,16 +263,65 @@ export class SagaStore {
     await manager.query(`WITH saga AS (SELECT $1::uuid AS id) ${withParameters(INSERT_HISTORY, 0, 2)}`, [sagaId, historyToJson(history)]);
   }
 
-  /** Steps whose deadline passed by `now`, earliest first. */
+  /**
+   * Steps whose deadline passed by `now`, earliest first. With an outbox table, a reply
+   * deadline is moved by the time its command waited to be published (see SagaStoreOptions);
+   * as that only ever moves it later, the scan still starts from the `deadline_at` index.
+   */
   async dueDeadlines(manager: EntityManager, now: Date, limit: number): Promise<DueDeadline[]> {
-    const rows = (await manager.query(
-      `SELECT saga_id, name, deadline_at FROM saga_steps
-        WHERE deadline_at IS NOT NULL AND deadline_at <= $1
-        ORDER BY deadline_at
-        LIMIT $2`,
-      [now, limit],
-    )) as { saga_id: string; name: string; deadline_at: Date }[];
-    return rows.map((row) => ({ sagaId: row.saga_id, step: row.name, deadlineAt: row.deadline_at }));
+    const rows = (
+      this.outboxTable === null
+        ? await manager.query(
+            `SELECT saga_id, name, deadline_at, deadline_at AS due_at FROM saga_steps
+              WHERE deadline_at IS NOT NULL AND deadline_at <= $1
+              ORDER BY deadline_at
+              LIMIT $2`,
+            [now, limit],
+          )
+        : await manager.query(
+            `SELECT s.saga_id, s.name, s.deadline_at, d.due_at
+               FROM saga_steps s
+               LEFT JOIN LATERAL (
+                 SELECT o.created_at, o.sent_at FROM ${this.outboxTable} o
+                  WHERE s.deadline_kind = 'reply' AND o.message_id = s.last_message_id
+                  LIMIT 1) o ON true
+               CROSS JOIN LATERAL (
+                 SELECT CASE
+                   WHEN o.created_at IS NULL THEN s.deadline_at                                   -- not a reply wait, or gone from the outbox
+                   WHEN o.sent_at IS NULL THEN s.deadline_at + make_interval(secs => $3::float8)  -- not sent yet
+                   ELSE s.deadline_at + GREATEST(o.sent_at - o.created_at, interval '0')          -- its clock started at the ack
+                 END AS due_at) d
+              WHERE s.deadline_at IS NOT NULL AND s.deadline_at <= $1 AND d.due_at <= $1
+              ORDER BY d.due_at
+              LIMIT $2`,
+            [now, limit, this.unsentGraceMs / 1000],
+          )
+    ) as { saga_id: string; name: string; deadline_at: Date; due_at: Date }[];
+    return rows.map((row) => ({ sagaId: row.saga_id, step: row.name, deadlineAt: row.deadline_at, dueAt: row.due_at }));
+  }
+
+  /**
+   * After an outage of the plumbing (broker, network, database) that began at `since` and
+   * lasted `outageMs`, gives every step waiting for a reply more time: the participant
+   * could not receive its command or send its reply meanwhile. A command out before the
+   * outage gets `outageMs + recoveryMs`; one first sent after `since` (or not yet) only
+   * `recoveryMs`: its clock started when it reached the broker, but the participant still
+   * has to recover (rejoin its group, flush its outbox). Returns how many were moved.
+   */
+  async postponeReplyDeadlines(manager: EntityManager, postponement: { outageMs: number; since: Date; recoveryMs?: number }): Promise<number> {
+    const recoverySeconds = (postponement.recoveryMs ?? 0) / 1000;
+    const outageSeconds = postponement.outageMs / 1000;
+    const caughtByOutage =
+      this.outboxTable === null
+        ? 'true'
+        : `NOT EXISTS (SELECT 1 FROM ${this.outboxTable} o WHERE o.message_id = s.last_message_id AND (o.sent_at IS NULL OR o.sent_at >= $3))`;
+    const [, count] = (await manager.query(
+      `UPDATE saga_steps s
+          SET deadline_at = s.deadline_at + make_interval(secs => $1::float8 + CASE WHEN ${caughtByOutage} THEN $2::float8 ELSE 0 END)
+        WHERE s.deadline_at IS NOT NULL AND s.deadline_kind = 'reply'`,
+      this.outboxTable === null ? [recoverySeconds, outageSeconds] : [recoverySeconds, outageSeconds, postponement.since],
+    )) as [unknown, number];
+    return count;
   }
 
   /** The saga's messages in order of arrival (at most `limit`, the first ones). */

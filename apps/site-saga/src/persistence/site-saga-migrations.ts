@@ -1,0 +1,5 @@
+import { SAGA_MIGRATIONS } from '@sitesaga/saga';
+import { IndexOutboxMessageId1764590000000 } from './migrations/1764590000000-index-outbox-message-id';
+
+/** The orchestrator's migrations after the messaging tables: the engine's, then its own. */
+export const SITE_SAGA_MIGRATIONS = [...SAGA_MIGRATIONS, IndexOutboxMessageId1764590000000] as const;
