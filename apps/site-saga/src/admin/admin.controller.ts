@@ -4,7 +4,7 @@ import { AdminAuthGuard } from './admin-auth';
 import { AdminErrorsFilter } from './admin-errors.filter';
 import { validateAbortBody, validateListQuery, validateSagaId } from './admin-request-validation';
 import { SagaOperations } from './saga-operations';
-import { type SagaPage, SagaQueries, type SagaStats } from './saga-queries';
+import { type ParkedMessages, type SagaPage, SagaQueries, type SagaStats } from './saga-queries';
 import { SagaStream } from './saga-stream';
 import type { SagaDetail, SagaSummary } from './saga-views';
 
@@ -45,6 +45,12 @@ export class AdminController {
   @Get('stats')
   stats(): Promise<SagaStats> {
     return this.queries.recentStats();
+  }
+
+  /** What the line moved past instead of stopping (a DLQ that refused a dead letter, an outbox row the broker refused). */
+  @Get('parked')
+  parked(): Promise<ParkedMessages> {
+    return this.queries.parked();
   }
 
   /** Server-Sent Events: `event: saga` with the summary of each changed saga; a comment every 15 s keeps proxies from closing it. */

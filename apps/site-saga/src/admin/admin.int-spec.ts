@@ -383,6 +383,35 @@ describe('GET /admin/stats', () => {
   });
 });
 
+describe('GET /admin/parked', () => {
+  it('lists the dead letters the DLQ refused and the outbox rows the broker refused, never the messages themselves', async () => {
+    const sagaId = randomUUID();
+    const messageId = randomUUID();
+    await harness.dataSource.query(
+      `INSERT INTO outbox_messages (message_id, topic, message_key, type, value, headers, parked_at, parked_reason)
+       VALUES ($1, 'site-saga.events', $2, 'SiteCreationRejected', $3, '{}'::jsonb, now(), 'MESSAGE_TOO_LARGE')`,
+      [messageId, sagaId, JSON.stringify({ secret: 'x'.repeat(2_000) })],
+    );
+    const [letter] = (await harness.dataSource.query(
+      `INSERT INTO dead_letters (consumer_group, topic, "partition", "offset", value, error, outcome, parked_reason)
+       VALUES ('site-saga', 'site-saga.commands', 2, 41, convert_to('{"not":"json', 'UTF8'), 'unreadable: not JSON', 'unreadable', 'DLQ refused it') RETURNING id::text AS id`,
+    )) as { id: string }[];
+
+    expect((await get('/admin/parked', { token: null })).status).toBe(401);
+    const answer = await get('/admin/parked');
+
+    expect(answer.status).toBe(200);
+    expect(answer.body.outbox).toContainEqual(
+      expect.objectContaining({ messageId, sagaId, type: 'SiteCreationRejected', topic: 'site-saga.events', parkedReason: 'MESSAGE_TOO_LARGE', bytes: expect.any(Number) }),
+    );
+    expect(answer.body.deadLetters).toContainEqual(
+      expect.objectContaining({ id: letter!.id, topic: 'site-saga.commands', partition: 2, offset: '41', error: 'unreadable: not JSON', parkedReason: 'DLQ refused it' }),
+    );
+    expect(answer.text).not.toContain('xxxxxxxx');
+    expect(answer.text).not.toContain('{"not":"json');
+  });
+});
+
 /** Reads an event stream with fetch, collecting its events. */
 async function openStream(): Promise<{ events: { event: string; data: string }[]; raw: () => string; close: () => void }> {
   const controller = new AbortController();

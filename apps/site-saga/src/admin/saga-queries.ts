@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { type ParkedDeadLetter, type ParkedOutboxMessage, parkedDeadLetters, parkedOutboxMessages } from '@sitesaga/messaging';
 import { SAGA_STATUSES, type SagaStatus } from '@sitesaga/saga';
 import type { DataSource } from 'typeorm';
 import { encodeCursor, type ListQuery } from './admin-request-validation';
@@ -67,6 +68,12 @@ export interface LatencyFigures {
   readonly p99Ms: number | null;
 }
 
+/** What the orchestrator's line moved past instead of stopping (GET /admin/parked). */
+export interface ParkedMessages {
+  readonly deadLetters: readonly ParkedDeadLetter[];
+  readonly outbox: readonly ParkedOutboxMessage[];
+}
+
 export interface SagaStats {
   readonly byStatus: Record<string, number>;
   readonly byType: Record<string, Record<string, number>>;
@@ -107,6 +114,12 @@ export class SagaQueries {
       if (this.cachedStats?.stats === stats) this.cachedStats = null; // a failure is not reused
     });
     return stats;
+  }
+
+  /** The oldest 100 of each: the full messages stay in dead_letters and outbox_messages. */
+  async parked(): Promise<ParkedMessages> {
+    const [deadLetters, outbox] = await Promise.all([parkedDeadLetters(this.dataSource, 100), parkedOutboxMessages(this.dataSource, 100)]);
+    return { deadLetters, outbox };
   }
 
   /** Newest first, (created_at, id) keyset pagination. */

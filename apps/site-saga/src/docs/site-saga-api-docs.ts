@@ -172,6 +172,47 @@ export const SITE_SAGA_API_DOCS: ApiDocsOptions = {
         generatedAt: timestamp,
       },
     },
+    ParkedMessages: {
+      type: 'object',
+      description: 'What the line moved past instead of stopping: dead letters the DLQ could not take, and outbox rows the broker refused for good (oldest first, at most 100 of each)',
+      required: ['deadLetters', 'outbox'],
+      properties: {
+        deadLetters: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['id', 'topic', 'partition', 'offset', 'consumerGroup', 'error', 'parkedReason', 'createdAt'],
+            properties: {
+              id: { type: 'string', description: 'Row of the dead_letters table, which keeps the whole message' },
+              topic: { type: 'string' },
+              partition: { type: 'integer' },
+              offset: { type: 'string' },
+              consumerGroup: { type: 'string' },
+              error: { type: 'string' },
+              parkedReason: nullable({ type: 'string' }),
+              createdAt: timestamp,
+            },
+          },
+        },
+        outbox: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['position', 'messageId', 'topic', 'type', 'sagaId', 'bytes', 'parkedAt', 'parkedReason'],
+            properties: {
+              position: { type: 'string' },
+              messageId: { type: 'string' },
+              topic: { type: 'string' },
+              type: { type: 'string' },
+              sagaId: { type: 'string' },
+              bytes: { type: 'integer' },
+              parkedAt: timestamp,
+              parkedReason: { type: 'string' },
+            },
+          },
+        },
+      },
+    },
     AbortRequest: {
       type: 'object',
       additionalProperties: false,
@@ -236,6 +277,12 @@ export const SITE_SAGA_API_DOCS: ApiDocsOptions = {
       tags: ['admin'],
       security: ADMIN_SECURITY,
       responses: { 200: { description: 'The figures', content: json(ref('SagaStats')) }, 401: unauthorized },
+    },
+    'GET /admin/parked': {
+      summary: "Messages the orchestrator parked instead of stopping its partition or its outbox (each participant counts its own in /metrics: dead_letters_parked, outbox_parked_messages)",
+      tags: ['admin'],
+      security: ADMIN_SECURITY,
+      responses: { 200: { description: 'Parked dead letters and outbox rows', content: json(ref('ParkedMessages')) }, 401: unauthorized },
     },
     'GET /admin/stream': {
       summary: 'Live saga changes (Server-Sent Events: `event: saga`, data = a SagaSummary)',

@@ -8,7 +8,7 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import { causedBy, type Envelope, type FailureClass } from '@sitesaga/contracts';
-import { CreateMessagingTables1732400000000, createLogger, LOGGER, PinoNestLogger, UnitOfWork } from '@sitesaga/messaging';
+import { createLogger, LOGGER, MESSAGING_MIGRATIONS, PinoNestLogger, UnitOfWork } from '@sitesaga/messaging';
 import { type AnyCommand, SAGA_ENTITIES, SAGA_MIGRATIONS, SagaEngine, type SagaState } from '@sitesaga/saga';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -90,7 +90,7 @@ export async function startAdminTestApp(options: AdminTestAppOptions): Promise<A
         type: 'postgres',
         url: database.url,
         entities: [...SAGA_ENTITIES],
-        migrations: [CreateMessagingTables1732400000000, ...SAGA_MIGRATIONS],
+        migrations: [...MESSAGING_MIGRATIONS, ...SAGA_MIGRATIONS],
         migrationsRun: true,
         synchronize: false,
         logging: false,
