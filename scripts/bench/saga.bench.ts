@@ -6,6 +6,8 @@
  *   pnpm bench:saga -- --stub             1000 sagas, 10 in flight, the orchestrator alone with
  *                                         stub participants answering at once over the same Kafka
  *   options: --sites N --concurrency N
+ *            --json   also print one machine-readable line (`SAGA_BENCH {...}`), read by
+ *                     `pnpm bench:compare` (scripts/bench/compare.ts)
  *
  * Uses KAFKA_BROKERS and DATABASE_URL when they answer, else starts the local ones.
  * Services must be built (pnpm build).
@@ -25,11 +27,11 @@ import {
   ReserveSite,
   Topics,
 } from '../../libs/contracts/src';
-import { cpuMs, cpuTicks } from '../../test/support/process-cpu';
+import { cpuMs, cpuTicks, machineBusyMs, rssMb } from '../../test/support/process-cpu';
 import { RunningSystem } from '../../test/support/system';
 import { withLocalInfrastructure } from './local-infrastructure';
 
-const { values } = parseArgs({ args: process.argv.slice(2).filter((arg) => arg !== '--'), options: { stub: { type: 'boolean', default: false }, sites: { type: 'string' }, concurrency: { type: 'string', default: '10' } } });
+const { values } = parseArgs({ args: process.argv.slice(2).filter((arg) => arg !== '--'), options: { stub: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, sites: { type: 'string' }, concurrency: { type: 'string', default: '10' } } });
 const stub = values.stub ?? false;
 const total = Number(values.sites ?? (stub ? 1000 : 100));
 const concurrency = Number(values.concurrency);
@@ -91,6 +93,7 @@ async function main(): Promise<void> {
   let lastSaga = '';
   let failed = 0;
   let next = 0;
+  const machineBefore = machineBusyMs();
   const started = performance.now();
   const worker = async (): Promise<void> => {
     while (next < total) {
@@ -107,6 +110,7 @@ async function main(): Promise<void> {
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const elapsed = performance.now() - started;
+  const machineCpu = machineBusyMs() - machineBefore;
   const sorted = [...latencies].sort((a, b) => a - b);
   console.log(
     `${stub ? 'orchestration only (stub participants)' : 'real services'}: ${total} create-site sagas, ${concurrency} in flight, ${failed} not created`,
@@ -121,6 +125,25 @@ async function main(): Promise<void> {
     }
   }
   console.log(`CPU per site  ${cpu.map(([app, ms]) => `${app} ${ms.toFixed(1)} ms`).join('  ')}  (total ${cpu.reduce((sum, [, ms]) => sum + ms, 0).toFixed(1)} ms)`);
+  if (values.json) {
+    const round = (value: number): number => Math.round(value * 10) / 10;
+    const line = {
+      mode: stub ? 'stub' : 'real',
+      n: total,
+      concurrency,
+      failed,
+      p50_ms: round(percentile(sorted, 50)),
+      p99_ms: round(percentile(sorted, 99)),
+      per_s: round((total / elapsed) * 1000),
+      cpu_ms_per_saga: round(cpu.reduce((sum, [, ms]) => sum + ms, 0)),
+      // Everything counted: the services, Kafka, Postgres, this driver and the stubs.
+      machine_cpu_ms_per_saga: round(machineCpu / total),
+      cpu_ms_per_saga_by_service: Object.fromEntries(cpu.map(([app, ms]) => [app, round(ms)])),
+      // Resident memory right after the load, per service process.
+      rss_mb_by_service: Object.fromEntries([...system.services].map(([app, service]) => [app, round(rssMb(service.pid))])),
+    };
+    console.log(`SAGA_BENCH ${JSON.stringify(line)}`);
+  }
 
   if (process.env.BENCH_TIMELINE) {
     // Where one saga's time went: each message in or out, relative to the first.

@@ -1,0 +1,177 @@
+/**
+ * `pnpm bench:compare`: the product against its references, in one window on one machine
+ * (the machine's speed moves from week to week, so only ratios measured together mean
+ * anything). Runs, one after the other:
+ *
+ *   1. ../shared/limits  the real work of a site with no orchestration (C = 1 and 4)
+ *   2. ../shared/peers   Restate and DBOS on the same 4-step durable workflow (C = 1, 8, 32)
+ *   3. bench:saga --stub the orchestrator alone, stub participants over the same Kafka (C = 1, 8, 32)
+ *   4. bench:saga        the five real services (C = 1, 4 and 20)
+ *
+ * and prints issue 10's table: each measure, its reference, the ratio and the target.
+ * Figures are printed, never asserted. Every JSON line is also written to
+ * `.local/bench/compare-<time>.jsonl` for later reading.
+ *
+ *   pnpm bench:compare                  the full comparison (about 15 minutes)
+ *   pnpm bench:compare -- --quick       small counts: checks the harness, figures are rough
+ *   options: --skip limits,peers,stub,real   leave parts out
+ *
+ * The shared benches are copied into .local/ and installed there (npm ci) on first use.
+ * Needs the services built (pnpm build); uses KAFKA_BROKERS and DATABASE_URL when they
+ * answer, else starts a local broker and Postgres for the whole run.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { withLocalInfrastructure } from './local-infrastructure';
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
+const SHARED = process.env.SHARED_BENCH_DIR ?? path.resolve(REPO_ROOT, '..', 'shared');
+
+const { values } = parseArgs({
+  args: process.argv.slice(2).filter((arg) => arg !== '--'),
+  options: { quick: { type: 'boolean', default: false }, skip: { type: 'string', default: '' } },
+});
+const quick = values.quick ?? false;
+const skip = new Set((values.skip ?? '').split(',').filter(Boolean));
+
+const COUNTS = quick
+  ? { limits: 20, peers: 200, stub: { 1: 50, 8: 200, 32: 300 }, real: { 1: 10, 4: 20, 20: 40 } }
+  : { limits: 200, peers: 1000, stub: { 1: 300, 8: 1000, 32: 1000 }, real: { 1: 50, 4: 100, 20: 200 } };
+
+type Line = Record<string, unknown>;
+const outFile = path.join(REPO_ROOT, '.local', 'bench', `compare-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`);
+
+function log(line: string): void {
+  process.stderr.write(`[compare] ${line}\n`);
+}
+
+/** Runs a command, echoing its stderr, and returns the lines of stdout. */
+function run(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    log(`${path.relative(REPO_ROOT, cwd) || '.'}$ ${command} ${args.join(' ')}`);
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      process.stderr.write(chunk);
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(stdout.split('\n')) : reject(new Error(`${command} ${args.join(' ')} exited with ${code}`))));
+  });
+}
+
+/** A shared bench copied into .local/<name> and installed, once (again when its lockfile changed). */
+async function prepareShared(name: string): Promise<string> {
+  const source = path.join(SHARED, name);
+  if (!fs.existsSync(source)) throw new Error(`${source} is missing: set SHARED_BENCH_DIR to the folder that holds limits/ and peers/`);
+  const target = path.join(REPO_ROOT, '.local', name);
+  const lock = (dir: string): string => (fs.existsSync(path.join(dir, 'package-lock.json')) ? fs.readFileSync(path.join(dir, 'package-lock.json'), 'utf8') : '');
+  if (!fs.existsSync(path.join(target, 'node_modules')) || lock(source) !== lock(target)) {
+    fs.rmSync(target, { recursive: true, force: true });
+    fs.cpSync(source, target, { recursive: true });
+    await run('npm', ['ci', '--no-audit', '--no-fund'], target);
+  }
+  return target;
+}
+
+const jsonLines = (lines: readonly string[], prefix = ''): Line[] =>
+  lines
+    .filter((line) => line.startsWith(`${prefix}{`))
+    .map((line) => JSON.parse(line.slice(prefix.length)) as Line)
+    .filter((line) => typeof line === 'object' && line !== null);
+
+function record(source: string, lines: Line[]): Line[] {
+  fs.mkdirSync(path.dirname(outFile), { recursive: true });
+  for (const line of lines) fs.appendFileSync(outFile, `${JSON.stringify({ source, ...line })}\n`);
+  return lines;
+}
+
+async function ourBench(mode: 'stub' | 'real', concurrency: number, n: number): Promise<Line | undefined> {
+  const args = ['exec', 'tsx', 'scripts/bench/saga.bench.ts', ...(mode === 'stub' ? ['--stub'] : []), '--sites', String(n), '--concurrency', String(concurrency), '--json'];
+  const lines = await run(path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), args.slice(2), REPO_ROOT);
+  return record(`saga-${mode}`, jsonLines(lines, 'SAGA_BENCH '))[0];
+}
+
+const num = (line: Line | undefined, key: string): number | undefined => {
+  const value = line?.[key];
+  return typeof value === 'number' ? value : undefined;
+};
+const fmt = (value: number | undefined, unit = ''): string => (value === undefined || Number.isNaN(value) ? '—' : `${value.toFixed(value >= 100 ? 0 : 1)}${unit}`);
+const ratio = (ours: number | undefined, reference: number | undefined): number | undefined =>
+  ours === undefined || reference === undefined || reference === 0 ? undefined : ours / reference;
+
+async function main(): Promise<void> {
+  const results: { limits: Line[]; peers: Line[]; stub: Map<number, Line | undefined>; real: Map<number, Line | undefined> } = {
+    limits: [],
+    peers: [],
+    stub: new Map(),
+    real: new Map(),
+  };
+  if (!skip.has('limits')) {
+    const dir = await prepareShared('limits');
+    const admin = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+    // The first sites after a start run on cold caches: a short throw-away run first (limits/README.md).
+    await run('node', ['bench.mjs', '--n', '10', '--concurrency', '1', '--admin-url', admin], dir);
+    results.limits = record('limits', jsonLines(await run('node', ['bench.mjs', '--n', String(COUNTS.limits), '--concurrency', '1,4', '--admin-url', admin], dir)));
+  }
+  if (!skip.has('peers')) {
+    const dir = await prepareShared('peers');
+    const admin = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+    results.peers = record(
+      'peers',
+      jsonLines(await run('node', ['bench.mjs', '--engine', 'restate,dbos', '--n', String(COUNTS.peers), '--concurrency', '1,8,32'], dir, { ...process.env, BENCH_PG_URL: admin })),
+    );
+  }
+  if (!skip.has('stub')) for (const [c, n] of Object.entries(COUNTS.stub)) results.stub.set(Number(c), await ourBench('stub', Number(c), n));
+  if (!skip.has('real')) for (const [c, n] of Object.entries(COUNTS.real)) results.real.set(Number(c), await ourBench('real', Number(c), n));
+
+  const limitsAt = (c: number): Line | undefined => results.limits.find((line) => line.concurrency === c);
+  const peer = (engine: string, c: number): Line | undefined => results.peers.find((line) => line.engine === engine && line.concurrency === c);
+  const limitCpu = (c: number): number | undefined => num(limitsAt(c)?.create_cost as Line | undefined, 'cpu_ms_per_site');
+  const peerCpu = (engine: string, c: number): number | undefined => {
+    const line = peer(engine, c);
+    const engineCpu = num(line, 'engine_cpu_ms_per_wf');
+    return engineCpu === undefined ? undefined : engineCpu + (num(line, 'driver_cpu_ms_per_wf') ?? 0);
+  };
+
+  type Row = [measure: string, ours: string, reference: string, ratio: number | undefined, target: string, met: boolean | undefined];
+  const rows: Row[] = [];
+  const add = (measure: string, ours: number | undefined, unit: string, referenceText: string, reference: number | undefined, target: string, check: (r: number) => boolean): void => {
+    const r = ratio(ours, reference);
+    rows.push([measure, fmt(ours, unit), referenceText, r, target, r === undefined ? undefined : check(r)]);
+  };
+  const real1 = results.real.get(1);
+  const real4 = results.real.get(4);
+  const real20 = results.real.get(20);
+  add('create-site, real services, C=1, p50', num(real1, 'p50_ms'), ' ms', `real work alone ${fmt(num(limitsAt(1), 'p50_ms'), ' ms')}`, num(limitsAt(1), 'p50_ms'), '≤ 1.25×', (r) => r <= 1.25);
+  add('create-site, real services, C=4, sites/s', num(real4, 'per_s'), '', `real work alone ${fmt(num(limitsAt(4), 'sites_per_s'))}`, num(limitsAt(4), 'sites_per_s'), '≥ 0.85×', (r) => r >= 0.85);
+  add('create-site, real services, C=20, sites/s', num(real20, 'per_s'), '', `real work alone at C=4 ${fmt(num(limitsAt(4), 'sites_per_s'))}`, num(limitsAt(4), 'sites_per_s'), '≥ 0.85×', (r) => r >= 0.85);
+  add('orchestration only, C=1, p50', num(results.stub.get(1), 'p50_ms'), ' ms', `Restate ${fmt(num(peer('restate', 1), 'p50_ms'), ' ms')}, DBOS ${fmt(num(peer('dbos', 1), 'p50_ms'), ' ms')}`, num(peer('restate', 1), 'p50_ms'), '≤ 2.2× Restate', (r) => r <= 2.2);
+  add('orchestration only, C=8, sagas/s', num(results.stub.get(8), 'per_s'), '', `Restate ${fmt(num(peer('restate', 8), 'throughput_per_s'))}, DBOS ${fmt(num(peer('dbos', 8), 'throughput_per_s'))}`, num(peer('restate', 8), 'throughput_per_s'), '—', () => true);
+  const stub32 = num(results.stub.get(32), 'per_s');
+  add('orchestration only, C=32, sagas/s (vs Restate)', stub32, '', `Restate ${fmt(num(peer('restate', 32), 'throughput_per_s'))}`, num(peer('restate', 32), 'throughput_per_s'), '≥ 1.05× Restate', (r) => r >= 1.05);
+  add('orchestration only, C=32, sagas/s (vs DBOS)', stub32, '', `DBOS ${fmt(num(peer('dbos', 32), 'throughput_per_s'))}`, num(peer('dbos', 32), 'throughput_per_s'), '≥ 2× DBOS', (r) => r >= 2);
+  add('CPU per saga, orchestration only, C=32, everything counted', num(results.stub.get(32), 'machine_cpu_ms_per_saga'), ' ms', `Restate ${fmt(peerCpu('restate', 32), ' ms')}, DBOS ${fmt(peerCpu('dbos', 32), ' ms')}`, peerCpu('restate', 32), '≤ Restate', (r) => r <= 1);
+  add('CPU per site, real services, C=4, everything counted', num(real4, 'machine_cpu_ms_per_saga'), ' ms', `real work alone ${fmt(limitCpu(4), ' ms')}`, limitCpu(4), '≤ 1.15×', (r) => r <= 1.15);
+
+  const header: Row = ['measure', 'the product', 'reference (same window)', undefined, 'target', undefined];
+  const table = [header, ...rows].map(([measure, ours, reference, r, target, met], index) =>
+    index === 0 ? `| ${measure} | ${ours} | ${reference} | ratio | ${target} | met |` : `| ${measure} | ${ours} | ${reference} | ${r === undefined ? '—' : `${r.toFixed(2)}×`} | ${target} | ${met === undefined ? '—' : met ? 'yes' : 'no'} |`,
+  );
+  console.log(`\n## bench:compare ${new Date().toISOString()}${quick ? ' (--quick: small counts, rough figures)' : ''}\n`);
+  console.log(table[0]);
+  console.log('|---|---|---|---|---|---|');
+  for (const line of table.slice(1)) console.log(line);
+  console.log('\nPer service (real services, C=4): CPU ms per site and RSS MB after the load');
+  const byService = (real4?.cpu_ms_per_saga_by_service ?? {}) as Record<string, number>;
+  const rss = (real4?.rss_mb_by_service ?? {}) as Record<string, number>;
+  for (const app of Object.keys(byService)) console.log(`  ${app.padEnd(10)} ${fmt(byService[app], ' ms').padStart(9)}  ${fmt(rss[app], ' MB').padStart(8)}`);
+  console.log(`\nEvery line: ${path.relative(REPO_ROOT, outFile)}`);
+}
+
+withLocalInfrastructure(main).catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
