@@ -8,12 +8,18 @@
  *   options: --sites N --concurrency N
  *            --json   also print one machine-readable line (`SAGA_BENCH {...}`), read by
  *                     `pnpm bench:compare` (scripts/bench/compare.ts)
+ *   BENCH_HOPS=1 (with --stub): prints where a hop's time goes, from per-message timestamps
+ *                the orchestrator records (MESSAGING_HOP_TIMING_FILE) and the stubs' own
+ *   BENCH_REPLICAS=N   runs N processes of each app (one consumer group)
  *
  * Uses KAFKA_BROKERS and DATABASE_URL when they answer, else starts the local ones.
  * Services must be built (pnpm build).
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   ActivateSite,
@@ -31,7 +37,10 @@ import { cpuMs, cpuTicks, machineBusyMs, rssMb } from '../../test/support/proces
 import { RunningSystem } from '../../test/support/system';
 import { withLocalInfrastructure } from './local-infrastructure';
 
-const { values } = parseArgs({ args: process.argv.slice(2).filter((arg) => arg !== '--'), options: { stub: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, sites: { type: 'string' }, concurrency: { type: 'string', default: '10' } } });
+const { values } = parseArgs({
+  args: process.argv.slice(2).filter((arg) => arg !== '--'),
+  options: { stub: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, sites: { type: 'string' }, concurrency: { type: 'string', default: '10' } },
+});
 const stub = values.stub ?? false;
 const total = Number(values.sites ?? (stub ? 1000 : 100));
 const concurrency = Number(values.concurrency);
@@ -58,10 +67,102 @@ function stubReply(command: Envelope): Envelope | null {
   }
 }
 
+/** What the stubs saw of each command: broker timestamp, receipt, and the reply's acknowledgement. */
+interface StubHop {
+  readonly command: string;
+  readonly reply: string;
+  readonly kts: number;
+  readonly recv: number;
+  readonly ack: number;
+}
+
+const median = (values: number[]): number =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
+const mean = (values: number[]): number => values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
+
+/**
+ * Joins the orchestrator's timing lines with the stubs' and prints, per stage of a hop,
+ * its median and mean over every hop of the run (all clocks are this machine's).
+ */
+function printHops(file: string, stubHops: readonly StubHop[]): void {
+  type Line =
+    | { ev: 'uow'; cause?: string; out: string[]; t0: number; tw: number; tc: number }
+    | { ev: 'pub'; ids: string[]; readStart: number; readDone: number; ack: number }
+    | { ev: 'recv'; id: string; kts: number; recv: number; done: number };
+  const lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Line);
+  const committedBy = new Map<string, Extract<Line, { ev: 'uow' }>>();
+  const uowOf = new Map<string, Extract<Line, { ev: 'uow' }>>();
+  const published = new Map<string, Extract<Line, { ev: 'pub' }>>();
+  const received = new Map<string, Extract<Line, { ev: 'recv' }>>();
+  for (const line of lines) {
+    if (line.ev === 'uow') {
+      for (const id of line.out) committedBy.set(id, line);
+      if (line.cause) uowOf.set(line.cause, line);
+    } else if (line.ev === 'pub') for (const id of line.ids) published.set(id, line);
+    else received.set(line.id, line);
+  }
+  const stages: [string, number[]][] = [
+    ['site-saga commit -> relay starts reading', []],
+    ['relay SELECT', []],
+    ['relay produce (send -> ack)', []],
+    ['relay ack -> stub receives', []],
+    ['stub: receive -> reply acked', []],
+    ['stub ack -> site-saga receives', []],
+    ['site-saga receive -> unit of work starts', []],
+    ['unit of work: connect+BEGIN+inbox+handler', []],
+    ['unit of work: outbox INSERT+COMMIT', []],
+    ['whole hop (commit -> next commit)', []],
+    ['relay batch size', []],
+  ];
+  const add = (index: number, value: number): void => void stages[index]![1].push(value);
+  for (const hop of stubHops) {
+    const commit = committedBy.get(hop.command);
+    const pub = published.get(hop.command);
+    const recv = received.get(hop.reply);
+    const uow = uowOf.get(hop.reply);
+    if (!commit || !pub || !recv || !uow) continue;
+    add(0, pub.readStart - commit.tc);
+    add(1, pub.readDone - pub.readStart);
+    add(2, pub.ack - pub.readDone);
+    add(3, hop.recv - pub.ack);
+    add(4, hop.ack - hop.recv);
+    add(5, recv.recv - hop.ack);
+    add(6, uow.t0 - recv.recv);
+    add(7, uow.tw - uow.t0);
+    add(8, uow.tc - uow.tw);
+    add(9, uow.tc - commit.tc);
+    add(10, pub.ids.length);
+  }
+  console.log(`per hop (site-saga command -> stub -> reply handled), ${stages[0]![1].length} hops:`);
+  for (const [name, values] of stages)
+    console.log(`  ${name.padEnd(44)} p50 ${median(values).toFixed(1).padStart(6)}  mean ${mean(values).toFixed(1).padStart(6)}`);
+}
+
 async function main(): Promise<void> {
-  const system = new RunningSystem({ label: stub ? 'bench-stub' : 'bench', env: { 'site-saga': { LOG_LEVEL: 'warn', ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}) }, sites: { LOG_LEVEL: 'warn' }, storage: { LOG_LEVEL: 'warn' }, databases: { LOG_LEVEL: 'warn' }, bootstrap: { LOG_LEVEL: 'warn' } } });
+  const hopsFile = process.env.BENCH_HOPS && stub ? join(tmpdir(), `bench-hops-${process.pid}.jsonl`) : null;
+  const stubHops: StubHop[] = [];
+  const system = new RunningSystem({
+    label: stub ? 'bench-stub' : 'bench',
+    env: {
+      'site-saga': {
+        LOG_LEVEL: 'warn',
+        ...(hopsFile ? { MESSAGING_HOP_TIMING_FILE: hopsFile } : {}),
+        ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
+      },
+      sites: { LOG_LEVEL: 'warn' },
+      storage: { LOG_LEVEL: 'warn' },
+      databases: { LOG_LEVEL: 'warn' },
+      bootstrap: { LOG_LEVEL: 'warn' },
+    },
+  });
   const apps = stub ? (['site-saga'] as const) : undefined;
-  await system.start({ apps: apps ? [...apps] : undefined, partitions: 6 });
+  await system.start({ apps: apps ? [...apps] : undefined, partitions: 6, replicas: Number(process.env.BENCH_REPLICAS ?? 1) });
 
   const stubs: (() => Promise<void>)[] = [];
   if (stub) {
@@ -69,23 +170,34 @@ async function main(): Promise<void> {
     await producer.connect();
     const consumer = system.kafka.consumer({ groupId: `${system.prefix}stub-participants`, allowAutoTopicCreation: false, maxWaitTimeInMs: 50 });
     await consumer.connect();
-    await consumer.subscribe({ topics: [Topics.sitesCommands, Topics.storageCommands, Topics.databasesCommands, Topics.bootstrapCommands].map((topic) => system.wireTopic(topic)), fromBeginning: true });
+    await consumer.subscribe({
+      topics: [Topics.sitesCommands, Topics.storageCommands, Topics.databasesCommands, Topics.bootstrapCommands].map((topic) => system.wireTopic(topic)),
+      fromBeginning: true,
+    });
     await consumer.run({
       partitionsConsumedConcurrently: 6,
       eachBatch: async ({ batch, resolveOffset }) => {
-        const replies = batch.messages
-          .map((message) => stubReply(JSON.parse(message.value!.toString()) as Envelope))
-          .filter((reply): reply is Envelope => reply !== null);
+        const recv = Date.now();
+        const commands = batch.messages.map((message) => ({ message, command: JSON.parse(message.value!.toString()) as Envelope }));
+        const answered = commands.map(({ message, command }) => ({ message, command, reply: stubReply(command) }));
+        const replies = answered.map(({ reply }) => reply).filter((reply): reply is Envelope => reply !== null);
         const byTopic = new Map<string, { key: string; value: string }[]>();
         for (const reply of replies) {
           const topic = system.wireTopic(definitionOf(reply.type, reply.version)!.topic);
           byTopic.set(topic, [...(byTopic.get(topic) ?? []), { key: reply.sagaId, value: JSON.stringify(reply) }]);
         }
         await producer.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+        const ack = Date.now();
+        if (hopsFile)
+          for (const { message, command, reply } of answered)
+            if (reply) stubHops.push({ command: command.id, reply: reply.id, kts: Number(message.timestamp), recv, ack });
         for (const message of batch.messages) resolveOffset(message.offset);
       },
     });
-    stubs.push(() => consumer.disconnect(), () => producer.disconnect());
+    stubs.push(
+      () => consumer.disconnect(),
+      () => producer.disconnect(),
+    );
   }
 
   const cpuBefore = new Map([...system.services].map(([app, service]) => [app, cpuMs(service.pid)]));
@@ -101,7 +213,12 @@ async function main(): Promise<void> {
       const siteId = randomUUID();
       const name = `bench-${index}-${siteId.slice(0, 6)}`;
       const sent = performance.now();
-      await system.send(CreateSite.create({ name, domain: `${name}.example.com`, adminEmail: 'owner@example.com' }, { sagaId: siteId, correlationId: siteId, causationId: null }));
+      await system.send(
+        CreateSite.create(
+          { name, domain: `${name}.example.com`, adminEmail: 'owner@example.com' },
+          { sagaId: siteId, correlationId: siteId, causationId: null },
+        ),
+      );
       const outcome = await system.waitForOutcomeEvent(siteId, 120_000);
       if (outcome !== 'SiteCreated') failed += 1;
       latencies.push(performance.now() - sent);
@@ -115,7 +232,9 @@ async function main(): Promise<void> {
   console.log(
     `${stub ? 'orchestration only (stub participants)' : 'real services'}: ${total} create-site sagas, ${concurrency} in flight, ${failed} not created`,
   );
-  console.log(`latency   p50=${percentile(sorted, 50).toFixed(0)} ms  p90=${percentile(sorted, 90).toFixed(0)} ms  p99=${percentile(sorted, 99).toFixed(0)} ms  max=${sorted[sorted.length - 1]?.toFixed(0)} ms`);
+  console.log(
+    `latency   p50=${percentile(sorted, 50).toFixed(0)} ms  p90=${percentile(sorted, 90).toFixed(0)} ms  p99=${percentile(sorted, 99).toFixed(0)} ms  max=${sorted[sorted.length - 1]?.toFixed(0)} ms`,
+  );
   console.log(`throughput ${((total / elapsed) * 1000).toFixed(1)} sites/s (${(elapsed / 1000).toFixed(1)} s)`);
   const cpu = [...system.services].map(([app, service]) => [app, (cpuMs(service.pid) - (cpuBefore.get(app) ?? 0)) / total] as const);
   if (process.env.BENCH_TIMELINE) {
@@ -153,11 +272,20 @@ async function main(): Promise<void> {
       `SELECT xact_commit, tup_inserted, tup_updated, tup_deleted FROM pg_stat_database WHERE datname = $1`,
       [system.serviceDatabase('site-saga')],
     );
-    console.log(`site-saga database, per saga: ${Object.entries(stats ?? {}).map(([key, value]) => `${key} ${(Number(value) / total).toFixed(1)}`).join(', ')}`);
-    for (const entry of detail.body.history) console.log(`  +${String(new Date(entry.at).getTime() - start).padStart(5)} ms  ${entry.direction.padEnd(3)} ${entry.type}`);
+    console.log(
+      `site-saga database, per saga: ${Object.entries(stats ?? {})
+        .map(([key, value]) => `${key} ${(Number(value) / total).toFixed(1)}`)
+        .join(', ')}`,
+    );
+    for (const entry of detail.body.history)
+      console.log(`  +${String(new Date(entry.at).getTime() - start).padStart(5)} ms  ${entry.direction.padEnd(3)} ${entry.type}`);
   }
   for (const stop of stubs) await stop();
   await system.stop();
+  if (hopsFile) {
+    printHops(hopsFile, stubHops);
+    rmSync(hopsFile, { force: true });
+  }
 }
 
 withLocalInfrastructure(main).catch((error: unknown) => {

@@ -9,6 +9,7 @@ import { withMessageScope } from '../correlation';
 import { DeadLetterStore } from '../dead-letter/dead-letter-store';
 import { DeadLetterer } from '../dead-letter/dead-letterer';
 import { reportConsumerLag } from '../observability/consumer-lag-metrics';
+import { hopTiming } from '../observability/hop-timing';
 import type { MessagingMetrics } from '../observability/messaging-metrics';
 import { type BackoffPolicy, backoffDelay, delay } from '../retry/backoff';
 import { isConnectionFailure } from '../retry/connection-failure';
@@ -234,6 +235,7 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
 
   private async handleMessage({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {
     const { metrics, config } = this.options;
+    const recv = hopTiming ? Date.now() : 0;
     let envelope: Envelope;
     try {
       envelope = parseEnvelope(message.value);
@@ -272,6 +274,7 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
       return;
     }
     await this.dispatch(handler, envelope, envelope, context);
+    hopTiming?.record({ ev: 'recv', id: envelope.id, kts: Number(message.timestamp), recv, done: Date.now() });
   }
 
   /**

@@ -4,12 +4,14 @@ import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { isNonRetriableKafkaError, kafkaErrorKind } from '../kafka/producer-errors';
 import { MAX_RECORD_BYTES, recordBytes } from '../kafka/record-limits';
+import { hopTiming } from '../observability/hop-timing';
 import { MessagingMetrics } from '../observability/messaging-metrics';
 import { type BackoffPolicy, backoffDelay, delay } from '../retry/backoff';
 import { describeError } from '../retry/failure-classification';
 
 interface OutboxRow {
   position: string;
+  message_id: string;
   topic: string;
   message_key: string;
   value: string;
@@ -227,6 +229,7 @@ export class OutboxRelay {
 
   private async publishBatch(): Promise<number> {
     this.woken = false;
+    const readStart = hopTiming ? Date.now() : 0;
     const marks = this.unmarked;
     // Marking the previous batch rides along with reading the next one (a data-modifying
     // CTE): one round trip per batch. The read sees the snapshot before the UPDATE, so
@@ -235,17 +238,18 @@ export class OutboxRelay {
       marks.length > 0
         ? await this.options.dataSource.query(
             `WITH marked AS (UPDATE outbox_messages SET sent_at = now() WHERE position = ANY($2::bigint[]))
-             SELECT position, topic, message_key, value, headers, created_at FROM outbox_messages
+             SELECT position, message_id, topic, message_key, value, headers, created_at FROM outbox_messages
               WHERE sent_at IS NULL AND parked_at IS NULL AND NOT (position = ANY($2::bigint[])) ORDER BY position LIMIT $1`,
             [this.options.batchSize, marks],
           )
         : await this.options.dataSource.query(
-            `SELECT position, topic, message_key, value, headers, created_at FROM outbox_messages
+            `SELECT position, message_id, topic, message_key, value, headers, created_at FROM outbox_messages
               WHERE sent_at IS NULL AND parked_at IS NULL ORDER BY position LIMIT $1`,
             [this.options.batchSize],
           );
     this.unmarked = [];
     if (rows.length === 0) return 0;
+    const readDone = hopTiming ? Date.now() : 0;
     const limit = this.options.maxRecordBytes ?? MAX_RECORD_BYTES;
     const sendable: { row: OutboxRow; message: Message }[] = [];
     for (const row of rows) {
@@ -266,6 +270,7 @@ export class OutboxRelay {
       sent = await this.publishOneByOne(sendable);
     }
     const positions = sent.map((row) => row.position);
+    hopTiming?.record({ ev: 'pub', ids: sent.map((row) => row.message_id), readStart, readDone, ack: Date.now() });
     await this.options.afterPublish?.(positions);
     this.unmarked = positions;
     const now = Date.now();

@@ -6,6 +6,7 @@ import { type BackoffPolicy, backoffDelay } from '../retry/backoff';
 import { isConnectionFailure } from '../retry/connection-failure';
 import { classifyFailure, describeError } from '../retry/failure-classification';
 import { inboxInsertSql } from '../inbox/inbox';
+import { hopTiming } from '../observability/hop-timing';
 import { outboxInsertSql } from './outbox-writer';
 import { OutboxTransaction, type Transaction } from './transaction';
 
@@ -52,6 +53,7 @@ export class UnitOfWork {
     // Round trips are what a unit of work costs here, so it takes four, not six: BEGIN
     // travels with the inbox INSERT, and the outbox INSERT with the COMMIT (the simple
     // query protocol carries several statements; values are quoted by pg's escapeLiteral).
+    const t0 = hopTiming ? Date.now() : 0;
     const runner = this.dataSource.createQueryRunner();
     const client = (await runner.connect()) as PoolClient;
     const transaction = runner as unknown as { isTransactionActive: boolean; transactionDepth: number };
@@ -59,9 +61,10 @@ export class UnitOfWork {
     try {
       open = true;
       if (cause) {
-        const [, inbox] = (await client.query(
-          `BEGIN; ${inboxInsertSql(this.options.consumer, cause.id, cause.type)}`,
-        )) as unknown as [QueryResult, QueryResult];
+        const [, inbox] = (await client.query(`BEGIN; ${inboxInsertSql(this.options.consumer, cause.id, cause.type)}`)) as unknown as [
+          QueryResult,
+          QueryResult,
+        ];
         if (inbox.rowCount !== 1) {
           await client.query('ROLLBACK');
           open = false;
@@ -75,10 +78,12 @@ export class UnitOfWork {
       transaction.transactionDepth = 1;
       const tx = new OutboxTransaction(runner.manager, cause);
       const result = await work(tx);
+      const tw = hopTiming ? Date.now() : 0;
       const outbox = outboxInsertSql(tx.pending);
       const notify = outbox && this.options.relayIsRemote?.() ? `SELECT pg_notify('outbox_messages', '');` : '';
       await client.query(outbox ? `${outbox}; ${notify} COMMIT` : 'COMMIT');
       open = false;
+      hopTiming?.record({ ev: 'uow', cause: cause?.id, out: tx.pending.map((e) => e.id), t0, tw, tc: Date.now() });
       if (tx.pending.length > 0) this.options.onOutboxWritten?.();
       return { status: 'done', result, published: tx.pending };
     } catch (error) {
