@@ -209,14 +209,27 @@ export class OutboxRelay {
   private async tryToLead(): Promise<void> {
     if (!this.session) {
       const session = new Client({ connectionString: this.options.connectionString, application_name: 'outbox-relay' });
-      session.on('error', (error) => {
-        this.options.logger.warn({ err: error }, 'outbox relay lost its database session');
+      // A lost session emits more than one event ("terminating connection…", "Connection
+      // terminated unexpectedly", 'end'). A late one must not clobber the session that
+      // replaced it: that one holds the leader lock, and dropping it unclosed would leave
+      // the lock held by a session nobody publishes for: the relay would stop for good.
+      const lost = (error?: Error): void => {
+        if (this.session !== session) return;
+        if (error) this.options.logger.warn({ err: error }, 'outbox relay lost its database session');
         this.leader = false;
         this.session = null;
+        session.end().catch(() => undefined);
         this.wake();
-      });
+      };
+      session.on('error', lost);
+      session.on('end', () => lost());
       session.on('notification', () => this.wake());
-      await session.connect();
+      try {
+        await session.connect();
+      } catch (error) {
+        session.end().catch(() => undefined);
+        throw error;
+      }
       this.session = session;
     }
     const result = await this.session.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [LEADER_LOCK]);
