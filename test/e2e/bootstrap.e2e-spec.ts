@@ -17,7 +17,7 @@ import { sealSecret } from '@sitesaga/secrets';
 import type { Producer } from 'kafkajs';
 import { Client } from 'pg';
 import { generateDatabasePassword } from '../../apps/databases/src/domain/database-password';
-import { siteDatabaseNames } from '../../apps/databases/src/domain/site-database-names';
+import { siteDatabaseNames } from '@sitesaga/contracts';
 import { SiteDatabaseServer } from '../../apps/databases/src/site-server/site-database-server';
 import { consumerGroupAtEnd } from '../support/consumer-group';
 import { headerOf, recordTopics, testKafka } from '../support/kafka-probe';

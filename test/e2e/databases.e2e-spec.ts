@@ -12,7 +12,7 @@ import { type Producer } from 'kafkajs';
 import { Client } from 'pg';
 import { SiteCredentials } from '../../apps/databases/src/credentials/site-credentials';
 import { verifierMatches } from '../../apps/databases/src/domain/scram-verifier';
-import { siteDatabaseNames } from '../../apps/databases/src/domain/site-database-names';
+import { siteDatabaseNames } from '@sitesaga/contracts';
 import { consumerGroupAtEnd } from '../support/consumer-group';
 import { headerOf, recordTopics, testKafka } from '../support/kafka-probe';
 import { type ServiceProcess, startService } from '../support/service-process';

@@ -5,8 +5,9 @@
  *
  *   pnpm bench:bootstrap [-- --commands 100 --concurrency 1]
  *
- * The site databases and storage directories are made beforehand (untimed) by
- * apps/databases' SiteDatabaseServer, and dropped afterwards. Needs
+ * The site databases, their roles and the storage directories are made beforehand
+ * (untimed) with plain DDL, and dropped afterwards: the databases service's own
+ * provisioning is not what this measures (pnpm bench:databases does). Needs
  * `pnpm --filter @sitesaga/bootstrap... build`. Uses KAFKA_BROKERS and DATABASE_URL when
  * set, else starts the local broker and Postgres.
  */
@@ -16,16 +17,13 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { BootstrapSite, type Envelope, Topics } from '../../../libs/contracts/src';
+import { BootstrapSite, type Envelope, siteDatabaseNames, Topics } from '../../../libs/contracts/src';
 import { sealSecret } from '../../../libs/secrets/src';
-import { Client } from 'pg';
+import { Client, escapeIdentifier, escapeLiteral } from 'pg';
 import { withLocalInfrastructure } from '../../../scripts/bench/local-infrastructure';
 import { consumerGroupAtEnd } from '../../../test/support/consumer-group';
 import { testKafka } from '../../../test/support/kafka-probe';
 import { startService } from '../../../test/support/service-process';
-import { generateDatabasePassword } from '../../databases/src/domain/database-password';
-import { siteDatabaseNames } from '../../databases/src/domain/site-database-names';
-import { SiteDatabaseServer } from '../../databases/src/site-server/site-database-server';
 import { cpuMs, idleCpuPerSecond, type PhaseResult, printPhaseResults } from '../../../test/support/process-cpu';
 
 const { values } = parseArgs({
@@ -54,15 +52,27 @@ async function retrying<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-const quiet = { info: () => undefined, warn: () => undefined, child: () => quiet } as unknown as Parameters<typeof SiteDatabaseServer.connect>[0]['logger'];
+/** A site's login role and its own database, as the databases service leaves them (setup, untimed). */
+async function provisionSite(admin: Client, siteId: string, password: string): Promise<void> {
+  const name = escapeIdentifier(siteDatabaseNames(siteId).databaseName);
+  await admin.query(`CREATE ROLE ${name} LOGIN PASSWORD ${escapeLiteral(password)}`);
+  await admin.query(`CREATE DATABASE ${name} OWNER ${name}`);
+}
+
+async function dropSite(admin: Client, siteId: string): Promise<void> {
+  const name = escapeIdentifier(siteDatabaseNames(siteId).databaseName);
+  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin.query(`DROP ROLE IF EXISTS ${name}`);
+}
 
 async function main(): Promise<void> {
   const kafka = testKafka('bootstrap-bench');
   const prefix = `bench_bootstrap_${randomBytes(3).toString('hex')}_`;
   const secretsKey = randomBytes(32);
   const storageRoot = await mkdtemp(path.join(tmpdir(), 'bootstrap-bench-'));
-  const siteServer = await SiteDatabaseServer.connect({ siteDatabaseUrl: process.env.DATABASE_URL!, provisionerPassword: undefined, siteConnectionLimit: 20, poolSize: 2, logger: quiet });
-  const sites = Array.from({ length: total + WARM_UP }, () => ({ siteId: randomUUID(), password: generateDatabasePassword() }));
+  const siteServer = new Client({ connectionString: process.env.DATABASE_URL });
+  await siteServer.connect();
+  const sites = Array.from({ length: total + WARM_UP }, () => ({ siteId: randomUUID(), password: randomBytes(24).toString('base64url') }));
   const commands = await retrying(() => consumerGroupAtEnd(kafka, 'bootstrap-bench', [Topics.bootstrapCommands]));
   const listenerGroup = await retrying(() => consumerGroupAtEnd(kafka, 'bootstrap-bench-listener', [Topics.bootstrapEvents]));
   const waiting = new Map<string, (reply: Envelope) => void>();
@@ -72,7 +82,7 @@ async function main(): Promise<void> {
   try {
     process.stdout.write(`preparing ${sites.length} site databases and directories (untimed)… `);
     for (const site of sites) {
-      await siteServer.provision(siteDatabaseNames(site.siteId), site.password, { resetPassword: true });
+      await provisionSite(siteServer, site.siteId, site.password);
       await mkdir(path.join(storageRoot, site.siteId));
     }
     console.log('done');
@@ -141,8 +151,8 @@ async function main(): Promise<void> {
     await producer.disconnect();
     await commands.drop();
     await listenerGroup.drop();
-    for (const site of sites) await siteServer.drop(siteDatabaseNames(site.siteId));
-    await siteServer.onApplicationShutdown();
+    for (const site of sites) await dropSite(siteServer, site.siteId);
+    await siteServer.end();
     await rm(storageRoot, { recursive: true, force: true });
     const admin = new Client({ connectionString: process.env.DATABASE_URL });
     await admin.connect();

@@ -18,7 +18,7 @@ import { withLocalInfrastructure } from '../../../scripts/bench/local-infrastruc
 import { consumerGroupAtEnd } from '../../../test/support/consumer-group';
 import { testKafka } from '../../../test/support/kafka-probe';
 import { startService } from '../../../test/support/service-process';
-import { siteDatabaseNames } from '../src/domain/site-database-names';
+import { siteDatabaseNames } from '@sitesaga/contracts';
 import { cpuMs, idleCpuPerSecond, type PhaseResult, printPhaseResults } from '../../../test/support/process-cpu';
 
 const { values } = parseArgs({ args: process.argv.slice(2).filter((argument) => argument !== '--'), options: { commands: { type: 'string', default: '100' }, concurrency: { type: 'string', default: '1' } } });

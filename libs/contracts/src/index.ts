@@ -10,3 +10,4 @@ export * from './registry';
 export * from './json-schema';
 export * from './message-examples';
 export * from './asyncapi';
+export * from './site-database-names';

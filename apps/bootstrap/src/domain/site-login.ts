@@ -1,3 +1,4 @@
+import { siteDatabaseNames } from '@sitesaga/contracts';
 import { BusinessRejection } from '@sitesaga/messaging';
 import { openSecret, type SecretsKey } from '@sitesaga/secrets';
 
@@ -8,11 +9,10 @@ export interface SiteLogin {
 }
 
 /**
- * The naming rule of apps/databases (domain/site-database-names.ts), restated: a site's
- * database and role are `site_` + the 32 hex digits of its id. Bootstrap checks the names
- * it is given against it instead of trusting them.
+ * A site's database and role name (the catalogue's rule, shared with apps/databases):
+ * bootstrap checks the names it is given against it instead of trusting them.
  */
-export const expectedSiteDatabaseName = (siteId: string): string => `site_${siteId.replace(/-/g, '').toLowerCase()}`;
+export const expectedSiteDatabaseName = (siteId: string): string => siteDatabaseNames(siteId).databaseName;
 
 /**
  * Opens and checks what BootstrapSite names: the database must be the site's own, and the

@@ -2,7 +2,7 @@ import { DropDatabase, type Envelope, type PayloadOf } from '@sitesaga/contracts
 import { Inject } from '@nestjs/common';
 import { FaultInjector, HandlesMessage, LOGGER, UnitOfWork } from '@sitesaga/messaging';
 import type { Logger } from 'pino';
-import { siteDatabaseNames } from '../domain/site-database-names';
+import { siteDatabaseNames } from '@sitesaga/contracts';
 import { lockSite, saveDatabaseRecord } from '../persistence/database-records';
 import { SiteDatabaseServer } from '../site-server/site-database-server';
 

@@ -4,7 +4,7 @@ import { BusinessRejection, FaultInjector, HandlesMessage, LOGGER, UnitOfWork } 
 import type { Logger } from 'pino';
 import { SiteCredentials } from '../credentials/site-credentials';
 import { generateDatabasePassword } from '../domain/database-password';
-import { siteDatabaseNames } from '../domain/site-database-names';
+import { siteDatabaseNames } from '@sitesaga/contracts';
 import { findDatabaseRecord, lockSite, saveDatabaseRecord } from '../persistence/database-records';
 import { SiteDatabaseServer } from '../site-server/site-database-server';
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { siteDatabaseNames } from './site-database-names';
+import { siteDatabaseNames } from '@sitesaga/contracts';
 import { quoteIdentifier, quoteLiteral } from './sql-quoting';
 
 describe('site database names', () => {

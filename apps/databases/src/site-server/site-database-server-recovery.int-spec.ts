@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import type { Logger } from 'pino';
 import { startTcpProxy, type TcpProxy } from '../../../../test/support/tcp-proxy';
 import { waitFor } from '../../../../test/support/wait-for';
-import { siteDatabaseNames } from '../domain/site-database-names';
+import { siteDatabaseNames } from '@sitesaga/contracts';
 import { SiteDatabaseServer } from './site-database-server';
 
 /**

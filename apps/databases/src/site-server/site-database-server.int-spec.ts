@@ -7,7 +7,7 @@ import { Client } from 'pg';
 import type { Logger } from 'pino';
 import { generateDatabasePassword } from '../domain/database-password';
 import { verifierMatches } from '../domain/scram-verifier';
-import { siteDatabaseNames } from '../domain/site-database-names';
+import { siteDatabaseNames } from '@sitesaga/contracts';
 import { SiteDatabaseServer } from './site-database-server';
 
 const quiet = { info: () => undefined, warn: () => undefined, child: () => quiet } as unknown as Logger;

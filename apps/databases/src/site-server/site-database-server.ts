@@ -2,7 +2,7 @@ import type { OnApplicationShutdown } from '@nestjs/common';
 import { TransientFailure } from '@sitesaga/messaging';
 import { Client, DatabaseError, Pool, type PoolClient } from 'pg';
 import type { Logger } from 'pino';
-import type { SiteDatabaseNames } from '../domain/site-database-names';
+import type { SiteDatabaseNames } from '@sitesaga/contracts';
 import { quoteIdentifier, quoteLiteral } from '../domain/sql-quoting';
 import { scramSha256Verifier } from '../domain/scram-verifier';
 import { ensureProvisionerRole, PROVISIONER_ROLE } from './provisioner-role';
