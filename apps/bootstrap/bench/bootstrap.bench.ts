@@ -137,7 +137,13 @@ async function main(): Promise<void> {
         }),
       );
       const seconds = (performance.now() - started) / 1000;
-      results.push({ label, line: `${summary(label, samples)}  ${(batch.length / seconds).toFixed(1)}/s`, cpu: cpuMs(pid) - cpuBefore, seconds, count: batch.length });
+      results.push({
+        label,
+        line: `${summary(label, samples)}  ${(batch.length / seconds).toFixed(1)}/s`,
+        cpu: cpuMs(pid) - cpuBefore,
+        seconds,
+        count: batch.length,
+      });
     };
     console.log(`bootstrap: ${total} commands, concurrency ${concurrency}, ${WARM_UP} warm-up`);
     await phase('warm-up', sites.slice(0, WARM_UP));

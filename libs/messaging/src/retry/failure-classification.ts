@@ -1,4 +1,5 @@
 import { ContractViolation } from '@sitesaga/contracts';
+import { isConnectionFailure } from './connection-failure';
 
 /**
  * A refusal for a business reason (invalid input, name taken, quota): retrying cannot
@@ -35,8 +36,6 @@ export class TransientFailure extends Error {
  * - `unexpected`: anything else (a bug): a few retries, then the DLQ.
  */
 export type FailureKind = 'business' | 'transient' | 'unreadable' | 'unexpected';
-
-const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
 
 /**
  * SQLSTATEs worth a retry: serialization failure, deadlock and "statement completion
@@ -87,19 +86,14 @@ export function classifyFailure(error: unknown): FailureKind {
     if (candidate.retriable === true) return 'transient'; // kafkajs errors
     if (candidate.driverError) return classifyFailure(candidate.driverError); // TypeORM QueryFailedError
     if (typeof candidate.code === 'string') {
-      if (TRANSIENT_NODE_CODES.has(candidate.code)) return 'transient';
       if (SQLSTATE.test(candidate.code)) {
         if (isCatalogRace(candidate.code, candidate.constraint)) return 'transient';
         if (isInputRefusedSqlState(candidate.code, candidate.constraint)) return 'unreadable';
         if (isRetriableSqlState(candidate.code)) return 'transient';
       }
     }
-    if (
-      typeof candidate.message === 'string' &&
-      /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection lost/i.test(candidate.message)
-    ) {
-      return 'transient';
-    }
+    // A socket error or a lost connection, however it is wrapped (connection-failure.ts).
+    if (isConnectionFailure(error)) return 'transient';
   }
   return 'unexpected';
 }
