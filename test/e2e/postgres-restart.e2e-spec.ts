@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { CreateSite, SiteCreated, SiteCreationFailed, SiteCreationRejected, Topics } from '@sitesaga/contracts';
+import { SiteCreated, SiteCreationFailed, Topics } from '@sitesaga/contracts';
 import { type DedicatedPostgres, startDedicatedPostgres } from '../support/dedicated-postgres';
 import { APPS, RunningSystem } from '../support/system';
 import { waitFor } from '../support/wait-for';
@@ -16,7 +15,6 @@ jest.setTimeout(600_000);
 
 const SAGAS = 20;
 const OUTAGE_MS = 25_000;
-const OUTCOMES = new Set<string>([SiteCreated.type, SiteCreationFailed.type, SiteCreationRejected.type]);
 
 let postgres: DedicatedPostgres | undefined;
 let system: RunningSystem | undefined;
@@ -39,19 +37,8 @@ afterAll(async () => {
 it('finishes every saga exactly once, with every service still running, after Postgres was stopped for 25 s mid-load', async () => {
   const running = system!;
   const server = postgres!;
-  const ids = Array.from({ length: SAGAS }, () => randomUUID());
-  await Promise.all(
-    ids.map((siteId, index) => {
-      const name = `pgr-${index}-${siteId.slice(0, 6)}`;
-      return running.send(
-        CreateSite.create(
-          { name, domain: `${name}.example.com`, adminEmail: 'owner@example.com' },
-          { sagaId: siteId, correlationId: siteId, causationId: null },
-        ),
-      );
-    }),
-  );
-  const outcomes = (siteId: string) => running.events(Topics.siteSagaEvents, { sagaId: siteId }).filter((event) => OUTCOMES.has(event.type));
+  const ids = await running.createSites(SAGAS, 'pgr');
+  const outcomes = (siteId: string) => running.outcomesOf(siteId);
   const started = () => ids.filter((siteId) => running.events(Topics.siteSagaEvents, { sagaId: siteId, type: 'SiteCreationStarted' }).length > 0).length;
 
   // Pull the plug while the sagas are spread over the steps: the first site databases

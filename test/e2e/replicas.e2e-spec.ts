@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
-import { CreateSite, SiteCreated, SiteCreationFailed, SiteCreationRejected, Topics } from '@sitesaga/contracts';
+import { SiteCreated, Topics } from '@sitesaga/contracts';
 import { APPS, type App, RunningSystem } from '../support/system';
 import { waitFor } from '../support/wait-for';
 
@@ -15,7 +14,6 @@ import { waitFor } from '../support/wait-for';
 jest.setTimeout(600_000);
 
 const SAGAS = 40;
-const OUTCOMES = new Set<string>([SiteCreated.type, SiteCreationFailed.type, SiteCreationRejected.type]);
 
 const system = new RunningSystem({ label: 'replicas' });
 beforeAll(() => system.start({ partitions: 4, replicas: 2, readyWithin: '180s' }), 420_000);
@@ -33,19 +31,8 @@ it('creates every site once when two replicas of each service boot together and 
     expect([app, duplicates]).toEqual([app, []]);
   }
 
-  const ids = Array.from({ length: SAGAS }, () => randomUUID());
-  await Promise.all(
-    ids.map((siteId, index) => {
-      const name = `rep-${index}-${siteId.slice(0, 6)}`;
-      return system.send(
-        CreateSite.create(
-          { name, domain: `${name}.example.com`, adminEmail: 'owner@example.com' },
-          { sagaId: siteId, correlationId: siteId, causationId: null },
-        ),
-      );
-    }),
-  );
-  const outcomes = (siteId: string) => system.events(Topics.siteSagaEvents, { sagaId: siteId }).filter((event) => OUTCOMES.has(event.type));
+  const ids = await system.createSites(SAGAS, 'rep');
+  const outcomes = (siteId: string) => system.outcomesOf(siteId);
   const started = () => ids.filter((siteId) => system.events(Topics.siteSagaEvents, { sagaId: siteId, type: 'SiteCreationStarted' }).length > 0).length;
 
   // Mid-load: some sagas under way, not all finished. Kill one replica of each service.

@@ -2,12 +2,14 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type Envelope, type MessageDefinition, SiteCreated, SiteCreationFailed, SiteCreationRejected, Topics } from '@sitesaga/contracts';
+import { CreateSite, type Envelope, type MessageDefinition, SiteCreated, SiteCreationFailed, SiteCreationRejected, Topics } from '@sitesaga/contracts';
 import { Client } from 'pg';
 import { recordTopics, testKafka } from './kafka-probe';
 import { type ServiceProcess, startService } from './service-process';
 import { createTopicNamespace, type TopicNamespace } from './topic-namespace';
 import { waitFor } from './wait-for';
+
+const CREATE_OUTCOMES = new Set<string>([SiteCreated.type, SiteCreationFailed.type, SiteCreationRejected.type]);
 
 export const APPS = ['sites', 'storage', 'databases', 'bootstrap', 'site-saga'] as const;
 export type App = (typeof APPS)[number];
@@ -167,6 +169,28 @@ export class RunningSystem {
 
   async sendRaw(topic: string, value: string, key = randomUUID()): Promise<void> {
     await this.producer.send({ topic: this.namespace.topic(topic), messages: [{ key, value }] });
+  }
+
+  /** Sends `count` CreateSite commands at once (names `<label>-<i>-…`); returns their saga ids (= site ids). */
+  async createSites(count: number, label: string): Promise<string[]> {
+    const ids = Array.from({ length: count }, () => randomUUID());
+    await Promise.all(
+      ids.map((siteId, index) => {
+        const name = `${label}-${index}-${siteId.slice(0, 6)}`;
+        return this.send(
+          CreateSite.create(
+            { name, domain: `${name}.example.com`, adminEmail: 'owner@example.com' },
+            { sagaId: siteId, correlationId: siteId, causationId: null },
+          ),
+        );
+      }),
+    );
+    return ids;
+  }
+
+  /** Every create-site outcome event seen for a saga (more than one would be a duplicate outcome). */
+  outcomesOf(sagaId: string): Envelope[] {
+    return this.events(Topics.siteSagaEvents, { sagaId }).filter((envelope) => CREATE_OUTCOMES.has(envelope.type));
   }
 
   /** Envelopes seen on an events topic (contract name), optionally of one type and saga. */
