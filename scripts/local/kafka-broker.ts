@@ -510,7 +510,7 @@ log4j.logger.org.apache.kafka.clients=WARN
 function formatStorage(javaArgs: string[], propsFile: string, major: number, logFile: string): void {
   const clusterId = randomBytes(16).toString('base64url');
   const run = (extra: string[]) =>
-    spawnSync(javaBinary(), [...javaArgs, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile, '--ignore-formatted', ...extra], {
+    spawnSync(javaBinary(), [...javaArgs, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', propsFile, '--ignore-formatted', ...extra], {
       encoding: 'utf8',
     });
   let result = run([]);

@@ -61,7 +61,9 @@ export async function startService(app: string, env: Record<string, string | und
   const log = fs.createWriteStream(logFile, { flags: 'a' });
   const chunks: Buffer[] = [];
 
-  const child: ChildProcess = spawn(process.execPath, [entry], {
+  // SERVICE_NODE_ARGS: extra node flags for every service, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` for a profile.
+  const nodeArgs = (process.env.SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, entry], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
