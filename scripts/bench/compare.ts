@@ -164,10 +164,12 @@ async function main(): Promise<void> {
   console.log(table[0]);
   console.log('|---|---|---|---|---|---|');
   for (const line of table.slice(1)) console.log(line);
-  console.log('\nPer service (real services, C=4): CPU ms per site and RSS MB after the load');
+  console.log('\nPer service (real services, C=4): CPU ms per site, RSS MB after the load (target ≤ 150), idle CPU ms/s (target ≤ 5)');
   const byService = (real4?.cpu_ms_per_saga_by_service ?? {}) as Record<string, number>;
   const rss = (real4?.rss_mb_by_service ?? {}) as Record<string, number>;
-  for (const app of Object.keys(byService)) console.log(`  ${app.padEnd(10)} ${fmt(byService[app], ' ms').padStart(9)}  ${fmt(rss[app], ' MB').padStart(8)}`);
+  const idle = (real4?.idle_cpu_ms_per_s_by_service ?? {}) as Record<string, number>;
+  for (const app of Object.keys(byService))
+    console.log(`  ${app.padEnd(10)} ${fmt(byService[app], ' ms').padStart(9)}  ${fmt(rss[app], ' MB').padStart(8)}  ${fmt(idle[app], ' ms/s').padStart(10)}`);
   console.log(`\nEvery line: ${path.relative(REPO_ROOT, outFile)}`);
 }
 

@@ -243,6 +243,18 @@ async function main(): Promise<void> {
       console.log(`${app}: user ${ticks.user} ticks, system ${ticks.system} ticks since start`);
     }
   }
+  // Idle burn: each service's CPU per second once the load is over (fetch loops, polls,
+  // heartbeats, monitors), measured over BENCH_IDLE_S seconds (default 10; 0 skips it).
+  const rssAfterLoad = Object.fromEntries([...system.services].map(([app, service]) => [app, Math.round(rssMb(service.pid) * 10) / 10]));
+  const idleSeconds = Number(process.env.BENCH_IDLE_S ?? 10);
+  const idle: [string, number][] = [];
+  if (idleSeconds > 0) {
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const before = [...system.services].map(([app, service]) => [app, service.pid, cpuMs(service.pid)] as const);
+    await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1_000));
+    for (const [app, pid, ms] of before) idle.push([app, (cpuMs(pid) - ms) / idleSeconds]);
+    console.log(`idle CPU      ${idle.map(([app, ms]) => `${app} ${ms.toFixed(1)} ms/s`).join('  ')}`);
+  }
   console.log(`CPU per site  ${cpu.map(([app, ms]) => `${app} ${ms.toFixed(1)} ms`).join('  ')}  (total ${cpu.reduce((sum, [, ms]) => sum + ms, 0).toFixed(1)} ms)`);
   if (values.json) {
     const round = (value: number): number => Math.round(value * 10) / 10;
@@ -259,7 +271,9 @@ async function main(): Promise<void> {
       machine_cpu_ms_per_saga: round(machineCpu / total),
       cpu_ms_per_saga_by_service: Object.fromEntries(cpu.map(([app, ms]) => [app, round(ms)])),
       // Resident memory right after the load, per service process.
-      rss_mb_by_service: Object.fromEntries([...system.services].map(([app, service]) => [app, round(rssMb(service.pid))])),
+      rss_mb_by_service: rssAfterLoad,
+      // CPU per second of each service once idle again (ms/s).
+      idle_cpu_ms_per_s_by_service: Object.fromEntries(idle.map(([app, ms]) => [app, round(ms)])),
     };
     console.log(`SAGA_BENCH ${JSON.stringify(line)}`);
   }
