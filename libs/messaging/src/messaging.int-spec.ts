@@ -10,6 +10,7 @@ import { messagingConfigFromEnv } from './config/messaging-config';
 import { createKafka, createOutboxProducer } from './kafka/kafka-client';
 import { KafkaEnvelopeServer } from './kafka/kafka-envelope.server';
 import { OutboxRelay } from './outbox/outbox-relay';
+import type { CommittedOutboxRecord } from './outbox/outbox-writer';
 import { UnitOfWork } from './outbox/unit-of-work';
 import { MESSAGING_MIGRATIONS } from './persistence/messaging-migrations';
 
@@ -54,7 +55,9 @@ beforeAll(async () => {
   producer = createOutboxProducer(kafka);
   await producer.connect();
   relay = new OutboxRelay({ dataSource, producer, connectionString: database.url, logger, pollMs: 1000, batchSize: 500, retentionMs: 3_600_000 });
-  unitOfWork = new UnitOfWork(dataSource, { consumer: config.service, logger, onOutboxWritten: () => relay.wake(), attempts: 3, backoff: config.handlerBackoff });
+  // Committed rows are handed to whichever relay runs now (a test replaces it), as in a service.
+  const outbox = { handOff: (records: readonly CommittedOutboxRecord[]) => relay.handOff(records), takeMarks: () => relay.takeMarks(), returnMarks: (marks: readonly string[]) => relay.returnMarks(marks) };
+  unitOfWork = new UnitOfWork(dataSource, { consumer: config.service, logger, outbox, attempts: 3, backoff: config.handlerBackoff });
   relay.start();
 
   server = new KafkaEnvelopeServer({ kafka, config, topics: [Topics.storageCommands], logger, dataSource });
@@ -130,6 +133,25 @@ describe('messaging backbone', () => {
     await waitFor(async () => (await effectsOf(sent.sagaId)) === 2, { within: '30s', what: 'the command and the sentinel handled' });
     const rows = await dataSource.query(`SELECT message_id FROM effects WHERE saga_id = $1 ORDER BY id`, [sent.sagaId]);
     expect(rows.map((row: { message_id: string }) => row.message_id)).toEqual([sent.id, sentinel.id]);
+  });
+
+  it('publishes the rows a commit hands over in commit order, and marks them sent without being asked', async () => {
+    const sagaId = randomUUID();
+    mine.add(sagaId);
+    const sent = Array.from({ length: 20 }, (_, index) =>
+      ProvisionStorage.create({ siteId: sagaId }, { sagaId, correlationId: `corr-${sagaId}-${index}`, causationId: null }),
+    );
+    // One commit at a time, as a handler does: each is handed to the relay as it commits.
+    for (const envelope of sent) await unitOfWork.run(null, async (tx) => tx.publish(envelope));
+    await waitFor(() => sent.every((envelope) => copiesOnKafka(envelope.id) >= 1), { within: '20s', what: 'all 20 on Kafka' });
+    const order = probe.messages.filter((message) => message.topic === Topics.storageCommands && headerOf(message, 'saga-id') === sagaId).map((message) => headerOf(message, 'message-id'));
+    expect(order.filter((id, index) => order.indexOf(id) === index)).toEqual(sent.map((envelope) => envelope.id));
+    await waitFor(
+      async () =>
+        Number((await dataSource.query(`SELECT count(*) AS n FROM outbox_messages WHERE message_id = ANY($1) AND sent_at IS NULL`, [sent.map((envelope) => envelope.id)]))[0].n) === 0,
+      { within: '10s', what: 'every handed-over row marked sent' },
+    );
+    await waitFor(async () => (await effectsOf(sagaId)) === 20, { within: '30s', what: 'the 20 effects' });
   });
 
   it('loses nothing when the relay dies between publishing and marking sent, and the re-send has no second effect', async () => {

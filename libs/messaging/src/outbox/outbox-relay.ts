@@ -8,6 +8,8 @@ import { hopTiming } from '../observability/hop-timing';
 import { MessagingMetrics } from '../observability/messaging-metrics';
 import { type BackoffPolicy, backoffDelay, delay } from '../retry/backoff';
 import { describeError } from '../retry/failure-classification';
+import type { CommittedOutboxRecord } from './outbox-writer';
+import type { CommittedOutboxSink } from './unit-of-work';
 
 interface OutboxRow {
   position: string;
@@ -18,6 +20,19 @@ interface OutboxRow {
   headers: Record<string, string>;
   created_at: Date;
 }
+
+/** Rows handed over at commit by this process's unit of work are at most this many: beyond, the relay reads. */
+const MAX_HANDED = 10_000;
+
+const rowOf = (record: CommittedOutboxRecord, committedAt: number): OutboxRow => ({
+  position: record.position,
+  message_id: record.messageId,
+  topic: record.topic,
+  message_key: record.key,
+  value: record.value,
+  headers: record.headers,
+  created_at: new Date(committedAt),
+});
 
 export interface OutboxRelayOptions {
   readonly dataSource: DataSource;
@@ -40,6 +55,8 @@ export interface OutboxRelayOptions {
   readonly metrics?: MessagingMetrics;
   /** KAFKA_TOPIC_PREFIX: prepended to each row's topic on the wire. */
   readonly topicPrefix?: string;
+  /** How long published rows wait for a commit of this process to mark them before the relay does (default 200 ms). */
+  readonly markAfterMs?: number;
   /** Test seam: runs after a batch is published and before it is marked sent (a crash here re-sends). */
   readonly afterPublish?: (positions: readonly string[]) => Promise<void> | void;
 }
@@ -90,8 +107,14 @@ export async function parkedOutboxMessages(dataSource: DataSource, limit = 100):
 /**
  * Publishes committed outbox rows to Kafka, in position order, and marks them sent.
  *
- * Low latency: the unit of work wakes it in-process at commit, and a replica that is not
- * the leader sends a NOTIFY with its commit to wake the leader; the poll is a fallback.
+ * Low latency and few round trips: the unit of work of this process hands its rows over
+ * right after their commit (`handOff`), and while the relay knows the table holds nothing
+ * else unsent ("caught up") it publishes them straight from memory, without reading them
+ * back; the positions it published are marked sent by the next commit of this process
+ * (`takeMarks`), or by the relay itself when no commit comes within `markAfterMs`. A
+ * replica that is not the leader sends a NOTIFY with its commit; that, a failed send, a
+ * lost session or the poll makes the relay read the table again, which is always the
+ * source of truth: a row handed over and lost (a crash) is still there, unsent.
  * Order: a session advisory lock elects one relay per database; it sends one batch at a
  * time through an idempotent producer with one request in flight. A crash between publish
  * and mark re-sends the batch: delivery is at least once and consumers dedupe by id.
@@ -102,8 +125,12 @@ export async function parkedOutboxMessages(dataSource: DataSource, limit = 100):
  * `outbox_parked_total`, a log line); the rows after them go on. A producer whose send
  * failed is replaced, never reused.
  */
-export class OutboxRelay {
+export class OutboxRelay implements CommittedOutboxSink {
   private running = false;
+  /** True while every unsent row is either in `handed` or published and in `unmarked`. */
+  private caughtUp = false;
+  /** Rows this process committed since the relay caught up, in commit order. */
+  private handed: OutboxRow[] = [];
   private wakeUp: (() => void) | null = null;
   private woken = false;
   private session: Client | null = null;
@@ -148,6 +175,36 @@ export class OutboxRelay {
     wakeUp?.();
   }
 
+  /** The unit of work's commit: publish these rows without reading them back, if caught up. */
+  handOff(records: readonly CommittedOutboxRecord[]): void {
+    if (!this.running || !this.leader) return; // the leader is woken by the commit's NOTIFY
+    if (this.caughtUp && this.handed.length + records.length <= MAX_HANDED) {
+      const now = Date.now();
+      for (const record of records) this.handed.push(rowOf(record, now));
+    } else {
+      this.caughtUp = false;
+    }
+    this.wake();
+  }
+
+  /** Positions published and not yet marked: the caller marks them sent in its commit. */
+  takeMarks(): string[] {
+    const marks = this.unmarked;
+    this.unmarked = [];
+    return marks;
+  }
+
+  /** A commit that was to mark these failed: they are marked later. */
+  returnMarks(positions: readonly string[]): void {
+    this.unmarked.push(...positions);
+  }
+
+  /** Another process committed rows (NOTIFY), or something may have been missed: read the table. */
+  private reread(): void {
+    this.caughtUp = false;
+    this.wake();
+  }
+
   async stop(): Promise<void> {
     await this.halt();
     await this.markUnmarked().catch((error: unknown) => this.options.logger.warn({ err: error }, 'could not mark the last batch sent; it will be sent again'));
@@ -186,18 +243,29 @@ export class OutboxRelay {
           }
         }
         this.busySince = Date.now();
-        const published = await this.publishBatch();
+        const published = this.caughtUp ? await this.publishHanded() : await this.publishBatch();
         this.busySince = null;
         failures = 0;
         this.failingSince = null;
-        if (published === 0) {
-          await this.expireSent();
-          await this.sleep(this.options.pollMs);
+        if (published > 0) continue;
+        if (!this.caughtUp) continue; // a row arrived while the table was read: read again
+        if (this.unmarked.length > 0) {
+          // Published rows are marked by the next commit of this process; when none comes
+          // soon, by the relay itself (one round trip).
+          if (await this.sleep(this.options.markAfterMs ?? 200)) continue;
+          await this.markUnmarked();
+          continue;
         }
+        await this.expireSent();
+        // The poll is the safety net under the hand-over and the NOTIFY: when it fires, the
+        // table is read again.
+        if (!(await this.sleep(this.options.pollMs))) this.caughtUp = false;
       } catch (error) {
         failures += 1;
         this.busySince = null;
         this.failingSince ??= Date.now();
+        this.caughtUp = false;
+        this.handed = [];
         const wait = backoffDelay(RECONNECT, failures);
         this.options.logger.warn({ err: error, retryInMs: wait }, 'outbox relay failed; retrying');
         if (this.session === null) this.leader = false;
@@ -219,11 +287,11 @@ export class OutboxRelay {
         this.leader = false;
         this.session = null;
         session.end().catch(() => undefined);
-        this.wake();
+        this.reread();
       };
       session.on('error', lost);
       session.on('end', () => lost());
-      session.on('notification', () => this.wake());
+      session.on('notification', () => this.reread());
       try {
         await session.connect();
       } catch (error) {
@@ -235,33 +303,59 @@ export class OutboxRelay {
     const result = await this.session.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [LEADER_LOCK]);
     this.leader = result.rows[0]?.locked === true;
     if (this.leader) {
+      this.caughtUp = false;
+      this.handed = [];
       await this.session.query('LISTEN outbox_messages');
       this.options.logger.info('outbox relay is the leader for this database');
     }
   }
 
+  /** Reads the next unsent rows (marking what was published, in the same round trip) and publishes them. */
   private async publishBatch(): Promise<number> {
     this.woken = false;
     const readStart = hopTiming ? Date.now() : 0;
-    const marks = this.unmarked;
     // Marking the previous batch rides along with reading the next one (a data-modifying
     // CTE): one round trip per batch. The read sees the snapshot before the UPDATE, so
     // it excludes the rows being marked by position.
-    const rows: OutboxRow[] =
-      marks.length > 0
-        ? await this.options.dataSource.query(
-            `WITH marked AS (UPDATE outbox_messages SET sent_at = now() WHERE position = ANY($2::bigint[]))
-             SELECT position, message_id, topic, message_key, value, headers, created_at FROM outbox_messages
-              WHERE sent_at IS NULL AND parked_at IS NULL AND NOT (position = ANY($2::bigint[])) ORDER BY position LIMIT $1`,
-            [this.options.batchSize, marks],
-          )
-        : await this.options.dataSource.query(
-            `SELECT position, message_id, topic, message_key, value, headers, created_at FROM outbox_messages
-              WHERE sent_at IS NULL AND parked_at IS NULL ORDER BY position LIMIT $1`,
-            [this.options.batchSize],
-          );
-    this.unmarked = [];
-    if (rows.length === 0) return 0;
+    const marks = this.takeMarks();
+    let rows: OutboxRow[];
+    try {
+      rows =
+        marks.length > 0
+          ? await this.options.dataSource.query(
+              `WITH marked AS (UPDATE outbox_messages SET sent_at = now() WHERE position = ANY($2::bigint[]) AND sent_at IS NULL)
+               SELECT position, message_id, topic, message_key, value, headers, created_at FROM outbox_messages
+                WHERE sent_at IS NULL AND parked_at IS NULL AND NOT (position = ANY($2::bigint[])) ORDER BY position LIMIT $1`,
+              [this.options.batchSize, marks],
+            )
+          : await this.options.dataSource.query(
+              `SELECT position, message_id, topic, message_key, value, headers, created_at FROM outbox_messages
+                WHERE sent_at IS NULL AND parked_at IS NULL ORDER BY position LIMIT $1`,
+              [this.options.batchSize],
+            );
+    } catch (error) {
+      this.returnMarks(marks);
+      throw error;
+    }
+    // Everything this process commits from now on is handed over; a row committed while
+    // the table was being read (woken) may not be in what was read: read once more.
+    this.handed = [];
+    if (rows.length === 0) {
+      this.caughtUp = !this.woken;
+      return 0;
+    }
+    return this.publishRows(rows, readStart);
+  }
+
+  /** Publishes the rows handed over at commit, without reading them back. */
+  private async publishHanded(): Promise<number> {
+    this.woken = false;
+    if (this.handed.length === 0) return 0;
+    const rows = this.handed.splice(0, this.options.batchSize);
+    return this.publishRows(rows, hopTiming ? Date.now() : 0);
+  }
+
+  private async publishRows(rows: readonly OutboxRow[], readStart: number): Promise<number> {
     const readDone = hopTiming ? Date.now() : 0;
     const limit = this.options.maxRecordBytes ?? MAX_RECORD_BYTES;
     const sendable: { row: OutboxRow; message: Message }[] = [];
@@ -285,7 +379,7 @@ export class OutboxRelay {
     const positions = sent.map((row) => row.position);
     hopTiming?.record({ ev: 'pub', ids: sent.map((row) => row.message_id), readStart, readDone, ack: Date.now() });
     await this.options.afterPublish?.(positions);
-    this.unmarked = positions;
+    this.unmarked.push(...positions);
     const now = Date.now();
     for (const row of sent) this.options.metrics?.outboxLag.observe((now - new Date(row.created_at).getTime()) / 1000);
     this.options.metrics?.outboxPublished.inc(sent.length);
@@ -318,7 +412,7 @@ export class OutboxRelay {
       } catch (error) {
         await this.replaceProducer(error);
         if (!isNonRetriableKafkaError(error)) {
-          this.unmarked = sent.map((row) => row.position);
+          this.unmarked.push(...sent.map((row) => row.position));
           throw error;
         }
         await this.park(record.row, `${kafkaErrorKind(error)}: ${describeError(error)}`);
@@ -354,9 +448,14 @@ export class OutboxRelay {
   }
 
   private async markUnmarked(): Promise<void> {
-    const marks = this.unmarked;
-    this.unmarked = [];
-    if (marks.length > 0) await this.options.dataSource.query(`UPDATE outbox_messages SET sent_at = now() WHERE position = ANY($1::bigint[])`, [marks]);
+    const marks = this.takeMarks();
+    if (marks.length === 0) return;
+    try {
+      await this.options.dataSource.query(`UPDATE outbox_messages SET sent_at = now() WHERE position = ANY($1::bigint[]) AND sent_at IS NULL`, [marks]);
+    } catch (error) {
+      this.returnMarks(marks);
+      throw error;
+    }
   }
 
   private async expireSent(): Promise<void> {
@@ -370,16 +469,17 @@ export class OutboxRelay {
     );
   }
 
-  private sleep(ms: number): Promise<void> {
-    if (this.woken || !this.running) return Promise.resolve();
+  /** Waits up to `ms`; true when woken before that (work arrived), false when the time ran out. */
+  private sleep(ms: number): Promise<boolean> {
+    if (this.woken || !this.running) return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.wakeUp = null;
-        resolve();
+        resolve(false);
       }, ms);
       this.wakeUp = () => {
         clearTimeout(timer);
-        resolve();
+        resolve(true);
       };
     });
   }

@@ -7,16 +7,30 @@ import { isConnectionFailure } from '../retry/connection-failure';
 import { classifyFailure, describeError } from '../retry/failure-classification';
 import { inboxInsertSql } from '../inbox/inbox';
 import { hopTiming } from '../observability/hop-timing';
-import { outboxInsertSql } from './outbox-writer';
+import { type CommittedOutboxRecord, outboxInsertSql, outboxMarkSentSql, outboxRecords } from './outbox-writer';
 import { OutboxTransaction, type Transaction } from './transaction';
 
 export type UnitOfWorkOutcome<T> = { readonly status: 'done'; readonly result: T; readonly published: readonly Envelope[] } | { readonly status: 'duplicate' };
+
+/**
+ * Where committed outbox rows go at once (the process's own relay): the rows, handed over
+ * right after their commit so they can be published without being read back; and the
+ * positions the relay has published but not yet marked sent, which a commit marks in its
+ * own round trip.
+ */
+export interface CommittedOutboxSink {
+  handOff(records: readonly CommittedOutboxRecord[]): void;
+  takeMarks(): string[];
+  returnMarks(positions: readonly string[]): void;
+}
 
 export interface UnitOfWorkOptions {
   /** Inbox consumer name: the service name. */
   readonly consumer: string;
   readonly logger: Logger;
-  /** Called after every commit that wrote outbox rows: wakes the relay at once. */
+  /** The relay of this process: committed rows are handed to it (see CommittedOutboxSink). */
+  readonly outbox?: CommittedOutboxSink;
+  /** Called after every commit that wrote outbox rows, when there is no `outbox` sink: wakes a relay. */
   readonly onOutboxWritten?: () => void;
   /**
    * True when the relay that publishes this database's outbox runs in another process
@@ -58,6 +72,7 @@ export class UnitOfWork {
     const client = (await runner.connect()) as PoolClient;
     const transaction = runner as unknown as { isTransactionActive: boolean; transactionDepth: number };
     let open = false;
+    let marks: string[] = [];
     try {
       open = true;
       if (cause) {
@@ -79,14 +94,26 @@ export class UnitOfWork {
       const tx = new OutboxTransaction(runner.manager, cause);
       const result = await work(tx);
       const tw = hopTiming ? Date.now() : 0;
-      const outbox = outboxInsertSql(tx.pending);
+      const records = outboxRecords(tx.pending);
+      const outbox = outboxInsertSql(records);
       const notify = outbox && this.options.relayIsRemote?.() ? `SELECT pg_notify('outbox_messages', '');` : '';
-      await client.query(outbox ? `${outbox}; ${notify} COMMIT` : 'COMMIT');
+      // Rows the relay published since the last commit are marked sent here, for free.
+      marks = this.options.outbox?.takeMarks() ?? [];
+      const mark = outboxMarkSentSql(marks);
+      const results = (await client.query(`${outbox ? `${outbox}; ` : ''}${mark ? `${mark}; ` : ''}${notify} COMMIT`)) as unknown as QueryResult | QueryResult[];
       open = false;
+      marks = [];
       hopTiming?.record({ ev: 'uow', cause: cause?.id, out: tx.pending.map((e) => e.id), t0, tw, tc: Date.now() });
-      if (tx.pending.length > 0) this.options.onOutboxWritten?.();
+      if (records.length > 0) {
+        if (this.options.outbox) {
+          const inserted = (Array.isArray(results) ? results[0]! : results).rows as { position: string; message_id: string }[];
+          const positions = new Map(inserted.map((row) => [row.message_id, row.position]));
+          this.options.outbox.handOff(records.map((record) => ({ ...record, position: positions.get(record.messageId)! })));
+        } else this.options.onOutboxWritten?.();
+      }
       return { status: 'done', result, published: tx.pending };
     } catch (error) {
+      if (marks.length > 0) this.options.outbox?.returnMarks(marks);
       if (open) await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {

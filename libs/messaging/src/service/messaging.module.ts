@@ -124,7 +124,7 @@ export class MessagingModule {
             new UnitOfWork(dataSource, {
               consumer: options.config.service,
               logger: options.logger,
-              onOutboxWritten: () => relay.wake(),
+              outbox: relay,
               relayIsRemote: () => !relay.leader,
               attempts: options.config.handlerAttempts,
               backoff: options.config.handlerBackoff,
