@@ -14,6 +14,9 @@ void runService({
   defaultPort: 3000,
   // Client commands, and every participant's events.
   topics: [Topics.siteSagaCommands, ...ALL_TOPICS.filter((topic) => topic.endsWith('.events') && topic !== Topics.siteSagaEvents)],
+  // Its handlers are cheap (load, decide, save): the messages of a fetched batch share
+  // one transaction, which saves most of a unit of work's round trips under load.
+  batchSize: 32,
   entities: [...SAGA_ENTITIES],
   migrations: [...SITE_SAGA_MIGRATIONS],
   module: (infrastructure) => SiteSagaModule.register(infrastructure, config),

@@ -10,6 +10,7 @@ export * from './outbox/transaction';
 export * from './outbox/outbox-writer';
 export * from './outbox/unit-of-work';
 export * from './outbox/outbox-relay';
+export * from './outbox/batch-scope';
 export * from './dead-letter/dead-letter';
 export * from './dead-letter/dead-letter-store';
 export * from './dead-letter/dead-letterer';

@@ -23,6 +23,18 @@ export interface MessagingConfig {
   readonly outboxPollMs: number;
   readonly outboxBatchSize: number;
   readonly outboxRetentionMs: number;
+  /**
+   * Most messages of one fetched batch handled in one unit of work (MESSAGING_BATCH_SIZE):
+   * one transaction, one inbox and one outbox statement for all of them. 1 handles every
+   * message alone. Worth it where handlers are cheap (the orchestrator); a participant
+   * whose handlers do slow work would only make each reply wait for its batch.
+   */
+  readonly batchSize: number;
+}
+
+/** What a service chooses for itself; the environment overrides it. */
+export interface MessagingDefaults {
+  readonly batchSize?: number;
 }
 
 const int = (value: string | undefined, fallback: number): number => {
@@ -32,7 +44,7 @@ const int = (value: string | undefined, fallback: number): number => {
   return parsed;
 };
 
-export function messagingConfigFromEnv(service: string, env: NodeJS.ProcessEnv = process.env): MessagingConfig {
+export function messagingConfigFromEnv(service: string, env: NodeJS.ProcessEnv = process.env, defaults: MessagingDefaults = {}): MessagingConfig {
   const brokers = (env.KAFKA_BROKERS ?? '127.0.0.1:9092')
     .split(',')
     .map((broker) => broker.trim())
@@ -53,5 +65,6 @@ export function messagingConfigFromEnv(service: string, env: NodeJS.ProcessEnv =
     outboxPollMs: int(env.OUTBOX_POLL_MS, 1_000),
     outboxBatchSize: int(env.OUTBOX_BATCH_SIZE, 500),
     outboxRetentionMs: int(env.OUTBOX_RETENTION_MS, 3_600_000),
+    batchSize: Math.max(1, int(env.MESSAGING_BATCH_SIZE, defaults.batchSize ?? 1)),
   };
 }

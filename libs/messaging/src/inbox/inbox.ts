@@ -9,3 +9,12 @@ import { escapeLiteral } from 'pg';
  */
 export const inboxInsertSql = (consumer: string, messageId: string, type: string): string =>
   `INSERT INTO inbox_messages (consumer, message_id, type) VALUES (${escapeLiteral(consumer)}, ${escapeLiteral(messageId)}, ${escapeLiteral(type)}) ON CONFLICT DO NOTHING RETURNING 1`;
+
+/**
+ * The inbox rows of a whole batch in one statement (the batch's transaction): returns the
+ * ids that were new; the others were processed before.
+ */
+export const inboxInsertManySql = (consumer: string, messages: readonly { id: string; type: string }[]): string =>
+  `INSERT INTO inbox_messages (consumer, message_id, type) VALUES ${messages
+    .map((message) => `(${escapeLiteral(consumer)}, ${escapeLiteral(message.id)}, ${escapeLiteral(message.type)})`)
+    .join(', ')} ON CONFLICT DO NOTHING RETURNING message_id`;

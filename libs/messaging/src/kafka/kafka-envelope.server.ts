@@ -1,6 +1,6 @@
 import { type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
 import { ContractViolation, type Envelope, type FieldReason, parseEnvelope, validateMessage } from '@sitesaga/contracts';
-import type { Consumer, ConsumerCrashEvent, EachMessagePayload, Kafka, Producer } from 'kafkajs';
+import type { Consumer, ConsumerCrashEvent, EachBatchPayload, EachMessagePayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { lastValueFrom } from 'rxjs';
 import type { DataSource } from 'typeorm';
@@ -46,6 +46,19 @@ export interface KafkaEnvelopeServerOptions {
   readonly createDeadLetterProducer?: (kafka: Kafka) => Producer;
   /** Backoff between attempts to recreate a consumer kafkajs gave up on. */
   readonly restartBackoff?: BackoffPolicy;
+  /**
+   * Runs the handlers of several messages in one unit of work (the service's UnitOfWork):
+   * used when `config.batchSize` > 1. `false` means nothing was committed, and the
+   * messages are then handled one by one.
+   */
+  readonly batcher?: { runBatch(causes: readonly Envelope[], handle: (index: number) => Promise<void>): Promise<boolean> };
+}
+
+/** A message of a fetched batch, read and matched to its handler, ready to join a batch unit of work. */
+interface PreparedMessage {
+  readonly envelope: Envelope;
+  readonly handler: MessageHandler;
+  readonly context: KafkaEnvelopeContext;
 }
 
 /**
@@ -180,12 +193,15 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
     if (this.options.metrics) reportConsumerLag(consumer, this.options.metrics.registry, config.topicPrefix);
     await consumer.connect();
     await consumer.subscribe({ topics: this.options.topics.map((topic) => `${config.topicPrefix}${topic}`), fromBeginning: true });
+    const batched = config.batchSize > 1 && this.options.batcher !== undefined;
     await consumer.run({
       autoCommit: true,
       autoCommitInterval: 500,
       partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
       // Handlers see the contract's topic names; the prefix exists only on the wire.
-      eachMessage: (payload) => this.track(this.handleMessage({ ...payload, topic: payload.topic.slice(config.topicPrefix.length) })),
+      ...(batched
+        ? { eachBatchAutoResolve: false, eachBatch: (payload: EachBatchPayload) => this.track(this.handleBatch(payload)) }
+        : { eachMessage: (payload: EachMessagePayload) => this.track(this.handleMessage({ ...payload, topic: payload.topic.slice(config.topicPrefix.length) })) }),
     });
   }
 
@@ -231,6 +247,64 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
   private track(work: Promise<void>): Promise<void> {
     this.inFlight.add(work);
     return work.finally(() => this.inFlight.delete(work));
+  }
+
+  /**
+   * A fetched batch of one partition, in chunks of up to `batchSize` messages: each chunk
+   * is handled in ONE unit of work when every message in it is readable, valid and has a
+   * handler, else (or when that unit of work fails) message by message, exactly as
+   * `eachMessage` would. Offsets are resolved only for handled messages, in order.
+   */
+  private async handleBatch({ batch, resolveOffset, heartbeat, pause, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const { config, metrics } = this.options;
+    const topic = batch.topic.slice(config.topicPrefix.length);
+    for (let index = 0; index < batch.messages.length; ) {
+      if (!isRunning() || isStale()) return;
+      const chunk = batch.messages.slice(index, index + config.batchSize);
+      const prepared = chunk.length > 1 ? this.prepare(topic, batch.partition, chunk, heartbeat) : null;
+      const together =
+        prepared !== null &&
+        (await this.options.batcher!.runBatch(
+          prepared.map(({ envelope }) => envelope),
+          (at) => this.dispatchOnce(prepared[at]!),
+        ));
+      if (together) {
+        for (const { envelope } of prepared) metrics?.consumed.inc({ topic, type: envelope.type, outcome: 'handled' });
+        for (const message of chunk) resolveOffset(message.offset);
+      } else {
+        for (const message of chunk) {
+          if (!isRunning() || isStale()) return;
+          await this.handleMessage({ topic, partition: batch.partition, message, heartbeat, pause });
+          resolveOffset(message.offset);
+        }
+      }
+      index += chunk.length;
+      await heartbeat();
+    }
+  }
+
+  /** The chunk's messages with their handlers, or null when any of them needs the one-by-one path. */
+  private prepare(topic: string, partition: number, messages: readonly KafkaMessage[], heartbeat: () => Promise<void>): PreparedMessage[] | null {
+    const prepared: PreparedMessage[] = [];
+    for (const message of messages) {
+      try {
+        const envelope = validateMessage(parseEnvelope(message.value), topic);
+        const handler = this.getHandlerByPattern(envelope.type);
+        if (!handler) return null;
+        prepared.push({ envelope, handler, context: new KafkaEnvelopeContext([topic, partition, message, heartbeat]) });
+      } catch (error) {
+        if (error instanceof ContractViolation) return null;
+        throw error;
+      }
+    }
+    return prepared;
+  }
+
+  /** One handler call inside a batch unit of work: no retry here (a failure sends the batch down the one-by-one path). */
+  private async dispatchOnce({ envelope, handler, context }: PreparedMessage): Promise<void> {
+    await withMessageScope(envelope, async () => {
+      await lastValueFrom(this.transformToObservable(await handler(envelope, context)), { defaultValue: undefined });
+    });
   }
 
   private async handleMessage({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {

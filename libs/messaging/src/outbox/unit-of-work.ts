@@ -5,9 +5,10 @@ import type { DataSource } from 'typeorm';
 import { type BackoffPolicy, backoffDelay } from '../retry/backoff';
 import { isConnectionFailure } from '../retry/connection-failure';
 import { classifyFailure, describeError } from '../retry/failure-classification';
-import { inboxInsertSql } from '../inbox/inbox';
+import { inboxInsertSql, inboxInsertManySql } from '../inbox/inbox';
+import { BatchAborted, type BatchScope, batchScope } from './batch-scope';
 import { hopTiming } from '../observability/hop-timing';
-import { type CommittedOutboxRecord, outboxInsertSql, outboxMarkSentSql, outboxRecords } from './outbox-writer';
+import { type CommittedOutboxRecord, type OutboxRecord, outboxInsertSql, outboxMarkSentSql, outboxRecords } from './outbox-writer';
 import { OutboxTransaction, type Transaction } from './transaction';
 
 export type UnitOfWorkOutcome<T> = { readonly status: 'done'; readonly result: T; readonly published: readonly Envelope[] } | { readonly status: 'duplicate' };
@@ -64,6 +65,8 @@ export class UnitOfWork {
    * first and returns `duplicate` without running `work` when it was already processed.
    */
   async run<T>(cause: Envelope | null, work: (tx: Transaction) => Promise<T>): Promise<UnitOfWorkOutcome<T>> {
+    const scope = batchScope.getStore();
+    if (scope && scope.owner === this && !scope.closed && !scope.inRun) return this.joinBatch(scope, cause, work);
     // Round trips are what a unit of work costs here, so it takes four, not six: BEGIN
     // travels with the inbox INSERT, and the outbox INSERT with the COMMIT (the simple
     // query protocol carries several statements; values are quoted by pg's escapeLiteral).
@@ -104,13 +107,7 @@ export class UnitOfWork {
       open = false;
       marks = [];
       hopTiming?.record({ ev: 'uow', cause: cause?.id, out: tx.pending.map((e) => e.id), t0, tw, tc: Date.now() });
-      if (records.length > 0) {
-        if (this.options.outbox) {
-          const inserted = (Array.isArray(results) ? results[0]! : results).rows as { position: string; message_id: string }[];
-          const positions = new Map(inserted.map((row) => [row.message_id, row.position]));
-          this.options.outbox.handOff(records.map((record) => ({ ...record, position: positions.get(record.messageId)! })));
-        } else this.options.onOutboxWritten?.();
-      }
+      this.handOff(records, results);
       return { status: 'done', result, published: tx.pending };
     } catch (error) {
       if (marks.length > 0) this.options.outbox?.returnMarks(marks);
@@ -121,6 +118,124 @@ export class UnitOfWork {
       transaction.transactionDepth = 0;
       await runner.release();
     }
+  }
+
+  /**
+   * Runs the handlers of a fetched batch in ONE transaction: one round trip for BEGIN and
+   * every inbox row, the handlers' own statements, and one for every outbox row and the
+   * COMMIT — instead of four round trips per message. `handle(i)` runs the handler of
+   * `causes[i]`; its `run` joins the batch's transaction and resolves after the commit.
+   * The handlers run one after the other, in order. When any of them fails, the whole
+   * transaction is rolled back and `false` is returned: the caller then handles the
+   * messages one by one, each in its own unit of work, where a failure gets its usual
+   * treatment. Nothing is committed for a batch that returns `false`.
+   */
+  async runBatch(causes: readonly Envelope[], handle: (index: number) => Promise<void>): Promise<boolean> {
+    const runner = this.dataSource.createQueryRunner();
+    const client = (await runner.connect()) as PoolClient;
+    const transaction = runner as unknown as { isTransactionActive: boolean; transactionDepth: number };
+    let open = false;
+    let marks: string[] = [];
+    let settle: { resolve: () => void; reject: (error: unknown) => void } = { resolve: () => undefined, reject: () => undefined };
+    const committed = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    committed.catch(() => undefined);
+    const handlers: Promise<void>[] = [];
+    let scope: BatchScope | null = null;
+    try {
+      open = true;
+      const [, inbox] = (await client.query(`BEGIN; ${inboxInsertManySql(this.options.consumer, causes)}`)) as unknown as [QueryResult, QueryResult];
+      const fresh = new Set((inbox.rows as { message_id: string }[]).map((row) => row.message_id));
+      transaction.isTransactionActive = true;
+      transaction.transactionDepth = 1;
+      const active: BatchScope = {
+        owner: this,
+        manager: runner.manager,
+        duplicates: new Set(causes.filter((cause) => !fresh.has(cause.id)).map((cause) => cause.id)),
+        records: [],
+        committed,
+        reached: () => undefined,
+        aborted: undefined,
+        closed: false,
+        inRun: false,
+      };
+      scope = active;
+      for (let index = 0; index < causes.length && active.aborted === undefined; index++) {
+        const reached = new Promise<void>((resolve) => (active.reached = resolve));
+        const handler = batchScope.run(active, () => handle(index));
+        handlers.push(handler);
+        // On to the next message once this handler's work is done (its run waits for the
+        // commit) or once the handler is over (it had nothing to commit, or it failed).
+        const failed = await Promise.race([reached.then(() => undefined), handler.then(() => undefined, (error: unknown) => ({ error }))]);
+        if (failed) active.aborted ??= failed.error;
+      }
+      if (active.aborted !== undefined) throw new BatchAborted(active.aborted);
+      const outbox = outboxInsertSql(active.records);
+      const notify = outbox && this.options.relayIsRemote?.() ? `SELECT pg_notify('outbox_messages', '');` : '';
+      marks = this.options.outbox?.takeMarks() ?? [];
+      const mark = outboxMarkSentSql(marks);
+      const results = (await client.query(`${outbox ? `${outbox}; ` : ''}${mark ? `${mark}; ` : ''}${notify} COMMIT`)) as unknown as QueryResult | QueryResult[];
+      open = false;
+      marks = [];
+      active.closed = true;
+      this.handOff(active.records, results);
+      settle.resolve();
+      // A handler that fails after the commit (its own follow-up) is handled again alone:
+      // its inbox row makes that a duplicate, so nothing happens twice.
+      const outcomes = await Promise.allSettled(handlers);
+      return outcomes.every((outcome) => outcome.status === 'fulfilled');
+    } catch (error) {
+      if (marks.length > 0) this.options.outbox?.returnMarks(marks);
+      if (scope) scope.closed = true;
+      if (open) await client.query('ROLLBACK').catch(() => undefined);
+      open = false;
+      settle.reject(error instanceof BatchAborted ? error : new BatchAborted(error));
+      await Promise.allSettled(handlers);
+      if (!(error instanceof BatchAborted)) this.options.logger.warn({ err: error, messages: causes.length }, 'a batch unit of work failed; handling its messages one by one');
+      return false;
+    } finally {
+      transaction.isTransactionActive = false;
+      transaction.transactionDepth = 0;
+      await runner.release();
+    }
+  }
+
+  /** A handler's `run` inside `runBatch`: its work joins the batch's transaction; it resolves after the commit. */
+  private async joinBatch<T>(scope: BatchScope, cause: Envelope | null, work: (tx: Transaction) => Promise<T>): Promise<UnitOfWorkOutcome<T>> {
+    if (scope.aborted !== undefined) throw new BatchAborted(scope.aborted);
+    if (cause) {
+      // The inbox said so for the batch as a whole; the same message twice in one batch is
+      // a duplicate the second time.
+      if (scope.duplicates.has(cause.id)) return { status: 'duplicate' };
+      scope.duplicates.add(cause.id);
+    }
+    scope.inRun = true;
+    let tx: OutboxTransaction;
+    let result: T;
+    try {
+      tx = new OutboxTransaction(scope.manager, cause);
+      result = await work(tx);
+    } catch (error) {
+      scope.aborted ??= error;
+      throw new BatchAborted(error);
+    } finally {
+      scope.inRun = false;
+    }
+    scope.records.push(...outboxRecords(tx.pending));
+    scope.reached();
+    await scope.committed;
+    return { status: 'done', result, published: tx.pending };
+  }
+
+  /** Gives committed rows to the relay of this process (or wakes it), with the positions the INSERT returned. */
+  private handOff(records: readonly OutboxRecord[], results: QueryResult | QueryResult[]): void {
+    if (records.length === 0) return;
+    if (!this.options.outbox) {
+      this.options.onOutboxWritten?.();
+      return;
+    }
+    const inserted = (Array.isArray(results) ? results[0]! : results).rows as { position: string; message_id: string }[];
+    const positions = new Map(inserted.map((row) => [row.message_id, row.position]));
+    this.options.outbox.handOff(records.map((record) => ({ ...record, position: positions.get(record.messageId)! })));
   }
 
   /**
@@ -146,6 +261,7 @@ export class UnitOfWork {
       try {
         return await this.outlastingOutages(command, () => this.run(command, work));
       } catch (error) {
+        if (error instanceof BatchAborted) throw error; // handled again alone, outside the batch
         failure = error;
       }
       const kind = classifyFailure(failure);
@@ -182,7 +298,7 @@ export class UnitOfWork {
         if (failures > 0) this.options.logger.info({ outageMs: Date.now() - startedAt, failures }, `${command.type}: database reachable again`);
         return result;
       } catch (error) {
-        if (this.stopping || classifyFailure(error) !== 'transient' || !isConnectionFailure(error)) throw error;
+        if (error instanceof BatchAborted || this.stopping || classifyFailure(error) !== 'transient' || !isConnectionFailure(error)) throw error;
         failures += 1;
         const wait = backoffDelay(this.options.backoff, failures);
         this.options.logger.warn(

@@ -133,9 +133,9 @@ export class MessagingModule {
         },
         {
           provide: KafkaEnvelopeServer,
-          useFactory: (kafka: Kafka, metrics: MessagingMetrics, dataSource: DataSource) =>
-            new KafkaEnvelopeServer({ kafka, config: options.config, topics: options.topics, logger: options.logger, metrics, dataSource }),
-          inject: [KAFKA, MessagingMetrics, getDataSourceToken()],
+          useFactory: (kafka: Kafka, metrics: MessagingMetrics, dataSource: DataSource, unitOfWork: UnitOfWork) =>
+            new KafkaEnvelopeServer({ kafka, config: options.config, topics: options.topics, logger: options.logger, metrics, dataSource, batcher: unitOfWork }),
+          inject: [KAFKA, MessagingMetrics, getDataSourceToken(), UnitOfWork],
         },
         { provide: FaultInjector, useFactory: () => FaultInjector.fromEnv() },
         OutboxRelayLifecycle,

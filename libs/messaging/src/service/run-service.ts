@@ -25,6 +25,8 @@ export interface ServiceSpec {
   readonly name: string;
   readonly defaultPort: number;
   readonly topics: readonly string[];
+  /** Messages of a fetched batch handled in one unit of work by default (MESSAGING_BATCH_SIZE overrides; see MessagingConfig). */
+  readonly batchSize?: number;
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   readonly entities: MixedList<Function | string>;
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -42,7 +44,7 @@ const port = (value: string | undefined, fallback: number): number => {
 
 /** Builds the infrastructure of a service from the environment (parsed once, fails fast). */
 export function serviceInfrastructure(spec: ServiceSpec, env: NodeJS.ProcessEnv = process.env): ServiceInfrastructure {
-  const config = messagingConfigFromEnv(spec.name, env);
+  const config = messagingConfigFromEnv(spec.name, env, { batchSize: spec.batchSize });
   const logger = createLogger(spec.name);
   const databaseUrl = databaseUrlFor(spec.name, env);
   return {
