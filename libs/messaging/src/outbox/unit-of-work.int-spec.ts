@@ -160,3 +160,71 @@ describe('UnitOfWork when the database drops its connections', () => {
     expect(await inboxCount(envelope.id)).toBe(1);
   });
 });
+
+describe('UnitOfWork.runBatch: the handlers of a fetched batch in one transaction', () => {
+  /** A handler as a service writes it: its own run, an effect row and a reply. */
+  const handlerFor = (envelope: Envelope, fail = false) => async (): Promise<void> => {
+    const outcome = await unitOfWork.run(envelope, async (tx) => {
+      await tx.manager.query(`INSERT INTO effects (message_id) VALUES ($1)`, [envelope.id]);
+      if (fail) throw new Error('this handler fails');
+      tx.reply(ProvisionStorage.succeeded, { siteId: envelope.sagaId, path: `/srv/${envelope.sagaId}` });
+    });
+    handled.push([envelope.id, outcome.status]);
+  };
+  const handled: [string, string][] = [];
+  const effects = async (ids: readonly string[]): Promise<number> =>
+    Number((await dataSource.query(`SELECT count(*) AS n FROM effects WHERE message_id = ANY($1)`, [ids]))[0].n);
+
+  beforeAll(async () => {
+    await dataSource.query(`CREATE TABLE IF NOT EXISTS effects (message_id text NOT NULL)`);
+  });
+
+  it('commits every effect, inbox row and reply of the batch once, and each run resolves after the commit', async () => {
+    const batch = [command(), command(), command()];
+    handled.length = 0;
+    const together = await unitOfWork.runBatch(batch, (index) => handlerFor(batch[index]!)());
+    expect(together).toBe(true);
+    expect(handled).toEqual(batch.map((envelope) => [envelope.id, 'done']));
+    expect(await effects(batch.map((envelope) => envelope.id))).toBe(3);
+    for (const envelope of batch) {
+      expect(await inboxCount(envelope.id)).toBe(1);
+      expect(await outboxOf(envelope.sagaId)).toEqual([{ type: 'StorageProvisioned', class: null }]);
+    }
+  });
+
+  it('commits nothing when one handler fails, so that the messages can be handled again one by one', async () => {
+    const batch = [command(), command(), command()];
+    handled.length = 0;
+    const together = await unitOfWork.runBatch(batch, (index) => handlerFor(batch[index]!, index === 1)());
+    expect(together).toBe(false);
+    expect(await effects(batch.map((envelope) => envelope.id))).toBe(0);
+    for (const envelope of batch) {
+      expect(await inboxCount(envelope.id)).toBe(0);
+      expect(await outboxOf(envelope.sagaId)).toEqual([]);
+    }
+    // Handled again alone (what the transport does next), the good ones commit and the bad one fails alone.
+    await handlerFor(batch[0]!)();
+    await expect(handlerFor(batch[1]!, true)()).rejects.toThrow('this handler fails');
+    await handlerFor(batch[2]!)();
+    expect(await effects(batch.map((envelope) => envelope.id))).toBe(2);
+  });
+
+  it('gives a message that is twice in a batch, or was handled before, no second effect', async () => {
+    const before = command();
+    await handlerFor(before)();
+    const fresh = command();
+    const batch = [before, fresh, fresh];
+    handled.length = 0;
+    expect(await unitOfWork.runBatch(batch, (index) => handlerFor(batch[index]!)())).toBe(true);
+    // A duplicate's run answers at once, a done one after the commit: compare without order.
+    expect([...handled].sort()).toEqual(
+      [
+        [before.id, 'duplicate'],
+        [fresh.id, 'done'],
+        [fresh.id, 'duplicate'],
+      ].sort(),
+    );
+    expect(await effects([before.id])).toBe(1);
+    expect(await effects([fresh.id])).toBe(1);
+  });
+});
