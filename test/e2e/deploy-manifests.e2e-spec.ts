@@ -53,7 +53,7 @@ const OPTIONAL_ENV: Readonly<Record<string, string>> = {
   OUTBOX_BATCH_SIZE: 'default 500',
   OUTBOX_RETENTION_MS: 'default 1 h',
   HEALTH_CONSUMER_DOWN_LIMIT_MS: 'default 180 s: how long a crashed consumer may stay down, with the broker up, before /health/live fails',
-  MESSAGING_BATCH_SIZE: "the service's own choice: 32 messages per unit of work in site-saga, 1 in the participants",
+  MESSAGING_BATCH_SIZE: "the service's own choice: 32 messages per unit of work in site-saga and sites, 1 in storage, databases and bootstrap",
   MESSAGING_HOP_TIMING_FILE: 'unset: no per-hop timing (a benchmark sets it to a file to see where a hop spends its time)',
   HEALTH_RELAY_WEDGED_MS: 'default 10 min: how long one outbox relay round may take, with Kafka and the database up, before /health/live fails',
   DATABASE_POOL_SIZE: 'default 10 connections per replica',
