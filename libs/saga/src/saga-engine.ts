@@ -198,6 +198,11 @@ export class SagaEngine {
   }
 
   /** Steps whose deadline passed: the host's timer calls `fireDeadline` for each, one transaction each. */
+  /** The earliest deadline any step waits for (a lower bound of the next due one), or null. */
+  nextDeadline(manager: EntityManager): Promise<Date | null> {
+    return this.store.nextDeadline(manager);
+  }
+
   dueDeadlines(manager: EntityManager, limit: number, now: Date = this.clock()): Promise<DueDeadline[]> {
     return this.store.dueDeadlines(manager, now, limit);
   }

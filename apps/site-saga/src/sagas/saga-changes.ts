@@ -9,6 +9,8 @@ import { SagaMetrics } from '../metrics/saga-metrics';
  */
 @Injectable()
 export class SagaChanges {
+  private readonly listeners = new Set<() => void>();
+
   constructor(
     private readonly stream: SagaStream,
     private readonly metrics: SagaMetrics,
@@ -18,5 +20,12 @@ export class SagaChanges {
   committed(sagaId: string): void {
     this.metrics.committed(sagaId);
     this.stream.publish(sagaId);
+    for (const listener of this.listeners) listener();
+  }
+
+  /** Calls `listener` after every saga change this process commits (e.g. a new deadline). */
+  onCommitted(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 }

@@ -1,6 +1,6 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { classifyFailure, DATABASE_URL, delay, describeError, LOGGER, UnitOfWork } from '@sitesaga/messaging';
+import { classifyFailure, DATABASE_URL, describeError, LOGGER, UnitOfWork } from '@sitesaga/messaging';
 import { type DueDeadline, SagaConcurrencyConflict, SagaEngine } from '@sitesaga/saga';
 import { Client } from 'pg';
 import type { Logger } from 'pino';
@@ -17,6 +17,12 @@ const SWEEPER_LOCK = 7_321_002;
  * can arrive. Plumbing time: not scaled with the sagas' timeouts.
  */
 const RECOVERY_MARGIN_MS = 30_000;
+/**
+ * The longest a sweeper sleeps when nothing is due: it sleeps until the earliest deadline
+ * (or this long), and a saga change this process commits cuts the sleep short. Polling
+ * every SAGA_TIMER_INTERVAL_MS while idle cost a query four times a second.
+ */
+const IDLE_SLEEP_MS = 2_000;
 /** A saga that could not even be set aside is skipped by this process; bounded. */
 const MAX_SKIPPED = 10_000;
 
@@ -49,6 +55,9 @@ export class DeadlineSweeper implements OnApplicationBootstrap, BeforeApplicatio
   private outageSince: number | null = null;
   private lastDatabaseOkAt = Date.now();
   private readonly skipped = new Set<string>();
+  /** Ends the current sleep early (a saga change was committed here); null when not sleeping. */
+  private wakeSleep: (() => void) | null = null;
+  private stopListening: (() => void) | null = null;
 
   constructor(
     private readonly engine: SagaEngine,
@@ -64,11 +73,14 @@ export class DeadlineSweeper implements OnApplicationBootstrap, BeforeApplicatio
   onApplicationBootstrap(): void {
     this.running = true;
     this.plumbing.start();
+    this.stopListening = this.changes.onCommitted(() => this.wakeSleep?.());
     this.loop = this.run();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.running = false;
+    this.stopListening?.();
+    this.wakeSleep?.();
     await this.loop;
     await this.plumbing.stop();
     await this.closeSession();
@@ -150,8 +162,10 @@ export class DeadlineSweeper implements OnApplicationBootstrap, BeforeApplicatio
 
   private async run(): Promise<void> {
     while (this.running) {
+      let wait = this.intervalMs;
       try {
-        await this.round();
+        const fired = await this.round();
+        if (fired === 0) wait = await this.idleWait();
       } catch (error) {
         const kind = classifyFailure(error);
         if (kind === 'transient') {
@@ -162,8 +176,39 @@ export class DeadlineSweeper implements OnApplicationBootstrap, BeforeApplicatio
         }
         this.logger.warn({ err: error, kind }, 'deadline sweep failed; will retry');
       }
-      await delay(this.intervalMs);
+      await this.sleep(wait);
     }
+  }
+
+  /**
+   * How long to sleep after a round that fired nothing: until the earliest deadline, at
+   * least SAGA_TIMER_INTERVAL_MS and at most IDLE_SLEEP_MS (while another replica sweeps,
+   * or the plumbing is out, IDLE_SLEEP_MS bounds how late this one notices).
+   */
+  private async idleWait(): Promise<number> {
+    if (!this.leader || this.outageSince !== null) return IDLE_SLEEP_MS;
+    const next = await this.engine.nextDeadline(this.dataSource.manager);
+    if (!next) return IDLE_SLEEP_MS;
+    return Math.min(IDLE_SLEEP_MS, Math.max(this.intervalMs, next.getTime() - Date.now()));
+  }
+
+  /** Sleeps `ms`, or less: a commit here wakes it, though never before SAGA_TIMER_INTERVAL_MS. */
+  private sleep(ms: number): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    const started = Date.now();
+    return new Promise<void>((resolve) => {
+      let timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeSleep = () => {
+        this.wakeSleep = null;
+        if (!this.running) return done();
+        clearTimeout(timer);
+        timer = setTimeout(done, Math.max(0, started + this.intervalMs - Date.now()));
+      };
+    }).finally(() => (this.wakeSleep = null));
   }
 
   private async tryToLead(): Promise<void> {

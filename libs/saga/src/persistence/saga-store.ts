@@ -268,6 +268,16 @@ export class SagaStore {
    * deadline is moved by the time its command waited to be published (see SagaStoreOptions);
    * as that only ever moves it later, the scan still starts from the `deadline_at` index.
    */
+  /**
+   * The earliest deadline of any step, or null when none waits. A lower bound of when the
+   * next one is due (a reply deadline may fall due later, see dueDeadlines): a sweeper
+   * with nothing due can sleep until then instead of polling.
+   */
+  async nextDeadline(manager: EntityManager): Promise<Date | null> {
+    const [row] = (await manager.query(`SELECT min(deadline_at) AS next FROM saga_steps WHERE deadline_at IS NOT NULL`)) as { next: Date | null }[];
+    return row?.next ?? null;
+  }
+
   async dueDeadlines(manager: EntityManager, now: Date, limit: number): Promise<DueDeadline[]> {
     const rows = (
       this.outboxTable === null
