@@ -108,8 +108,10 @@ export class PlumbingMonitor implements Plumbing {
     }
     if (!consumer || this.watched.has(consumer)) return;
     this.watched.add(consumer);
+    // A fetch or heartbeat answered is also the broker answering: the probe then need not ask.
     const seen = () => {
       this.lastConsumedAt = this.clock();
+      this.broker.reached(this.lastConsumedAt);
     };
     consumer.on(consumer.events.FETCH, seen);
     consumer.on(consumer.events.HEARTBEAT, seen);
@@ -164,8 +166,19 @@ export class BrokerProbe {
     return now - this.lastReachedAt <= this.options.downAfterMs;
   }
 
+  /**
+   * The broker answered something else of this process (a fetch, a heartbeat). An idle
+   * consumer fetches every 500 ms, so while it works the probe asks nothing: the metadata
+   * request once a second was most of an idle orchestrator's CPU.
+   */
+  reached(at: number): void {
+    if (!this.isUp(at)) this.logger.info({ outageMs: at - this.lastReachedAt }, 'the broker answers again');
+    this.lastReachedAt = Math.max(this.lastReachedAt, at);
+  }
+
   private probe(): void {
     if (this.inFlight) return;
+    if (this.clock() - this.lastReachedAt < this.options.intervalMs) return;
     this.inFlight = true;
     this.ask()
       .then(() => {
