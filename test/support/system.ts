@@ -267,6 +267,10 @@ export class RunningSystem {
       await inParallel(drops, 8, async (statements) => {
         for (const statement of statements) await this.query(statement);
       });
+      // The roles of the databases service's spare databases (its warm pool) carry the prefix
+      // too; their databases went above.
+      const roles = await this.query<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE left(rolname, length($1)) = $1`, [this.databasePrefix]);
+      for (const { rolname } of roles) await this.query(`DROP ROLE IF EXISTS "${rolname}"`);
     } finally {
       // Even when the server is gone (a test that stopped it failed): the directory goes.
       fs.rmSync(this.storageRoot, { recursive: true, force: true });
