@@ -8,7 +8,10 @@ import { generateDatabasePassword } from '../domain/database-password';
 import { spareDatabaseNames } from '../domain/spare-database-names';
 import { SiteDatabaseServer } from './site-database-server';
 
-const quiet = { info: () => undefined, warn: () => undefined, child: () => quiet } as unknown as Logger;
+jest.setTimeout(180_000);
+
+const warnings: unknown[] = [];
+const quiet = { info: () => undefined, warn: (...args: unknown[]) => warnings.push(args), child: () => quiet } as unknown as Logger;
 const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /**
@@ -18,8 +21,11 @@ const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:543
  * Each server here has a prefix of its own, and everything it names is dropped at the end.
  */
 describe('the spare database pool', () => {
-  const prefix = `int_pool_${randomBytes(3).toString('hex')}_`;
-  const names = spareDatabaseNames(prefix, WORDPRESS_SCHEMA_VERSION);
+  // Each test has a deployment (a prefix) of its own under this one; everything under it is dropped at the end.
+  const base = `int_pool_${randomBytes(3).toString('hex')}_`;
+  let prefix = base;
+  let names = spareDatabaseNames(prefix, WORDPRESS_SCHEMA_VERSION);
+  let tests = 0;
   const sites: string[] = [];
   const servers: SiteDatabaseServer[] = [];
   let admin: Client;
@@ -69,15 +75,26 @@ describe('the spare database pool', () => {
     await admin.connect();
   });
 
+  beforeEach(() => {
+    tests += 1;
+    prefix = `${base}${tests}_`;
+    names = spareDatabaseNames(prefix, WORDPRESS_SCHEMA_VERSION);
+  });
+
+  afterEach(() => {
+    // Nothing went wrong quietly (a failed build or sweep only logs and retries).
+    expect(warnings).toEqual([]);
+  });
+
   afterAll(async () => {
     for (const server of servers) await server.onApplicationShutdown().catch(() => undefined);
     const { server: cleanup } = await connect(0);
     for (const siteId of sites) await cleanup.drop(siteDatabaseNames(siteId));
     await cleanup.onApplicationShutdown();
-    for (const name of await spareDatabases()) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    for (const name of await spareRoles()) await admin.query(`DROP ROLE IF EXISTS "${name}"`);
-    const templates = await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE left(datname, length($1)) = $1', [names.templatePrefix]);
-    for (const { datname } of templates.rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    const databases = await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE left(datname, length($1)) = $1', [base]);
+    for (const { datname } of databases.rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    const roles = await admin.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE left(rolname, length($1)) = $1', [base]);
+    for (const { rolname } of roles.rows) await admin.query(`DROP ROLE IF EXISTS "${rolname}"`);
     await admin.end();
   });
 
@@ -184,13 +201,16 @@ describe('the spare database pool', () => {
     const notRevoked = names.newSpare();
     const older = spareDatabaseNames(prefix, 'ffffffffffff').newSpare();
     const beingBuilt = names.newSpare();
-    await admin.query(`CREATE ROLE "${roleOnly}" NOLOGIN`);
+    // Made as the provisioner, the way its builds make them.
+    await admin.query('SET ROLE sitesaga_provisioner');
+    await admin.query(`CREATE ROLE "${roleOnly}" NOLOGIN; GRANT "${roleOnly}" TO CURRENT_USER`);
     for (const name of [notRevoked, older, beingBuilt]) {
-      await admin.query(`CREATE ROLE "${name}" NOLOGIN`);
+      await admin.query(`CREATE ROLE "${name}" NOLOGIN; GRANT "${name}" TO CURRENT_USER`);
       await admin.query(`CREATE DATABASE "${name}" OWNER "${name}" TEMPLATE "${names.template}" STRATEGY FILE_COPY`);
     }
     await admin.query(`REVOKE ALL ON DATABASE "${older}" FROM PUBLIC`);
     await admin.query(`CREATE DATABASE "${names.templateBuild}"`);
+    await admin.query('RESET ROLE');
     // A live build elsewhere holds its spare's lock (as a builder's session does).
     const builder = new Client({ connectionString: serverUrl });
     await builder.connect();
@@ -198,11 +218,12 @@ describe('the spare database pool', () => {
     try {
       const { server: next } = await connect(2);
       await waitFor(() => next.spares!.readyCount === 2, { within: '60s', what: 'the ready spares taken back' });
-      await waitFor(async () => !(await spareRoles()).includes(roleOnly), { within: '30s', what: 'the sweep' });
+      const expected = [...ready, beingBuilt].sort();
+      const buildLeft = async (): Promise<boolean> => (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [names.templateBuild])).rows.length > 0;
+      await waitFor(async () => JSON.stringify(await spareRoles()) === JSON.stringify(expected) && !(await buildLeft()), { within: '30s', what: 'the sweep' });
       const roles = await spareRoles();
-      expect(roles.sort()).toEqual([...ready, beingBuilt].sort());
+      expect(roles).toEqual(expected);
       expect((await spareDatabases()).sort()).toEqual([...ready, beingBuilt].sort());
-      expect((await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [names.templateBuild])).rows).toEqual([]);
       // The pool took the two that were ready: a claim uses one of them, no build needed.
       const { siteId } = await provision(next);
       expect((await spareRoles()).filter((name) => ready.includes(name))).toHaveLength(1);

@@ -216,7 +216,10 @@ export class SpareDatabasePool {
     if (!rows[0]?.locked) return false;
     try {
       const id = quoteIdentifier(name);
-      // The provisioner is a member of every spare role it built (GRANT at build time).
+      // The provisioner is a member of every spare role it built (GRANT in the same
+      // transaction as CREATE ROLE); a role made otherwise is granted first, as for sites.
+      const { rows: usable } = await session.query<{ ok: boolean }>(`SELECT pg_has_role(current_user, oid, 'USAGE') AS ok FROM pg_roles WHERE rolname = $1`, [name]);
+      if (usable[0] && !usable[0].ok) await session.query(`GRANT ${id} TO CURRENT_USER`);
       await session.query(`DROP DATABASE IF EXISTS ${id} WITH (FORCE)`);
       await session.query(`DROP ROLE IF EXISTS ${id}`);
       return true;
