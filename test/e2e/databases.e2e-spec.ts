@@ -151,7 +151,11 @@ describe('databases service', () => {
       await admin.query(`DROP DATABASE IF EXISTS "${databaseName}" WITH (FORCE)`);
       await admin.query(`DROP ROLE IF EXISTS "${roleName}"`);
     }
-    await admin.query(`DROP DATABASE IF EXISTS "${prefix}databases" WITH (FORCE)`);
+    // The service's database, and its warm pool's template and spares (and their roles).
+    for (const { datname } of (await admin.query(`SELECT datname FROM pg_database WHERE left(datname, length($1)) = $1`, [prefix])).rows)
+      await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    for (const { rolname } of (await admin.query(`SELECT rolname FROM pg_roles WHERE left(rolname, length($1)) = $1`, [prefix])).rows)
+      await admin.query(`DROP ROLE IF EXISTS "${rolname}"`);
     await admin.end();
   });
 
