@@ -45,9 +45,13 @@ describe('the spare database pool', () => {
   };
   const metric = async (registry: Registry, name: string): Promise<number> => (await registry.getSingleMetric(name)?.get())?.values[0]?.value ?? NaN;
   const spareRoles = async (): Promise<string[]> =>
-    (await admin.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE left(rolname, length($1)) = $1 ORDER BY 1', [names.sparePrefix])).rows.map((row) => row.rolname);
+    (await admin.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE left(rolname, length($1)) = $1 ORDER BY 1', [names.sparePrefix])).rows.map(
+      (row) => row.rolname,
+    );
   const spareDatabases = async (): Promise<string[]> =>
-    (await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE left(datname, length($1)) = $1 ORDER BY 1', [names.sparePrefix])).rows.map((row) => row.datname);
+    (await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE left(datname, length($1)) = $1 ORDER BY 1', [names.sparePrefix])).rows.map(
+      (row) => row.datname,
+    );
   const asSite = async <T>(siteId: string, password: string, work: (client: Client) => Promise<T>): Promise<T> => {
     const { roleName, databaseName } = siteDatabaseNames(siteId);
     const url = new URL(serverUrl);
@@ -103,7 +107,11 @@ describe('the spare database pool', () => {
     await waitFor(() => server.spares!.readyCount === 2, { within: '60s', what: 'two spares ready' });
     expect(await metric(registry, 'site_database_pool_spares')).toBe(2);
 
-    const template = await admin.query('SELECT has_database_privilege($2, datname, $3) AS public_connect FROM pg_database WHERE datname = $1', [names.template, 'public', 'CONNECT']);
+    const template = await admin.query('SELECT has_database_privilege($2, datname, $3) AS public_connect FROM pg_database WHERE datname = $1', [
+      names.template,
+      'public',
+      'CONNECT',
+    ]);
     expect(template.rows).toEqual([{ public_connect: false }]);
     const spares = await admin.query<{ name: string; login: boolean; super: boolean; owner: string; public_connect: boolean; own_connect: boolean }>(
       `SELECT r.rolname AS name, r.rolcanlogin AS login, r.rolsuper AS super, pg_get_userbyid(d.datdba) AS owner,
@@ -166,7 +174,9 @@ describe('the spare database pool', () => {
 
     // Dropped like any site: nothing of it is left.
     expect(await server.drop(siteDatabaseNames(siteId))).toBe(true);
-    expect((await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1 UNION ALL SELECT 1 FROM pg_database WHERE datname = $1', [roleName])).rows).toEqual([]);
+    expect((await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1 UNION ALL SELECT 1 FROM pg_database WHERE datname = $1', [roleName])).rows).toEqual(
+      [],
+    );
     await server.onApplicationShutdown();
   });
 
@@ -219,7 +229,8 @@ describe('the spare database pool', () => {
       const { server: next } = await connect(2);
       await waitFor(() => next.spares!.readyCount === 2, { within: '60s', what: 'the ready spares taken back' });
       const expected = [...ready, beingBuilt].sort();
-      const buildLeft = async (): Promise<boolean> => (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [names.templateBuild])).rows.length > 0;
+      const buildLeft = async (): Promise<boolean> =>
+        (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [names.templateBuild])).rows.length > 0;
       await waitFor(async () => JSON.stringify(await spareRoles()) === JSON.stringify(expected) && !(await buildLeft()), { within: '30s', what: 'the sweep' });
       const roles = await spareRoles();
       expect(roles).toEqual(expected);

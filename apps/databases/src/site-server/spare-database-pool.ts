@@ -24,6 +24,7 @@ const POOL_LOCK = 7_321_005;
 /** Refill waits this long after the last provisioning or drop ended: it never competes with the critical path. */
 const QUIET_MS = 50;
 const RETRY_MS = { first: 1_000, max: 30_000 };
+const STOP_WAIT_MS = 5_000;
 
 const codeOf = (error: unknown): string | undefined => (error instanceof DatabaseError ? error.code : undefined);
 const lockOf = (name: string): string => `${POOL_LOCK}, hashtext(${quoteLiteral(name)})`;
@@ -58,6 +59,8 @@ export class SpareDatabasePool {
   private retryTimer: NodeJS.Timeout | undefined;
   private started = false;
   private readonly sessions = new Set<Client>();
+  /** Background work in flight (recovery, builders): stop() lets it end cleanly. */
+  private readonly running = new Set<Promise<void>>();
   private readonly spares?: Gauge;
   private readonly claims?: Counter;
   private readonly misses?: Counter;
@@ -84,14 +87,26 @@ export class SpareDatabasePool {
   start(): void {
     if (this.options.size === 0 || this.started) return;
     this.started = true;
-    void this.recover();
+    this.track(this.recover());
   }
 
+  private track(work: Promise<void>): void {
+    this.running.add(work);
+    work.finally(() => this.running.delete(work)).catch(() => undefined);
+  }
+
+  /**
+   * Stops refilling: a build in flight finishes its statement and drops what it built (up
+   * to STOP_WAIT_MS), then the sessions end. A build cut off anyway is half built: its lock
+   * ends with its session, and the next start sweeps it.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     for (const wake of this.idleWaiters.splice(0)) wake();
-    // A build cut off here is half built: its session (and lock) end, the next start sweeps it.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.running]), new Promise((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))]);
+    clearTimeout(timer);
     await Promise.all([...this.sessions].map((session) => session.end().catch(() => undefined)));
   }
 
@@ -166,7 +181,7 @@ export class SpareDatabasePool {
       this.retryDelay = RETRY_MS.first;
       this.refill();
     } catch (error) {
-      this.retryLater(error, () => void this.recover());
+      this.retryLater(error, () => this.track(this.recover()));
     }
   }
 
@@ -218,7 +233,9 @@ export class SpareDatabasePool {
       const id = quoteIdentifier(name);
       // The provisioner is a member of every spare role it built (GRANT in the same
       // transaction as CREATE ROLE); a role made otherwise is granted first, as for sites.
-      const { rows: usable } = await session.query<{ ok: boolean }>(`SELECT pg_has_role(current_user, oid, 'USAGE') AS ok FROM pg_roles WHERE rolname = $1`, [name]);
+      const { rows: usable } = await session.query<{ ok: boolean }>(`SELECT pg_has_role(current_user, oid, 'USAGE') AS ok FROM pg_roles WHERE rolname = $1`, [
+        name,
+      ]);
       if (usable[0] && !usable[0].ok) await session.query(`GRANT ${id} TO CURRENT_USER`);
       await session.query(`DROP DATABASE IF EXISTS ${id} WITH (FORCE)`);
       await session.query(`DROP ROLE IF EXISTS ${id}`);
@@ -269,9 +286,11 @@ export class SpareDatabasePool {
     if (this.stopped || !this.started || this.retryTimer) return;
     while (this.builders < this.options.refillConcurrency && this.ready.length + this.building < this.options.size) {
       this.builders += 1;
-      void this.builder().finally(() => {
-        this.builders -= 1;
-      });
+      this.track(
+        this.builder().finally(() => {
+          this.builders -= 1;
+        }),
+      );
     }
   }
 
