@@ -24,7 +24,7 @@ const POOL_LOCK = 7_321_005;
 /** Refill waits this long after the last provisioning or drop ended: it never competes with the critical path. */
 const QUIET_MS = 50;
 const RETRY_MS = { first: 1_000, max: 30_000 };
-const STOP_WAIT_MS = 5_000;
+const STOP_WAIT_MS = 10_000;
 
 const codeOf = (error: unknown): string | undefined => (error instanceof DatabaseError ? error.code : undefined);
 const lockOf = (name: string): string => `${POOL_LOCK}, hashtext(${quoteLiteral(name)})`;
@@ -58,6 +58,7 @@ export class SpareDatabasePool {
   private retryDelay = RETRY_MS.first;
   private retryTimer: NodeJS.Timeout | undefined;
   private started = false;
+  private swept = false;
   private readonly sessions = new Set<Client>();
   /** Background work in flight (recovery, builders): stop() lets it end cleanly. */
   private readonly running = new Set<Promise<void>>();
@@ -222,7 +223,8 @@ export class SpareDatabasePool {
       }
     }
     this.spares?.set(this.ready.length);
-    this.options.logger.info({ ready: this.ready.length, swept }, 'spare database pool recovered');
+    if (swept > 0 || !this.swept) this.options.logger.info({ ready: this.ready.length, swept }, 'spare database pool swept');
+    this.swept = true;
   }
 
   /** Drops a spare nobody is building (its lock is free): its database, then its role. */
@@ -297,6 +299,9 @@ export class SpareDatabasePool {
   private async builder(): Promise<void> {
     try {
       await this.withOwnSession(async (session) => {
+        // What a dead session's statement finished after the last sweep (a CREATE DATABASE
+        // runs to its end on the server, lock held, after its client is gone) goes now.
+        await this.sweep(session);
         while (!this.stopped && this.ready.length + this.building < this.options.size) {
           this.building += 1;
           try {
