@@ -55,11 +55,11 @@ describe('bootstrap service', () => {
   const sites: Site[] = [];
 
   /** A provisioned site database and storage directory, as the two earlier saga steps leave them. */
-  const provisionedSite = async (options: { storage?: boolean } = {}): Promise<Site> => {
+  const provisionedSite = async (options: { storage?: boolean; server?: SiteDatabaseServer } = {}): Promise<Site> => {
     const siteId = randomUUID();
     const names = siteDatabaseNames(siteId);
     const password = generateDatabasePassword();
-    await siteServer.provision(names, password, { resetPassword: true });
+    await (options.server ?? siteServer).provision(names, password, { resetPassword: true });
     if (options.storage !== false) await mkdir(path.join(storageRoot, siteId), { mode: 0o750 });
     const site = { siteId, databaseName: names.databaseName, user: names.roleName, password, credentials: sealSecret(secretsKey, { user: names.roleName, password }, { context: siteId }) };
     sites.push(site);
@@ -141,7 +141,11 @@ describe('bootstrap service', () => {
     await siteServer?.onApplicationShutdown();
     const admin = new Client({ connectionString: serverUrl() });
     await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS "${prefix}bootstrap" WITH (FORCE)`);
+    // The service's database, and the warm pool's template and spares (and their roles).
+    for (const { datname } of (await admin.query(`SELECT datname FROM pg_database WHERE left(datname, length($1)) = $1`, [prefix])).rows)
+      await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    for (const { rolname } of (await admin.query(`SELECT rolname FROM pg_roles WHERE left(rolname, length($1)) = $1`, [prefix])).rows)
+      await admin.query(`DROP ROLE IF EXISTS "${rolname}"`);
     await admin.end();
     await rm(storageRoot, { recursive: true, force: true });
   });
@@ -194,6 +198,52 @@ describe('bootstrap service', () => {
     const record = (await admin.query('SELECT status, admin_user FROM bootstrap_records WHERE site_id = $1', [site.siteId])).rows;
     await admin.end();
     expect(record).toEqual([{ status: 'BOOTSTRAPPED', admin_user: 'admin' }]);
+  });
+
+  it('fills a database claimed from the warm pool, which already holds the schema, with the same content', async () => {
+    const pooled = await SiteDatabaseServer.connect({
+      siteDatabaseUrl: serverUrl(),
+      provisionerPassword: undefined,
+      siteConnectionLimit: 20,
+      poolSize: 1,
+      logger: quietLogger,
+      spares: { size: 1, refillConcurrency: 1, namePrefix: prefix },
+    });
+    try {
+      await waitFor(() => pooled.spares!.readyCount === 1, { within: '60s', what: 'a spare database ready' });
+      const site = await provisionedSite({ server: pooled });
+      // Claimed: the schema is there (from the template, its tables the database owner's), no content yet.
+      const before = await asSite(site, async (client) => ({
+        owners: (await client.query(`SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'`)).rows,
+        options: (await client.query('SELECT count(*)::int AS n FROM options')).rows[0].n,
+      }));
+      expect(before).toEqual({ owners: [{ tableowner: 'pg_database_owner' }], options: 0 });
+      const sent = bootstrapCommand(site);
+      await send(sent);
+      const [reply] = await waitForReplies(sent.sagaId, 1, 'SiteBootstrapped');
+      expect(reply).toMatchObject({ type: 'SiteBootstrapped', payload: { siteId: site.siteId, adminUser: 'admin' } });
+      expect(await tablesOf(site)).toHaveLength(11);
+      await asSite(site, async (client) => {
+        const options = Object.fromEntries((await client.query('SELECT option_name, option_value FROM options')).rows.map((row) => [row.option_name, row.option_value]));
+        expect(options).toMatchObject({ siteurl: 'https://blog.example.com', blogname: 'my-blog', sitesaga_bootstrap_version: '1' });
+        const users = (await client.query('SELECT id, user_login, user_pass FROM users')).rows;
+        expect(users).toEqual([{ id: '1', user_login: 'admin', user_pass: expect.stringMatching(/^\$2[aby]\$10\$[./A-Za-z0-9]{53}$/) }]);
+        expect((await client.query(`SELECT meta_value FROM usermeta WHERE user_id = 1 AND meta_key = 'capabilities'`)).rows).toEqual([
+          { meta_value: 'a:1:{s:13:"administrator";b:1;}' },
+        ]);
+        expect((await client.query(`SELECT term_id, name FROM terms`)).rows).toEqual([{ term_id: '1', name: 'Uncategorized' }]);
+        // The next term gets id 2: the sequence moved past the fixed id.
+        expect((await client.query(`INSERT INTO terms (name, slug) VALUES ('x', 'x') RETURNING term_id`)).rows).toEqual([{ term_id: '2' }]);
+        await client.query(`DELETE FROM terms WHERE term_id = 2`);
+      });
+      // A re-sent command is a no-op there too.
+      const again = BootstrapSite.create(sent.payload, { sagaId: sent.sagaId, correlationId: sent.correlationId, causationId: null });
+      await send(again);
+      await waitForReplies(sent.sagaId, 2, 'a reply to the re-sent command');
+      expect(await asSite(site, async (client) => (await client.query('SELECT count(*)::int AS n FROM users')).rows[0].n)).toBe(1);
+    } finally {
+      await pooled.onApplicationShutdown();
+    }
   });
 
   it('has one effect for a command sent twice, and the same reply for a re-sent one', async () => {

@@ -66,6 +66,9 @@ const OPTIONAL_ENV: Readonly<Record<string, string>> = {
   SITE_DATABASE_PROVISIONER_PASSWORD: 'only when the site server wants a password for sitesaga_provisioner',
   SITE_CONNECTION_LIMIT: 'default 20 per site role',
   SITE_DDL_POOL_SIZE: 'default 2',
+  SITE_DATABASE_POOL_SIZE: 'default 4 spare site databases kept ready (0: no warm pool)',
+  SITE_DATABASE_POOL_REFILL_CONCURRENCY: 'default 1 spare built at a time, in the background',
+  UV_THREADPOOL_SIZE: "Node's libuv thread pool, default 4; bootstrap runs at most one hash fewer at once",
 };
 
 /**

@@ -267,6 +267,23 @@ export class RunningSystem {
       await inParallel(drops, 8, async (statements) => {
         for (const statement of statements) await this.query(statement);
       });
+      // The databases service's warm pool (spare databases and their roles, its template) carries
+      // the prefix too. A spare's CREATE DATABASE cut off by the service's stop still completes
+      // on the server, after the listing above: again until nothing of the prefix is left.
+      await waitFor(
+        async () => {
+          const left = await this.query<{ kind: string; name: string }>(
+            `SELECT 'database' AS kind, datname AS name FROM pg_database WHERE left(datname, length($1)) = $1
+             UNION ALL SELECT 'role', rolname FROM pg_roles WHERE left(rolname, length($1)) = $1 ORDER BY 1`,
+            [this.databasePrefix],
+          );
+          for (const { kind, name } of left) {
+            await this.query(kind === 'database' ? `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)` : `DROP ROLE IF EXISTS "${name}"`).catch(() => undefined);
+          }
+          return left.length === 0;
+        },
+        { within: '30s', what: `nothing named ${this.databasePrefix}… left on the server` },
+      );
     } finally {
       // Even when the server is gone (a test that stopped it failed): the directory goes.
       fs.rmSync(this.storageRoot, { recursive: true, force: true });

@@ -115,7 +115,11 @@ async function main(): Promise<void> {
       await admin.query(`DROP DATABASE IF EXISTS "${databaseName}" WITH (FORCE)`);
       await admin.query(`DROP ROLE IF EXISTS "${roleName}"`);
     }
-    await admin.query(`DROP DATABASE IF EXISTS "${prefix}databases" WITH (FORCE)`);
+    // The service's own database, its warm pool's template and spares, then the spares' roles.
+    const ours = await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE left(datname, length($1)) = $1', [prefix]);
+    for (const { datname } of ours.rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    const roles = await admin.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE left(rolname, length($1)) = $1', [prefix]);
+    for (const { rolname } of roles.rows) await admin.query(`DROP ROLE IF EXISTS "${rolname}"`);
     await admin.end();
   }
 }

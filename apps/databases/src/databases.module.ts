@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { ServiceInfrastructure } from '@sitesaga/messaging';
+import { Registry } from 'prom-client';
 import { DropDatabaseHandler } from './commands/drop-database.handler';
 import { ProvisionDatabaseHandler } from './commands/provision-database.handler';
 import { DATABASES_CONFIG, databasesConfigFromEnv } from './config/databases-config';
@@ -19,14 +20,17 @@ export class DatabasesModule {
         { provide: SiteCredentials, useValue: new SiteCredentials(config.secretsKey) },
         {
           provide: SiteDatabaseServer,
-          useFactory: () =>
+          useFactory: (registry: Registry) =>
             SiteDatabaseServer.connect({
               siteDatabaseUrl: config.siteDatabaseUrl,
               provisionerPassword: config.provisionerPassword,
               siteConnectionLimit: config.siteConnectionLimit,
               poolSize: config.ddlPoolSize,
               logger: infrastructure.logger.child({ component: 'site-database-server' }),
+              spares: { size: config.sparePoolSize, refillConcurrency: config.spareRefillConcurrency, namePrefix: config.namePrefix },
+              registry,
             }),
+          inject: [Registry],
         },
       ],
     };

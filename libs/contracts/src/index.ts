@@ -11,3 +11,4 @@ export * from './json-schema';
 export * from './message-examples';
 export * from './asyncapi';
 export * from './site-database-names';
+export * from './wordpress-schema';

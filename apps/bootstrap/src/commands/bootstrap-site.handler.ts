@@ -35,9 +35,22 @@ export class BootstrapSiteHandler {
       const site = command.payload;
       // Refused before anything is touched: another site's database, credentials that do not open.
       const login = siteLoginFor(this.config.secretsKey, site);
-      await this.files.directoryOf(site.siteId); // storage may lag: transient, retried
-      await lockSite(tx.manager, site.siteId);
-      const { adminUser, installed } = await this.installer.install(site, site.databaseName, login);
+      // The critical path is the bcrypt hash (tens of ms of CPU, on libuv's thread pool):
+      // it starts first, and the connect and reads run alongside it. Their rejections are
+      // taken here and surface where they are awaited (no unhandled rejection meanwhile).
+      const adminHash = this.installer.hashAdminPassword();
+      adminHash.catch(() => undefined);
+      const opening = this.installer.open(site.databaseName, login);
+      opening.catch(() => undefined);
+      let installedAs: { adminUser: string; installed: boolean };
+      try {
+        // Storage may lag (transient, retried); the site lock serializes replicas on one site.
+        await Promise.all([this.files.directoryOf(site.siteId), lockSite(tx.manager, site.siteId)]);
+        installedAs = await this.installer.install(site, await opening, adminHash);
+      } finally {
+        void opening.then((database) => database.close(), () => undefined);
+      }
+      const { adminUser, installed } = installedAs;
       const server = new URL(this.config.siteDatabaseUrl);
       await this.files.write(
         site.siteId,

@@ -2,11 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import { BusinessRejection } from '@sitesaga/messaging';
 import { hash } from 'bcrypt';
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { Client, DatabaseError } from 'pg';
 import { BOOTSTRAP_CONFIG, type BootstrapConfig } from '../config/bootstrap-config';
 import { ADMIN_META, ADMIN_USER, BOOTSTRAP_MARKER, BOOTSTRAP_VERSION, type SiteIdentity, siteOptions, siteUrlOf } from '../domain/site-content';
 import type { SiteLogin } from '../domain/site-login';
-import { WORDPRESS_SCHEMA } from '../domain/wordpress-schema';
+import { WORDPRESS_SCHEMA, WORDPRESS_SCHEMA_MARK } from '../domain/wordpress-schema';
 
 export interface InstallOutcome {
   readonly adminUser: string;
@@ -14,7 +15,31 @@ export interface InstallOutcome {
   readonly installed: boolean;
 }
 
+/** What a site's database already holds, read at connect time. */
+interface SiteDatabaseState {
+  /** The bootstrap marker: present means an earlier run finished. */
+  readonly marker: string | null;
+  /** The schema's mark (WORDPRESS_SCHEMA_MARK when this very schema is there: a spare from the pool). */
+  readonly schema: string | null;
+}
+
+/** A session to a site's database, opened as the site's role, with what the database holds. */
+export interface OpenSiteDatabase {
+  readonly client: Client;
+  readonly state: SiteDatabaseState;
+  close(): Promise<void>;
+}
+
 const INSTALL_LOCK = 7_321_004; // advisory locks are per database: one key serves every site
+
+/**
+ * bcrypt's async hash runs on libuv's thread pool (UV_THREADPOOL_SIZE, 4 by default), which
+ * the file writes and fsyncs of wp-config, and pg's SCRAM key derivation, share. At most
+ * this many hashes run at once, so that a burst of bootstraps never holds every thread:
+ * the cores (a hash is pure CPU, more at once only interleave), and always one thread free.
+ */
+const threadPoolSize = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+const MAX_HASHES = Math.max(1, Math.min(availableParallelism(), threadPoolSize - 1));
 
 /** Refusals by the site's server that no retry can cure (the saga compensates instead). */
 const PERMANENT: Record<string, string> = {
@@ -25,67 +50,110 @@ const PERMANENT: Record<string, string> = {
 };
 
 /**
+ * Options (the marker among them, autoload 'no'), the admin user, its meta and the default
+ * category, in one statement: one round trip, atomic on its own, and idempotent (every
+ * insert skips what exists). `installed` says whether this run wrote the marker. The
+ * sequences of the fixed-id rows are moved past them (a rolled-back attempt may have
+ * advanced them; the statement's snapshot does not see its own inserts, hence GREATEST).
+ */
+const SEED = `
+WITH opts AS (
+  INSERT INTO options (option_name, option_value, autoload)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+  ON CONFLICT (option_name) DO NOTHING
+  RETURNING option_name
+), admin AS (
+  INSERT INTO users (user_login, user_pass, user_nicename, user_email, user_url, display_name)
+  VALUES ($4::text, $5::text, $4::text, $6::text, $7::text, $4::text)
+  ON CONFLICT (user_login) DO NOTHING
+  RETURNING id
+), meta AS (
+  INSERT INTO usermeta (user_id, meta_key, meta_value)
+  SELECT admin.id, m.key, m.value FROM admin, unnest($8::text[], $9::text[]) AS m(key, value)
+), term AS (
+  INSERT INTO terms (term_id, name, slug) VALUES (1, 'Uncategorized', 'uncategorized') ON CONFLICT DO NOTHING
+), taxonomy AS (
+  INSERT INTO term_taxonomy (term_taxonomy_id, term_id, taxonomy) VALUES (1, 1, 'category') ON CONFLICT DO NOTHING
+)
+SELECT EXISTS (SELECT 1 FROM opts WHERE option_name = $10::text) AS installed,
+       setval(pg_get_serial_sequence('terms', 'term_id'), GREATEST(1, (SELECT COALESCE(max(term_id), 0) FROM terms))) AS terms_seq,
+       setval(pg_get_serial_sequence('term_taxonomy', 'term_taxonomy_id'), GREATEST(1, (SELECT COALESCE(max(term_taxonomy_id), 0) FROM term_taxonomy))) AS taxonomy_seq`;
+
+/**
  * The only code that touches a site's database. It logs in as the site's own role (never
  * a privileged one), so whatever a command says, it can reach nothing but that site's
- * database. The schema, options and admin user go in one transaction with a marker
- * option written last: the marker present means done, and a re-run is a no-op.
+ * database. A database that already holds this schema (a spare from the databases
+ * service's warm pool) gets its content in one statement; any other gets, in one
+ * transaction, the schema in one round trip (simple protocol), the content, and COMMIT.
+ * The marker option makes a re-run a no-op.
  */
 @Injectable()
 export class SiteSchemaInstaller {
+  private hashing = 0;
+  private readonly hashQueue: (() => void)[] = [];
+
   constructor(@Inject(BOOTSTRAP_CONFIG) private readonly config: BootstrapConfig) {}
 
-  async install(site: SiteIdentity, databaseName: string, login: SiteLogin): Promise<InstallOutcome> {
+  /**
+   * The admin password's bcrypt hash, started at once (the caller overlaps it with its
+   * connect and reads). The plaintext is dropped at once: nobody ever learns it, the
+   * customer sets a password by email ("lost password").
+   */
+  async hashAdminPassword(): Promise<string> {
+    if (this.hashing >= MAX_HASHES) await new Promise<void>((resolve) => this.hashQueue.push(resolve));
+    this.hashing += 1;
+    try {
+      return await hash(randomBytes(24).toString('base64url'), this.config.bcryptRounds);
+    } finally {
+      this.hashing -= 1;
+      this.hashQueue.shift()?.();
+    }
+  }
+
+  /** Connects as the site's role and reads what its database holds: the connect and one round trip. */
+  async open(databaseName: string, login: SiteLogin): Promise<OpenSiteDatabase> {
     const client = await this.connect(databaseName, login);
+    const close = () => client.end().catch(() => undefined);
+    try {
+      return { client, state: await readState(client), close };
+    } catch (error) {
+      await close();
+      throw permanentOrAsIs(error);
+    }
+  }
+
+  async install(site: SiteIdentity, database: OpenSiteDatabase, adminHash: Promise<string>): Promise<InstallOutcome> {
+    const { client, state } = database;
+    if (state.marker) return { adminUser: ADMIN_USER, installed: false };
+    const withSchema = state.schema !== WORDPRESS_SCHEMA_MARK;
     let inTransaction = false;
     try {
-      if (await readMarker(client)) return { adminUser: ADMIN_USER, installed: false };
-      // bcrypt's async hash runs on libuv's thread pool; the plaintext is dropped at once:
-      // nobody ever learns it, the customer sets a password by email ("lost password").
-      const adminHash = await hash(randomBytes(24).toString('base64url'), this.config.bcryptRounds);
-      await client.query('BEGIN');
-      inTransaction = true;
-      await client.query('SELECT pg_advisory_xact_lock($1)', [INSTALL_LOCK]);
-      await client.query(WORDPRESS_SCHEMA);
-      if (await readMarker(client)) {
-        await client.query('COMMIT');
-        return { adminUser: ADMIN_USER, installed: false }; // a sibling replica finished first
+      if (withSchema) {
+        // One round trip; runs while the hash is still being computed.
+        inTransaction = true;
+        await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${INSTALL_LOCK}); ${WORDPRESS_SCHEMA}`);
       }
-      const options = siteOptions(site);
-      await client.query(
-        `INSERT INTO options (option_name, option_value) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (option_name) DO NOTHING`,
-        [options.map(([name]) => name), options.map(([, value]) => value)],
-      );
-      await client.query(
-        `INSERT INTO users (user_login, user_pass, user_nicename, user_email, user_url, display_name)
-         VALUES ($1, $2, $1, $3, $4, $1) ON CONFLICT (user_login) DO NOTHING`,
-        [ADMIN_USER, adminHash, site.adminEmail, siteUrlOf(site.domain)],
-      );
-      await client.query(
-        `INSERT INTO usermeta (user_id, meta_key, meta_value)
-         SELECT u.id, m.key, m.value FROM users u, unnest($2::text[], $3::text[]) AS m(key, value)
-          WHERE u.user_login = $1 AND NOT EXISTS (SELECT 1 FROM usermeta x WHERE x.user_id = u.id AND x.meta_key = m.key)`,
-        [ADMIN_USER, ADMIN_META.map(([key]) => key), ADMIN_META.map(([, value]) => value)],
-      );
-      // The default category has id 1 (option default_category): fixed ids, then the
-      // sequences moved past them (a rolled-back attempt may have advanced them anyway).
-      await client.query(`INSERT INTO terms (term_id, name, slug) VALUES (1, 'Uncategorized', 'uncategorized') ON CONFLICT DO NOTHING`);
-      await client.query(`INSERT INTO term_taxonomy (term_taxonomy_id, term_id, taxonomy) VALUES (1, 1, 'category') ON CONFLICT DO NOTHING`);
-      await client.query(
-        `SELECT setval(pg_get_serial_sequence('terms', 'term_id'), (SELECT max(term_id) FROM terms)),
-                setval(pg_get_serial_sequence('term_taxonomy', 'term_taxonomy_id'), (SELECT max(term_taxonomy_id) FROM term_taxonomy))`,
-      );
-      await client.query(`INSERT INTO options (option_name, option_value, autoload) VALUES ($1, $2, 'no') ON CONFLICT (option_name) DO NOTHING`, [
+      const options = [...siteOptions(site).map(([name, value]) => [name, value, 'yes']), [BOOTSTRAP_MARKER, BOOTSTRAP_VERSION, 'no']];
+      const { rows } = await client.query<{ installed: boolean }>(SEED, [
+        options.map(([name]) => name),
+        options.map(([, value]) => value),
+        options.map(([, , autoload]) => autoload),
+        ADMIN_USER,
+        await adminHash,
+        site.adminEmail,
+        siteUrlOf(site.domain),
+        ADMIN_META.map(([key]) => key),
+        ADMIN_META.map(([, value]) => value),
         BOOTSTRAP_MARKER,
-        BOOTSTRAP_VERSION,
       ]);
-      await client.query('COMMIT');
-      inTransaction = false;
-      return { adminUser: ADMIN_USER, installed: true };
+      if (withSchema) {
+        await client.query('COMMIT');
+        inTransaction = false;
+      }
+      return { adminUser: ADMIN_USER, installed: rows[0]?.installed ?? false };
     } catch (error) {
       if (inTransaction) await client.query('ROLLBACK').catch(() => undefined);
       throw permanentOrAsIs(error);
-    } finally {
-      await client.end().catch(() => undefined);
     }
   }
 
@@ -111,12 +179,16 @@ export class SiteSchemaInstaller {
   }
 }
 
-async function readMarker(client: Client): Promise<string | null> {
+/** The marker and the schema's mark in one round trip; no `options` table means neither. */
+async function readState(client: Client): Promise<SiteDatabaseState> {
   try {
-    const { rows } = await client.query<{ option_value: string }>('SELECT option_value FROM options WHERE option_name = $1', [BOOTSTRAP_MARKER]);
-    return rows[0]?.option_value ?? null;
+    const { rows } = await client.query<SiteDatabaseState>(
+      `SELECT (SELECT option_value FROM options WHERE option_name = $1) AS marker, obj_description('options'::regclass, 'pg_class') AS schema`,
+      [BOOTSTRAP_MARKER],
+    );
+    return { marker: rows[0]?.marker ?? null, schema: rows[0]?.schema ?? null };
   } catch (error) {
-    if (error instanceof DatabaseError && error.code === '42P01') return null; // no options table yet
+    if (error instanceof DatabaseError && error.code === '42P01') return { marker: null, schema: null }; // no options table yet
     throw error;
   }
 }

@@ -2,10 +2,13 @@ import type { OnApplicationShutdown } from '@nestjs/common';
 import { TransientFailure } from '@sitesaga/messaging';
 import { Client, DatabaseError, Pool, type PoolClient } from 'pg';
 import type { Logger } from 'pino';
-import type { SiteDatabaseNames } from '@sitesaga/contracts';
+import type { Registry } from 'prom-client';
+import { type SiteDatabaseNames, WORDPRESS_SCHEMA_VERSION } from '@sitesaga/contracts';
+import { spareDatabaseNames } from '../domain/spare-database-names';
 import { quoteIdentifier, quoteLiteral } from '../domain/sql-quoting';
 import { scramSha256Verifier } from '../domain/scram-verifier';
 import { ensureProvisionerRole, PROVISIONER_ROLE } from './provisioner-role';
+import { SpareDatabasePool } from './spare-database-pool';
 
 export interface SiteDatabaseServerOptions {
   readonly siteDatabaseUrl: string;
@@ -13,6 +16,14 @@ export interface SiteDatabaseServerOptions {
   readonly siteConnectionLimit: number;
   readonly poolSize: number;
   readonly logger: Logger;
+  /** The warm pool of spare site databases; none when absent or of size 0. */
+  readonly spares?: {
+    readonly size: number;
+    readonly refillConcurrency: number;
+    /** DATABASE_NAME_PREFIX: every spare and template name starts with it. */
+    readonly namePrefix: string;
+  };
+  readonly registry?: Registry;
 }
 
 /**
@@ -43,12 +54,59 @@ const SESSION_OPTIONS = '-c lock_timeout=10s -c statement_timeout=120s';
  * cleartext: roles get SCRAM verifiers computed here.
  */
 export class SiteDatabaseServer implements OnApplicationShutdown {
+  /** The warm pool, when enabled: provisioning claims from it first. */
+  readonly spares: SpareDatabasePool | undefined;
+
   private constructor(
     private readonly pool: Pool,
     readonly mode: ProvisionerMode,
     private readonly serverVersion: number,
     private readonly options: SiteDatabaseServerOptions,
-  ) {}
+    private readonly session: { readonly url: URL; readonly options: string },
+  ) {
+    const spares = options.spares;
+    if (spares && spares.size > 0) {
+      if (serverVersion < 140_000) {
+        // Spares' tables belong to pg_database_owner, a role PostgreSQL 14 introduced.
+        options.logger.warn({ serverVersion }, 'the spare database pool needs PostgreSQL 14 or later; provisioning without it');
+      } else {
+        this.spares = new SpareDatabasePool({
+          size: spares.size,
+          refillConcurrency: spares.refillConcurrency,
+          names: spareDatabaseNames(spares.namePrefix, WORDPRESS_SCHEMA_VERSION),
+          strategyClause: this.strategyClause,
+          openSession: (database) => this.openSession(database),
+          logger: options.logger.child({ component: 'spare-database-pool' }),
+          registry: options.registry,
+        });
+      }
+    }
+  }
+
+  /** FILE_COPY (PG 15+; the only strategy before): copies the template's files instead of WAL-logging every block. */
+  private get strategyClause(): string {
+    return this.serverVersion >= 150_000 ? ' STRATEGY FILE_COPY' : '';
+  }
+
+  /** A DDL session of its own, outside the pool (the spare pool's builds), on the server's database or `database`. */
+  private async openSession(database?: string): Promise<Client> {
+    const url = new URL(this.session.url);
+    if (database) url.pathname = `/${encodeURIComponent(database)}`;
+    const client = new Client({
+      connectionString: url.toString(),
+      options: this.session.options,
+      application_name: 'sitesaga-databases-pool',
+      connectionTimeoutMillis: 10_000,
+    });
+    client.on('error', (error) => this.options.logger.warn({ err: error }, 'spare pool session lost'));
+    try {
+      await client.connect();
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    return client;
+  }
 
   /** Connects, sets up the provisioner role when connected as a superuser, and opens the DDL pool. */
   static async connect(options: SiteDatabaseServerOptions): Promise<SiteDatabaseServer> {
@@ -104,19 +162,21 @@ export class SiteDatabaseServer implements OnApplicationShutdown {
     });
     // An idle session that dies (server restart) must not crash the process; the next checkout reconnects.
     pool.on('error', (error) => options.logger.warn({ err: error }, 'idle site server session failed'));
-    const server = new SiteDatabaseServer(pool, mode, serverVersion, options);
+    const server = new SiteDatabaseServer(pool, mode, serverVersion, options, { url: poolUrl, options: sessionOptions });
     await server.withSession(async (session) => {
       const { rows } = await session.query<{ name: string; rolsuper: boolean }>(
         'SELECT current_user AS name, rolsuper FROM pg_roles WHERE rolname = current_user',
       );
       // A last guard: site DDL never runs with superuser rights.
       if (rows[0]?.rolsuper) throw new Error(`site DDL would run as superuser "${rows[0].name}"; refusing`);
-      options.logger.info({ mode, ddlRole: rows[0]?.name, serverVersion }, 'site database server ready');
+      options.logger.info({ mode, ddlRole: rows[0]?.name, serverVersion, spares: server.spares ? options.spares?.size : 0 }, 'site database server ready');
     });
+    server.spares?.start();
     return server;
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.spares?.stop();
     await this.pool.end();
   }
 
@@ -130,41 +190,45 @@ export class SiteDatabaseServer implements OnApplicationShutdown {
     const role = quoteIdentifier(names.roleName);
     const database = quoteIdentifier(names.databaseName);
     const limit = this.options.siteConnectionLimit;
-    await this.withSession(async (session) => {
-      let state = await inspect(session, names);
-      if (!state.role_exists || options.resetPassword) {
-        const login = `LOGIN PASSWORD ${quoteLiteral(await scramSha256Verifier(password))} CONNECTION LIMIT ${limit}`;
-        if (!state.role_exists) {
-          await session.query(`CREATE ROLE ${role} ${login}`).catch(async (error: unknown) => {
-            if (codeOf(error) !== '42710') throw error; // created meanwhile: set what we wanted
+    await this.busyWhile(() =>
+      this.withSession(async (session) => {
+        let cachedLogin: string | undefined;
+        const loginClause = async (): Promise<string> =>
+          (cachedLogin ??= `LOGIN PASSWORD ${quoteLiteral(await scramSha256Verifier(password))} CONNECTION LIMIT ${limit}`);
+        // A first attempt (no record) claims a spare: one round trip. A spare is never claimed
+        // for a site whose role or database exists (the claim fails as a whole, 'site-exists').
+        if (options.resetPassword && this.spares && (await this.spares.claim(session, names, await loginClause())) === 'claimed') return;
+        let state = await inspect(session, names);
+        if (!state.role_exists || options.resetPassword) {
+          const login = await loginClause();
+          if (!state.role_exists) {
+            await session.query(`CREATE ROLE ${role} ${login}`).catch(async (error: unknown) => {
+              if (codeOf(error) !== '42710') throw error; // created meanwhile: set what we wanted
+              await session.query(`ALTER ROLE ${role} ${login}`);
+            });
+          } else {
             await session.query(`ALTER ROLE ${role} ${login}`);
-          });
-        } else {
-          await session.query(`ALTER ROLE ${role} ${login}`);
+          }
+          state = await inspect(session, names);
         }
-        state = await inspect(session, names);
-      }
-      // Owning the database as the role, and dropping it later, needs the role's privileges:
-      // PG ≤ 15 lets a CREATEROLE role grant itself any role; PG 16+ gives the creator ADMIN
-      // (but neither INHERIT nor SET) on the roles it creates, enough to grant itself both.
-      if (!state.role_usable) await session.query(`GRANT ${role} TO CURRENT_USER`);
-      if (state.database_owner === null) {
-        // FILE_COPY (PG 15+; the only strategy before): copies template1's files instead of
-        // WAL-logging every block, far cheaper for a small template.
-        const strategy = this.serverVersion >= 150_000 ? ' STRATEGY FILE_COPY' : '';
-        await session.query(`CREATE DATABASE ${database} OWNER ${role}${strategy}`).catch((error: unknown) => {
-          const code = codeOf(error);
-          if (code === '42P04' || code === '23505') return; // created meanwhile
-          // "source database template1 is being accessed by other users": it will pass.
-          if (code === '55006') throw new TransientFailure('template1 is in use; CREATE DATABASE will be retried', { cause: error });
-          throw error;
-        });
-      } else if (state.database_owner !== names.roleName) {
-        await session.query(`ALTER DATABASE ${database} OWNER TO ${role}`);
-      }
-      await session.query(`REVOKE ALL ON DATABASE ${database} FROM PUBLIC`);
-      await session.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${database} TO ${role}`);
-    });
+        // Owning the database as the role, and dropping it later, needs the role's privileges:
+        // PG ≤ 15 lets a CREATEROLE role grant itself any role; PG 16+ gives the creator ADMIN
+        // (but neither INHERIT nor SET) on the roles it creates, enough to grant itself both.
+        if (!state.role_usable) await session.query(`GRANT ${role} TO CURRENT_USER`);
+        if (state.database_owner === null) {
+          await session.query(`CREATE DATABASE ${database} OWNER ${role}${this.strategyClause}`).catch((error: unknown) => {
+            const code = codeOf(error);
+            if (code === '42P04' || code === '23505') return; // created meanwhile
+            // "source database template1 is being accessed by other users": it will pass.
+            if (code === '55006') throw new TransientFailure('template1 is in use; CREATE DATABASE will be retried', { cause: error });
+            throw error;
+          });
+        } else if (state.database_owner !== names.roleName) {
+          await session.query(`ALTER DATABASE ${database} OWNER TO ${role}`);
+        }
+        await session.query(`REVOKE ALL ON DATABASE ${database} FROM PUBLIC; GRANT CONNECT, TEMPORARY ON DATABASE ${database} TO ${role}`);
+      }),
+    );
   }
 
   /**
@@ -174,17 +238,24 @@ export class SiteDatabaseServer implements OnApplicationShutdown {
   async drop(names: SiteDatabaseNames): Promise<boolean> {
     const role = quoteIdentifier(names.roleName);
     const database = quoteIdentifier(names.databaseName);
-    return this.withSession(async (session) => {
-      const state = await inspect(session, names);
-      // Dropping a database the role owns and ending the role's sessions need its privileges.
-      if (state.role_exists && !state.role_usable) await session.query(`GRANT ${role} TO CURRENT_USER`);
-      if (state.database_owner !== null) await session.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-      if (state.role_exists) {
-        await session.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()', [names.roleName]);
-        await session.query(`DROP ROLE IF EXISTS ${role}`);
-      }
-      return state.role_exists || state.database_owner !== null;
-    });
+    return this.busyWhile(() =>
+      this.withSession(async (session) => {
+        const state = await inspect(session, names);
+        // Dropping a database the role owns and ending the role's sessions need its privileges.
+        if (state.role_exists && !state.role_usable) await session.query(`GRANT ${role} TO CURRENT_USER`);
+        if (state.database_owner !== null) await session.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+        if (state.role_exists) {
+          await session.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()', [names.roleName]);
+          await session.query(`DROP ROLE IF EXISTS ${role}`);
+        }
+        return state.role_exists || state.database_owner !== null;
+      }),
+    );
+  }
+
+  /** Critical-path work: the spare pool's refill waits while any is in flight. */
+  private busyWhile<T>(work: () => Promise<T>): Promise<T> {
+    return this.spares ? this.spares.busyWhile(work) : work();
   }
 
   private async withSession<T>(work: (session: PoolClient) => Promise<T>): Promise<T> {
