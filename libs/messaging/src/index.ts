@@ -34,3 +34,4 @@ export * from './service/api-docs';
 export * from './service/run-service';
 export * from './fault-injection/fault-injector';
 export * from './fault-injection/faults.controller';
+export * from './auth/operator-tokens';

@@ -21,7 +21,8 @@ import { OutboxBacklogMetrics } from '../observability/outbox-backlog-metrics';
 import { OutboxRelay } from '../outbox/outbox-relay';
 import { UnitOfWork } from '../outbox/unit-of-work';
 import { FaultInjector } from '../fault-injection/fault-injector';
-import { FaultsController } from '../fault-injection/faults.controller';
+import { FaultsController, FaultsGuard } from '../fault-injection/faults.controller';
+import { OperatorTokens } from '../auth/operator-tokens';
 import { HealthController } from './health.controller';
 import { MetricsController } from './metrics.controller';
 import { DATABASE_URL, KAFKA, LOGGER, MESSAGING_CONFIG, OUTBOX_PRODUCER } from './messaging.module.tokens';
@@ -135,9 +136,11 @@ export class MessagingModule {
           inject: [KAFKA, MessagingMetrics, getDataSourceToken()],
         },
         { provide: FaultInjector, useFactory: () => FaultInjector.fromEnv() },
+        { provide: OperatorTokens, useFactory: () => OperatorTokens.fromEnv() },
+        FaultsGuard,
         OutboxRelayLifecycle,
       ],
-      exports: [FaultInjector, MESSAGING_CONFIG, LOGGER, DATABASE_URL, Registry, MessagingMetrics, KAFKA, OutboxRelay, UnitOfWork, KafkaEnvelopeServer],
+      exports: [FaultInjector, OperatorTokens, MESSAGING_CONFIG, LOGGER, DATABASE_URL, Registry, MessagingMetrics, KAFKA, OutboxRelay, UnitOfWork, KafkaEnvelopeServer],
     };
   }
 }
