@@ -1,3 +1,5 @@
+import { isPlaceholderSecret } from '@sitesaga/messaging';
+
 /** The orchestrator's own settings, parsed once at boot (fail fast). */
 export interface SiteSagaConfig {
   readonly adminToken: string;
@@ -10,6 +12,9 @@ export interface SiteSagaConfig {
 export function siteSagaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SiteSagaConfig {
   const adminToken = env.ADMIN_TOKEN ?? '';
   if (adminToken.length < 16) throw new Error('ADMIN_TOKEN must be set to a secret of at least 16 characters');
+  if (env.NODE_ENV === 'production' && isPlaceholderSecret(adminToken)) {
+    throw new Error('ADMIN_TOKEN is a placeholder, not a secret: NODE_ENV=production needs a random token (`openssl rand -base64 24`)');
+  }
   const timeScale = Number(env.SAGA_TIME_SCALE ?? 1);
   if (!(timeScale > 0 && timeScale <= 100)) throw new Error(`SAGA_TIME_SCALE must be in (0, 100], got "${env.SAGA_TIME_SCALE}"`);
   const timerIntervalMs = Number(env.SAGA_TIMER_INTERVAL_MS ?? 250);

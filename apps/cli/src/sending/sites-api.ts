@@ -25,6 +25,8 @@ export class SitesApi {
   constructor(
     private readonly baseUrl: string,
     private readonly interrupt: AbortSignal,
+    /** The client key (or an operator token) sent as `Authorization: Bearer`; never printed. */
+    private readonly credential?: string,
   ) {
     this.shownUrl = displayUrl(baseUrl);
   }
@@ -45,6 +47,7 @@ export class SitesApi {
         method,
         headers: {
           accept: 'application/json',
+          ...(this.credential ? { authorization: `Bearer ${this.credential}` } : {}),
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
           ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
         },

@@ -16,11 +16,12 @@ export function bearerOf(authorization: HeaderValue): string | undefined {
 export const OPERATOR_NAME = /^[A-Za-z0-9._@-]{1,64}$/;
 export const MIN_TOKEN_LENGTH = 16;
 
-/** Values an example file or a tutorial suggests: never a real secret. */
-const PLACEHOLDERS = /^(?:change-?me|changeme|secret|password|token|admin|example|x+|0+)$/i;
+/** What an example file or a tutorial suggests, or one character repeated: never a real secret. */
+const PLACEHOLDER = /change[-_ ]?me|replace[-_ ]?me|your[-_ ]?(?:token|secret|key)|^(?:secret|password|token|admin|example)$/i;
 
 export function isPlaceholderSecret(value: string): boolean {
-  return PLACEHOLDERS.test(value.trim());
+  const text = value.trim();
+  return PLACEHOLDER.test(text) || /^(.)\1*$/.test(text);
 }
 
 /**
