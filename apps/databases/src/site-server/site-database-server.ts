@@ -6,6 +6,7 @@ import type { SiteDatabaseNames } from '@sitesaga/contracts';
 import { quoteIdentifier, quoteLiteral } from '../domain/sql-quoting';
 import { scramSha256Verifier } from '../domain/scram-verifier';
 import { ensureProvisionerRole, PROVISIONER_ROLE } from './provisioner-role';
+import { restrictPublicAccess } from './public-access';
 
 export interface SiteDatabaseServerOptions {
   readonly siteDatabaseUrl: string;
@@ -72,6 +73,10 @@ export class SiteDatabaseServer implements OnApplicationShutdown {
       if (me.rolsuper) {
         const done = await ensureProvisionerRole(setup, options.provisionerPassword);
         options.logger.info({ role: PROVISIONER_ROLE, done }, 'provisioner role ready');
+        const template1 = new URL(url);
+        template1.pathname = '/template1';
+        const restricted = await restrictPublicAccess(setup, decodeURIComponent(url.pathname.slice(1)) || 'postgres', template1);
+        options.logger.info(restricted, 'site server: PUBLIC may connect to the sites\' own databases only');
         const login = new URL(url);
         login.username = PROVISIONER_ROLE;
         login.password = options.provisionerPassword ? encodeURIComponent(options.provisionerPassword) : '';
@@ -84,6 +89,9 @@ export class SiteDatabaseServer implements OnApplicationShutdown {
         }
       } else if (me.rolcreatedb && me.rolcreaterole) {
         mode = 'configured-role';
+        options.logger.warn(
+          'SITE_DATABASE_URL is no superuser: revoke CONNECT and TEMPORARY from PUBLIC on every database but the sites\' yourself (infra/README.md, "Least privilege")',
+        );
       } else {
         throw new Error(
           `SITE_DATABASE_URL logs in as "${me.name}", which is neither a superuser nor has CREATEDB and CREATEROLE; ` +

@@ -1,0 +1,51 @@
+import { Client } from 'pg';
+import { quoteIdentifier } from '../domain/sql-quoting';
+import { PROVISIONER_ROLE } from './provisioner-role';
+
+/** A site's database: `site_` and 32 hex digits (libs/contracts, site-database-names.ts). */
+const SITE_DATABASE = '^site_[0-9a-f]{32}$';
+
+export interface PublicAccessReport {
+  /** Databases whose CONNECT and TEMPORARY were taken from PUBLIC now. */
+  readonly revoked: string[];
+  /** Whether template1's public schema lost CREATE for PUBLIC now (PostgreSQL ≤ 14 grants it). */
+  readonly template1Schema: boolean;
+}
+
+/**
+ * Least privilege on the site server, run at boot from a superuser session. Every role on
+ * this server may log in, site roles included: by default PUBLIC may CONNECT to (and make
+ * temporary tables in) every database, so a site's password would open `postgres`,
+ * `template1` and the platform's own databases. Here PUBLIC loses CONNECT and TEMPORARY on
+ * every database but the sites' (each of which grants its own role only), the provisioner
+ * gets CONNECT on the one its DDL sessions use, and template1's public schema loses
+ * PUBLIC's CREATE (whatever lands there would be copied into every later site).
+ * Idempotent: a second boot finds nothing to do. Owners and superusers keep their access.
+ */
+export async function restrictPublicAccess(superuser: Client, ddlDatabase: string, template1Url: URL): Promise<PublicAccessReport> {
+  const { rows } = await superuser.query<{ datname: string }>(
+    `SELECT datname FROM pg_database
+      WHERE datname !~ $1 AND datname <> 'template0'
+        AND (has_database_privilege('public', oid, 'CONNECT') OR has_database_privilege('public', oid, 'TEMPORARY'))
+      ORDER BY datname`,
+    [SITE_DATABASE],
+  );
+  for (const { datname } of rows) {
+    await superuser.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${quoteIdentifier(datname)} FROM PUBLIC`);
+  }
+  await superuser.query(`GRANT CONNECT ON DATABASE ${quoteIdentifier(ddlDatabase)} TO ${quoteIdentifier(PROVISIONER_ROLE)}`);
+
+  const template1 = new Client({ connectionString: template1Url.toString(), application_name: 'sitesaga-databases-setup', connectionTimeoutMillis: 10_000 });
+  template1.on('error', () => undefined);
+  await template1.connect();
+  try {
+    const { rows: schema } = await template1.query<{ open: boolean }>(
+      `SELECT has_schema_privilege('public', 'public', 'CREATE') AS open WHERE EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'public')`,
+    );
+    const open = schema[0]?.open === true;
+    if (open) await template1.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
+    return { revoked: rows.map((row) => row.datname), template1Schema: open };
+  } finally {
+    await template1.end().catch(() => undefined);
+  }
+}
