@@ -1,14 +1,22 @@
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { OpenAPIObject } from '@nestjs/swagger';
-import { apiDocument, describedButMissing, undescribed } from '@sitesaga/messaging';
+import { apiDocument, describedButMissing, OperatorTokens, undescribed } from '@sitesaga/messaging';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
+import { ClientKeys } from './client-auth';
 import { presentSite, SiteRequests } from './site-requests';
 import { SitesController } from './sites.controller';
 import { SITES_API_DOCS } from './sites-api-docs';
 
-@Module({ controllers: [SitesController], providers: [{ provide: SiteRequests, useValue: {} }] })
+@Module({
+  controllers: [SitesController],
+  providers: [
+    { provide: SiteRequests, useValue: {} },
+    { provide: ClientKeys, useValue: new ClientKeys([]) },
+    { provide: OperatorTokens, useValue: new OperatorTokens([]) },
+  ],
+})
 class SitesHttpOnly {}
 
 let document: OpenAPIObject;
