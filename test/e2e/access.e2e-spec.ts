@@ -217,6 +217,38 @@ describe('fault injection', () => {
   });
 });
 
+describe('operators', () => {
+  it('throttles sign-ins and bearer attempts per address after N failures, the right token included', async () => {
+    const token = `operator-token-${run}-0123456789`;
+    const saga = await startService('site-saga', { ...baseEnv(), ADMIN_TOKEN: token, ADMIN_MAX_FAILED_ATTEMPTS: '3' });
+    try {
+      const signIn = (candidate: string) =>
+        fetch(`${saga.url}/admin/session`, {
+          method: 'POST',
+          redirect: 'manual',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ token: candidate }).toString(),
+        });
+      expect((await signIn(token)).status).toBe(303);
+      const wrong = [];
+      for (let attempt = 0; attempt < 3; attempt += 1) wrong.push((await signIn(`wrong-${attempt}-0123456789abcdef`)).status);
+      expect(wrong).toEqual([401, 401, 401]);
+      const blocked = await signIn(token);
+      expect(blocked.status).toBe(429);
+      expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+      const bearer = await fetch(`${saga.url}/admin/sagas`, { headers: { authorization: `Bearer ${token}` } });
+      expect(bearer.status).toBe(429);
+      expect(Number(bearer.headers.get('retry-after'))).toBeGreaterThan(0);
+      // Health says up or down per dependency, and nothing about hosts or roles.
+      const health = (await (await fetch(`${saga.url}/health`)).json()) as { checks: Record<string, Record<string, unknown>> };
+      for (const check of Object.values(health.checks)) expect(Object.keys(check).filter((key) => !['status', 'state', 'restarts'].includes(key))).toEqual([]);
+      expect(saga.output()).not.toContain(token);
+    } finally {
+      await saga.stop();
+    }
+  });
+});
+
 describe('production mode', () => {
   it('refuses to start without a real ADMIN_TOKEN or SECRETS_KEY, and never prints the token', async () => {
     const production = { ...baseEnv(), NODE_ENV: 'production', STORAGE_ROOT: `/tmp/sitesaga-access-${run}` };

@@ -60,6 +60,7 @@ const OPTIONAL_ENV: Readonly<Record<string, string>> = {
   LOG_LEVEL: 'default info',
   FAULTS: 'fault injection for tests and demos; refused when NODE_ENV=production',
   FAULTS_ENABLED: 'off: fault injection and /faults exist only with FAULTS_ENABLED=1, never in a deployment (checked below)',
+  ADMIN_MAX_FAILED_ATTEMPTS: 'default 10 failed sign-ins or bearer attempts per address in 15 minutes',
   ADMIN_TOKENS: 'none: named operator tokens (name:token,...) besides ADMIN_TOKEN',
   SITES_QUOTA_SITES: 'default 100 sites held per client',
   SITES_QUOTA_CREATES_PER_MINUTE: 'default 10 site creations per client and minute',

@@ -7,6 +7,8 @@ export interface SiteSagaConfig {
   readonly timeScale: number;
   /** How often the deadline sweeper looks for passed deadlines. */
   readonly timerIntervalMs: number;
+  /** Failed sign-ins or bearer attempts per client address in 15 minutes before it is refused (ADMIN_MAX_FAILED_ATTEMPTS). */
+  readonly maxFailedAttempts: number;
 }
 
 export function siteSagaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SiteSagaConfig {
@@ -19,5 +21,7 @@ export function siteSagaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Sit
   if (!(timeScale > 0 && timeScale <= 100)) throw new Error(`SAGA_TIME_SCALE must be in (0, 100], got "${env.SAGA_TIME_SCALE}"`);
   const timerIntervalMs = Number(env.SAGA_TIMER_INTERVAL_MS ?? 250);
   if (!(timerIntervalMs >= 10)) throw new Error(`SAGA_TIMER_INTERVAL_MS must be at least 10, got "${env.SAGA_TIMER_INTERVAL_MS}"`);
-  return { adminToken, timeScale, timerIntervalMs };
+  const maxFailedAttempts = Number(env.ADMIN_MAX_FAILED_ATTEMPTS ?? 10);
+  if (!(Number.isInteger(maxFailedAttempts) && maxFailedAttempts >= 1)) throw new Error(`ADMIN_MAX_FAILED_ATTEMPTS must be a positive integer, got "${env.ADMIN_MAX_FAILED_ATTEMPTS}"`);
+  return { adminToken, timeScale, timerIntervalMs, maxFailedAttempts };
 }

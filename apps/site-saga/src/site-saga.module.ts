@@ -28,7 +28,7 @@ export class SiteSagaModule {
   static register(infrastructure: ServiceInfrastructure, config: SiteSagaConfig): DynamicModule {
     return {
       module: SiteSagaModule,
-      imports: [...infrastructure.imports, AdminModule.register({ adminToken: config.adminToken })],
+      imports: [...infrastructure.imports, AdminModule.register({ adminToken: config.adminToken, failedAttempts: { limit: config.maxFailedAttempts, windowMs: 15 * 60_000 } })],
       controllers: [CreateSiteHandler, DeleteSiteHandler, ParticipantEventsHandler],
       providers: [
         sagaMetricsProvider([createSiteSaga.type, deleteSiteSaga.type]),

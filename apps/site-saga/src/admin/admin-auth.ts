@@ -1,4 +1,5 @@
-import { type CanActivate, type ExecutionContext, ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, ForbiddenException, HttpException, HttpStatus, Injectable, UnauthorizedException } from '@nestjs/common';
+import { addressOf, FailedAttempts } from './failed-attempts';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 export const ADMIN_OPTIONS = Symbol('ADMIN_OPTIONS');
@@ -6,6 +7,17 @@ export const ADMIN_OPTIONS = Symbol('ADMIN_OPTIONS');
 export interface AdminOptions {
   /** ADMIN_TOKEN: the bearer token of every admin route. Never written to a response or a log. */
   readonly adminToken: string;
+  /** Failed sign-ins or bearer attempts per client address before it is refused for a while. Default 10 in 15 minutes. */
+  readonly failedAttempts?: { readonly limit: number; readonly windowMs: number };
+}
+
+export const DEFAULT_FAILED_ATTEMPTS = { limit: 10, windowMs: 15 * 60_000 } as const;
+
+/** 429 for an address that failed too often; `Retry-After` says when it may try again. */
+export class TooManyFailedAttempts extends HttpException {
+  constructor(readonly retryAfterSeconds: number) {
+    super({ message: 'too many failed attempts from this address; try again later', errors: [] }, HttpStatus.TOO_MANY_REQUESTS);
+  }
 }
 
 /** The cookie the login form sets so a browser (and its EventSource) can use the API. */
@@ -89,11 +101,28 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Every API route: a bearer token or the session cookie; cookie writes need the admin header too. */
 @Injectable()
 export class AdminAuthGuard implements CanActivate {
-  constructor(private readonly authenticator: AdminAuthenticator) {}
+  constructor(
+    private readonly authenticator: AdminAuthenticator,
+    private readonly failures: FailedAttempts,
+  ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<{ method: string; headers: RequestHeaders }>();
+    const http = context.switchToHttp();
+    const request = http.getRequest<{ method: string; headers: RequestHeaders; socket?: { remoteAddress?: string } }>();
+    const address = addressOf(request);
+    const triesBearer = single(request.headers.authorization) !== undefined;
+    if (triesBearer) {
+      const wait = this.failures.blockedFor(address);
+      if (wait > 0) {
+        http.getResponse<{ setHeader(name: string, value: string): void }>().setHeader('Retry-After', String(wait));
+        throw new TooManyFailedAttempts(wait);
+      }
+    }
     const by = this.authenticator.authenticate(request.headers);
+    if (triesBearer) {
+      if (by === 'bearer') this.failures.succeed(address);
+      else if (!by) this.failures.fail(address);
+    }
     if (!by) throw new UnauthorizedException({ message: 'missing or invalid admin token (Authorization: Bearer <ADMIN_TOKEN>)', errors: [] });
     if (by === 'cookie' && !SAFE_METHODS.has(request.method) && single(request.headers[ADMIN_REQUEST_HEADER]) !== '1') {
       throw new ForbiddenException({ message: `a write with the session cookie needs the ${ADMIN_REQUEST_HEADER}: 1 header`, errors: [] });
@@ -101,6 +130,15 @@ export class AdminAuthGuard implements CanActivate {
     return true;
   }
 }
+
+export const failedAttemptsProvider = {
+  provide: FailedAttempts,
+  useFactory: (options: AdminOptions) => {
+    const { limit, windowMs } = options.failedAttempts ?? DEFAULT_FAILED_ATTEMPTS;
+    return new FailedAttempts(limit, windowMs);
+  },
+  inject: [ADMIN_OPTIONS],
+};
 
 export const adminAuthenticatorProvider = {
   provide: AdminAuthenticator,

@@ -1,6 +1,7 @@
 import { Controller, Delete, Get, Inject, Post, Req, Res, UseFilters } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ADMIN_REQUEST_HEADER, AdminAuthenticator, type RequestHeaders } from './admin-auth';
+import { addressOf, FailedAttempts } from './failed-attempts';
 import { AdminErrorsFilter } from './admin-errors.filter';
 import { type HtmlPage, loginPage } from './admin-page';
 
@@ -42,10 +43,12 @@ async function formToken(request: IncomingMessage & { body?: unknown }): Promise
 export class AdminPageController {
   private readonly login = loginPage();
   private readonly wrongToken = loginPage('That token is not right.');
+  private readonly tooMany = loginPage('Too many wrong tokens from this address: wait a while, then try again.');
 
   constructor(
     private readonly authenticator: AdminAuthenticator,
     @Inject(ADMIN_PAGE) private readonly page: HtmlPage,
+    private readonly failures: FailedAttempts,
   ) {}
 
   @Get()
@@ -56,11 +59,21 @@ export class AdminPageController {
 
   @Post('session')
   async signIn(@Req() request: IncomingMessage & { body?: unknown }, @Res() response: ServerResponse): Promise<void> {
+    const address = addressOf(request);
+    const wait = this.failures.blockedFor(address);
+    if (wait > 0) {
+      // Refused before the token is even read: a blocked address learns nothing by guessing.
+      response.setHeader('Retry-After', String(wait));
+      sendHtml(response, 429, this.tooMany);
+      return;
+    }
     const token = await formToken(request);
     if (!this.authenticator.isToken(token)) {
+      this.failures.fail(address);
       sendHtml(response, 401, this.wrongToken);
       return;
     }
+    this.failures.succeed(address);
     response.writeHead(303, { Location: '/admin', 'Set-Cookie': this.authenticator.sessionCookie(), 'Cache-Control': 'no-store' });
     response.end();
   }

@@ -2,7 +2,7 @@ import { type DynamicModule, type MiddlewareConsumer, Module, type ModuleMetadat
 import { LOGGER } from '@sitesaga/messaging';
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { ADMIN_OPTIONS, AdminAuthenticator, AdminAuthGuard, type AdminOptions, adminAuthenticatorProvider } from './admin-auth';
+import { ADMIN_OPTIONS, AdminAuthenticator, AdminAuthGuard, type AdminOptions, adminAuthenticatorProvider, failedAttemptsProvider } from './admin-auth';
 import { AdminController } from './admin.controller';
 import { AdminErrorsFilter } from './admin-errors.filter';
 import { AdminHttpMiddleware } from './admin-http.middleware';
@@ -38,7 +38,10 @@ export class AdminModule implements NestModule {
       imports: options.imports ?? [],
       controllers: [AdminPageController, AdminController],
       providers: [
-        { provide: ADMIN_OPTIONS, useValue: { adminToken: options.adminToken } satisfies AdminOptions },
+        {
+          provide: ADMIN_OPTIONS,
+          useValue: { adminToken: options.adminToken, ...(options.failedAttempts ? { failedAttempts: options.failedAttempts } : {}) } satisfies AdminOptions,
+        },
         { provide: SAGA_STREAM_OPTIONS, useValue: { ...DEFAULT_STREAM_OPTIONS, ...options.stream } satisfies SagaStreamOptions },
         { provide: ADMIN_PAGE, useFactory: loadAdminPage },
         {
@@ -48,6 +51,7 @@ export class AdminModule implements NestModule {
         },
         { provide: AdminMetrics, useFactory: (registry?: Registry) => new AdminMetrics(registry ?? null), inject: [{ token: Registry, optional: true }] },
         adminAuthenticatorProvider,
+        failedAttemptsProvider,
         AdminAuthGuard,
         AdminErrorsFilter,
         SagaQueries,

@@ -96,7 +96,12 @@ export async function startAdminTestApp(options: AdminTestAppOptions): Promise<A
         logging: false,
       }),
       infrastructure,
-      AdminModule.register({ adminToken: options.adminToken, ...(options.stream ? { stream: options.stream } : {}) }),
+      AdminModule.register({
+        adminToken: options.adminToken,
+        // These tests try wrong tokens on purpose, many times, from one address: the throttle is tested end to end (test/e2e/access).
+        failedAttempts: { limit: 100_000, windowMs: 60_000 },
+        ...(options.stream ? { stream: options.stream } : {}),
+      }),
     ],
     providers: options.engineIn === 'root' ? [{ provide: SagaEngine, useValue: engine }] : [],
   };
