@@ -9,6 +9,8 @@ export interface SiteSagaConfig {
   readonly timerIntervalMs: number;
   /** Failed sign-ins or bearer attempts per client address in 15 minutes before it is refused (ADMIN_MAX_FAILED_ATTEMPTS). */
   readonly maxFailedAttempts: number;
+  /** History of ended sagas older than this is pruned (SAGA_HISTORY_RETENTION_MS, default 30 days). */
+  readonly historyRetentionMs: number;
 }
 
 export function siteSagaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SiteSagaConfig {
@@ -23,5 +25,7 @@ export function siteSagaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Sit
   if (!(timerIntervalMs >= 10)) throw new Error(`SAGA_TIMER_INTERVAL_MS must be at least 10, got "${env.SAGA_TIMER_INTERVAL_MS}"`);
   const maxFailedAttempts = Number(env.ADMIN_MAX_FAILED_ATTEMPTS ?? 10);
   if (!(Number.isInteger(maxFailedAttempts) && maxFailedAttempts >= 1)) throw new Error(`ADMIN_MAX_FAILED_ATTEMPTS must be a positive integer, got "${env.ADMIN_MAX_FAILED_ATTEMPTS}"`);
-  return { adminToken, timeScale, timerIntervalMs, maxFailedAttempts };
+  const historyRetentionMs = Number(env.SAGA_HISTORY_RETENTION_MS ?? 30 * 24 * 3_600_000);
+  if (!(historyRetentionMs > 0)) throw new Error(`SAGA_HISTORY_RETENTION_MS must be a positive number of milliseconds, got "${env.SAGA_HISTORY_RETENTION_MS}"`);
+  return { adminToken, timeScale, timerIntervalMs, maxFailedAttempts, historyRetentionMs };
 }
