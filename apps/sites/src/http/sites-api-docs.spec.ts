@@ -70,6 +70,8 @@ describe('sites OpenAPI document', () => {
       reason: null,
       createdAt: new Date('2025-01-01T00:00:00Z'),
       updatedAt: new Date('2025-01-01T00:00:05Z'),
+      clientId: 'acme',
+      createdUs: '1735689600000000',
     };
     for (const site of [{ ...base, status: 'ACTIVE' as const }, { ...base, status: 'FAILED' as const, reason: 'name is taken' }]) {
       const presented: unknown = JSON.parse(JSON.stringify(presentSite(site)));

@@ -22,7 +22,7 @@ const requestIdHeader = {
   schema: { type: 'string' as const, pattern: '^[A-Za-z0-9._:-]{8,100}$' },
 };
 /** Every /sites route: a client key (its own sites) or an operator token (every site). */
-const CLIENT_SECURITY = [{ clientKey: [] }, { apiKey: [] }];
+const CLIENT_SECURITY: Record<string, string[]>[] = [{ clientKey: [] }, { apiKey: [] }];
 /** The answers of authentication, ownership and quotas. */
 const unauthorized = {
   description: 'No key, or not a valid one (header `WWW-Authenticate: Bearer`)',
