@@ -30,8 +30,17 @@ export async function restrictPublicAccess(superuser: Client, ddlDatabase: strin
       ORDER BY datname`,
     [SITE_DATABASE],
   );
+  const revoked: string[] = [];
   for (const { datname } of rows) {
-    await superuser.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${quoteIdentifier(datname)} FROM PUBLIC`);
+    // A database dropped since the list was read (3D000) has nothing left to revoke.
+    const done = await superuser.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${quoteIdentifier(datname)} FROM PUBLIC`).then(
+      () => true,
+      (error: { code?: string }) => {
+        if (error.code === '3D000') return false;
+        throw error;
+      },
+    );
+    if (done) revoked.push(datname);
   }
   await superuser.query(`GRANT CONNECT ON DATABASE ${quoteIdentifier(ddlDatabase)} TO ${quoteIdentifier(PROVISIONER_ROLE)}`);
 
@@ -44,7 +53,7 @@ export async function restrictPublicAccess(superuser: Client, ddlDatabase: strin
     );
     const open = schema[0]?.open === true;
     if (open) await template1.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
-    return { revoked: rows.map((row) => row.datname), template1Schema: open };
+    return { revoked, template1Schema: open };
   } finally {
     await template1.end().catch(() => undefined);
   }
