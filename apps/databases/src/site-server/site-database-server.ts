@@ -76,7 +76,10 @@ export class SiteDatabaseServer implements OnApplicationShutdown {
         const template1 = new URL(url);
         template1.pathname = '/template1';
         const restricted = await restrictPublicAccess(setup, decodeURIComponent(url.pathname.slice(1)) || 'postgres', template1);
-        options.logger.info(restricted, 'site server: PUBLIC may connect to the sites\' own databases only');
+        options.logger.info(
+          { revoked: restricted.revoked.length, databases: restricted.revoked.slice(0, 20), template1Schema: restricted.template1Schema },
+          'site server: PUBLIC may connect to the sites\' own databases only',
+        );
         const login = new URL(url);
         login.username = PROVISIONER_ROLE;
         login.password = options.provisionerPassword ? encodeURIComponent(options.provisionerPassword) : '';
