@@ -21,7 +21,10 @@ describe('AdminAuthenticator', () => {
   it('issues a session cookie that holds no token and expires', () => {
     const cookie = authenticator.sessionCookie(NOW);
     expect(cookie).not.toContain(TOKEN);
-    expect(cookie).toMatch(new RegExp(`^${SESSION_COOKIE}=\\d+\\.[\\w-]{43}; Path=/admin; Max-Age=${SESSION_TTL_SECONDS}; HttpOnly; SameSite=Strict$`));
+    expect(cookie).toMatch(new RegExp(`^${SESSION_COOKIE}=\\d+\\.[\\w-]{22}\\.[\\w-]{43}; Path=/admin; Max-Age=${SESSION_TTL_SECONDS}; HttpOnly; SameSite=Strict$`));
+    expect(authenticator.sessionCookie(NOW, true)).toMatch(/; Secure$/);
+    // Every sign-in is a session of its own (revocable alone).
+    expect(authenticator.newSession(NOW)).not.toBe(authenticator.newSession(NOW));
     const session = cookieValue(cookie.split(';')[0], SESSION_COOKIE);
     expect(authenticator.authenticate({ cookie: `theme=dark; ${SESSION_COOKIE}=${session}` }, NOW + 1000)).toBe('cookie');
     expect(authenticator.authenticate({ cookie: `${SESSION_COOKIE}=${session}` }, NOW + SESSION_TTL_SECONDS * 1000 + 1)).toBeNull();
@@ -29,9 +32,17 @@ describe('AdminAuthenticator', () => {
 
   it('refuses a forged, altered or foreign session', () => {
     const session = authenticator.newSession(NOW);
-    const [expires, signature] = session.split('.') as [string, string];
+    const [expires, id, signature] = session.split('.') as [string, string, string];
     const other = new AdminAuthenticator('another-token').newSession(NOW);
-    for (const forged of [`${Number(expires) + 3600}.${signature}`, `${expires}.${signature.replace(/^./, (c) => (c === 'A' ? 'B' : 'A'))}`, other, 'garbage', '']) {
+    const otherId = authenticator.newSession(NOW).split('.')[1]!;
+    for (const forged of [
+      `${Number(expires) + 3600}.${id}.${signature}`,
+      `${expires}.${id}.${signature.replace(/^./, (c) => (c === 'A' ? 'B' : 'A'))}`,
+      `${expires}.${otherId}.${signature}`,
+      other,
+      'garbage',
+      '',
+    ]) {
       expect(authenticator.isSession(forged, NOW)).toBe(false);
     }
   });

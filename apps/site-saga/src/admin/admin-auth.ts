@@ -1,6 +1,7 @@
 import { type CanActivate, type ExecutionContext, ForbiddenException, HttpException, HttpStatus, Injectable, UnauthorizedException } from '@nestjs/common';
 import { addressOf, FailedAttempts } from './failed-attempts';
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { SessionRevocations } from './session-revocations';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const ADMIN_OPTIONS = Symbol('ADMIN_OPTIONS');
 
@@ -36,7 +37,13 @@ export interface RequestHeaders {
 }
 
 const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
-const sign = (key: string, expires: number): string => createHmac('sha256', key).update(`saga-admin-session.v1.${expires}`).digest('base64url');
+const sign = (key: string, expires: number, id: string): string => createHmac('sha256', key).update(`saga-admin-session.v2.${expires}.${id}`).digest('base64url');
+
+/** A signed-in browser: its session id (revocable server-side, see SessionRevocations) and when it ends. */
+export interface AdminSession {
+  readonly id: string;
+  readonly expires: Date;
+}
 const single = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
 
 export function cookieValue(header: string | undefined, name: string): string | undefined {
@@ -66,18 +73,30 @@ export class AdminAuthenticator {
     return typeof candidate === 'string' && candidate.length > 0 && candidate.length <= 4096 && timingSafeEqual(digest(candidate), this.expected);
   }
 
-  /** The value of a new session cookie, valid until `now` + the session lifetime. */
+  /** The value of a new session cookie: an expiry, a random session id, their signature. Valid until `now` + the session lifetime. */
   newSession(now = Date.now()): string {
     const expires = Math.floor(now / 1000) + SESSION_TTL_SECONDS;
-    return `${expires}.${sign(this.token, expires)}`;
+    const id = randomBytes(16).toString('base64url');
+    return `${expires}.${id}.${sign(this.token, expires, id)}`;
+  }
+
+  /** The session a cookie value names, when it is signed with this token and not expired (revocation is checked apart). */
+  sessionOf(value: string | undefined, now = Date.now()): AdminSession | null {
+    const match = value ? /^(\d{1,12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/.exec(value) : null;
+    if (!match?.[1] || !match[2] || !match[3]) return null;
+    const expires = Number(match[1]);
+    if (expires * 1000 <= now) return null;
+    if (!timingSafeEqual(Buffer.from(match[3]), Buffer.from(sign(this.token, expires, match[2])))) return null;
+    return { id: match[2], expires: new Date(expires * 1000) };
   }
 
   isSession(value: string | undefined, now = Date.now()): boolean {
-    const match = value ? /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(value) : null;
-    if (!match?.[1] || !match[2]) return false;
-    const expires = Number(match[1]);
-    if (expires * 1000 <= now) return false;
-    return timingSafeEqual(Buffer.from(match[2]), Buffer.from(sign(this.token, expires)));
+    return this.sessionOf(value, now) !== null;
+  }
+
+  /** The session of a request's cookie, if it carries a valid one. */
+  sessionOfRequest(headers: RequestHeaders, now = Date.now()): AdminSession | null {
+    return this.sessionOf(cookieValue(single(headers.cookie), SESSION_COOKIE), now);
   }
 
   /** How the request proved itself: a bearer header, the session cookie, or not at all. */
@@ -89,11 +108,21 @@ export class AdminAuthenticator {
     return null;
   }
 
-  sessionCookie(now = Date.now()): string {
-    return `${SESSION_COOKIE}=${this.newSession(now)}; Path=/admin; Max-Age=${SESSION_TTL_SECONDS}; HttpOnly; SameSite=Strict`;
+  /** `secure`: the page was reached over TLS (directly or through a proxy that says so): the cookie never travels in clear. */
+  sessionCookie(now = Date.now(), secure = false): string {
+    return `${SESSION_COOKIE}=${this.newSession(now)}; Path=/admin; Max-Age=${SESSION_TTL_SECONDS}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
   }
 
   static readonly clearedCookie = `${SESSION_COOKIE}=; Path=/admin; Max-Age=0; HttpOnly; SameSite=Strict`;
+}
+
+/**
+ * Whether the request came over TLS: its own socket, or a proxy's `X-Forwarded-Proto:
+ * https`. Trusting the header only ever adds `Secure` to a cookie, never takes it away.
+ */
+export function overTls(request: { headers: RequestHeaders; socket?: { encrypted?: boolean } }): boolean {
+  if (request.socket?.encrypted === true) return true;
+  return single(request.headers['x-forwarded-proto'])?.split(',')[0]?.trim().toLowerCase() === 'https';
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -104,9 +133,10 @@ export class AdminAuthGuard implements CanActivate {
   constructor(
     private readonly authenticator: AdminAuthenticator,
     private readonly failures: FailedAttempts,
+    private readonly revocations: SessionRevocations,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const http = context.switchToHttp();
     const request = http.getRequest<{ method: string; headers: RequestHeaders; socket?: { remoteAddress?: string } }>();
     const address = addressOf(request);
@@ -124,6 +154,12 @@ export class AdminAuthGuard implements CanActivate {
       else if (!by) this.failures.fail(address);
     }
     if (!by) throw new UnauthorizedException({ message: 'missing or invalid admin token (Authorization: Bearer <ADMIN_TOKEN>)', errors: [] });
+    if (by === 'cookie') {
+      const session = this.authenticator.sessionOfRequest(request.headers);
+      if (!session || (await this.revocations.isRevoked(session.id))) {
+        throw new UnauthorizedException({ message: 'this session was signed out; sign in again', errors: [] });
+      }
+    }
     if (by === 'cookie' && !SAFE_METHODS.has(request.method) && single(request.headers[ADMIN_REQUEST_HEADER]) !== '1') {
       throw new ForbiddenException({ message: `a write with the session cookie needs the ${ADMIN_REQUEST_HEADER}: 1 header`, errors: [] });
     }

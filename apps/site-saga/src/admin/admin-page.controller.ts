@@ -1,7 +1,9 @@
 import { Controller, Delete, Get, Inject, Post, Req, Res, UseFilters } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ADMIN_REQUEST_HEADER, AdminAuthenticator, type RequestHeaders } from './admin-auth';
+import { ADMIN_REQUEST_HEADER, AdminAuthenticator, overTls, type RequestHeaders } from './admin-auth';
 import { addressOf, FailedAttempts } from './failed-attempts';
+import { SagaStream } from './saga-stream';
+import { SessionRevocations } from './session-revocations';
 import { AdminErrorsFilter } from './admin-errors.filter';
 import { type HtmlPage, loginPage } from './admin-page';
 
@@ -49,12 +51,16 @@ export class AdminPageController {
     private readonly authenticator: AdminAuthenticator,
     @Inject(ADMIN_PAGE) private readonly page: HtmlPage,
     private readonly failures: FailedAttempts,
+    private readonly revocations: SessionRevocations,
+    private readonly stream: SagaStream,
   ) {}
 
   @Get()
-  show(@Req() request: { headers: RequestHeaders }, @Res() response: ServerResponse): void {
-    if (this.authenticator.authenticate(request.headers)) sendHtml(response, 200, this.page);
-    else sendHtml(response, 401, this.login);
+  async show(@Req() request: { headers: RequestHeaders }, @Res() response: ServerResponse): Promise<void> {
+    const by = this.authenticator.authenticate(request.headers);
+    const session = by === 'cookie' ? this.authenticator.sessionOfRequest(request.headers) : null;
+    const signedIn = by === 'bearer' || (session !== null && !(await this.revocations.isRevoked(session.id)));
+    sendHtml(response, signedIn ? 200 : 401, signedIn ? this.page : this.login);
   }
 
   @Post('session')
@@ -74,14 +80,24 @@ export class AdminPageController {
       return;
     }
     this.failures.succeed(address);
-    response.writeHead(303, { Location: '/admin', 'Set-Cookie': this.authenticator.sessionCookie(), 'Cache-Control': 'no-store' });
+    const secure = overTls(request as IncomingMessage & { socket: { encrypted?: boolean } });
+    response.writeHead(303, { Location: '/admin', 'Set-Cookie': this.authenticator.sessionCookie(Date.now(), secure), 'Cache-Control': 'no-store' });
     response.end();
   }
 
+  /**
+   * Ends the session everywhere: recorded as revoked (every replica refuses its cookie from
+   * now on) and its open streams closed, here at once and on other replicas within seconds.
+   */
   @Delete('session')
-  signOut(@Req() request: { headers: RequestHeaders }, @Res() response: ServerResponse): void {
+  async signOut(@Req() request: { headers: RequestHeaders }, @Res() response: ServerResponse): Promise<void> {
     // Same rule as any cookie write: only the page itself can end its session.
     const fromPage = request.headers[ADMIN_REQUEST_HEADER] === '1';
+    const session = fromPage ? this.authenticator.sessionOfRequest(request.headers) : null;
+    if (session) {
+      await this.revocations.revoke(session);
+      this.stream.endSession(session.id);
+    }
     response.writeHead(fromPage ? 204 : 403, fromPage ? { 'Set-Cookie': AdminAuthenticator.clearedCookie } : {});
     response.end();
   }

@@ -11,6 +11,7 @@ import { loadAdminPage } from './admin-page';
 import { ADMIN_PAGE, AdminPageController } from './admin-page.controller';
 import { SagaOperations } from './saga-operations';
 import { SagaQueries } from './saga-queries';
+import { SessionRevocations } from './session-revocations';
 import { ADMIN_LOGGER, DEFAULT_STREAM_OPTIONS, SAGA_STREAM_OPTIONS, SagaStream, type SagaStreamOptions } from './saga-stream';
 
 export interface AdminModuleOptions extends AdminOptions {
@@ -55,6 +56,7 @@ export class AdminModule implements NestModule {
         AdminAuthGuard,
         AdminErrorsFilter,
         SagaQueries,
+        SessionRevocations,
         SagaStream,
         SagaOperations,
       ],

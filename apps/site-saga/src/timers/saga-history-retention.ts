@@ -18,6 +18,15 @@ export const sagaHistoryRetention = (maxAgeMs: number): RetentionTarget => ({
     RETURNING 1`,
 });
 
+/** A signed-out session's row outlives the session by a day at most: its cookie is refused by expiry then. */
+export const expiredSessionRevocations: RetentionTarget = {
+  table: 'admin_revoked_sessions',
+  maxAgeMs: 24 * 3_600_000,
+  deleteBatch: `DELETE FROM admin_revoked_sessions WHERE session_id IN (
+      SELECT session_id FROM admin_revoked_sessions WHERE expires_at < now() - make_interval(secs => $1) LIMIT $2 FOR UPDATE SKIP LOCKED)
+    RETURNING 1`,
+};
+
 @Injectable()
 export class SagaHistoryRetention implements OnModuleInit {
   constructor(
@@ -27,5 +36,6 @@ export class SagaHistoryRetention implements OnModuleInit {
 
   onModuleInit(): void {
     this.pruner.add(sagaHistoryRetention(this.maxAgeMs));
+    this.pruner.add(expiredSessionRevocations);
   }
 }

@@ -10,6 +10,7 @@ import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import { causedBy, type Envelope, type FailureClass } from '@sitesaga/contracts';
 import { createLogger, LOGGER, MESSAGING_MIGRATIONS, PinoNestLogger, UnitOfWork } from '@sitesaga/messaging';
 import { type AnyCommand, SAGA_ENTITIES, SAGA_MIGRATIONS, SagaEngine, type SagaState } from '@sitesaga/saga';
+import { AdminRevokedSessions1764600000100 } from '../../persistence/migrations/1764600000100-admin-revoked-sessions';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
@@ -90,7 +91,7 @@ export async function startAdminTestApp(options: AdminTestAppOptions): Promise<A
         type: 'postgres',
         url: database.url,
         entities: [...SAGA_ENTITIES],
-        migrations: [...MESSAGING_MIGRATIONS, ...SAGA_MIGRATIONS],
+        migrations: [...MESSAGING_MIGRATIONS, ...SAGA_MIGRATIONS, AdminRevokedSessions1764600000100],
         migrationsRun: true,
         synchronize: false,
         logging: false,
