@@ -413,21 +413,27 @@ describe('GET /admin/parked', () => {
 });
 
 /** Reads an event stream with fetch, collecting its events. */
-async function openStream(): Promise<{ events: { event: string; data: string }[]; raw: () => string; close: () => void }> {
+async function openStream(
+  headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` },
+): Promise<{ events: { event: string; data: string }[]; raw: () => string; close: () => void; ended: () => boolean }> {
   const controller = new AbortController();
-  const response = await fetch(`${harness.url}/admin/stream`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: controller.signal });
+  const response = await fetch(`${harness.url}/admin/stream`, { headers, signal: controller.signal });
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
   const events: { event: string; data: string }[] = [];
   let buffer = '';
   let raw = '';
+  let ended = false;
   const reader = response.body!.getReader();
   const decoder = new TextDecoder();
   void (async () => {
     try {
       for (;;) {
         const { value, done } = await reader.read();
-        if (done) return;
+        if (done) {
+          ended = true;
+          return;
+        }
         const text = decoder.decode(value, { stream: true });
         raw += text;
         buffer += text;
@@ -443,7 +449,7 @@ async function openStream(): Promise<{ events: { event: string; data: string }[]
       // aborted
     }
   })();
-  return { events, raw: () => raw, close: () => controller.abort() };
+  return { events, raw: () => raw, close: () => controller.abort(), ended: () => ended };
 }
 
 describe('GET /admin/stream', () => {
@@ -472,6 +478,72 @@ describe('GET /admin/stream', () => {
 
     stream.close();
     await waitFor(() => harness.stream.connectedClients === 0 && !harness.stream.polling, { within: '3s', what: 'stream client freed' });
+  });
+});
+
+describe('sessions', () => {
+  const signIn = async (): Promise<string> => {
+    const form = await fetch(`${harness.url}/admin/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: TOKEN }).toString(),
+      redirect: 'manual',
+    });
+    expect(form.status).toBe(303);
+    return (form.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  };
+
+  it('signs a session out on the server: its cookie is refused from then on and its open stream ends; other sessions live on', async () => {
+    const [cookie, other] = [await signIn(), await signIn()];
+    expect(cookie).not.toBe(other);
+    const stream = await openStream({ cookie });
+    const otherStream = await openStream({ cookie: other });
+    await waitFor(() => harness.stream.connectedClients === 2, { within: '2s', what: 'two streams registered' });
+
+    const out = await fetch(`${harness.url}/admin/session`, { method: 'DELETE', headers: { cookie, 'x-admin-request': '1' } });
+    expect(out.status).toBe(204);
+    // The old cookie, kept by whoever copied it, opens nothing any more.
+    expect((await get('/admin/sagas', { token: null, cookie })).status).toBe(401);
+    expect((await get('/admin', { token: null, cookie })).status).toBe(401);
+    await waitFor(() => stream.ended(), { within: '3s', what: 'the signed-out session\'s stream ended' });
+    expect(otherStream.ended()).toBe(false);
+    expect((await get('/admin/sagas', { token: null, cookie: other })).status).toBe(200);
+    otherStream.close();
+    await waitFor(() => harness.stream.connectedClients === 0, { within: '3s', what: 'streams freed' });
+  });
+
+  it('ends a stream whose session was signed out on another replica (seen in the shared table)', async () => {
+    const cookie = await signIn();
+    const stream = await openStream({ cookie });
+    const [expires, id] = decodeURIComponent(cookie.split('=')[1] ?? '').split('.') as [string, string];
+    await harness.dataSource.query(`INSERT INTO admin_revoked_sessions (session_id, expires_at) VALUES ($1, to_timestamp($2))`, [id, Number(expires)]);
+    await waitFor(() => stream.ended(), { within: '5s', what: 'the stream of a session revoked elsewhere ended' });
+  });
+
+  it('caps the open streams of a replica: one more is answered 503 with Retry-After', async () => {
+    const capped = await startAdminTestApp({ adminToken: TOKEN, stream: { maxClients: 1 } });
+    const controller = new AbortController();
+    try {
+      const headers = { authorization: `Bearer ${TOKEN}` };
+      const first = await fetch(`${capped.url}/admin/stream`, { headers, signal: controller.signal });
+      expect(first.status).toBe(200);
+      const second = await fetch(`${capped.url}/admin/stream`, { headers });
+      expect(second.status).toBe(503);
+      expect(second.headers.get('retry-after')).toBe('10');
+    } finally {
+      controller.abort();
+      await capped.close();
+    }
+  });
+
+  it('marks the cookie Secure when the page is reached over TLS', async () => {
+    const form = await fetch(`${harness.url}/admin/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-proto': 'https' },
+      body: new URLSearchParams({ token: TOKEN }).toString(),
+      redirect: 'manual',
+    });
+    expect(form.headers.get('set-cookie')).toMatch(/; HttpOnly; SameSite=Strict; Secure$/);
   });
 });
 
