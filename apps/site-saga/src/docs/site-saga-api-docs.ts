@@ -13,7 +13,13 @@ const timestamp = { type: 'string' as const, format: 'date-time' };
 /** The admin API needs the token (or the page's session cookie); the docs themselves are public. */
 const ADMIN_SECURITY: Record<string, string[]>[] = [{ bearer: [] }, { session: [] }];
 const sagaIdParameter = { name: 'id', in: 'path' as const, required: true, description: 'The saga id (a uuid)', schema: { type: 'string' as const, format: 'uuid' } };
-const unauthorized = errorAnswer('No or wrong token (`WWW-Authenticate: Bearer`)');
+const unauthorized = errorAnswer('No or wrong token, or a signed-out session (`WWW-Authenticate: Bearer`)');
+/** A bearer attempt from an address that failed too often. */
+const throttled = {
+  description: 'Too many failed attempts from this address (ADMIN_MAX_FAILED_ATTEMPTS in 15 minutes), `Retry-After` seconds',
+  headers: { 'Retry-After': { schema: { type: 'integer' as const } } },
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } },
+};
 
 const latencyFigures = {
   count: { type: 'integer' },
@@ -236,14 +242,15 @@ export const SITE_SAGA_API_DOCS: ApiDocsOptions = {
         { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: LIST_LIMIT.max, default: LIST_LIMIT.default } },
         { name: 'cursor', in: 'query', required: false, description: 'A `nextCursor` from a previous page', schema: { type: 'string' } },
       ],
-      responses: { 200: { description: 'One page', content: json(ref('SagaPage')) }, 400: errorAnswer('An unknown or invalid parameter'), 401: unauthorized },
+      responses: { 200: { description: 'One page', content: json(ref('SagaPage')) }, 400: errorAnswer('An unknown or invalid parameter'), 401: unauthorized, 429: throttled },
     },
     'GET /admin/sagas/{id}': {
       summary: 'A saga: steps, data (secrets redacted) and message history',
       tags: ['admin'],
       security: ADMIN_SECURITY,
       parameters: [sagaIdParameter],
-      responses: { 200: { description: 'The saga', content: json(ref('SagaDetail')) }, 400: errorAnswer('Not a uuid'), 401: unauthorized, 404: errorAnswer('No such saga') },
+      responses: { 200: { description: 'The saga', content: json(ref('SagaDetail')) }, 400: errorAnswer('Not a uuid'), 401: unauthorized,
+        429: throttled, 404: errorAnswer('No such saga') },
     },
     'POST /admin/sagas/{id}/retry': {
       summary: 'Re-send what a RUNNING or COMPENSATING saga waits for, or resume a FAILED saga’s compensations',
@@ -254,6 +261,7 @@ export const SITE_SAGA_API_DOCS: ApiDocsOptions = {
         202: { description: 'Done: the saga as it is now', content: json(ref('SagaSummary')) },
         400: errorAnswer('Not a uuid'),
         401: unauthorized,
+        429: throttled,
         404: errorAnswer('No such saga'),
         409: { description: 'The saga is COMPLETED or COMPENSATED, or keeps changing', content: json(ref('ActionConflict')) },
       },
@@ -268,6 +276,7 @@ export const SITE_SAGA_API_DOCS: ApiDocsOptions = {
         202: { description: 'Compensation started: the saga is COMPENSATING', content: json(ref('SagaSummary')) },
         400: errorAnswer('Not a uuid, or a bad body'),
         401: unauthorized,
+        429: throttled,
         404: errorAnswer('No such saga'),
         409: { description: 'The saga is not RUNNING', content: json(ref('ActionConflict')) },
       },
@@ -276,21 +285,23 @@ export const SITE_SAGA_API_DOCS: ApiDocsOptions = {
       summary: 'Counts by status and type, step and saga latency',
       tags: ['admin'],
       security: ADMIN_SECURITY,
-      responses: { 200: { description: 'The figures', content: json(ref('SagaStats')) }, 401: unauthorized },
+      responses: { 200: { description: 'The figures', content: json(ref('SagaStats')) }, 401: unauthorized, 429: throttled },
     },
     'GET /admin/parked': {
       summary: "Messages the orchestrator parked instead of stopping its partition or its outbox (each participant counts its own in /metrics: dead_letters_parked, outbox_parked_messages)",
       tags: ['admin'],
       security: ADMIN_SECURITY,
-      responses: { 200: { description: 'Parked dead letters and outbox rows', content: json(ref('ParkedMessages')) }, 401: unauthorized },
+      responses: { 200: { description: 'Parked dead letters and outbox rows', content: json(ref('ParkedMessages')) }, 401: unauthorized, 429: throttled },
     },
     'GET /admin/stream': {
       summary: 'Live saga changes (Server-Sent Events: `event: saga`, data = a SagaSummary)',
       tags: ['admin'],
       security: ADMIN_SECURITY,
       responses: {
-        200: { description: 'An endless event stream', content: { 'text/event-stream': { schema: { type: 'string', example: 'event: saga\ndata: {"id":"…","status":"RUNNING",…}\n\n' } } } },
+        200: { description: 'An event stream, until the client leaves or its session is signed out', content: { 'text/event-stream': { schema: { type: 'string', example: 'event: saga\ndata: {"id":"…","status":"RUNNING",…}\n\n' } } } },
         401: unauthorized,
+        429: throttled,
+        503: { description: 'This replica serves as many streams as it may (`Retry-After`)', headers: { 'Retry-After': { schema: { type: 'integer' } } } },
       },
     },
     'GET /admin': {
@@ -305,13 +316,21 @@ export const SITE_SAGA_API_DOCS: ApiDocsOptions = {
         required: true,
         content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', required: ['token'], properties: { token: { type: 'string' } } } } },
       },
-      responses: { 303: { description: 'Signed in: to /admin, with the cookie' }, 401: { description: 'Wrong token: the form again', content: { 'text/html': {} } } },
+      responses: {
+        303: { description: 'Signed in: to /admin, with the cookie (`Secure` over TLS)' },
+        401: { description: 'Wrong token: the form again', content: { 'text/html': {} } },
+        429: {
+          description: 'Too many failed attempts from this address (ADMIN_MAX_FAILED_ATTEMPTS in 15 minutes); refused whatever the token',
+          headers: { 'Retry-After': { schema: { type: 'integer' } } },
+          content: { 'text/html': {} },
+        },
+      },
     },
     'DELETE /admin/session': {
       summary: 'Sign out (needs `X-Admin-Request: 1`)',
       tags: ['admin page'],
       parameters: [{ name: 'X-Admin-Request', in: 'header', required: true, schema: { type: 'string', enum: ['1'] } }],
-      responses: { 204: { description: 'Signed out: the cookie is cleared' }, 403: { description: 'Not from the page' } },
+      responses: { 204: { description: 'Signed out: the session is revoked on every replica, its streams end, the cookie is cleared' }, 403: { description: 'Not from the page' } },
     },
   },
 };
