@@ -1,8 +1,10 @@
-import { isPlaceholderSecret } from '@sitesaga/messaging';
+import { isPlaceholderSecret, parseNamedSecrets } from '@sitesaga/messaging';
 
 /** The orchestrator's own settings, parsed once at boot (fail fast). */
 export interface SiteSagaConfig {
   readonly adminToken: string;
+  /** ADMIN_TOKENS: named operator tokens (`alice:<token>,bob:<token>`). */
+  readonly namedTokens: readonly { readonly name: string; readonly secret: string }[];
   /** Multiplies every saga timeout and backoff (tests and demos shrink them). */
   readonly timeScale: number;
   /** How often the deadline sweeper looks for passed deadlines. */
@@ -27,5 +29,6 @@ export function siteSagaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Sit
   if (!(Number.isInteger(maxFailedAttempts) && maxFailedAttempts >= 1)) throw new Error(`ADMIN_MAX_FAILED_ATTEMPTS must be a positive integer, got "${env.ADMIN_MAX_FAILED_ATTEMPTS}"`);
   const historyRetentionMs = Number(env.SAGA_HISTORY_RETENTION_MS ?? 30 * 24 * 3_600_000);
   if (!(historyRetentionMs > 0)) throw new Error(`SAGA_HISTORY_RETENTION_MS must be a positive number of milliseconds, got "${env.SAGA_HISTORY_RETENTION_MS}"`);
-  return { adminToken, timeScale, timerIntervalMs, maxFailedAttempts, historyRetentionMs };
+  const namedTokens = parseNamedSecrets('ADMIN_TOKENS', env.ADMIN_TOKENS);
+  return { adminToken, namedTokens, timeScale, timerIntervalMs, maxFailedAttempts, historyRetentionMs };
 }

@@ -29,7 +29,7 @@ export class SiteSagaModule {
   static register(infrastructure: ServiceInfrastructure, config: SiteSagaConfig): DynamicModule {
     return {
       module: SiteSagaModule,
-      imports: [...infrastructure.imports, AdminModule.register({ adminToken: config.adminToken, failedAttempts: { limit: config.maxFailedAttempts, windowMs: 15 * 60_000 } })],
+      imports: [...infrastructure.imports, AdminModule.register({ adminToken: config.adminToken, namedTokens: config.namedTokens, failedAttempts: { limit: config.maxFailedAttempts, windowMs: 15 * 60_000 } })],
       controllers: [CreateSiteHandler, DeleteSiteHandler, ParticipantEventsHandler],
       providers: [
         sagaMetricsProvider([createSiteSaga.type, deleteSiteSaga.type]),

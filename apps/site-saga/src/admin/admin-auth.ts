@@ -8,6 +8,8 @@ export const ADMIN_OPTIONS = Symbol('ADMIN_OPTIONS');
 export interface AdminOptions {
   /** ADMIN_TOKEN: the bearer token of every admin route. Never written to a response or a log. */
   readonly adminToken: string;
+  /** Named operator tokens (ADMIN_TOKENS), accepted as ADMIN_TOKEN is; the name is recorded with what the operator did. */
+  readonly namedTokens?: readonly { readonly name: string; readonly secret: string }[];
   /** Failed sign-ins or bearer attempts per client address before it is refused for a while. Default 10 in 15 minutes. */
   readonly failedAttempts?: { readonly limit: number; readonly windowMs: number };
 }
@@ -37,12 +39,15 @@ export interface RequestHeaders {
 }
 
 const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
-const sign = (key: string, expires: number, id: string): string => createHmac('sha256', key).update(`saga-admin-session.v2.${expires}.${id}`).digest('base64url');
+const sign = (key: string, expires: number, id: string, operator: string): string =>
+  createHmac('sha256', key).update(`saga-admin-session.v3.${expires}.${id}.${operator}`).digest('base64url');
 
 /** A signed-in browser: its session id (revocable server-side, see SessionRevocations) and when it ends. */
 export interface AdminSession {
   readonly id: string;
   readonly expires: Date;
+  /** Who signed in: `admin` (ADMIN_TOKEN) or the name of an ADMIN_TOKENS token. */
+  readonly operator: string;
 }
 const single = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
 
@@ -62,32 +67,52 @@ export function cookieValue(header: string | undefined, name: string): string | 
  * ADMIN_TOKEN accepts it, and changing the token ends every session.
  */
 export class AdminAuthenticator {
-  private readonly expected: Buffer;
+  private readonly expected: readonly { readonly name: string; readonly digest: Buffer }[];
 
-  constructor(private readonly token: string) {
+  constructor(
+    private readonly token: string,
+    named: readonly { readonly name: string; readonly secret: string }[] = [],
+  ) {
     if (typeof token !== 'string' || token.length === 0) throw new Error('ADMIN_TOKEN must be set to a non-empty value');
-    this.expected = digest(token);
+    this.expected = [{ name: 'admin', digest: digest(token) }, ...named.map(({ name, secret }) => ({ name, digest: digest(secret) }))];
+  }
+
+  /** The operator a token belongs to (`admin` for ADMIN_TOKEN), or null. Every token is compared, in constant time. */
+  operatorOf(candidate: unknown): string | null {
+    if (typeof candidate !== 'string' || candidate.length === 0 || candidate.length > 4096) return null;
+    const presented = digest(candidate);
+    let found: string | null = null;
+    for (const { name, digest: expected } of this.expected) if (timingSafeEqual(presented, expected) && found === null) found = name;
+    return found;
   }
 
   isToken(candidate: unknown): boolean {
-    return typeof candidate === 'string' && candidate.length > 0 && candidate.length <= 4096 && timingSafeEqual(digest(candidate), this.expected);
+    return this.operatorOf(candidate) !== null;
+  }
+
+  /** Who the request acts for: the bearer token's operator, else the session's; null when neither proves anything. */
+  operatorOfRequest(headers: RequestHeaders, now = Date.now()): string | null {
+    const authorization = single(headers.authorization);
+    const bearer = authorization ? /^Bearer[ ]+(\S+)[ ]*$/i.exec(authorization) : null;
+    return (bearer ? this.operatorOf(bearer[1]) : null) ?? this.sessionOfRequest(headers, now)?.operator ?? null;
   }
 
   /** The value of a new session cookie: an expiry, a random session id, their signature. Valid until `now` + the session lifetime. */
-  newSession(now = Date.now()): string {
+  newSession(now = Date.now(), operator = 'admin'): string {
     const expires = Math.floor(now / 1000) + SESSION_TTL_SECONDS;
     const id = randomBytes(16).toString('base64url');
-    return `${expires}.${id}.${sign(this.token, expires, id)}`;
+    return `${expires}.${id}.${Buffer.from(operator, 'utf8').toString('base64url')}.${sign(this.token, expires, id, operator)}`;
   }
 
   /** The session a cookie value names, when it is signed with this token and not expired (revocation is checked apart). */
   sessionOf(value: string | undefined, now = Date.now()): AdminSession | null {
-    const match = value ? /^(\d{1,12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/.exec(value) : null;
-    if (!match?.[1] || !match[2] || !match[3]) return null;
+    const match = value ? /^(\d{1,12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{1,88})\.([A-Za-z0-9_-]{43})$/.exec(value) : null;
+    if (!match?.[1] || !match[2] || !match[3] || !match[4]) return null;
     const expires = Number(match[1]);
     if (expires * 1000 <= now) return null;
-    if (!timingSafeEqual(Buffer.from(match[3]), Buffer.from(sign(this.token, expires, match[2])))) return null;
-    return { id: match[2], expires: new Date(expires * 1000) };
+    const operator = Buffer.from(match[3], 'base64url').toString('utf8');
+    if (!timingSafeEqual(Buffer.from(match[4]), Buffer.from(sign(this.token, expires, match[2], operator)))) return null;
+    return { id: match[2], expires: new Date(expires * 1000), operator };
   }
 
   isSession(value: string | undefined, now = Date.now()): boolean {
@@ -109,8 +134,8 @@ export class AdminAuthenticator {
   }
 
   /** `secure`: the page was reached over TLS (directly or through a proxy that says so): the cookie never travels in clear. */
-  sessionCookie(now = Date.now(), secure = false): string {
-    return `${SESSION_COOKIE}=${this.newSession(now)}; Path=/admin; Max-Age=${SESSION_TTL_SECONDS}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
+  sessionCookie(now = Date.now(), secure = false, operator = 'admin'): string {
+    return `${SESSION_COOKIE}=${this.newSession(now, operator)}; Path=/admin; Max-Age=${SESSION_TTL_SECONDS}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
   }
 
   static readonly clearedCookie = `${SESSION_COOKIE}=; Path=/admin; Max-Age=0; HttpOnly; SameSite=Strict`;
@@ -178,7 +203,7 @@ export const failedAttemptsProvider = {
 
 export const adminAuthenticatorProvider = {
   provide: AdminAuthenticator,
-  useFactory: (options: AdminOptions) => new AdminAuthenticator(options.adminToken),
+  useFactory: (options: AdminOptions) => new AdminAuthenticator(options.adminToken, options.namedTokens ?? []),
   inject: [ADMIN_OPTIONS],
 };
 

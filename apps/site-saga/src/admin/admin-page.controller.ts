@@ -74,14 +74,15 @@ export class AdminPageController {
       return;
     }
     const token = await formToken(request);
-    if (!this.authenticator.isToken(token)) {
+    const operator = this.authenticator.operatorOf(token);
+    if (operator === null) {
       this.failures.fail(address);
       sendHtml(response, 401, this.wrongToken);
       return;
     }
     this.failures.succeed(address);
     const secure = overTls(request as IncomingMessage & { socket: { encrypted?: boolean } });
-    response.writeHead(303, { Location: '/admin', 'Set-Cookie': this.authenticator.sessionCookie(Date.now(), secure), 'Cache-Control': 'no-store' });
+    response.writeHead(303, { Location: '/admin', 'Set-Cookie': this.authenticator.sessionCookie(Date.now(), secure, operator), 'Cache-Control': 'no-store' });
     response.end();
   }
 

@@ -32,15 +32,15 @@ export class AdminController {
 
   @Post('sagas/:id/retry')
   @HttpCode(202)
-  retry(@Param('id') id: string): Promise<SagaSummary> {
-    return this.operations.retry(validateSagaId(id));
+  retry(@Param('id') id: string, @Req() request: { headers: RequestHeaders }): Promise<SagaSummary> {
+    return this.operations.retry(validateSagaId(id), this.authenticator.operatorOfRequest(request.headers) ?? 'admin');
   }
 
   @Post('sagas/:id/abort')
   @HttpCode(202)
-  abort(@Param('id') id: string, @Body() body: unknown): Promise<SagaSummary> {
+  abort(@Param('id') id: string, @Body() body: unknown, @Req() request: { headers: RequestHeaders }): Promise<SagaSummary> {
     const sagaId = validateSagaId(id);
-    return this.operations.abort(sagaId, validateAbortBody(body).reason);
+    return this.operations.abort(sagaId, validateAbortBody(body).reason, this.authenticator.operatorOfRequest(request.headers) ?? 'admin');
   }
 
   @Get('stats')

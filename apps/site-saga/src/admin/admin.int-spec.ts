@@ -16,6 +16,7 @@ import { type AdminTestApp, startAdminTestApp } from './testing/admin-test-app';
 
 jest.setTimeout(60_000);
 
+const ALICE_TOKEN = 'alice-operator-token-0123456789';
 const TOKEN = `admin-${randomUUID()}`;
 const SECRET_PASSWORD = `pw-${randomUUID()}`;
 const SECRET_CREDENTIALS = `cred-${randomUUID()}`;
@@ -101,7 +102,7 @@ const sagas = {
 };
 
 beforeAll(async () => {
-  harness = await startAdminTestApp({ adminToken: TOKEN, stream: { pollMs: 100, heartbeatMs: 1_000 } });
+  harness = await startAdminTestApp({ adminToken: TOKEN, namedTokens: [{ name: 'alice', secret: ALICE_TOKEN }], stream: { pollMs: 100, heartbeatMs: 1_000 } });
 });
 
 afterAll(async () => {
@@ -478,6 +479,21 @@ describe('GET /admin/stream', () => {
 
     stream.close();
     await waitFor(() => harness.stream.connectedClients === 0 && !harness.stream.polling, { within: '3s', what: 'stream client freed' });
+  });
+});
+
+describe('named operator tokens', () => {
+  it('records who aborted a saga in its history', async () => {
+    const id = await sagas.running(`named-${randomUUID().slice(0, 8)}`);
+    const response = await fetch(`${harness.url}/admin/sagas/${id}/abort`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ALICE_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'customer asked' }),
+    });
+    expect(response.status).toBe(202);
+    const detail = (await get(`/admin/sagas/${id}`)).body as { history: { type: string; messageId: string | null }[]; failure?: { reason?: string } | null };
+    expect(detail.history.find((entry) => entry.type === 'AbortRequested')?.messageId).toMatch(/^operator:alice:/);
+    expect(JSON.stringify(detail)).toContain('aborted: customer asked');
   });
 });
 

@@ -41,7 +41,11 @@ export class AdminModule implements NestModule {
       providers: [
         {
           provide: ADMIN_OPTIONS,
-          useValue: { adminToken: options.adminToken, ...(options.failedAttempts ? { failedAttempts: options.failedAttempts } : {}) } satisfies AdminOptions,
+          useValue: {
+            adminToken: options.adminToken,
+            ...(options.namedTokens ? { namedTokens: options.namedTokens } : {}),
+            ...(options.failedAttempts ? { failedAttempts: options.failedAttempts } : {}),
+          } satisfies AdminOptions,
         },
         { provide: SAGA_STREAM_OPTIONS, useValue: { ...DEFAULT_STREAM_OPTIONS, ...options.stream } satisfies SagaStreamOptions },
         { provide: ADMIN_PAGE, useFactory: loadAdminPage },

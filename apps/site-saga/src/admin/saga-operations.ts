@@ -54,12 +54,13 @@ export class SagaOperations {
     return detailOf(state, this.redactedData(state), history.slice(0, HISTORY_LIMIT), history.length > HISTORY_LIMIT, this.stepOrder(state.type));
   }
 
-  retry(id: string): Promise<SagaSummary> {
-    return this.act(id, 'retry', (engine, tx, requestId) => engine.retry(tx, id, requestId));
+  /** `operator`: who asked (`admin`, or the name of an ADMIN_TOKENS token): named in the history entry's message id and in the log. */
+  retry(id: string, operator = 'admin'): Promise<SagaSummary> {
+    return this.act(id, 'retry', operator, (engine, tx, requestId) => engine.retry(tx, id, requestId));
   }
 
-  abort(id: string, reason: string): Promise<SagaSummary> {
-    return this.act(id, 'abort', (engine, tx, requestId) => engine.abort(tx, id, reason, requestId));
+  abort(id: string, reason: string, operator = 'admin'): Promise<SagaSummary> {
+    return this.act(id, 'abort', operator, (engine, tx, requestId) => engine.abort(tx, id, reason, requestId));
   }
 
   private stepOrder(type: string): string[] {
@@ -81,14 +82,17 @@ export class SagaOperations {
   private async act(
     id: string,
     action: 'retry' | 'abort',
+    operator: string,
     work: (engine: SagaEngine, tx: Parameters<SagaEngine['retry']>[0], requestId: string) => Promise<SagaState>,
   ): Promise<SagaSummary> {
-    const requestId = randomUUID();
+    // The request id is the history entry's message id (RetryRequested, AbortRequested) and
+    // the causation id of what it sends: it names the operator, so the history says who.
+    const requestId = `operator:${operator}:${randomUUID()}`;
     for (let attempt = 1; ; attempt += 1) {
       try {
         const outcome = await this.unitOfWork.run(null, (tx) => work(this.engine, tx, requestId));
         if (outcome.status !== 'done') throw new Error(`unexpected unit-of-work outcome ${outcome.status}`);
-        this.logger.info({ sagaId: id, action, requestId, status: outcome.result.status, sent: outcome.published.length }, `operator ${action} of saga`);
+        this.logger.info({ sagaId: id, action, operator, requestId, status: outcome.result.status, sent: outcome.published.length }, `operator ${action} of saga`);
         this.stream.publish(id);
         return summaryOf(outcome.result);
       } catch (error) {

@@ -39,6 +39,8 @@ export interface AdminTestApp {
 
 export interface AdminTestAppOptions {
   readonly adminToken: string;
+  /** ADMIN_TOKENS of the app: named operator tokens. */
+  readonly namedTokens?: readonly { readonly name: string; readonly secret: string }[];
   readonly stream?: Partial<SagaStreamOptions>;
   /** Default 0.01. */
   readonly timeScale?: number;
@@ -99,6 +101,7 @@ export async function startAdminTestApp(options: AdminTestAppOptions): Promise<A
       infrastructure,
       AdminModule.register({
         adminToken: options.adminToken,
+        ...(options.namedTokens ? { namedTokens: options.namedTokens } : {}),
         // These tests try wrong tokens on purpose, many times, from one address: the throttle is tested end to end (test/e2e/access).
         failedAttempts: { limit: 100_000, windowMs: 60_000 },
         ...(options.stream ? { stream: options.stream } : {}),
