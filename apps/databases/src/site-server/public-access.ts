@@ -22,7 +22,39 @@ export interface PublicAccessReport {
  * PUBLIC's CREATE (whatever lands there would be copied into every later site).
  * Idempotent: a second boot finds nothing to do. Owners and superusers keep their access.
  */
+/**
+ * One database's REVOKE. Other sessions may drop or alter the database meanwhile: a
+ * database gone (3D000, or "tuple concurrently deleted") has nothing left to revoke; a
+ * concurrent catalog update ("tuple concurrently updated") is tried again. False when gone.
+ */
+async function revokeFromPublic(superuser: Client, database: string): Promise<boolean> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await superuser.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${quoteIdentifier(database)} FROM PUBLIC`);
+      return true;
+    } catch (error) {
+      const { code, message } = error as { code?: string; message?: string };
+      const exists = async () => ((await superuser.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])).rowCount ?? 0) > 0;
+      if (code === '3D000' || (/concurrently (deleted|updated)/.test(message ?? '') && !(await exists()))) return false;
+      if (attempt >= 5 || !/concurrently (deleted|updated)/.test(message ?? '')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    }
+  }
+}
+
 export async function restrictPublicAccess(superuser: Client, ddlDatabase: string, template1Url: URL): Promise<PublicAccessReport> {
+  // Replicas booting together take turns: concurrent GRANT/REVOKE on one catalog row fail.
+  await superuser.query('SELECT pg_advisory_lock($1)', [RESTRICT_LOCK]);
+  try {
+    return await restrict(superuser, ddlDatabase, template1Url);
+  } finally {
+    await superuser.query('SELECT pg_advisory_unlock($1)', [RESTRICT_LOCK]);
+  }
+}
+
+const RESTRICT_LOCK = 7_321_004;
+
+async function restrict(superuser: Client, ddlDatabase: string, template1Url: URL): Promise<PublicAccessReport> {
   const { rows } = await superuser.query<{ datname: string }>(
     `SELECT datname FROM pg_database
       WHERE datname !~ $1 AND datname <> 'template0'
@@ -32,15 +64,7 @@ export async function restrictPublicAccess(superuser: Client, ddlDatabase: strin
   );
   const revoked: string[] = [];
   for (const { datname } of rows) {
-    // A database dropped since the list was read (3D000) has nothing left to revoke.
-    const done = await superuser.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${quoteIdentifier(datname)} FROM PUBLIC`).then(
-      () => true,
-      (error: { code?: string }) => {
-        if (error.code === '3D000') return false;
-        throw error;
-      },
-    );
-    if (done) revoked.push(datname);
+    if (await revokeFromPublic(superuser, datname)) revoked.push(datname);
   }
   await superuser.query(`GRANT CONNECT ON DATABASE ${quoteIdentifier(ddlDatabase)} TO ${quoteIdentifier(PROVISIONER_ROLE)}`);
 
