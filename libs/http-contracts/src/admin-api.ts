@@ -1,6 +1,6 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { errorAnswer, fieldError } from './service-api';
-import { type HttpApi, json, timestamp, z } from './zod-openapi';
+import { type HttpApi, json, type RouteConfig, timestamp, z } from './zod-openapi';
 
 /*
  * The orchestrator's admin API, every shape of it (SPEC.md, "Admin endpoint"). site-saga
@@ -161,8 +161,23 @@ export const parkedMessages = z
   });
 export type ParkedMessages = z.infer<typeof parkedMessages>;
 
+const REASON_MESSAGE = 'must be 1 to 500 printable characters';
+// eslint-disable-next-line no-control-regex
+const PRINTABLE_REASON = /^[^\u0000-\u001f\u007f]{1,500}$/;
+
+/** `POST /admin/sagas/{id}/abort` body: the server parses it with this very schema (the reason comes back trimmed). */
 export const abortRequest = z
-  .object({ reason: z.string().min(1).max(500).optional().openapi({ description: 'Printable; recorded in the saga failure' }) })
+  .object({
+    reason: z
+      .string({ message: REASON_MESSAGE })
+      .min(1, REASON_MESSAGE)
+      .max(500, REASON_MESSAGE)
+      .regex(PRINTABLE_REASON, REASON_MESSAGE)
+      .refine((reason) => reason.trim().length > 0, REASON_MESSAGE)
+      .transform((reason) => reason.trim())
+      .optional()
+      .openapi({ description: 'Printable; recorded in the saga failure' }),
+  })
   .strict()
   .openapi('AbortRequest');
 
@@ -220,34 +235,33 @@ export const ADMIN_API: HttpApi = {
       request: { params: sagaIdParameter },
       responses: { 200: { description: 'The saga', content: json(sagaDetail) }, 400: errorAnswer('Not a uuid'), 401: unauthorized, 404: errorAnswer('No such saga') },
     });
-    registry.registerPath({
-      method: 'post',
-      path: '/admin/sagas/{id}/retry',
-      summary: 'Re-send what a RUNNING or COMPENSATING saga waits for, or resume a FAILED saga’s compensations',
-      ...admin,
-      request: { params: sagaIdParameter },
-      responses: {
-        202: { description: 'Done: the saga as it is now', content: json(sagaSummary) },
-        400: errorAnswer('Not a uuid'),
-        401: unauthorized,
-        404: errorAnswer('No such saga'),
-        409: { description: 'The saga is COMPLETED or COMPENSATED, or keeps changing', content: json(actionConflict) },
-      },
+    // Retry and abort answer alike: the saga as it is now, or why the action does not apply.
+    const sagaAction = (action: 'retry' | 'abort', summary: string, answers: { accepted: string; badRequest: string; conflict: string }, body?: RouteConfig['request']) =>
+      registry.registerPath({
+        method: 'post',
+        path: `/admin/sagas/{id}/${action}`,
+        summary,
+        ...admin,
+        request: { params: sagaIdParameter, ...body },
+        responses: {
+          202: { description: answers.accepted, content: json(sagaSummary) },
+          400: errorAnswer(answers.badRequest),
+          401: unauthorized,
+          404: errorAnswer('No such saga'),
+          409: { description: answers.conflict, content: json(actionConflict) },
+        },
+      });
+    sagaAction('retry', 'Re-send what a RUNNING or COMPENSATING saga waits for, or resume a FAILED saga’s compensations', {
+      accepted: 'Done: the saga as it is now',
+      badRequest: 'Not a uuid',
+      conflict: 'The saga is COMPLETED or COMPENSATED, or keeps changing',
     });
-    registry.registerPath({
-      method: 'post',
-      path: '/admin/sagas/{id}/abort',
-      summary: 'Compensate a RUNNING saga',
-      ...admin,
-      request: { params: sagaIdParameter, body: { required: false, content: json(abortRequest) } },
-      responses: {
-        202: { description: 'Compensation started: the saga is COMPENSATING', content: json(sagaSummary) },
-        400: errorAnswer('Not a uuid, or a bad body'),
-        401: unauthorized,
-        404: errorAnswer('No such saga'),
-        409: { description: 'The saga is not RUNNING', content: json(actionConflict) },
-      },
-    });
+    sagaAction(
+      'abort',
+      'Compensate a RUNNING saga',
+      { accepted: 'Compensation started: the saga is COMPENSATING', badRequest: 'Not a uuid, or a bad body', conflict: 'The saga is not RUNNING' },
+      { body: { required: false, content: json(abortRequest) } },
+    );
     registry.registerPath({
       method: 'get',
       path: '/admin/stats',

@@ -9,6 +9,20 @@ export type FieldError = z.infer<typeof fieldError>;
 export const errorBody = z.object({ message: z.string(), errors: z.array(fieldError).optional() }).openapi('ErrorBody');
 export type ErrorBody = z.infer<typeof errorBody>;
 
+/**
+ * A zod refusal as the APIs answer it: one `{ field, message }` per issue, an unknown key
+ * named by itself (`unknownKey`: 'unknown field', 'unknown query parameter'); one reason per field.
+ */
+export function fieldErrorsOf(error: z.ZodError, unknownKey = 'unknown field'): FieldError[] {
+  const errors = error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ field: [...issue.path, key].join('.'), message: unknownKey }))
+      : [{ field: issue.path.join('.') || '(body)', message: issue.message }],
+  );
+  // One reason per field, the first: a value too long and unprintable is one refusal.
+  return errors.filter((error, index) => errors.findIndex((other) => other.field === error.field) === index);
+}
+
 /** An answer with the error body, for a route's `responses`. */
 export const errorAnswer = (description: string) => ({ description, content: json(errorBody) });
 

@@ -1,5 +1,5 @@
 import { BadRequestException } from '@nestjs/common';
-import { ADMIN_LIST_LIMIT } from '@sitesaga/http-contracts';
+import { abortRequest, ADMIN_LIST_LIMIT, fieldErrorsOf } from '@sitesaga/http-contracts';
 import { decodeSagaCursor, encodeSagaCursor, SAGA_STATUSES, type SagaCursor, type SagaStatus } from '@sitesaga/saga';
 
 /**
@@ -30,8 +30,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SAGA_TYPE = /^[A-Za-z][A-Za-z0-9_.-]{0,99}$/;
 // eslint-disable-next-line no-control-regex
 const PRINTABLE = /^[^\u0000-\u001f\u007f]{1,253}$/;
-// eslint-disable-next-line no-control-regex
-const REASON = /^[^\u0000-\u001f\u007f]{1,500}$/;
 const LIST_PARAMETERS = new Set(['status', 'type', 'siteName', 'limit', 'cursor']);
 
 const isSagaStatus = (value: unknown): value is SagaStatus => typeof value === 'string' && (SAGA_STATUSES as readonly string[]).includes(value);
@@ -75,18 +73,13 @@ export function validateSagaId(value: unknown): string {
 
 export const DEFAULT_ABORT_REASON = 'by an operator';
 
-/** `POST /admin/sagas/:id/abort` takes an optional `{ reason }`. */
+/** `POST /admin/sagas/:id/abort` takes an optional `{ reason }`, parsed by the admin API's own schema. */
 export function validateAbortBody(body: unknown): { reason: string } {
   if (body === undefined || body === null || (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0)) {
     return { reason: DEFAULT_ABORT_REASON };
   }
   if (typeof body !== 'object' || Array.isArray(body)) throw invalidRequest('invalid request body', [{ field: '(body)', message: 'must be a JSON object' }]);
-  const errors: FieldError[] = [];
-  for (const key of Object.keys(body)) if (key !== 'reason') errors.push({ field: key, message: 'unknown field' });
-  const { reason } = body as { reason?: unknown };
-  if (reason !== undefined && (typeof reason !== 'string' || reason.trim().length === 0 || !REASON.test(reason))) {
-    errors.push({ field: 'reason', message: 'must be 1 to 500 printable characters' });
-  }
-  if (errors.length > 0) throw invalidRequest('invalid request body', errors);
-  return { reason: typeof reason === 'string' ? reason.trim() : DEFAULT_ABORT_REASON };
+  const parsed = abortRequest.safeParse(body);
+  if (!parsed.success) throw invalidRequest('invalid request body', fieldErrorsOf(parsed.error));
+  return { reason: parsed.data.reason ?? DEFAULT_ABORT_REASON };
 }
