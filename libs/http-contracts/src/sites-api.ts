@@ -63,22 +63,19 @@ export const siteListQuery = z.object({
 });
 
 const siteIdParameter = z.object({ id: uuid().openapi({ description: 'The site id (a uuid)' }) });
-const requestIdHeader = z
-  .string()
-  .regex(REQUEST_ID)
-  .optional()
-  .openapi({
-    param: { name: 'X-Request-Id', in: 'header' },
-    description: 'Your request id (8–100 of `A-Za-z0-9._:-`): it becomes the saga’s correlation id and comes back in the answer; a new one otherwise.',
-  });
-const idempotencyKeyHeader = z
-  .string()
-  .regex(IDEMPOTENCY_KEY)
-  .optional()
-  .openapi({
-    param: { name: 'Idempotency-Key', in: 'header' },
-    description: 'Sending the same key with the same body again answers with the same ids and starts nothing (header `Idempotent-Replayed: true`); with another body, 422.',
-  });
+/** An optional request header of this pattern. */
+const optionalHeader = (name: string, pattern: RegExp, description: string) =>
+  z.string().regex(pattern).optional().openapi({ param: { name, in: 'header' }, description });
+const requestIdHeader = optionalHeader(
+  'X-Request-Id',
+  REQUEST_ID,
+  'Your request id (8–100 of `A-Za-z0-9._:-`): it becomes the saga’s correlation id and comes back in the answer; a new one otherwise.',
+);
+const idempotencyKeyHeader = optionalHeader(
+  'Idempotency-Key',
+  IDEMPOTENCY_KEY,
+  'Sending the same key with the same body again answers with the same ids and starts nothing (header `Idempotent-Replayed: true`); with another body, 422.',
+);
 const acceptedHeaders = { 'X-Request-Id': { description: 'The request id: the saga’s correlation id', schema: { type: 'string' as const } } };
 
 /** The create body is the contract's own `createSitePayload` (the CreateSite command's payload), converted: the docs accept what the API accepts. */
