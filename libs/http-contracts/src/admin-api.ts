@@ -189,14 +189,14 @@ export const actionConflict = z
 export const sagaListQuery = z.object({
   status: sagaStatus.optional(),
   type: z.string().optional().openapi({ example: 'CreateSite' }),
-  siteName: z.string().optional().openapi({ description: 'Exact site name' }),
+  siteName: z.string().optional().openapi({ param: { description: 'Exact site name' } }),
   limit: z.number().int().min(1).max(ADMIN_LIST_LIMIT.max).default(ADMIN_LIST_LIMIT.default).optional(),
-  cursor: z.string().optional().openapi({ description: 'A `nextCursor` from a previous page' }),
+  cursor: z.string().optional().openapi({ param: { description: 'A `nextCursor` from a previous page' } }),
 });
 
 /** The admin API needs the token (or the page's session cookie); the docs themselves are public. */
 const ADMIN_SECURITY: Record<string, string[]>[] = [{ bearer: [] }, { session: [] }];
-const sagaIdParameter = z.object({ id: z.string().uuid().openapi({ description: 'The saga id (a uuid)' }) });
+const sagaIdParameter = z.object({ id: z.string().uuid().openapi({ param: { description: 'The saga id (a uuid)' } }) });
 const unauthorized = errorAnswer('No or wrong token (`WWW-Authenticate: Bearer`)');
 const ADMIN = 'admin';
 const PAGE = 'admin page';

@@ -62,10 +62,10 @@ export const siteListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(SITES_LIST_LIMIT.max).default(SITES_LIST_LIMIT.default).optional(),
 });
 
-const siteIdParameter = z.object({ id: uuid().openapi({ description: 'The site id (a uuid)' }) });
+const siteIdParameter = z.object({ id: uuid().openapi({ param: { description: 'The site id (a uuid)' } }) });
 /** An optional request header of this pattern. */
 const optionalHeader = (name: string, pattern: RegExp, description: string) =>
-  z.string().regex(pattern).optional().openapi({ param: { name, in: 'header' }, description });
+  z.string().regex(pattern).optional().openapi({ param: { name, in: 'header', description } });
 const requestIdHeader = optionalHeader(
   'X-Request-Id',
   REQUEST_ID,
