@@ -40,7 +40,10 @@ const POLICIES = [
     from: { element: { type: 'participant' } },
     allow: { to: { element: { types: { anyOf: ['contracts', 'http-contracts', 'messaging', 'service', 'secrets'] } } } },
   },
-  { from: { element: { type: 'participant', captured: { app: '{{ from.captured.app }}' } } }, allow: { to: { element: { type: 'participant', captured: { app: '{{ from.captured.app }}' } } } } },
+  {
+    from: { element: { type: 'participant', captured: { app: '{{ from.captured.app }}' } } },
+    allow: { to: { element: { type: 'participant', captured: { app: '{{ from.captured.app }}' } } } },
+  },
   may('cli', ['cli', 'contracts', 'http-contracts']),
   // Tests and scripts drive everything, but by package name (see no-restricted-imports below).
   may('tests', ['tests', 'scripts', 'contracts', 'http-contracts', 'messaging', 'service', 'saga', 'secrets', 'orchestrator', 'participant', 'cli']),
@@ -48,7 +51,13 @@ const POLICIES = [
 ];
 
 /** A package's own tests and benches may also use the shared test and bench support (test/support, scripts/bench). */
-const TEST_POLICIES = [...POLICIES, { from: { element: { types: { anyOf: ['messaging', 'saga', 'orchestrator', 'participant', 'cli', 'contracts', 'http-contracts', 'secrets', 'service'] } } }, allow: { to: { element: { types: { anyOf: ['tests', 'scripts'] } } } } }];
+const TEST_POLICIES = [
+  ...POLICIES,
+  {
+    from: { element: { types: { anyOf: ['messaging', 'saga', 'orchestrator', 'participant', 'cli', 'contracts', 'http-contracts', 'secrets', 'service'] } } },
+    allow: { to: { element: { types: { anyOf: ['tests', 'scripts'] } } } },
+  },
+];
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '.local/**', 'coverage/**', '**/*.js', '**/*.mjs'] },
@@ -72,7 +81,14 @@ export default tseslint.config(
       // Another package is reached by its name (`@sitesaga/saga`, `@sitesaga/saga/testing`), never by a path into its folder.
       'no-restricted-imports': [
         'error',
-        { patterns: [{ regex: '^(\\.\\./)+(libs|apps)/', message: 'import another package by name (@sitesaga/<package>, or its /testing entry), not by a path into its folder' }] },
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(libs|apps)/',
+              message: 'import another package by name (@sitesaga/<package>, or its /testing entry), not by a path into its folder',
+            },
+          ],
+        },
       ],
     },
   },

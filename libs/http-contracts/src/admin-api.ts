@@ -21,7 +21,12 @@ export const HISTORY_LIMIT = 1000;
 /** The admin page's session cookie. */
 export const SESSION_COOKIE = 'saga_admin_session';
 
-const latencyFigures = z.object({ count: z.number().int(), p50Ms: z.number().int().nullable(), p95Ms: z.number().int().nullable(), p99Ms: z.number().int().nullable() });
+const latencyFigures = z.object({
+  count: z.number().int(),
+  p50Ms: z.number().int().nullable(),
+  p95Ms: z.number().int().nullable(),
+  p99Ms: z.number().int().nullable(),
+});
 
 /** One row of `GET /admin/sagas` and the data of one `event: saga` on the stream. */
 export const sagaSummary = z
@@ -181,22 +186,31 @@ export const abortRequest = z
   .strict()
   .openapi('AbortRequest');
 
-export const actionConflict = z
-  .object({ message: z.string(), errors: z.array(fieldError), sagaStatus: sagaStatus.optional() })
-  .openapi('ActionConflict');
+export const actionConflict = z.object({ message: z.string(), errors: z.array(fieldError), sagaStatus: sagaStatus.optional() }).openapi('ActionConflict');
 
 /** `GET /admin/sagas` query, as documented (site-saga's admin-request-validation.ts checks it). */
 export const sagaListQuery = z.object({
   status: sagaStatus.optional(),
   type: z.string().optional().openapi({ example: 'CreateSite' }),
-  siteName: z.string().optional().openapi({ param: { description: 'Exact site name' } }),
+  siteName: z
+    .string()
+    .optional()
+    .openapi({ param: { description: 'Exact site name' } }),
   limit: z.number().int().min(1).max(ADMIN_LIST_LIMIT.max).default(ADMIN_LIST_LIMIT.default).optional(),
-  cursor: z.string().optional().openapi({ param: { description: 'A `nextCursor` from a previous page' } }),
+  cursor: z
+    .string()
+    .optional()
+    .openapi({ param: { description: 'A `nextCursor` from a previous page' } }),
 });
 
 /** The admin API needs the token (or the page's session cookie); the docs themselves are public. */
 const ADMIN_SECURITY: Record<string, string[]>[] = [{ bearer: [] }, { session: [] }];
-const sagaIdParameter = z.object({ id: z.string().uuid().openapi({ param: { description: 'The saga id (a uuid)' } }) });
+const sagaIdParameter = z.object({
+  id: z
+    .string()
+    .uuid()
+    .openapi({ param: { description: 'The saga id (a uuid)' } }),
+});
 const unauthorized = errorAnswer('No or wrong token (`WWW-Authenticate: Bearer`)');
 const ADMIN = 'admin';
 const PAGE = 'admin page';
@@ -233,10 +247,20 @@ export const ADMIN_API: HttpApi = {
       summary: 'A saga: steps, data (secrets redacted) and message history',
       ...admin,
       request: { params: sagaIdParameter },
-      responses: { 200: { description: 'The saga', content: json(sagaDetail) }, 400: errorAnswer('Not a uuid'), 401: unauthorized, 404: errorAnswer('No such saga') },
+      responses: {
+        200: { description: 'The saga', content: json(sagaDetail) },
+        400: errorAnswer('Not a uuid'),
+        401: unauthorized,
+        404: errorAnswer('No such saga'),
+      },
     });
     // Retry and abort answer alike: the saga as it is now, or why the action does not apply.
-    const sagaAction = (action: 'retry' | 'abort', summary: string, answers: { accepted: string; badRequest: string; conflict: string }, body?: RouteConfig['request']) =>
+    const sagaAction = (
+      action: 'retry' | 'abort',
+      summary: string,
+      answers: { accepted: string; badRequest: string; conflict: string },
+      body?: RouteConfig['request'],
+    ) =>
       registry.registerPath({
         method: 'post',
         path: `/admin/sagas/{id}/${action}`,

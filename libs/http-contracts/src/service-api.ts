@@ -2,7 +2,9 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { type HttpApi, json, z } from './zod-openapi';
 
 /** `{ field, message }`: one reason of a refusal. */
-export const fieldError = z.object({ field: z.string().openapi({ example: 'name' }), message: z.string().openapi({ example: 'is taken' }) }).openapi('FieldError');
+export const fieldError = z
+  .object({ field: z.string().openapi({ example: 'name' }), message: z.string().openapi({ example: 'is taken' }) })
+  .openapi('FieldError');
 export type FieldError = z.infer<typeof fieldError>;
 
 /** `{ message, errors: [{ field, message }] }`: every 4xx of every service (a 5xx carries a bare message). */
@@ -27,9 +29,7 @@ export function fieldErrorsOf(error: z.ZodError, unknownKey = 'unknown field'): 
 export const errorAnswer = (description: string) => ({ description, content: json(errorBody) });
 
 const healthCheck = z.object({ status: z.enum(['up', 'down']), error: z.string().optional() }).openapi('HealthCheck');
-export const health = z
-  .object({ status: z.enum(['ok', 'error']), checks: z.object({ database: healthCheck, kafka: healthCheck }) })
-  .openapi('Health');
+export const health = z.object({ status: z.enum(['ok', 'error']), checks: z.object({ database: healthCheck, kafka: healthCheck }) }).openapi('Health');
 
 /** Tag of the routes every service has; the docs show it last. */
 export const SERVICE_TAG = 'service';

@@ -52,9 +52,7 @@ export type SiteView = z.infer<typeof siteView>;
 
 export const siteList = z.object({ items: z.array(siteView) }).openapi('SiteList');
 
-export const siteDeleteConflict = z
-  .object({ message: z.string(), errors: z.array(fieldError), siteId: uuid(), status: siteStatus })
-  .openapi('DeleteConflict');
+export const siteDeleteConflict = z.object({ message: z.string(), errors: z.array(fieldError), siteId: uuid(), status: siteStatus }).openapi('DeleteConflict');
 
 /** `GET /sites` query, as documented (apps/sites/src/http/request-validation.ts checks it). */
 export const siteListQuery = z.object({
@@ -65,7 +63,11 @@ export const siteListQuery = z.object({
 const siteIdParameter = z.object({ id: uuid().openapi({ param: { description: 'The site id (a uuid)' } }) });
 /** An optional request header of this pattern. */
 const optionalHeader = (name: string, pattern: RegExp, description: string) =>
-  z.string().regex(pattern).optional().openapi({ param: { name, in: 'header', description } });
+  z
+    .string()
+    .regex(pattern)
+    .optional()
+    .openapi({ param: { name, in: 'header', description } });
 const requestIdHeader = optionalHeader(
   'X-Request-Id',
   REQUEST_ID,
@@ -110,7 +112,10 @@ export const SITES_API: HttpApi = {
       responses: {
         202: {
           description: 'Accepted: the site is PENDING',
-          headers: { ...acceptedHeaders, 'Idempotent-Replayed': { description: '`true` when an Idempotency-Key matched an earlier request', schema: { type: 'string' } } },
+          headers: {
+            ...acceptedHeaders,
+            'Idempotent-Replayed': { description: '`true` when an Idempotency-Key matched an earlier request', schema: { type: 'string' } },
+          },
           content: json(siteRequestAccepted),
         },
         400: errorAnswer('Invalid body, header or JSON, with a reason per field'),

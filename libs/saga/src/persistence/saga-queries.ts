@@ -192,7 +192,9 @@ const figures = (count: number | string, percentiles: (number | null)[] | null):
 export async function sagaStatistics(manager: Queryable, window: number): Promise<SagaStatistics> {
   const newest = `SELECT %COLUMNS% FROM saga_instances ORDER BY created_at DESC, id DESC LIMIT ${Math.max(1, Math.floor(window))}`;
   const [counts, steps, durations] = await Promise.all([
-    manager.query(`SELECT type, status, count(*)::int AS count FROM saga_instances GROUP BY type, status`) as Promise<{ type: string; status: string; count: number }[]>,
+    manager.query(`SELECT type, status, count(*)::int AS count FROM saga_instances GROUP BY type, status`) as Promise<
+      { type: string; status: string; count: number }[]
+    >,
     manager.query(
       `WITH recent AS (${newest.replace('%COLUMNS%', 'id')}),
             timed AS (
