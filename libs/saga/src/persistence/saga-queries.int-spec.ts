@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import type { HistoryEntry, SagaState, SagaStatus, StepState } from '../saga-state';
+import { type HistoryEntry, pendingStep, type SagaState, type SagaStatus, type StepState } from '../saga-state';
 import { scratchDatabase } from '../testing/scratch-database';
 import { decodeSagaCursor, encodeSagaCursor, findSagaWithHistory, listSagas, sagasById, sagasChangedSince, sagaStatistics } from './saga-queries';
 import { SagaStore } from './saga-store';
@@ -10,21 +10,7 @@ import { SagaStore } from './saga-store';
  */
 const at = (seconds: number) => new Date(Date.UTC(2025, 0, 1, 12, 0, seconds));
 
-const step = (name: string, position: number, overrides: Partial<StepState> = {}): StepState => ({
-  name,
-  position,
-  state: 'PENDING',
-  attempts: 0,
-  compensationAttempts: 0,
-  mayHaveTakenEffect: false,
-  deadlineAt: null,
-  deadlineKind: null,
-  lastMessageId: null,
-  startedAt: null,
-  finishedAt: null,
-  error: null,
-  ...overrides,
-});
+const step = (name: string, position: number, overrides: Partial<StepState> = {}): StepState => ({ ...pendingStep(name, position), ...overrides });
 
 let sequence = 0;
 const nextId = () => `bbbbbbbb-0000-4000-8000-${String(++sequence).padStart(12, '0')}`;
