@@ -1,7 +1,8 @@
 import { type CanActivate, type ExecutionContext, ForbiddenException, HttpException, HttpStatus, Injectable, UnauthorizedException } from '@nestjs/common';
+import { SESSION_COOKIE } from '@sitesaga/http-contracts';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { addressOf, FailedAttempts } from './failed-attempts';
 import { SessionRevocations } from './session-revocations';
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const ADMIN_OPTIONS = Symbol('ADMIN_OPTIONS');
 
@@ -24,7 +25,7 @@ export class TooManyFailedAttempts extends HttpException {
 }
 
 /** The cookie the login form sets so a browser (and its EventSource) can use the API. */
-export const SESSION_COOKIE = 'saga_admin_session';
+export { SESSION_COOKIE };
 export const SESSION_TTL_SECONDS = 12 * 60 * 60;
 /**
  * A write authenticated by the cookie must carry this header. The cookie is already

@@ -1,4 +1,5 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
+import type { QuotaExceededBody } from '@sitesaga/http-contracts';
 
 /** What one client may hold and ask for (operators are not limited). */
 export interface ClientQuotas {
@@ -22,10 +23,10 @@ export function clientQuotasFromEnv(env: NodeJS.ProcessEnv = process.env): Clien
   };
 }
 
-/** 429 with the field that ran out; the caller sets Retry-After. */
+/** 429 with the field that ran out (libs/http-contracts' QuotaExceeded); the caller sets Retry-After. */
 export class QuotaExceeded extends HttpException {
   constructor(
-    readonly quota: 'sites' | 'createsPerMinute',
+    readonly quota: QuotaExceededBody['quota'],
     readonly limit: number,
     readonly retryAfterSeconds: number,
   ) {
@@ -35,7 +36,7 @@ export class QuotaExceeded extends HttpException {
         errors: [{ field: '(client)', message: quota === 'sites' ? `holds ${limit} sites already` : `asked for ${limit} sites in the last minute` }],
         quota,
         limit,
-      },
+      } satisfies QuotaExceededBody,
       HttpStatus.TOO_MANY_REQUESTS,
     );
   }
