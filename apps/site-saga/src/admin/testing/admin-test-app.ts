@@ -42,6 +42,8 @@ export interface AdminTestAppOptions {
   /** ADMIN_TOKENS of the app: named operator tokens. */
   readonly namedTokens?: readonly { readonly name: string; readonly secret: string }[];
   readonly stream?: Partial<SagaStreamOptions>;
+  /** The throttle of wrong tokens; default 100,000 in a minute (tests try wrong tokens on purpose). */
+  readonly failedAttempts?: { readonly limit: number; readonly windowMs: number };
   /** Default 0.01. */
   readonly timeScale?: number;
   /** False: the host parses no bodies (the login form must still work). Default true. */
@@ -103,7 +105,7 @@ export async function startAdminTestApp(options: AdminTestAppOptions): Promise<A
         adminToken: options.adminToken,
         ...(options.namedTokens ? { namedTokens: options.namedTokens } : {}),
         // These tests try wrong tokens on purpose, many times, from one address: the throttle is tested end to end (test/e2e/access).
-        failedAttempts: { limit: 100_000, windowMs: 60_000 },
+        failedAttempts: options.failedAttempts ?? { limit: 100_000, windowMs: 60_000 },
         ...(options.stream ? { stream: options.stream } : {}),
       }),
     ],
