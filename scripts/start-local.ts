@@ -79,6 +79,8 @@ async function main(): Promise<void> {
   const storageRoot = path.resolve(process.env.STORAGE_ROOT ?? path.join(REPO_ROOT, '.local', 'storage'));
   fs.mkdirSync(storageRoot, { recursive: true });
   const adminToken = process.env.ADMIN_TOKEN ?? persistentSecret('admin-token', () => randomBytes(24).toString('base64url'));
+  // One client of the sites API for a local run (`local`), unless SITES_CLIENT_KEYS names them.
+  const clientKey = process.env.SITES_CLIENT_KEYS ? null : persistentSecret('sites-client-key', () => randomBytes(24).toString('base64url'));
   const environment: NodeJS.ProcessEnv = {
     ...process.env,
     KAFKA_BROKERS: broker.brokers,
@@ -86,6 +88,7 @@ async function main(): Promise<void> {
     SITE_DATABASE_URL: process.env.SITE_DATABASE_URL ?? databaseUrl,
     STORAGE_ROOT: storageRoot,
     ADMIN_TOKEN: adminToken,
+    ...(clientKey ? { SITES_CLIENT_KEYS: `local:${clientKey}` } : {}),
     // databases seals site credentials with it and bootstrap opens them: one key for both.
     SECRETS_KEY: process.env.SECRETS_KEY ?? persistentSecret('secrets-key', () => randomBytes(32).toString('base64')),
   };
@@ -101,13 +104,17 @@ async function main(): Promise<void> {
     if (!shuttingDown) running.push(startApp(app.name, app.port, environment, COLORS[index % COLORS.length] ?? 37));
   });
 
+  // Secrets are never printed (terminals are logged and shared): only where they are kept.
+  const tokenAt = process.env.ADMIN_TOKEN ? 'ADMIN_TOKEN of this shell' : '.local/admin-token';
   if (built.some((app) => app.name === 'site-saga')) {
-    say(`admin      http://localhost:3000/admin   (ADMIN_TOKEN=${adminToken})`);
-    say(`           curl -H 'Authorization: Bearer ${adminToken}' http://localhost:3000/admin/sagas`);
+    say(`admin      http://localhost:3000/admin   (token: ${tokenAt})`);
+    if (!process.env.ADMIN_TOKEN) say(`           curl -H "Authorization: Bearer $(cat .local/admin-token)" http://localhost:3000/admin/sagas`);
   } else {
-    say(`admin      site-saga is not built yet; its page will be http://localhost:3000/admin (ADMIN_TOKEN=${adminToken})`);
+    say(`admin      site-saga is not built yet; its page will be http://localhost:3000/admin (token: ${tokenAt})`);
   }
-  if (built.some((app) => app.name === 'sites')) say('sites API  POST http://localhost:3001/sites');
+  if (built.some((app) => app.name === 'sites')) {
+    say(`sites API  POST http://localhost:3001/sites   (client key: ${clientKey ? '.local/sites-client-key, client "local"' : 'SITES_CLIENT_KEYS of this shell'})`);
+  }
   say(running.length > 0 ? 'Ctrl-C stops everything' : 'no service to run yet: Kafka and Postgres stay up until Ctrl-C');
 
   await Promise.all(running.map((app) => reportHealth(app)));

@@ -138,7 +138,7 @@ describe('saga CLI', () => {
     const run = await saga(['delete-site', sagaId, '--via', 'http', '--follow']);
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
     for (const step of ['MarkSiteDeleting', 'DeprovisionStorage', 'DropDatabase', 'MarkSiteDeleted']) expect(stepLine(run.stdout, step)).toMatch(/\sSUCCEEDED\s/);
-    const site = (await fetch(`${system.service('sites').url}/sites/${sagaId}`).then((response) => response.json())) as { status: string };
+    const site = (await fetch(`${system.service('sites').url}/sites/${sagaId}`, { headers: system.operatorHeaders }).then((response) => response.json())) as { status: string };
     expect(site.status).toBe('DELETED');
   });
 

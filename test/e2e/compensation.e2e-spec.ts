@@ -48,7 +48,7 @@ describe('create-site compensation', () => {
     expect(outcome.payload).toMatchObject({ siteId, failedStep: step });
 
     await expectNothingLeft(siteId);
-    const record = await fetch(`${system.service('sites').url}/sites/${siteId}`).then((response) => response.json() as Promise<{ status: string }>);
+    const record = await fetch(`${system.service('sites').url}/sites/${siteId}`, { headers: system.operatorHeaders }).then((response) => response.json() as Promise<{ status: string }>);
     expect(record.status).toBe('FAILED');
     // The compensations that ran, and only those.
     const sent = new Set(

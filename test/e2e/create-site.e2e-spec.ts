@@ -36,7 +36,7 @@ const databaseExists = async (siteId: string) =>
   (await system.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [siteNames(siteId)])).length === 1;
 const roleExists = async (siteId: string) => (await system.query(`SELECT 1 FROM pg_roles WHERE rolname = $1`, [siteNames(siteId)])).length === 1;
 const siteRecord = async (siteId: string) =>
-  (await fetch(`${system.service('sites').url}/sites/${siteId}`).then((response) => (response.ok ? response.json() : undefined))) as
+  (await fetch(`${system.service('sites').url}/sites/${siteId}`, { headers: system.operatorHeaders }).then((response) => (response.ok ? response.json() : undefined))) as
     | { status: string; name: string }
     | undefined;
 

@@ -10,12 +10,12 @@ import { DropDatabase, type Envelope, ProvisionDatabase, Topics, dlqTopicOf } fr
 import { openSecret } from '@sitesaga/secrets';
 import { type Producer } from 'kafkajs';
 import { Client } from 'pg';
-import { SiteCredentials } from '../../apps/databases/src/credentials/site-credentials';
-import { verifierMatches } from '../../apps/databases/src/domain/scram-verifier';
+import { SiteCredentials } from '@sitesaga/databases/testing';
+import { verifierMatches } from '@sitesaga/databases/testing';
 import { siteDatabaseNames } from '@sitesaga/contracts';
 import { consumerGroupAtEnd } from '../support/consumer-group';
 import { headerOf, recordTopics, testKafka } from '../support/kafka-probe';
-import { type ServiceProcess, startService } from '../support/service-process';
+import { operatorHeaders, type ServiceProcess, startService } from '../support/service-process';
 import { waitFor } from '../support/wait-for';
 
 jest.setTimeout(60_000);
@@ -313,7 +313,7 @@ describe('databases service', () => {
     const siteId = newSite();
     const response = await fetch(`${service.url}/faults`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...operatorHeaders() },
       body: JSON.stringify({ rules: [{ command: 'ProvisionDatabase', mode: 'crash', rate: 1, match: siteId }] }),
     });
     expect(response.status).toBe(200);

@@ -18,7 +18,7 @@ beforeAll(() => system.start(), 180_000);
 afterAll(() => system.stop(), 60_000);
 
 const siteRecord = async (siteId: string) =>
-  (await fetch(`${system.service('sites').url}/sites/${siteId}`).then((response) => (response.ok ? response.json() : undefined))) as
+  (await fetch(`${system.service('sites').url}/sites/${siteId}`, { headers: system.operatorHeaders }).then((response) => (response.ok ? response.json() : undefined))) as
     { status: string } | undefined;
 const sagaDetail = (sagaId: string) =>
   system

@@ -22,9 +22,9 @@ import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClai
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
 import { parse, parseAllDocuments } from 'yaml';
-import { siteSagaConfigFromEnv } from '../../apps/site-saga/src/site-saga-config';
-import { ALL_TOPICS_WITH_DLQ } from '../../libs/contracts/src/topics';
-import { parseSecretsKey } from '../../libs/secrets/src/secrets-key';
+import { siteSagaConfigFromEnv } from '@sitesaga/site-saga/testing';
+import { ALL_TOPICS_WITH_DLQ } from '@sitesaga/contracts';
+import { parseSecretsKey } from '@sitesaga/secrets';
 
 const ROOT = path.join(__dirname, '..', '..');
 const K8S = path.join(ROOT, 'infra', 'k8s');
@@ -60,6 +60,15 @@ const OPTIONAL_ENV: Readonly<Record<string, string>> = {
   DATABASE_NAME_PREFIX: 'default sitesaga_ (the services\' own databases)',
   LOG_LEVEL: 'default info',
   FAULTS: 'fault injection for tests and demos; refused when NODE_ENV=production',
+  FAULTS_ENABLED: 'off: fault injection and /faults exist only with FAULTS_ENABLED=1, never in a deployment (checked below)',
+  ADMIN_MAX_FAILED_ATTEMPTS: 'default 10 failed sign-ins or bearer attempts per address in 15 minutes',
+  INBOX_RETENTION_MS: 'default 7 days: older inbox rows are pruned',
+  SAGA_HISTORY_RETENTION_MS: 'default 30 days: the history of sagas that ended before is pruned',
+  RETENTION_BATCH_SIZE: 'default 1000 rows per pruning statement',
+  RETENTION_INTERVAL_MS: 'default 60 s between pruning rounds',
+  ADMIN_TOKENS: 'none: named operator tokens (name:token,...) besides ADMIN_TOKEN',
+  SITES_QUOTA_SITES: 'default 100 sites held per client',
+  SITES_QUOTA_CREATES_PER_MINUTE: 'default 10 site creations per client and minute',
   SAGA_TIME_SCALE: 'tests shrink saga timeouts with it; default 1',
   SAGA_TIMER_INTERVAL_MS: 'default 250 ms',
   BOOTSTRAP_BCRYPT_ROUNDS: 'default 10',
@@ -454,8 +463,10 @@ describe('docker-compose.yml', () => {
 
     it('reaches Kafka on its internal listener and Postgres by service name', () => {
       expect(environment.KAFKA_BROKERS).toBe(internalBroker);
-      expect(new URL(environment.DATABASE_URL ?? 'x:').hostname).toBe('postgres');
-      if (environment.SITE_DATABASE_URL) expect(new URL(environment.SITE_DATABASE_URL).hostname).toBe('postgres');
+      // Compose fills in ${POSTGRES_PASSWORD}: any value stands for it here.
+      const urlOf = (value: string): URL => new URL(value.replace(/\$\{[^}]*\}/g, 'secret'));
+      expect(urlOf(environment.DATABASE_URL ?? 'x:').hostname).toBe('postgres');
+      if (environment.SITE_DATABASE_URL) expect(urlOf(environment.SITE_DATABASE_URL).hostname).toBe('postgres');
     });
 
     it('takes its secrets from the environment of compose, required, never written in the file', () => {
@@ -493,7 +504,20 @@ describe('docker-compose.yml', () => {
 
   it('documents the secrets it requires in .env.example', () => {
     const example = read('.env.example');
-    for (const name of ['ADMIN_TOKEN', 'SECRETS_KEY']) expect(example).toMatch(new RegExp(`^${name}=$`, 'm'));
+    for (const name of ['ADMIN_TOKEN', 'SECRETS_KEY', 'POSTGRES_PASSWORD', 'PROVISIONER_PASSWORD', 'SITES_CLIENT_KEYS']) expect(example).toMatch(new RegExp(`^${name}=$`, 'm'));
+  });
+
+  it('asks every Postgres login for its password (SCRAM), and gives the provisioner one', () => {
+    const postgres = environmentOf('postgres');
+    expect(postgres.POSTGRES_HOST_AUTH_METHOD).toBe('scram-sha-256');
+    expect(postgres.POSTGRES_PASSWORD).toMatch(/^\$\{POSTGRES_PASSWORD:\?.+\}$/);
+    expect(read('docker-compose.yml')).not.toMatch(/\btrust\b/);
+    expect(environmentOf('databases').SITE_DATABASE_PROVISIONER_PASSWORD).toMatch(/^\$\{PROVISIONER_PASSWORD:\?.+\}$/);
+  });
+
+  it('never switches fault injection on', () => {
+    const set = SERVICE_NAMES.flatMap((app) => Object.keys(environmentOf(app)).filter((name) => name.startsWith('FAULTS')).map((name) => `${app}: ${name}`));
+    expect(set).toEqual([]);
   });
 });
 
@@ -612,11 +636,12 @@ describe('infra/k8s', () => {
 
   it('keeps placeholders in the Secret template that the services refuse to start with', () => {
     const template = secrets.get('sitesaga-secrets') ?? {};
-    expect(Object.keys(template).sort()).toEqual(['ADMIN_TOKEN', 'DATABASE_URL', 'SECRETS_KEY', 'SITE_DATABASE_URL']);
+    expect(Object.keys(template).sort()).toEqual(['ADMIN_TOKEN', 'DATABASE_URL', 'SECRETS_KEY', 'SITES_CLIENT_KEYS', 'SITE_DATABASE_URL']);
     expect(() => siteSagaConfigFromEnv({ ADMIN_TOKEN: String(template.ADMIN_TOKEN) })).toThrow(/ADMIN_TOKEN/);
     expect(() => parseSecretsKey(String(template.SECRETS_KEY))).toThrow(/SECRETS_KEY/);
     expect(configMaps.get('sitesaga-config')).not.toHaveProperty('ADMIN_TOKEN');
     expect(Object.keys(config).filter((key) => /PASSWORD|SECRET|TOKEN|DATABASE_URL/.test(key))).toEqual([]);
+    expect(Object.keys(config).filter((key) => key.startsWith('FAULTS'))).toEqual([]);
   });
 
   describe.each(SERVICE_NAMES)('service %s', (app) => {
@@ -653,7 +678,7 @@ describe('infra/k8s', () => {
       expect(env.get('PORT')?.value).toBe(String(port));
       for (const [name, value] of Object.entries(FIXED_VALUES)) expect({ name, value: env.get(name)?.value }).toEqual({ name, value });
       // Secrets come from the Secret, one key at a time, and only to the services that read them.
-      for (const secret of ['ADMIN_TOKEN', 'SECRETS_KEY', 'DATABASE_URL', 'SITE_DATABASE_URL']) {
+      for (const secret of ['ADMIN_TOKEN', 'SECRETS_KEY', 'DATABASE_URL', 'SITE_DATABASE_URL', 'SITES_CLIENT_KEYS']) {
         if (requiredEnv(app).has(secret)) expect({ secret, from: env.get(secret)?.from }).toEqual({ secret, from: 'Secret sitesaga-secrets' });
         else expect({ secret, given: env.has(secret) }).toEqual({ secret, given: false });
       }

@@ -12,7 +12,7 @@ import { databaseUrlFor } from '@sitesaga/messaging';
 import type { Kafka, Producer } from 'kafkajs';
 import { Client } from 'pg';
 import { headerOf, recordTopics, testKafka } from '../support/kafka-probe';
-import { type ServiceProcess, startService } from '../support/service-process';
+import { operatorHeaders, type ServiceProcess, startService } from '../support/service-process';
 import { createTopicNamespace, type TopicNamespace } from '../support/topic-namespace';
 import { waitFor } from '../support/wait-for';
 
@@ -82,7 +82,7 @@ const rowOf = async (siteId: string): Promise<{ name: string; domain: string; st
 const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
   const response = await fetch(`${service.url}${path}`, {
     method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    headers: { ...operatorHeaders(), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await response.text();

@@ -7,7 +7,7 @@ import { databaseUrlFor } from '@sitesaga/messaging';
 import type { Kafka, Producer } from 'kafkajs';
 import { Client } from 'pg';
 import { headerOf, recordTopics, testKafka } from '../support/kafka-probe';
-import { type ServiceProcess, startService } from '../support/service-process';
+import { operatorHeaders, type ServiceProcess, startService } from '../support/service-process';
 import { createTopicNamespace, type TopicNamespace } from '../support/topic-namespace';
 import { waitFor } from '../support/wait-for';
 
@@ -176,7 +176,7 @@ describe('storage over Kafka', () => {
     const siteId = randomUUID();
     const rule = await fetch(`${service.url}/faults`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...operatorHeaders() },
       body: JSON.stringify({ rules: [{ command: 'ProvisionStorage', mode: 'crash', rate: 1, match: siteId }] }),
     });
     expect(rule.status).toBe(200);

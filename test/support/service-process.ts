@@ -32,6 +32,23 @@ export interface ServiceProcess {
   kill(): Promise<void>;
 }
 
+/**
+ * Credentials every service started here gets unless the test gives its own: the operator
+ * token (ADMIN_TOKEN: the admin endpoint, every site on the sites API, /faults) and one
+ * client of the sites API. Fault injection is switched on (FAULTS_ENABLED=1), as tests
+ * use it; a test of the defaults passes FAULTS_ENABLED: ''.
+ */
+export const TEST_ADMIN_TOKEN = 'e2e-operator-token-0123456789abcdef';
+export const TEST_CLIENT = { id: 'e2e-client', key: 'e2e-client-key-0123456789abcdef' } as const;
+/** `Authorization` of an operator, for the sites API and /faults of services started with the defaults. */
+export const operatorHeaders = (token: string = TEST_ADMIN_TOKEN): Record<string, string> => ({ authorization: `Bearer ${token}` });
+
+const TEST_DEFAULTS: Record<string, string> = {
+  ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+  SITES_CLIENT_KEYS: `${TEST_CLIENT.id}:${TEST_CLIENT.key}`,
+  FAULTS_ENABLED: '1',
+};
+
 export interface StartServiceOptions {
   /** How long to wait for /health to answer 200. Default 60 s (a cold Nest boot on 2 cores, migrations included). */
   readyWithin?: Duration;
@@ -65,7 +82,7 @@ export async function startService(app: string, env: Record<string, string | und
   const nodeArgs = (process.env.SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, entry], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...env, PORT: String(port) },
+    env: { ...process.env, ...TEST_DEFAULTS, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const record = (chunk: Buffer) => {

@@ -143,6 +143,17 @@ export class RunningSystem {
 
   private readonly outcomeWaiters = new Map<string, (type: string) => void>();
 
+  /** `Authorization` of an operator: every site on the sites API, and /faults. */
+  get operatorHeaders(): Record<string, string> {
+    return { authorization: `Bearer ${this.adminToken}` };
+  }
+
+  /** GET of a path of the sites API as an operator (who sees every site); the parsed body when 2xx, else undefined. */
+  async sitesApi<T = unknown>(pathname: string): Promise<T | undefined> {
+    const response = await fetch(`${this.service('sites').url}${pathname}`, { headers: this.operatorHeaders });
+    return response.ok ? ((await response.json()) as T) : undefined;
+  }
+
   service(app: App): ServiceProcess {
     const service = this.services.get(app);
     if (!service) throw new Error(`${app} is not running`);
@@ -215,7 +226,7 @@ export class RunningSystem {
   async setFaults(app: App, rules: { command: string; mode: 'fail' | 'transient' | 'stall' | 'crash'; rate?: number; match?: string }[]): Promise<void> {
     const response = await fetch(`${this.service(app).url}/faults`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...this.operatorHeaders },
       body: JSON.stringify({ rules: rules.map((rule) => ({ rate: 1, ...rule })) }),
     });
     if (!response.ok) throw new Error(`PUT /faults on ${app}: ${response.status} ${await response.text()}`);

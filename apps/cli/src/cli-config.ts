@@ -15,6 +15,8 @@ export interface CliConfig {
   readonly adminUrl: string;
   readonly adminToken: AdminToken | null;
   readonly sitesUrl: string;
+  /** SITES_API_KEY: the client key for the sites API (`--via http`); absent, the admin token (an operator) is sent. */
+  readonly sitesKey?: string;
   readonly kafkaBrokers: readonly string[];
   readonly topicPrefix: string;
 }
@@ -78,5 +80,6 @@ export function configFrom(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
   if (kafkaBrokers.length === 0) throw new UsageError('KAFKA_BROKERS must name at least one broker');
   const topicPrefix = env.KAFKA_TOPIC_PREFIX ?? '';
   if (!/^[A-Za-z0-9._-]*$/.test(topicPrefix)) throw new UsageError(`KAFKA_TOPIC_PREFIX may hold only letters, digits, ".", "_" and "-", got "${topicPrefix}"`);
-  return { adminUrl, adminToken: adminTokenFrom(env, overrides, adminUrl, cwd), sitesUrl, kafkaBrokers, topicPrefix };
+  const sitesKey = env.SITES_API_KEY?.trim();
+  return { adminUrl, adminToken: adminTokenFrom(env, overrides, adminUrl, cwd), sitesUrl, ...(sitesKey ? { sitesKey } : {}), kafkaBrokers, topicPrefix };
 }

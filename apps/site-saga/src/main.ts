@@ -7,7 +7,15 @@ import { SITE_SAGA_MIGRATIONS } from './persistence/site-saga-migrations';
 import { SiteSagaModule } from './site-saga.module';
 import { siteSagaConfigFromEnv } from './site-saga-config';
 
-const config = siteSagaConfigFromEnv();
+const config = (() => {
+  try {
+    return siteSagaConfigFromEnv();
+  } catch (error) {
+    // One clear line, never the value: the token is a secret.
+    console.error(JSON.stringify({ level: 'fatal', service: 'site-saga', msg: `refusing to start: ${error instanceof Error ? error.message : String(error)}` }));
+    process.exit(1);
+  }
+})();
 
 void runService({
   name: 'site-saga',

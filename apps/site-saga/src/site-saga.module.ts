@@ -16,6 +16,7 @@ import { SagaChanges } from './sagas/saga-changes';
 import type { SiteSagaConfig } from './site-saga-config';
 import { PlumbingMonitor } from './timers/plumbing-monitor';
 import { DeadlineSweeper } from './timers/deadline-sweeper';
+import { SAGA_HISTORY_RETENTION_MS, SagaHistoryRetention } from './timers/saga-history-retention';
 
 /**
  * How often the sweeper looks at the plumbing; after how long without an answer the broker
@@ -28,7 +29,7 @@ export class SiteSagaModule {
   static register(infrastructure: ServiceInfrastructure, config: SiteSagaConfig): DynamicModule {
     return {
       module: SiteSagaModule,
-      imports: [...infrastructure.imports, AdminModule.register({ adminToken: config.adminToken })],
+      imports: [...infrastructure.imports, AdminModule.register({ adminToken: config.adminToken, namedTokens: config.namedTokens, failedAttempts: { limit: config.maxFailedAttempts, windowMs: 15 * 60_000 } })],
       controllers: [CreateSiteHandler, DeleteSiteHandler, ParticipantEventsHandler],
       providers: [
         sagaMetricsProvider([createSiteSaga.type, deleteSiteSaga.type]),
@@ -47,6 +48,8 @@ export class SiteSagaModule {
           inject: [KAFKA, KafkaEnvelopeServer, LOGGER],
         },
         { provide: 'SAGA_TIMER_INTERVAL_MS', useValue: config.timerIntervalMs },
+        { provide: SAGA_HISTORY_RETENTION_MS, useValue: config.historyRetentionMs },
+        SagaHistoryRetention,
         SagaChanges,
         DeadlineSweeper,
       ],

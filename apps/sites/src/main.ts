@@ -4,6 +4,7 @@ import { runService, serveApiDocs } from '@sitesaga/messaging';
 import { configureHttp } from './http/http-configuration';
 import { SITES_API_DOCS } from './http/sites-api-docs';
 import { CreateSites1732400001000 } from './persistence/migrations/1732400001000-create-sites';
+import { SiteOwners1764600000000 } from './persistence/migrations/1764600000000-site-owners';
 import { SiteRequestEntity } from './persistence/site-request.entity';
 import { SiteEntity } from './persistence/site.entity';
 import { SitesModule } from './sites.module';
@@ -15,7 +16,7 @@ runService({
   // Its commands are cheap (a row each): a fetched batch shares one unit of work.
   batchSize: 32,
   entities: [SiteEntity, SiteRequestEntity],
-  migrations: [CreateSites1732400001000],
+  migrations: [CreateSites1732400001000, SiteOwners1764600000000],
   module: (infrastructure) => SitesModule.register(infrastructure),
   configure: (app, infrastructure) => {
     configureHttp(app, infrastructure.logger);

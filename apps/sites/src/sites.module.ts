@@ -5,7 +5,9 @@ import { MarkSiteDeletedHandler } from './commands/mark-site-deleted.handler';
 import { MarkSiteDeletingHandler } from './commands/mark-site-deleting.handler';
 import { ReleaseSiteHandler } from './commands/release-site.handler';
 import { ReserveSiteHandler } from './commands/reserve-site.handler';
-import { SiteRequests } from './http/site-requests';
+import { ClientKeys, SitesAuthGuard } from './http/client-auth';
+import { clientQuotasFromEnv } from './http/client-quotas';
+import { CLIENT_QUOTAS, SiteRequests } from './http/site-requests';
 import { SitesController } from './http/sites.controller';
 
 @Module({})
@@ -15,7 +17,12 @@ export class SitesModule {
       module: SitesModule,
       imports: infrastructure.imports,
       controllers: [SitesController, ReserveSiteHandler, ActivateSiteHandler, ReleaseSiteHandler, MarkSiteDeletingHandler, MarkSiteDeletedHandler],
-      providers: [SiteRequests],
+      providers: [
+        SiteRequests,
+        SitesAuthGuard,
+        { provide: ClientKeys, useFactory: () => ClientKeys.fromEnv() },
+        { provide: CLIENT_QUOTAS, useFactory: () => clientQuotasFromEnv() },
+      ],
     };
   }
 }

@@ -35,3 +35,6 @@ export * from './service/api-docs';
 export * from './service/run-service';
 export * from './fault-injection/fault-injector';
 export * from './fault-injection/faults.controller';
+export * from './auth/operator-tokens';
+export * from './retention/retention-pruner';
+export * from './persistence/1764600000000-index-inbox-processed-at';

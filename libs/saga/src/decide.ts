@@ -3,7 +3,7 @@ import type { Causation, Envelope, FailurePayload, MessageDefinition } from '@si
 import type { AnyCommand, CommandInvocation, OutcomeContext, OutgoingMessage, SagaDefinition, SagaStep } from './define-saga';
 import { SagaTransitionRefused } from './errors';
 import { backoffDelay } from './retry-policy';
-import { type HistoryEntry, isTerminal, type SagaFailure, type SagaState, type SagaStatus, type StepState } from './saga-state';
+import { type HistoryEntry, isTerminal, pendingStep, type SagaFailure, type SagaState, type SagaStatus, type StepState } from './saga-state';
 
 /** The message that starts a saga (e.g. a `CreateSite` command): its id is the causation of the first commands. */
 export interface SagaCause {
@@ -112,21 +112,6 @@ function initialState<D>(definition: SagaDefinition<D>, id: string, data: D, cor
     steps: definition.steps.map((step) => pendingStep(step.name, step.position)),
   };
 }
-
-const pendingStep = (name: string, position: number): StepState => ({
-  name,
-  position,
-  state: 'PENDING',
-  attempts: 0,
-  compensationAttempts: 0,
-  mayHaveTakenEffect: false,
-  deadlineAt: null,
-  deadlineKind: null,
-  lastMessageId: null,
-  startedAt: null,
-  finishedAt: null,
-  error: null,
-});
 
 /** The command a step sends with the current data, or null when the action cannot build it yet. */
 function commandOf<D>(action: ((data: D) => CommandInvocation) | null, data: D): AnyCommand | null {

@@ -33,7 +33,14 @@ export function secretsKeyFromEnv(
   warn: (message: string) => void = (message) => process.stderr.write(`WARNING: ${message}\n`),
 ): SecretsKey {
   const text = env.SECRETS_KEY;
-  if (text !== undefined && text.trim() !== '') return parseSecretsKey(text);
+  if (text !== undefined && text.trim() !== '') {
+    const key = parseSecretsKey(text);
+    // A key of one repeated byte (all zeros…) or the public development key is no secret.
+    if (env.NODE_ENV === 'production' && (key.equals(DEVELOPMENT_KEY) || key.every((byte) => byte === key[0]))) {
+      throw new Error('SECRETS_KEY is a placeholder, not a secret: NODE_ENV=production needs a random key (`openssl rand -base64 32`)');
+    }
+    return key;
+  }
   if (env.NODE_ENV === 'production') {
     throw new Error('SECRETS_KEY is required when NODE_ENV=production (32 bytes, hex or base64: `openssl rand -base64 32`)');
   }

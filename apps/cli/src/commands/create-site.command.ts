@@ -58,7 +58,7 @@ export async function createSiteCommand(invocation: CreateSiteInvocation, contex
     what = `CreateSite sent to ${sent.topic}${sent.partition !== null ? ` (partition ${sent.partition}, offset ${sent.offset})` : ''}`;
     extra = { topic: sent.topic, partition: sent.partition, offset: sent.offset };
   } else {
-    const accepted = await new SitesApi(config.sitesUrl, context.interrupt).createSite(input, invocation.idempotencyKey);
+    const accepted = await new SitesApi(config.sitesUrl, context.interrupt, config.sitesKey ?? config.adminToken?.value).createSite(input, invocation.idempotencyKey);
     ids = { sagaId: accepted.sagaId, siteId: accepted.siteId };
     what = `POST /sites accepted: site ${checked.data.name} is ${accepted.status}`;
   }

@@ -24,7 +24,7 @@ export async function deleteSiteCommand(invocation: DeleteSiteInvocation, contex
     what = `DeleteSite sent to ${sent.topic}${sent.partition !== null ? ` (partition ${sent.partition}, offset ${sent.offset})` : ''}`;
     extra = { topic: sent.topic, partition: sent.partition, offset: sent.offset };
   } else {
-    const accepted = await new SitesApi(config.sitesUrl, context.interrupt).deleteSite(invocation.siteId);
+    const accepted = await new SitesApi(config.sitesUrl, context.interrupt, config.sitesKey ?? config.adminToken?.value).deleteSite(invocation.siteId);
     ids = { sagaId: accepted.sagaId, siteId: accepted.siteId };
     what = `DELETE /sites/${invocation.siteId} accepted: the site is ${accepted.status}`;
   }

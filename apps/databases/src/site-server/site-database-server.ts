@@ -8,6 +8,7 @@ import { spareDatabaseNames } from '../domain/spare-database-names';
 import { quoteIdentifier, quoteLiteral } from '../domain/sql-quoting';
 import { scramSha256Verifier } from '../domain/scram-verifier';
 import { ensureProvisionerRole, PROVISIONER_ROLE } from './provisioner-role';
+import { restrictPublicAccess } from './public-access';
 import { SpareDatabasePool } from './spare-database-pool';
 
 export interface SiteDatabaseServerOptions {
@@ -130,6 +131,13 @@ export class SiteDatabaseServer implements OnApplicationShutdown {
       if (me.rolsuper) {
         const done = await ensureProvisionerRole(setup, options.provisionerPassword);
         options.logger.info({ role: PROVISIONER_ROLE, done }, 'provisioner role ready');
+        const template1 = new URL(url);
+        template1.pathname = '/template1';
+        const restricted = await restrictPublicAccess(setup, decodeURIComponent(url.pathname.slice(1)) || 'postgres', template1);
+        options.logger.info(
+          { revoked: restricted.revoked.length, databases: restricted.revoked.slice(0, 20), template1Schema: restricted.template1Schema },
+          'site server: PUBLIC may connect to the sites\' own databases only',
+        );
         const login = new URL(url);
         login.username = PROVISIONER_ROLE;
         login.password = options.provisionerPassword ? encodeURIComponent(options.provisionerPassword) : '';
@@ -142,6 +150,9 @@ export class SiteDatabaseServer implements OnApplicationShutdown {
         }
       } else if (me.rolcreatedb && me.rolcreaterole) {
         mode = 'configured-role';
+        options.logger.warn(
+          'SITE_DATABASE_URL is no superuser: revoke CONNECT and TEMPORARY from PUBLIC on every database but the sites\' yourself (infra/README.md, "Least privilege")',
+        );
       } else {
         throw new Error(
           `SITE_DATABASE_URL logs in as "${me.name}", which is neither a superuser nor has CREATEDB and CREATEROLE; ` +

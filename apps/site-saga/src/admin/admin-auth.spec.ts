@@ -21,7 +21,10 @@ describe('AdminAuthenticator', () => {
   it('issues a session cookie that holds no token and expires', () => {
     const cookie = authenticator.sessionCookie(NOW);
     expect(cookie).not.toContain(TOKEN);
-    expect(cookie).toMatch(new RegExp(`^${SESSION_COOKIE}=\\d+\\.[\\w-]{43}; Path=/admin; Max-Age=${SESSION_TTL_SECONDS}; HttpOnly; SameSite=Strict$`));
+    expect(cookie).toMatch(new RegExp(`^${SESSION_COOKIE}=\\d+\\.[\\w-]{22}\\.[\\w-]+\\.[\\w-]{43}; Path=/admin; Max-Age=${SESSION_TTL_SECONDS}; HttpOnly; SameSite=Strict$`));
+    expect(authenticator.sessionCookie(NOW, true)).toMatch(/; Secure$/);
+    // Every sign-in is a session of its own (revocable alone).
+    expect(authenticator.newSession(NOW)).not.toBe(authenticator.newSession(NOW));
     const session = cookieValue(cookie.split(';')[0], SESSION_COOKIE);
     expect(authenticator.authenticate({ cookie: `theme=dark; ${SESSION_COOKIE}=${session}` }, NOW + 1000)).toBe('cookie');
     expect(authenticator.authenticate({ cookie: `${SESSION_COOKIE}=${session}` }, NOW + SESSION_TTL_SECONDS * 1000 + 1)).toBeNull();
@@ -29,11 +32,31 @@ describe('AdminAuthenticator', () => {
 
   it('refuses a forged, altered or foreign session', () => {
     const session = authenticator.newSession(NOW);
-    const [expires, signature] = session.split('.') as [string, string];
+    const [expires, id, operator, signature] = session.split('.') as [string, string, string, string];
     const other = new AdminAuthenticator('another-token').newSession(NOW);
-    for (const forged of [`${Number(expires) + 3600}.${signature}`, `${expires}.${signature.replace(/^./, (c) => (c === 'A' ? 'B' : 'A'))}`, other, 'garbage', '']) {
+    const otherId = authenticator.newSession(NOW).split('.')[1]!;
+    for (const forged of [
+      `${Number(expires) + 3600}.${id}.${operator}.${signature}`,
+      `${expires}.${id}.${operator}.${signature.replace(/^./, (c) => (c === 'A' ? 'B' : 'A'))}`,
+      `${expires}.${otherId}.${operator}.${signature}`,
+      `${expires}.${id}.${Buffer.from('mallory').toString('base64url')}.${signature}`,
+      other,
+      'garbage',
+      '',
+    ]) {
       expect(authenticator.isSession(forged, NOW)).toBe(false);
     }
+  });
+});
+
+describe('named operator tokens', () => {
+  it('names the operator of a bearer token or a session, and accepts every named token', () => {
+    const named = new AdminAuthenticator(TOKEN, [{ name: 'alice', secret: 'alice-token-0123456789' }]);
+    expect(named.operatorOfRequest({ authorization: `Bearer ${TOKEN}` })).toBe('admin');
+    expect(named.operatorOfRequest({ authorization: 'Bearer alice-token-0123456789' })).toBe('alice');
+    expect(named.operatorOfRequest({ authorization: 'Bearer nobody-token-0123456789' })).toBeNull();
+    const cookie = named.sessionCookie(NOW, false, 'alice').split(';')[0]!;
+    expect(named.sessionOfRequest({ cookie }, NOW + 1000)?.operator).toBe('alice');
   });
 });
 

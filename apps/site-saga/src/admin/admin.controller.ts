@@ -1,6 +1,6 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
-import { AdminAuthGuard } from './admin-auth';
+import { AdminAuthenticator, AdminAuthGuard, type RequestHeaders } from './admin-auth';
 import { AdminErrorsFilter } from './admin-errors.filter';
 import { validateAbortBody, validateListQuery, validateSagaId } from './admin-request-validation';
 import { SagaOperations } from './saga-operations';
@@ -17,6 +17,7 @@ export class AdminController {
     private readonly queries: SagaQueries,
     private readonly operations: SagaOperations,
     private readonly stream: SagaStream,
+    private readonly authenticator: AdminAuthenticator,
   ) {}
 
   @Get('sagas')
@@ -31,15 +32,15 @@ export class AdminController {
 
   @Post('sagas/:id/retry')
   @HttpCode(202)
-  retry(@Param('id') id: string): Promise<SagaSummary> {
-    return this.operations.retry(validateSagaId(id));
+  retry(@Param('id') id: string, @Req() request: { headers: RequestHeaders }): Promise<SagaSummary> {
+    return this.operations.retry(validateSagaId(id), this.authenticator.operatorOfRequest(request.headers) ?? 'admin');
   }
 
   @Post('sagas/:id/abort')
   @HttpCode(202)
-  abort(@Param('id') id: string, @Body() body: unknown): Promise<SagaSummary> {
+  abort(@Param('id') id: string, @Body() body: unknown, @Req() request: { headers: RequestHeaders }): Promise<SagaSummary> {
     const sagaId = validateSagaId(id);
-    return this.operations.abort(sagaId, validateAbortBody(body).reason);
+    return this.operations.abort(sagaId, validateAbortBody(body).reason, this.authenticator.operatorOfRequest(request.headers) ?? 'admin');
   }
 
   @Get('stats')
@@ -55,7 +56,9 @@ export class AdminController {
 
   /** Server-Sent Events: `event: saga` with the summary of each changed saga; a comment every 15 s keeps proxies from closing it. */
   @Get('stream')
-  events(@Res() response: ServerResponse): void {
-    this.stream.connect(response);
+  events(@Req() request: { headers: RequestHeaders }, @Res() response: ServerResponse): void {
+    // A stream opened with the page's cookie ends with its session (sign-out, expiry).
+    const session = this.authenticator.authenticate(request.headers) === 'cookie' ? this.authenticator.sessionOfRequest(request.headers) : null;
+    this.stream.connect(response, session);
   }
 }

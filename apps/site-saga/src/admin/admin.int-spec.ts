@@ -10,12 +10,13 @@ import {
 } from '@sitesaga/contracts';
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
-import { SEALED_CREDENTIALS } from '../../../../libs/saga/src/testing/test-saga';
+import { SEALED_CREDENTIALS } from '@sitesaga/saga/testing';
 import { waitFor } from '../../../../test/support/wait-for';
 import { type AdminTestApp, startAdminTestApp } from './testing/admin-test-app';
 
 jest.setTimeout(60_000);
 
+const ALICE_TOKEN = 'alice-operator-token-0123456789';
 const TOKEN = `admin-${randomUUID()}`;
 const SECRET_PASSWORD = `pw-${randomUUID()}`;
 const SECRET_CREDENTIALS = `cred-${randomUUID()}`;
@@ -101,7 +102,7 @@ const sagas = {
 };
 
 beforeAll(async () => {
-  harness = await startAdminTestApp({ adminToken: TOKEN, stream: { pollMs: 100, heartbeatMs: 1_000 } });
+  harness = await startAdminTestApp({ adminToken: TOKEN, namedTokens: [{ name: 'alice', secret: ALICE_TOKEN }], stream: { pollMs: 100, heartbeatMs: 1_000 } });
 });
 
 afterAll(async () => {
@@ -413,21 +414,27 @@ describe('GET /admin/parked', () => {
 });
 
 /** Reads an event stream with fetch, collecting its events. */
-async function openStream(): Promise<{ events: { event: string; data: string }[]; raw: () => string; close: () => void }> {
+async function openStream(
+  headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` },
+): Promise<{ events: { event: string; data: string }[]; raw: () => string; close: () => void; ended: () => boolean }> {
   const controller = new AbortController();
-  const response = await fetch(`${harness.url}/admin/stream`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: controller.signal });
+  const response = await fetch(`${harness.url}/admin/stream`, { headers, signal: controller.signal });
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
   const events: { event: string; data: string }[] = [];
   let buffer = '';
   let raw = '';
+  let ended = false;
   const reader = response.body!.getReader();
   const decoder = new TextDecoder();
   void (async () => {
     try {
       for (;;) {
         const { value, done } = await reader.read();
-        if (done) return;
+        if (done) {
+          ended = true;
+          return;
+        }
         const text = decoder.decode(value, { stream: true });
         raw += text;
         buffer += text;
@@ -443,7 +450,7 @@ async function openStream(): Promise<{ events: { event: string; data: string }[]
       // aborted
     }
   })();
-  return { events, raw: () => raw, close: () => controller.abort() };
+  return { events, raw: () => raw, close: () => controller.abort(), ended: () => ended };
 }
 
 describe('GET /admin/stream', () => {
@@ -472,6 +479,87 @@ describe('GET /admin/stream', () => {
 
     stream.close();
     await waitFor(() => harness.stream.connectedClients === 0 && !harness.stream.polling, { within: '3s', what: 'stream client freed' });
+  });
+});
+
+describe('named operator tokens', () => {
+  it('records who aborted a saga in its history', async () => {
+    const id = await sagas.running(`named-${randomUUID().slice(0, 8)}`);
+    const response = await fetch(`${harness.url}/admin/sagas/${id}/abort`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ALICE_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'customer asked' }),
+    });
+    expect(response.status).toBe(202);
+    const detail = (await get(`/admin/sagas/${id}`)).body as { history: { type: string; messageId: string | null }[]; failure?: { reason?: string } | null };
+    expect(detail.history.find((entry) => entry.type === 'AbortRequested')?.messageId).toMatch(/^operator:alice:/);
+    expect(JSON.stringify(detail)).toContain('aborted: customer asked');
+  });
+});
+
+describe('sessions', () => {
+  const signIn = async (): Promise<string> => {
+    const form = await fetch(`${harness.url}/admin/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: TOKEN }).toString(),
+      redirect: 'manual',
+    });
+    expect(form.status).toBe(303);
+    return (form.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  };
+
+  it('signs a session out on the server: its cookie is refused from then on and its open stream ends; other sessions live on', async () => {
+    const [cookie, other] = [await signIn(), await signIn()];
+    expect(cookie).not.toBe(other);
+    const stream = await openStream({ cookie });
+    const otherStream = await openStream({ cookie: other });
+    await waitFor(() => harness.stream.connectedClients === 2, { within: '2s', what: 'two streams registered' });
+
+    const out = await fetch(`${harness.url}/admin/session`, { method: 'DELETE', headers: { cookie, 'x-admin-request': '1' } });
+    expect(out.status).toBe(204);
+    // The old cookie, kept by whoever copied it, opens nothing any more.
+    expect((await get('/admin/sagas', { token: null, cookie })).status).toBe(401);
+    expect((await get('/admin', { token: null, cookie })).status).toBe(401);
+    await waitFor(() => stream.ended(), { within: '3s', what: 'the signed-out session\'s stream ended' });
+    expect(otherStream.ended()).toBe(false);
+    expect((await get('/admin/sagas', { token: null, cookie: other })).status).toBe(200);
+    otherStream.close();
+    await waitFor(() => harness.stream.connectedClients === 0, { within: '3s', what: 'streams freed' });
+  });
+
+  it('ends a stream whose session was signed out on another replica (seen in the shared table)', async () => {
+    const cookie = await signIn();
+    const stream = await openStream({ cookie });
+    const [expires, id] = decodeURIComponent(cookie.split('=')[1] ?? '').split('.') as [string, string];
+    await harness.dataSource.query(`INSERT INTO admin_revoked_sessions (session_id, expires_at) VALUES ($1, to_timestamp($2))`, [id, Number(expires)]);
+    await waitFor(() => stream.ended(), { within: '5s', what: 'the stream of a session revoked elsewhere ended' });
+  });
+
+  it('caps the open streams of a replica: one more is answered 503 with Retry-After', async () => {
+    const capped = await startAdminTestApp({ adminToken: TOKEN, stream: { maxClients: 1 } });
+    const controller = new AbortController();
+    try {
+      const headers = { authorization: `Bearer ${TOKEN}` };
+      const first = await fetch(`${capped.url}/admin/stream`, { headers, signal: controller.signal });
+      expect(first.status).toBe(200);
+      const second = await fetch(`${capped.url}/admin/stream`, { headers });
+      expect(second.status).toBe(503);
+      expect(second.headers.get('retry-after')).toBe('10');
+    } finally {
+      controller.abort();
+      await capped.close();
+    }
+  });
+
+  it('marks the cookie Secure when the page is reached over TLS', async () => {
+    const form = await fetch(`${harness.url}/admin/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-proto': 'https' },
+      body: new URLSearchParams({ token: TOKEN }).toString(),
+      redirect: 'manual',
+    });
+    expect(form.headers.get('set-cookie')).toMatch(/; HttpOnly; SameSite=Strict; Secure$/);
   });
 });
 

@@ -2,7 +2,7 @@ import { type DynamicModule, type MiddlewareConsumer, Module, type ModuleMetadat
 import { LOGGER } from '@sitesaga/messaging';
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { ADMIN_OPTIONS, AdminAuthenticator, AdminAuthGuard, type AdminOptions, adminAuthenticatorProvider } from './admin-auth';
+import { ADMIN_OPTIONS, AdminAuthenticator, AdminAuthGuard, type AdminOptions, adminAuthenticatorProvider, failedAttemptsProvider } from './admin-auth';
 import { AdminController } from './admin.controller';
 import { AdminErrorsFilter } from './admin-errors.filter';
 import { AdminHttpMiddleware } from './admin-http.middleware';
@@ -11,6 +11,7 @@ import { loadAdminPage } from './admin-page';
 import { ADMIN_PAGE, AdminPageController } from './admin-page.controller';
 import { SagaOperations } from './saga-operations';
 import { SagaQueries } from './saga-queries';
+import { SessionRevocations } from './session-revocations';
 import { ADMIN_LOGGER, DEFAULT_STREAM_OPTIONS, SAGA_STREAM_OPTIONS, SagaStream, type SagaStreamOptions } from './saga-stream';
 
 export interface AdminModuleOptions extends AdminOptions {
@@ -38,7 +39,14 @@ export class AdminModule implements NestModule {
       imports: options.imports ?? [],
       controllers: [AdminPageController, AdminController],
       providers: [
-        { provide: ADMIN_OPTIONS, useValue: { adminToken: options.adminToken } satisfies AdminOptions },
+        {
+          provide: ADMIN_OPTIONS,
+          useValue: {
+            adminToken: options.adminToken,
+            ...(options.namedTokens ? { namedTokens: options.namedTokens } : {}),
+            ...(options.failedAttempts ? { failedAttempts: options.failedAttempts } : {}),
+          } satisfies AdminOptions,
+        },
         { provide: SAGA_STREAM_OPTIONS, useValue: { ...DEFAULT_STREAM_OPTIONS, ...options.stream } satisfies SagaStreamOptions },
         { provide: ADMIN_PAGE, useFactory: loadAdminPage },
         {
@@ -48,9 +56,11 @@ export class AdminModule implements NestModule {
         },
         { provide: AdminMetrics, useFactory: (registry?: Registry) => new AdminMetrics(registry ?? null), inject: [{ token: Registry, optional: true }] },
         adminAuthenticatorProvider,
+        failedAttemptsProvider,
         AdminAuthGuard,
         AdminErrorsFilter,
         SagaQueries,
+        SessionRevocations,
         SagaStream,
         SagaOperations,
       ],

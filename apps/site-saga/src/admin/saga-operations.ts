@@ -2,7 +2,8 @@ import { ConflictException, Inject, Injectable, NotFoundException, Optional } fr
 import { ModuleRef } from '@nestjs/core';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { UnitOfWork } from '@sitesaga/messaging';
-import { SagaConcurrencyConflict, SagaEngine, SagaNotFound, type SagaState, SagaTransitionRefused, UnknownSagaType } from '@sitesaga/saga';
+import { HISTORY_LIMIT } from '@sitesaga/http-contracts';
+import { findSagaWithHistory, SagaConcurrencyConflict, SagaEngine, SagaNotFound, type SagaState, SagaTransitionRefused, UnknownSagaType } from '@sitesaga/saga';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
@@ -10,7 +11,7 @@ import { ADMIN_LOGGER, SagaStream } from './saga-stream';
 import { detailOf, type SagaDetail, type SagaSummary, summaryOf } from './saga-views';
 
 /** History entries one detail response carries (the oldest ones; `historyTruncated` says when there are more). */
-export const HISTORY_LIMIT = 1000;
+export { HISTORY_LIMIT };
 /** An operator action that lost a race with a reply is decided again against the fresh state. */
 const CONFLICT_ATTEMPTS = 3;
 
@@ -48,18 +49,18 @@ export class SagaOperations {
   }
 
   async detail(id: string): Promise<SagaDetail> {
-    const manager = this.dataSource.manager;
-    const [state, history] = await Promise.all([this.engine.store.load(manager, id), this.engine.store.history(manager, id, HISTORY_LIMIT + 1)]);
-    if (!state) throw notFound(id);
-    return detailOf(state, this.redactedData(state), history.slice(0, HISTORY_LIMIT), history.length > HISTORY_LIMIT, this.stepOrder(state.type));
+    const found = await findSagaWithHistory(this.dataSource.manager, this.engine.store, id, HISTORY_LIMIT);
+    if (!found) throw notFound(id);
+    return detailOf(found.state, this.redactedData(found.state), found.history, found.historyTruncated, this.stepOrder(found.state.type));
   }
 
-  retry(id: string): Promise<SagaSummary> {
-    return this.act(id, 'retry', (engine, tx, requestId) => engine.retry(tx, id, requestId));
+  /** `operator`: who asked (`admin`, or the name of an ADMIN_TOKENS token): named in the history entry's message id and in the log. */
+  retry(id: string, operator = 'admin'): Promise<SagaSummary> {
+    return this.act(id, 'retry', operator, (engine, tx, requestId) => engine.retry(tx, id, requestId));
   }
 
-  abort(id: string, reason: string): Promise<SagaSummary> {
-    return this.act(id, 'abort', (engine, tx, requestId) => engine.abort(tx, id, reason, requestId));
+  abort(id: string, reason: string, operator = 'admin'): Promise<SagaSummary> {
+    return this.act(id, 'abort', operator, (engine, tx, requestId) => engine.abort(tx, id, reason, requestId));
   }
 
   private stepOrder(type: string): string[] {
@@ -81,14 +82,17 @@ export class SagaOperations {
   private async act(
     id: string,
     action: 'retry' | 'abort',
+    operator: string,
     work: (engine: SagaEngine, tx: Parameters<SagaEngine['retry']>[0], requestId: string) => Promise<SagaState>,
   ): Promise<SagaSummary> {
-    const requestId = randomUUID();
+    // The request id is the history entry's message id (RetryRequested, AbortRequested) and
+    // the causation id of what it sends: it names the operator, so the history says who.
+    const requestId = `operator:${operator}:${randomUUID()}`;
     for (let attempt = 1; ; attempt += 1) {
       try {
         const outcome = await this.unitOfWork.run(null, (tx) => work(this.engine, tx, requestId));
         if (outcome.status !== 'done') throw new Error(`unexpected unit-of-work outcome ${outcome.status}`);
-        this.logger.info({ sagaId: id, action, requestId, status: outcome.result.status, sent: outcome.published.length }, `operator ${action} of saga`);
+        this.logger.info({ sagaId: id, action, operator, requestId, status: outcome.result.status, sent: outcome.published.length }, `operator ${action} of saga`);
         this.stream.publish(id);
         return summaryOf(outcome.result);
       } catch (error) {

@@ -2,7 +2,9 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { AdminMetrics } from './admin-metrics';
+import type { AdminSession } from './admin-auth';
 import { type ChangedSaga, SagaQueries } from './saga-queries';
+import { SessionRevocations } from './session-revocations';
 
 export const SAGA_STREAM_OPTIONS = Symbol('SAGA_STREAM_OPTIONS');
 export const ADMIN_LOGGER = Symbol('ADMIN_LOGGER');
@@ -20,13 +22,27 @@ export interface SagaStreamOptions {
   readonly batchSize: number;
   /** A client that lets more than this pile up unread is dropped (it reconnects and reloads). */
   readonly maxBufferedBytes: number;
+  /** Open streams this replica serves at most; one more is answered 503 with Retry-After. */
+  readonly maxClients: number;
 }
 
-export const DEFAULT_STREAM_OPTIONS: SagaStreamOptions = { pollMs: 500, heartbeatMs: 15_000, overlapMs: 2_000, batchSize: 500, maxBufferedBytes: 1 << 20 };
+export const DEFAULT_STREAM_OPTIONS: SagaStreamOptions = {
+  pollMs: 500,
+  heartbeatMs: 15_000,
+  overlapMs: 2_000,
+  batchSize: 500,
+  maxBufferedBytes: 1 << 20,
+  maxClients: 100,
+};
 
 interface StreamClient {
   readonly response: ServerResponse;
+  /** The page's session the stream was opened with; none for a bearer token. */
+  readonly session: AdminSession | null;
 }
+
+/** How often open streams' sessions are checked against sign-outs made on any replica. */
+const SESSION_CHECK_MS = 2_000;
 
 /**
  * Live saga changes for `GET /admin/stream` (Server-Sent Events, `event: saga` with the
@@ -43,6 +59,7 @@ export class SagaStream implements OnModuleDestroy {
   private readonly sent = new Map<string, { version: number; updatedAt: Date }>();
   private pollTimer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
+  private sessionTimer: NodeJS.Timeout | null = null;
   private newestSeen = new Date(0);
   private lookBack = true;
   private pollDue = false;
@@ -54,6 +71,7 @@ export class SagaStream implements OnModuleDestroy {
     private readonly metrics: AdminMetrics,
     @Inject(ADMIN_LOGGER) private readonly logger: Logger,
     @Inject(SAGA_STREAM_OPTIONS) private readonly options: SagaStreamOptions,
+    private readonly revocations: SessionRevocations,
   ) {}
 
   /** Call after committing a change to saga `sagaId`: connected clients get its summary at once. Cheap, never throws. */
@@ -72,8 +90,14 @@ export class SagaStream implements OnModuleDestroy {
     return this.pollTimer !== null;
   }
 
-  /** Takes over `response` as an event stream until the client goes away. */
-  connect(response: ServerResponse): void {
+  /** Takes over `response` as an event stream until the client goes away; 503 when the replica serves as many as it may. */
+  connect(response: ServerResponse, session: AdminSession | null = null): void {
+    if (this.clients.size >= this.options.maxClients) {
+      // Each stream holds a socket and its share of every broadcast: their number is bounded.
+      response.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '10', 'Cache-Control': 'no-store' });
+      response.end(JSON.stringify({ message: `too many open streams (at most ${this.options.maxClients}); try again later`, errors: [] }));
+      return;
+    }
     response.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-store',
@@ -83,12 +107,34 @@ export class SagaStream implements OnModuleDestroy {
     });
     response.flushHeaders();
     response.write('retry: 3000\n: connected\n\n');
-    const client: StreamClient = { response };
+    const client: StreamClient = { response, session };
     this.clients.add(client);
     this.metrics.streamClients.set(this.clients.size);
     response.on('close', () => this.disconnect(client));
     if (this.clients.size === 1) this.start();
     if (response.destroyed) this.disconnect(client); // gone before 'close' could be heard
+  }
+
+  /** Ends every stream opened with this session (signed out). */
+  endSession(sessionId: string): void {
+    for (const client of [...this.clients]) {
+      if (client.session?.id !== sessionId) continue;
+      client.response.end();
+      this.disconnect(client);
+    }
+  }
+
+  /** Ends the streams whose session expired or was signed out on any replica. */
+  private async checkSessions(): Promise<void> {
+    const withSession = [...this.clients].filter((client) => client.session !== null);
+    if (withSession.length === 0) return;
+    const now = Date.now();
+    const revoked = await this.revocations.revokedAmong([...new Set(withSession.map((client) => client.session!.id))]);
+    for (const client of withSession) {
+      if (!revoked.has(client.session!.id) && client.session!.expires.getTime() > now) continue;
+      client.response.end();
+      this.disconnect(client);
+    }
   }
 
   onModuleDestroy(): void {
@@ -112,15 +158,21 @@ export class SagaStream implements OnModuleDestroy {
       this.kick();
     }, this.options.pollMs);
     this.heartbeatTimer = setInterval(() => this.broadcast(': heartbeat\n\n'), this.options.heartbeatMs);
+    this.sessionTimer = setInterval(() => {
+      this.checkSessions().catch((error: unknown) => this.logger.warn({ err: error }, 'admin stream: checking sessions failed'));
+    }, SESSION_CHECK_MS);
     this.pollTimer.unref();
     this.heartbeatTimer.unref();
+    this.sessionTimer.unref();
   }
 
   private stop(): void {
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.sessionTimer) clearInterval(this.sessionTimer);
     this.pollTimer = null;
     this.heartbeatTimer = null;
+    this.sessionTimer = null;
     this.pending.clear();
     this.sent.clear();
     this.pollDue = false;

@@ -54,6 +54,11 @@ async function check(operation: string, method: string, path: string, expectedSt
     headers: { authorization: `Bearer ${TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
+  return checkAnswer(operation, response, expectedStatus);
+}
+
+/** Checks a received answer against the documented schema of `operation` for its status. */
+async function checkAnswer(operation: string, response: Response, expectedStatus: number): Promise<unknown> {
   const answer: unknown = await response.json();
   expect({ operation, status: response.status }).toEqual({ operation, status: expectedStatus });
   const [verb, route] = operation.split(' ') as [string, string];
@@ -92,5 +97,37 @@ describe('site-saga OpenAPI document', () => {
     await harness.fixtures.succeed(refused, DropDatabase);
     await harness.fixtures.succeed(refused, ReleaseSite);
     await check('POST /admin/sagas/{id}/retry', 'POST', `/admin/sagas/${refused}/retry`, 409);
+  });
+
+  it('documents the refusals as they are answered: 401, 429 with Retry-After, the stream cap 503', async () => {
+    // Every admin route names the throttling answer and its header.
+    for (const [path, item] of Object.entries(document.paths).filter(([path]) => path.startsWith('/admin/'))) {
+      for (const [method, operation] of Object.entries(item as Record<string, { responses: Record<string, { headers?: object }> }>)) {
+        if (path === '/admin/session' && method === 'delete') continue;
+        expect({ path, method, throttled: operation.responses['429'] }).toMatchObject({ path, method, throttled: { headers: { 'Retry-After': {} } } });
+      }
+    }
+    const throttled = await startAdminTestApp({ adminToken: TOKEN, stream: { maxClients: 1 }, failedAttempts: { limit: 3, windowMs: 60_000 } });
+    const controller = new AbortController();
+    try {
+      const bearer = { authorization: `Bearer ${TOKEN}` };
+      const first = await fetch(`${throttled.url}/admin/stream`, { headers: bearer, signal: controller.signal });
+      expect(first.status).toBe(200);
+      const capped = await fetch(`${throttled.url}/admin/stream`, { headers: bearer });
+      expect(capped.headers.get('retry-after')).toBe('10');
+      await checkAnswer('GET /admin/stream', capped, 503);
+
+      const wrong = { authorization: `Bearer not-${TOKEN}` };
+      // 3 failed attempts allowed in the window: the 4th try is refused whatever the token.
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        await checkAnswer('GET /admin/stats', await fetch(`${throttled.url}/admin/stats`, { headers: wrong }), 401);
+      }
+      const refused = await fetch(`${throttled.url}/admin/stats`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      await checkAnswer('GET /admin/stats', refused, 429);
+    } finally {
+      controller.abort();
+      await throttled.close();
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
 import { boundReasons, checkPayload, type CreateSitePayload, createSitePayload, type FieldReason } from '@sitesaga/contracts';
+import { SITES_LIST_LIMIT } from '@sitesaga/http-contracts';
 import { randomUUID } from 'node:crypto';
 import { isSiteStatus, SITE_STATUSES, type SiteStatus } from '../domain/site-status';
 
@@ -30,14 +31,23 @@ export function validateSiteId(value: unknown): string {
   return value.toLowerCase();
 }
 
-export const LIST_LIMIT = { default: 100, max: 500 } as const;
+export const LIST_LIMIT = SITES_LIST_LIMIT;
 
-export function validateListQuery(query: Record<string, unknown>): { status?: SiteStatus; limit: number } {
+/** A `cursor` from an earlier page (`nextCursor`): base64url of `<microseconds>.<uuid>`. */
+export function decodeCursor(value: unknown): { createdUs: string; id: string } | null {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{1,100}$/.test(value)) return null;
+  const match = /^([0-9]{1,18})\.([0-9a-f-]{36})$/.exec(Buffer.from(value, 'base64url').toString('utf8'));
+  return match?.[1] && match[2] && UUID.test(match[2]) ? { createdUs: match[1], id: match[2] } : null;
+}
+
+export function validateListQuery(query: Record<string, unknown>): { status?: SiteStatus; limit: number; after?: { createdUs: string; id: string } } {
   const errors: FieldReason[] = [];
   for (const key of Object.keys(query)) {
-    if (key !== 'status' && key !== 'limit') errors.push({ field: key, message: 'unknown query parameter' });
+    if (key !== 'status' && key !== 'limit' && key !== 'cursor') errors.push({ field: key, message: 'unknown query parameter' });
   }
-  const { status, limit } = query;
+  const { status, limit, cursor } = query;
+  const after = cursor === undefined ? null : decodeCursor(cursor);
+  if (cursor !== undefined && !after) errors.push({ field: 'cursor', message: 'must be the nextCursor of an earlier page' });
   if (status !== undefined && !isSiteStatus(status)) errors.push({ field: 'status', message: `must be one of ${SITE_STATUSES.join(', ')}` });
   let parsedLimit: number = LIST_LIMIT.default;
   if (limit !== undefined) {
@@ -45,7 +55,7 @@ export function validateListQuery(query: Record<string, unknown>): { status?: Si
     if (!(parsedLimit >= 1 && parsedLimit <= LIST_LIMIT.max)) errors.push({ field: 'limit', message: `must be an integer from 1 to ${LIST_LIMIT.max}` });
   }
   if (errors.length > 0) throw invalidRequest('invalid query', errors);
-  return { ...(isSiteStatus(status) ? { status } : {}), limit: parsedLimit };
+  return { ...(isSiteStatus(status) ? { status } : {}), limit: parsedLimit, ...(after ? { after } : {}) };
 }
 
 /** `Idempotency-Key`: optional, 1 to 200 visible ASCII characters. */

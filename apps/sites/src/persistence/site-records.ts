@@ -19,6 +19,10 @@ export interface SiteView {
   readonly reason: string | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
+  /** The client that asked for the site; null for an operator's or a Kafka command's. */
+  readonly clientId: string | null;
+  /** created_at in microseconds, as text: the list cursor (a Date would lose the microseconds). */
+  readonly createdUs: string;
 }
 
 const holding = HOLDING_STATUSES.map((status) => `'${status}'`).join(', ');
@@ -100,11 +104,13 @@ export async function closeRequest(manager: EntityManager, siteId: string, reaso
 
 const VIEW = `
   SELECT s.id, s.name, s.domain, s.tagline, s.admin_email AS "adminEmail", s.status, s.saga_id AS "sagaId", NULL AS reason,
-         s.created_at AS "createdAt", s.updated_at AS "updatedAt"
+         s.created_at AS "createdAt", s.updated_at AS "updatedAt",
+         (SELECT r.client_id FROM site_requests r WHERE r.site_id = s.id) AS "clientId",
+         (extract(epoch FROM s.created_at) * 1000000)::bigint::text AS "createdUs"
   FROM sites s
   UNION ALL
   SELECT r.site_id, r.name, r.domain, r.tagline, r.admin_email, CASE WHEN r.rejection IS NULL THEN 'PENDING' ELSE 'FAILED' END, r.site_id, r.rejection,
-         r.created_at, r.created_at
+         r.created_at, r.created_at, r.client_id, (extract(epoch FROM r.created_at) * 1000000)::bigint::text
   FROM site_requests r WHERE NOT EXISTS (SELECT 1 FROM sites s WHERE s.id = r.site_id)`;
 
 /** A site as clients see it: its record, or its accepted request until ReserveSite lands. */
@@ -113,9 +119,44 @@ export async function viewSite(manager: EntityManager, id: string): Promise<Site
   return rows[0] ?? null;
 }
 
-export async function listSites(manager: EntityManager, filter: { status?: SiteStatus; limit: number }): Promise<SiteView[]> {
-  return manager.query(`SELECT * FROM (${VIEW}) v WHERE ($1::text IS NULL OR v.status = $1) ORDER BY v."createdAt" DESC, v.id LIMIT $2`, [
-    filter.status ?? null,
-    filter.limit,
-  ]);
+/** Where a page of the list ends: the last item's creation time (microseconds) and id. */
+export interface ListCursor {
+  readonly createdUs: string;
+  readonly id: string;
+}
+
+export interface ListFilter {
+  readonly status?: SiteStatus;
+  readonly limit: number;
+  /** Only this client's sites; every site when absent (an operator). */
+  readonly clientId?: string;
+  /** The page after this position (newest first). */
+  readonly after?: ListCursor;
+}
+
+/** Newest first, `limit` items after the cursor: a keyset page, stable while sites are added. */
+export async function listSites(manager: EntityManager, filter: ListFilter): Promise<SiteView[]> {
+  return manager.query(
+    `SELECT * FROM (${VIEW}) v
+     WHERE ($1::text IS NULL OR v.status = $1)
+       AND ($3::text IS NULL OR v."clientId" = $3)
+       AND ($4::bigint IS NULL OR (v."createdUs"::bigint, v.id) < ($4::bigint, $5::uuid))
+     ORDER BY v."createdUs"::bigint DESC, v.id DESC LIMIT $2`,
+    [filter.status ?? null, filter.limit, filter.clientId ?? null, filter.after?.createdUs ?? null, filter.after?.id ?? null],
+  );
+}
+
+/** How much of its quotas a client has used: creations in the last minute, and sites it holds. */
+export async function clientUsage(manager: EntityManager, clientId: string): Promise<{ lastMinute: number; retryAfterSeconds: number; liveSites: number }> {
+  const rows: { last_minute: number; retry_after: string | null; live_sites: number }[] = await manager.query(
+    `SELECT
+       (SELECT count(*) FROM site_requests WHERE client_id = $1 AND created_at > now() - interval '1 minute')::int AS last_minute,
+       (SELECT ceil(extract(epoch FROM min(created_at) + interval '1 minute' - now()))::text
+          FROM site_requests WHERE client_id = $1 AND created_at > now() - interval '1 minute') AS retry_after,
+       (SELECT count(*) FROM site_requests r WHERE r.client_id = $1 AND r.rejection IS NULL
+          AND NOT EXISTS (SELECT 1 FROM sites s WHERE s.id = r.site_id AND s.status IN ('FAILED', 'DELETED')))::int AS live_sites`,
+    [clientId],
+  );
+  const row = rows[0];
+  return { lastMinute: row?.last_minute ?? 0, retryAfterSeconds: Math.max(1, Number(row?.retry_after ?? 1)), liveSites: row?.live_sites ?? 0 };
 }

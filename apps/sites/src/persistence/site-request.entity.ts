@@ -32,6 +32,10 @@ export class SiteRequestEntity {
   @Column('text', { name: 'correlation_id' })
   correlationId!: string;
 
+  /** The client (SITES_CLIENT_KEYS) that asked for the site; null for an operator's. */
+  @Column('text', { name: 'client_id', nullable: true })
+  clientId!: string | null;
+
   @Column('text', { nullable: true })
   rejection!: string | null;
 

@@ -32,9 +32,16 @@ export async function ensureDatabaseExists(databaseUrl: string): Promise<void> {
   try {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (found.rowCount === 0) {
-      await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`).catch((error: { code?: string }) => {
-        if (!isDuplicateDatabase(error)) throw error;
-      });
+      const quoted = `"${name.replace(/"/g, '""')}"`;
+      const created = await client.query(`CREATE DATABASE ${quoted}`).then(
+        () => true,
+        (error: { code?: string }) => {
+          if (!isDuplicateDatabase(error)) throw error;
+          return false;
+        },
+      );
+      // Only its owner (and superusers) may connect: not every login of the server, site roles included.
+      if (created) await client.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${quoted} FROM PUBLIC`);
     }
   } finally {
     await client.end().catch(() => undefined);

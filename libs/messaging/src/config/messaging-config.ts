@@ -23,6 +23,11 @@ export interface MessagingConfig {
   readonly outboxPollMs: number;
   readonly outboxBatchSize: number;
   readonly outboxRetentionMs: number;
+  /** Inbox rows older than this are pruned (INBOX_RETENTION_MS, default 7 days). */
+  readonly inboxRetentionMs: number;
+  /** Rows per pruning DELETE (RETENTION_BATCH_SIZE) and how often pruning runs (RETENTION_INTERVAL_MS; 0: never). */
+  readonly retentionBatchSize: number;
+  readonly retentionIntervalMs: number;
   /**
    * Most messages of one fetched batch handled in one unit of work (MESSAGING_BATCH_SIZE):
    * one transaction, one inbox and one outbox statement for all of them. 1 handles every
@@ -65,6 +70,9 @@ export function messagingConfigFromEnv(service: string, env: NodeJS.ProcessEnv =
     outboxPollMs: int(env.OUTBOX_POLL_MS, 1_000),
     outboxBatchSize: int(env.OUTBOX_BATCH_SIZE, 500),
     outboxRetentionMs: int(env.OUTBOX_RETENTION_MS, 3_600_000),
+    inboxRetentionMs: int(env.INBOX_RETENTION_MS, 7 * 24 * 3_600_000),
+    retentionBatchSize: Math.max(1, int(env.RETENTION_BATCH_SIZE, 1_000)),
+    retentionIntervalMs: int(env.RETENTION_INTERVAL_MS, 60_000),
     batchSize: Math.max(1, int(env.MESSAGING_BATCH_SIZE, defaults.batchSize ?? 1)),
   };
 }

@@ -34,30 +34,37 @@ export function parseFaults(spec: string | undefined): FaultRule[] {
 }
 
 /**
+ * Whether fault injection is switched on: only by FAULTS_ENABLED=1, and never when
+ * NODE_ENV=production. Off, `/faults` does not exist and FAULTS is refused at boot.
+ */
+export function faultsEnabledIn(env: NodeJS.ProcessEnv): boolean {
+  return env.FAULTS_ENABLED === '1' && env.NODE_ENV !== 'production';
+}
+
+/**
  * Makes named commands fail or stall on purpose, for tests and demos. Off unless
- * configured; refused outright when NODE_ENV=production.
+ * switched on (FAULTS_ENABLED=1); refused outright when NODE_ENV=production.
  */
 export class FaultInjector {
   private rules: FaultRule[] = [];
 
   constructor(
     initial: readonly FaultRule[] = [],
-    private readonly environment: string | undefined = process.env.NODE_ENV,
+    readonly enabled: boolean = faultsEnabledIn(process.env),
     private readonly random: () => number = Math.random,
   ) {
     this.configure(initial);
   }
 
   static fromEnv(env: NodeJS.ProcessEnv = process.env): FaultInjector {
-    return new FaultInjector(parseFaults(env.FAULTS), env.NODE_ENV);
-  }
-
-  get enabled(): boolean {
-    return this.environment !== 'production';
+    const rules = parseFaults(env.FAULTS);
+    if (rules.length > 0 && env.NODE_ENV === 'production') throw new Error('FAULTS is refused when NODE_ENV=production');
+    if (rules.length > 0 && !faultsEnabledIn(env)) throw new Error('FAULTS needs FAULTS_ENABLED=1 (fault injection is off unless switched on)');
+    return new FaultInjector(rules, faultsEnabledIn(env));
   }
 
   configure(rules: readonly FaultRule[]): void {
-    if (rules.length > 0 && !this.enabled) throw new Error('fault injection is refused when NODE_ENV=production');
+    if (rules.length > 0 && !this.enabled) throw new Error('fault injection is off (FAULTS_ENABLED=1 switches it on, never in production)');
     for (const rule of rules) {
       if (!MODES.includes(rule.mode) || !(rule.rate >= 0 && rule.rate <= 1) || !rule.command) throw new Error(`invalid fault rule ${JSON.stringify(rule)}`);
     }

@@ -19,9 +19,11 @@ import { KafkaEnvelopeServer } from '../kafka/kafka-envelope.server';
 import { MessagingMetrics } from '../observability/messaging-metrics';
 import { OutboxBacklogMetrics } from '../observability/outbox-backlog-metrics';
 import { OutboxRelay } from '../outbox/outbox-relay';
+import { inboxRetention, RetentionPruner } from '../retention/retention-pruner';
 import { UnitOfWork } from '../outbox/unit-of-work';
 import { FaultInjector } from '../fault-injection/fault-injector';
-import { FaultsController } from '../fault-injection/faults.controller';
+import { FaultsController, FaultsGuard } from '../fault-injection/faults.controller';
+import { OperatorTokens } from '../auth/operator-tokens';
 import { HealthController } from './health.controller';
 import { MetricsController } from './metrics.controller';
 import { DATABASE_URL, KAFKA, LOGGER, MESSAGING_CONFIG, OUTBOX_PRODUCER } from './messaging.module.tokens';
@@ -50,16 +52,19 @@ class OutboxRelayLifecycle implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(OUTBOX_PRODUCER) private readonly producer: Producer,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly unitOfWork: UnitOfWork,
+    private readonly pruner: RetentionPruner,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.producer.connect();
     this.relay.start();
+    this.pruner.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     // A handler waiting out a database outage would hold the consumer's stop forever.
     this.unitOfWork.stopWaiting();
+    await this.pruner.stop();
     await this.server.close().catch((error: unknown) => this.logger.warn({ err: error }, 'consumer close at shutdown failed'));
     await this.relay.drain().catch((error: unknown) => this.logger.warn({ err: error }, 'outbox flush at shutdown failed'));
     await this.relay.stop();
@@ -137,10 +142,27 @@ export class MessagingModule {
             new KafkaEnvelopeServer({ kafka, config: options.config, topics: options.topics, logger: options.logger, metrics, dataSource, batcher: unitOfWork }),
           inject: [KAFKA, MessagingMetrics, getDataSourceToken(), UnitOfWork],
         },
+        {
+          provide: RetentionPruner,
+          useFactory: (dataSource: DataSource, registry: Registry) => {
+            const pruner = new RetentionPruner({
+              dataSource,
+              registry,
+              logger: options.logger.child({ component: 'retention' }),
+              batchSize: options.config.retentionBatchSize,
+              intervalMs: options.config.retentionIntervalMs,
+            });
+            pruner.add(inboxRetention(options.config.inboxRetentionMs));
+            return pruner;
+          },
+          inject: [getDataSourceToken(), Registry],
+        },
         { provide: FaultInjector, useFactory: () => FaultInjector.fromEnv() },
+        { provide: OperatorTokens, useFactory: () => OperatorTokens.fromEnv() },
+        FaultsGuard,
         OutboxRelayLifecycle,
       ],
-      exports: [FaultInjector, MESSAGING_CONFIG, LOGGER, DATABASE_URL, Registry, MessagingMetrics, KAFKA, OutboxRelay, UnitOfWork, KafkaEnvelopeServer],
+      exports: [FaultInjector, OperatorTokens, RetentionPruner, MESSAGING_CONFIG, LOGGER, DATABASE_URL, Registry, MessagingMetrics, KAFKA, OutboxRelay, UnitOfWork, KafkaEnvelopeServer],
     };
   }
 }

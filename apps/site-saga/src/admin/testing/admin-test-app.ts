@@ -10,12 +10,13 @@ import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import { causedBy, type Envelope, type FailureClass } from '@sitesaga/contracts';
 import { createLogger, LOGGER, MESSAGING_MIGRATIONS, PinoNestLogger, UnitOfWork } from '@sitesaga/messaging';
 import { type AnyCommand, SAGA_ENTITIES, SAGA_MIGRATIONS, SagaEngine, type SagaState } from '@sitesaga/saga';
+import { AdminRevokedSessions1764600000100 } from '../../persistence/migrations/1764600000100-admin-revoked-sessions';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
-import { type TestSiteData, testSaga } from '../../../../../libs/saga/src/testing/test-saga';
+import { type TestSiteData, testSaga } from '@sitesaga/saga/testing';
 import { freshDatabase } from '../../../../../test/support/fresh-database';
 import { AdminModule } from '../admin.module';
 import { SagaStream, type SagaStreamOptions } from '../saga-stream';
@@ -38,7 +39,11 @@ export interface AdminTestApp {
 
 export interface AdminTestAppOptions {
   readonly adminToken: string;
+  /** ADMIN_TOKENS of the app: named operator tokens. */
+  readonly namedTokens?: readonly { readonly name: string; readonly secret: string }[];
   readonly stream?: Partial<SagaStreamOptions>;
+  /** The throttle of wrong tokens; default 100,000 in a minute (tests try wrong tokens on purpose). */
+  readonly failedAttempts?: { readonly limit: number; readonly windowMs: number };
   /** Default 0.01. */
   readonly timeScale?: number;
   /** False: the host parses no bodies (the login form must still work). Default true. */
@@ -90,13 +95,19 @@ export async function startAdminTestApp(options: AdminTestAppOptions): Promise<A
         type: 'postgres',
         url: database.url,
         entities: [...SAGA_ENTITIES],
-        migrations: [...MESSAGING_MIGRATIONS, ...SAGA_MIGRATIONS],
+        migrations: [...MESSAGING_MIGRATIONS, ...SAGA_MIGRATIONS, AdminRevokedSessions1764600000100],
         migrationsRun: true,
         synchronize: false,
         logging: false,
       }),
       infrastructure,
-      AdminModule.register({ adminToken: options.adminToken, ...(options.stream ? { stream: options.stream } : {}) }),
+      AdminModule.register({
+        adminToken: options.adminToken,
+        ...(options.namedTokens ? { namedTokens: options.namedTokens } : {}),
+        // These tests try wrong tokens on purpose, many times, from one address: the throttle is tested end to end (test/e2e/access).
+        failedAttempts: options.failedAttempts ?? { limit: 100_000, windowMs: 60_000 },
+        ...(options.stream ? { stream: options.stream } : {}),
+      }),
     ],
     providers: options.engineIn === 'root' ? [{ provide: SagaEngine, useValue: engine }] : [],
   };

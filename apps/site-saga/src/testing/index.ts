@@ -1,0 +1,3 @@
+// `@sitesaga/site-saga/testing`: what the end-to-end tests use of the orchestrator (never built into dist).
+export * from '../admin/testing/admin-test-app';
+export { siteSagaConfigFromEnv } from '../site-saga-config';
