@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Envelope, ProvisionStorage, Topics } from '@sitesaga/contracts';
+import { type Envelope, ProvisionStorage, SITE_CATALOGUE, Topics } from '@sitesaga/contracts';
 import type { Kafka, Producer } from 'kafkajs';
 import pino from 'pino';
 import { DataSource } from 'typeorm';
@@ -54,10 +54,10 @@ beforeAll(async () => {
   producer = createOutboxProducer(kafka);
   await producer.connect();
   relay = new OutboxRelay({ dataSource, producer, connectionString: database.url, logger, pollMs: 1000, batchSize: 500, retentionMs: 3_600_000 });
-  unitOfWork = new UnitOfWork(dataSource, { consumer: config.service, logger, onOutboxWritten: () => relay.wake(), attempts: 3, backoff: config.handlerBackoff });
+  unitOfWork = new UnitOfWork(dataSource, { consumer: config.service, catalogue: SITE_CATALOGUE, logger, onOutboxWritten: () => relay.wake(), attempts: 3, backoff: config.handlerBackoff });
   relay.start();
 
-  server = new KafkaEnvelopeServer({ kafka, config, topics: [Topics.storageCommands], logger, dataSource });
+  server = new KafkaEnvelopeServer({ kafka, config, catalogue: SITE_CATALOGUE, topics: [Topics.storageCommands], logger, dataSource });
   // The participant side: record the effect and reply, in one unit of work.
   server.addHandler(
     ProvisionStorage.type,

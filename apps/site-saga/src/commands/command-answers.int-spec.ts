@@ -1,4 +1,4 @@
-import { CreateSite, DeleteSite, type Envelope, sagaIdFor } from '@sitesaga/contracts';
+import { CreateSite, DeleteSite, type Envelope, SITE_CATALOGUE, sagaIdFor } from '@sitesaga/contracts';
 import { CreateMessagingTables1732400000000, createLogger, UnitOfWork } from '@sitesaga/messaging';
 import { SAGA_ENTITIES, SagaEngine, SagaStore } from '@sitesaga/saga';
 import { randomUUID } from 'node:crypto';
@@ -34,6 +34,7 @@ beforeAll(async () => {
   const logger = createLogger('site-saga', { level: 'silent', destination: new Writable({ write: (_chunk, _encoding, done) => done() }) });
   const unitOfWork = new UnitOfWork(dataSource, {
     consumer: 'site-saga',
+    catalogue: SITE_CATALOGUE,
     logger,
     onOutboxWritten: () => undefined,
     attempts: 1,

@@ -9,6 +9,7 @@ import {
   ProvisionStorage,
   ReleaseSite,
   ReserveSite,
+  SITE_CATALOGUE,
 } from '@sitesaga/contracts';
 import { CreateMessagingTables1732400000000, createLogger, UnitOfWork } from '@sitesaga/messaging';
 import { SAGA_ENTITIES, SAGA_MIGRATIONS, SagaEngine } from '@sitesaga/saga';
@@ -49,7 +50,7 @@ beforeAll(async () => {
   metrics = new SagaMetrics(registry, dataSource, { sagaTypes: [testSaga.type, 'NeverStarted'], reuseMs: 0 });
   engine = new SagaEngine([testSaga], new MeasuredSagaStore(metrics), { timeScale: 0.01 });
   const logger = createLogger('site-saga', { level: 'silent', destination: new Writable({ write: (_chunk, _encoding, done) => done() }) });
-  unitOfWork = new UnitOfWork(dataSource, { consumer: 'site-saga', logger, onOutboxWritten: () => undefined, attempts: 1, backoff: { initialMs: 10, factor: 2, maxMs: 100, jitter: 0 } });
+  unitOfWork = new UnitOfWork(dataSource, { consumer: 'site-saga', catalogue: SITE_CATALOGUE, logger, onOutboxWritten: () => undefined, attempts: 1, backoff: { initialMs: 10, factor: 2, maxMs: 100, jitter: 0 } });
   const changes = { publish: (sagaId: string) => (announce ? metrics.committed(sagaId) : undefined) } as unknown as SagaStream;
   fixtures = new SagaFixtures(engine, unitOfWork, changes, dataSource);
 });

@@ -1,3 +1,4 @@
+import { SITE_CATALOGUE } from '@sitesaga/contracts';
 import { CreateMessagingTables1732400000000, createLogger, UnitOfWork } from '@sitesaga/messaging';
 import { SAGA_ENTITIES, SagaEngine, SagaStore, type SagaState } from '@sitesaga/saga';
 import { randomUUID } from 'node:crypto';
@@ -56,6 +57,7 @@ beforeAll(async () => {
   await dataSource.runMigrations();
   unitOfWork = new UnitOfWork(dataSource, {
     consumer: 'site-saga',
+    catalogue: SITE_CATALOGUE,
     logger,
     onOutboxWritten: () => undefined,
     attempts: 1,

@@ -1,4 +1,4 @@
-import type { Envelope } from '@sitesaga/contracts';
+import type { Envelope } from '@sitesaga/message-kit';
 import { BusinessRejection, TransientFailure } from '../retry/failure-classification';
 
 /**

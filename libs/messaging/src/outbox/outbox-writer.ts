@@ -1,4 +1,4 @@
-import { definitionOf, type Envelope } from '@sitesaga/contracts';
+import type { Catalogue, Envelope } from '@sitesaga/message-kit';
 import { escapeLiteral } from 'pg';
 
 /** Kafka headers that let a reader route or trace a message without parsing it. */
@@ -19,10 +19,10 @@ export const envelopeHeaders = (envelope: Envelope): Record<string, string> => (
  * message's contract, never from the caller, and the Kafka key is the saga id, so one
  * saga's messages stay in order on one partition.
  */
-export function outboxInsertSql(envelopes: readonly Envelope[]): string | null {
+export function outboxInsertSql(envelopes: readonly Envelope[], catalogue: Catalogue): string | null {
   if (envelopes.length === 0) return null;
   const rows = envelopes.map((envelope) => {
-    const definition = definitionOf(envelope.type, envelope.version);
+    const definition = catalogue.definitionOf(envelope.type, envelope.version);
     if (!definition) throw new Error(`no contract for ${envelope.type} v${envelope.version}: refusing to publish it`);
     const values = [envelope.id, definition.topic, envelope.sagaId, envelope.type, JSON.stringify(envelope), JSON.stringify(envelopeHeaders(envelope))];
     return `(${values.map(escapeLiteral).join(', ')})`;

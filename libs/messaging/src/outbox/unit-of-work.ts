@@ -1,10 +1,10 @@
-import { type CommandDefinition, causedBy, definitionOf, type Envelope, type FailureClass } from '@sitesaga/contracts';
+import { type Catalogue, type CommandDefinition, causedBy, type Envelope, type Failure } from '@sitesaga/message-kit';
 import type { Logger } from 'pino';
 import type { PoolClient, QueryResult } from 'pg';
 import type { DataSource } from 'typeorm';
 import { type BackoffPolicy, backoffDelay } from '../retry/backoff';
 import { isConnectionFailure } from '../retry/connection-failure';
-import { classifyFailure, describeError } from '../retry/failure-classification';
+import { BusinessRejection, classifyFailure, describeError } from '../retry/failure-classification';
 import { inboxInsertSql } from '../inbox/inbox';
 import { hopTiming } from '../observability/hop-timing';
 import { outboxInsertSql } from './outbox-writer';
@@ -15,6 +15,8 @@ export type UnitOfWorkOutcome<T> = { readonly status: 'done'; readonly result: T
 export interface UnitOfWorkOptions {
   /** Inbox consumer name: the service name. */
   readonly consumer: string;
+  /** The messages the service speaks: outbox rows take their topic from it, failures their shape. */
+  readonly catalogue: Catalogue;
   readonly logger: Logger;
   /** Called after every commit that wrote outbox rows: wakes the relay at once. */
   readonly onOutboxWritten?: () => void;
@@ -79,7 +81,7 @@ export class UnitOfWork {
       const tx = new OutboxTransaction(runner.manager, cause);
       const result = await work(tx);
       const tw = hopTiming ? Date.now() : 0;
-      const outbox = outboxInsertSql(tx.pending);
+      const outbox = outboxInsertSql(tx.pending, this.options.catalogue);
       const notify = outbox && this.options.relayIsRemote?.() ? `SELECT pg_notify('outbox_messages', '');` : '';
       await client.query(outbox ? `${outbox}; ${notify} COMMIT` : 'COMMIT');
       open = false;
@@ -110,8 +112,8 @@ export class UnitOfWork {
    * errors a few retries cure (deadlock, serialization failure…) use up attempts.
    */
   async handleCommand<P>(command: Envelope<P>, work: (tx: Transaction) => Promise<void>): Promise<UnitOfWorkOutcome<void>> {
-    const definition = definitionOf(command.type, command.version) as CommandDefinition | undefined;
-    if (!definition || definition.kind !== 'command') throw new Error(`${command.type} is not a participant command`);
+    const definition = this.options.catalogue.commandOf(command.type, command.version);
+    if (!definition) throw new Error(`${command.type} is not a participant command`);
     let attempt = 0;
     for (;;) {
       attempt += 1;
@@ -122,11 +124,14 @@ export class UnitOfWork {
         failure = error;
       }
       const kind = classifyFailure(failure);
-      if (kind === 'business') return this.outlastingOutages(command, () => this.reportFailure(command, definition, 'business', describeError(failure)));
+      if (kind === 'business') {
+        const reasons = failure instanceof BusinessRejection ? failure.reasons : undefined;
+        return this.outlastingOutages(command, () => this.reportFailure(command, definition, { reason: describeError(failure), class: 'business', reasons }));
+      }
       if (kind === 'unreadable' || this.stopping) throw failure;
       if (attempt >= this.options.attempts) {
         this.options.logger.error({ err: failure, attempt }, `${command.type} failed after ${attempt} attempts`);
-        return this.outlastingOutages(command, () => this.reportFailure(command, definition, 'transient', describeError(failure)));
+        return this.outlastingOutages(command, () => this.reportFailure(command, definition, { reason: describeError(failure), class: 'transient' }));
       }
       const wait = backoffDelay(this.options.backoff, attempt);
       this.options.logger.warn({ err: failure, attempt, retryInMs: wait, kind }, `${command.type} failed; retrying`);
@@ -180,11 +185,12 @@ export class UnitOfWork {
     });
   }
 
-  private reportFailure(command: Envelope, definition: CommandDefinition, failureClass: FailureClass, reason: string): Promise<UnitOfWorkOutcome<void>> {
-    const siteId = (command.payload as { siteId?: string }).siteId ?? command.sagaId;
-    this.options.logger.warn({ failureClass, reason }, `${command.type} refused`);
+  /** The command's own failure event, built by its definition from the command (it names what the command named). */
+  private reportFailure(command: Envelope, definition: CommandDefinition, failure: Failure): Promise<UnitOfWorkOutcome<void>> {
+    this.options.logger.warn({ failureClass: failure.class, reason: failure.reason }, `${command.type} refused`);
+    const bounded: Failure = { ...failure, reason: failure.reason.slice(0, 2000) };
     return this.run(command, async (tx) => {
-      tx.publish(definition.failed.create({ siteId, reason: reason.slice(0, 2000), class: failureClass }, causedBy(command)));
+      tx.publish(definition.failed.create(definition.failure(command.payload, bounded), causedBy(command)));
     });
   }
 }

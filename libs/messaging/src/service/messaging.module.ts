@@ -9,6 +9,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
+import type { Catalogue } from '@sitesaga/message-kit';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -33,6 +34,8 @@ export interface MessagingModuleOptions {
   readonly config: MessagingConfig;
   readonly logger: Logger;
   readonly databaseUrl: string;
+  /** The service's messages (e.g. the site catalogue): what it reads is validated, and what it writes routed, by it. */
+  readonly catalogue: Catalogue;
   /** Topics the service consumes. */
   readonly topics: readonly string[];
 }
@@ -120,6 +123,7 @@ export class MessagingModule {
           useFactory: (dataSource: DataSource, relay: OutboxRelay) =>
             new UnitOfWork(dataSource, {
               consumer: options.config.service,
+              catalogue: options.catalogue,
               logger: options.logger,
               onOutboxWritten: () => relay.wake(),
               relayIsRemote: () => !relay.leader,
@@ -131,7 +135,7 @@ export class MessagingModule {
         {
           provide: KafkaEnvelopeServer,
           useFactory: (kafka: Kafka, metrics: MessagingMetrics, dataSource: DataSource) =>
-            new KafkaEnvelopeServer({ kafka, config: options.config, topics: options.topics, logger: options.logger, metrics, dataSource }),
+            new KafkaEnvelopeServer({ kafka, config: options.config, catalogue: options.catalogue, topics: options.topics, logger: options.logger, metrics, dataSource }),
           inject: [KAFKA, MessagingMetrics, getDataSourceToken()],
         },
         { provide: FaultInjector, useFactory: () => FaultInjector.fromEnv() },

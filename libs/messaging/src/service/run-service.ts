@@ -1,6 +1,7 @@
 import type { DynamicModule, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import type { Catalogue } from '@sitesaga/message-kit';
 import type { Logger } from 'pino';
 import { DataSource, type DataSourceOptions, type MixedList } from 'typeorm';
 import { messagingConfigFromEnv, type MessagingConfig } from '../config/messaging-config';
@@ -24,6 +25,8 @@ export interface ServiceInfrastructure {
 export interface ServiceSpec {
   readonly name: string;
   readonly defaultPort: number;
+  /** The messages the service speaks (e.g. the site catalogue), handed to the messaging module. */
+  readonly catalogue: Catalogue;
   readonly topics: readonly string[];
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   readonly entities: MixedList<Function | string>;
@@ -78,7 +81,7 @@ export function serviceInfrastructure(spec: ServiceSpec, env: NodeJS.ProcessEnv 
           return dataSource;
         },
       }),
-      MessagingModule.forRoot({ config, logger, databaseUrl, topics: spec.topics }),
+      MessagingModule.forRoot({ config, logger, databaseUrl, catalogue: spec.catalogue, topics: spec.topics }),
     ],
   };
 }

@@ -1,4 +1,4 @@
-import { causedBy, type Envelope, type FailureClass } from '@sitesaga/contracts';
+import { causedBy, type Envelope, type FailureClass } from '@sitesaga/message-kit';
 import { type Decision, decide, type SagaInput } from '../decide';
 import type { AnyCommand, SagaDefinition } from '../define-saga';
 import type { SagaState, StepState } from '../saga-state';

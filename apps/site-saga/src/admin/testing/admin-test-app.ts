@@ -7,7 +7,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
-import { causedBy, type Envelope, type FailureClass } from '@sitesaga/contracts';
+import { causedBy, type Envelope, type FailureClass, SITE_CATALOGUE } from '@sitesaga/contracts';
 import { createLogger, LOGGER, MESSAGING_MIGRATIONS, PinoNestLogger, UnitOfWork } from '@sitesaga/messaging';
 import { type AnyCommand, SAGA_ENTITIES, SAGA_MIGRATIONS, SagaEngine, type SagaState } from '@sitesaga/saga';
 import { randomUUID } from 'node:crypto';
@@ -77,7 +77,7 @@ export async function startAdminTestApp(options: AdminTestAppOptions): Promise<A
       {
         provide: UnitOfWork,
         useFactory: (dataSource: DataSource) =>
-          new UnitOfWork(dataSource, { consumer: 'site-saga', logger, onOutboxWritten: () => undefined, attempts: 1, backoff: { initialMs: 10, factor: 2, maxMs: 100, jitter: 0 } }),
+          new UnitOfWork(dataSource, { consumer: 'site-saga', catalogue: SITE_CATALOGUE, logger, onOutboxWritten: () => undefined, attempts: 1, backoff: { initialMs: 10, factor: 2, maxMs: 100, jitter: 0 } }),
         inject: [getDataSourceToken()],
       },
     ],
