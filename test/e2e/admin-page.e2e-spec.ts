@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import { SEALED_CREDENTIALS } from '../../libs/saga/src/testing/test-saga';
+import { SEALED_CREDENTIALS } from '../../apps/site-saga/src/admin/testing/test-site-saga';
 import { type AdminTestApp, startAdminTestApp } from '../../apps/site-saga/src/admin/testing/admin-test-app';
 
 /**

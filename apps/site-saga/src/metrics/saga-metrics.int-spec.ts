@@ -16,7 +16,7 @@ import { SAGA_ENTITIES, SAGA_MIGRATIONS, SagaEngine } from '@sitesaga/saga';
 import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
-import { SEALED_CREDENTIALS, testSaga } from '../../../../libs/saga/src/testing/test-saga';
+import { SEALED_CREDENTIALS, testSaga } from '../admin/testing/test-site-saga';
 import { freshDatabase } from '../../../../test/support/fresh-database';
 import { SagaFixtures } from '../admin/testing/admin-test-app';
 import type { SagaStream } from '../admin/saga-stream';

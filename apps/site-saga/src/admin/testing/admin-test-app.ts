@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
-import { type TestSiteData, testSaga } from '../../../../../libs/saga/src/testing/test-saga';
+import { type TestSiteData, testSaga } from './test-site-saga';
 import { freshDatabase } from '../../../../../test/support/fresh-database';
 import { AdminModule } from '../admin.module';
 import { SagaStream, type SagaStreamOptions } from '../saga-stream';
