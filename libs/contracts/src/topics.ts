@@ -21,7 +21,6 @@ export type Topic = (typeof Topics)[keyof typeof Topics];
 
 export const ALL_TOPICS: readonly Topic[] = Object.values(Topics);
 
-
 /** Every topic the system needs created, the dead-letter topics included. */
 export const ALL_TOPICS_WITH_DLQ: readonly string[] = ALL_TOPICS.flatMap((topic) => [topic, dlqTopicOf(topic)]);
 

@@ -198,7 +198,10 @@ export function asyncApiDocumentOf(catalogue: Catalogue, spec: AsyncApiSpec): As
       schemas[payloadSchemaId(definition)] = jsonSchemaOf(definition.schema);
     }
     const channelMessages = definitions.map((definition) => ({ $ref: `#/channels/${channelId}/messages/${definition.type}` }));
-    for (const [action, parties] of [['send', senders], ['receive', receivers]] as const) {
+    for (const [action, parties] of [
+      ['send', senders],
+      ['receive', receivers],
+    ] as const) {
       for (const party of parties) {
         operations[`${party}.${action}.${topic}`] = {
           action,

@@ -87,7 +87,16 @@ async function setTopicMaxBytes(topic: string, bytes: number | null): Promise<vo
 async function startServer(
   options: { restartBackoff?: { initialMs: number; factor: number; maxMs: number; jitter: number } } = {},
 ): Promise<KafkaEnvelopeServer> {
-  const started = new KafkaEnvelopeServer({ kafka, config, catalogue: SITE_CATALOGUE, topics: [Topics.storageCommands], logger, metrics, dataSource, ...options });
+  const started = new KafkaEnvelopeServer({
+    kafka,
+    config,
+    catalogue: SITE_CATALOGUE,
+    topics: [Topics.storageCommands],
+    logger,
+    metrics,
+    dataSource,
+    ...options,
+  });
   started.addHandler(
     ProvisionStorage.type,
     async (envelope: Envelope) => {

@@ -1,14 +1,5 @@
 import { causedBy } from '@sitesaga/message-kit';
-import {
-  RefundCard,
-  ForgetTrip,
-  CancelTrip,
-  ReleaseSeat,
-  HoldSeat,
-  TripNeedsAttention,
-  TripCancelled,
-  CancelHotel,
-} from './testing/trip-catalogue';
+import { RefundCard, ForgetTrip, CancelTrip, ReleaseSeat, HoldSeat, TripNeedsAttention, TripCancelled, CancelHotel } from './testing/trip-catalogue';
 import { defineSaga, emit, parallel, send, step } from './define-saga';
 import { SagaScript } from './saga-script';
 import { type TripData, tripReplyFields, tripSaga } from './testing/trip-saga';
@@ -24,10 +15,7 @@ const stoppingSaga = defineSaga<{ tripId: string }>({
   whenExhausted: 'stop',
   stages: [
     step('CancelTrip', send(CancelTrip, byTrip)),
-    parallel(
-      step('CancelHotel', send(CancelHotel, byTrip)),
-      step('RefundCard', send(RefundCard, byTrip)),
-    ),
+    parallel(step('CancelHotel', send(CancelHotel, byTrip)), step('RefundCard', send(RefundCard, byTrip))),
     step('ForgetTrip', send(ForgetTrip, byTrip)),
   ],
   onCompleted: (d) => [emit(TripCancelled, { tripId: d.tripId })],

@@ -1,14 +1,4 @@
-import {
-  CancelTrip,
-  ConfirmTrip,
-  IssueTicket,
-  CancelHotel,
-  RefundCard,
-  ChargeCard,
-  BookHotel,
-  ReleaseSeat,
-  HoldSeat,
-} from './testing/trip-catalogue';
+import { CancelTrip, ConfirmTrip, IssueTicket, CancelHotel, RefundCard, ChargeCard, BookHotel, ReleaseSeat, HoldSeat } from './testing/trip-catalogue';
 import { SagaTransitionRefused, UnroutableReply } from './errors';
 import { SagaScript } from './saga-script';
 import { RECEIPT, type TripData, tripReplyFields, tripSaga } from './testing/trip-saga';
@@ -86,7 +76,12 @@ describe('decide: the forward path', () => {
 
     expect(script.saga.status).toBe('COMPLETED');
     expect(script.justSent()).toEqual(['TripBooked']);
-    expect(script.lastSent('TripBooked').payload).toEqual({ tripId: trip.tripId, traveller: 'ada', destination: 'Lisbon', url: 'https://trips.example.com/ada' });
+    expect(script.lastSent('TripBooked').payload).toEqual({
+      tripId: trip.tripId,
+      traveller: 'ada',
+      destination: 'Lisbon',
+      url: 'https://trips.example.com/ada',
+    });
     expect(script.saga.steps.every((step) => step.state === 'SUCCEEDED' && step.deadlineAt === null)).toBe(true);
   });
 });

@@ -57,16 +57,16 @@ type Route<D> = Omit<ReplyRoute, 'step'> & { readonly step: SagaStep<D> };
  * Throws SagaTransitionRefused for an operator action that makes no sense in the state,
  * and UnroutableReply for an event that answers no command of the definition.
  */
-export function decide<D>(
-  definition: SagaDefinition<D>,
-  state: SagaState<D> | null,
-  input: SagaInput<D>,
-  now: Date,
-  options: DecideOptions = {},
-): Decision<D> {
+export function decide<D>(definition: SagaDefinition<D>, state: SagaState<D> | null, input: SagaInput<D>, now: Date, options: DecideOptions = {}): Decision<D> {
   if (input.kind === 'start') {
     if (state) throw new SagaTransitionRefused(state.id, 'start', state.status);
-    const transition = new Transition(definition, initialState(definition, input.sagaId, input.data, input.cause.correlationId, now), now, options, input.cause.id);
+    const transition = new Transition(
+      definition,
+      initialState(definition, input.sagaId, input.data, input.cause.correlationId, now),
+      now,
+      options,
+      input.cause.id,
+    );
     transition.record({ direction: 'in', topic: input.cause.topic ?? null, messageId: input.cause.id, type: input.cause.type, step: null });
     return transition.start();
   }
@@ -147,7 +147,10 @@ class Transition<D> {
     this.data = original.data;
     this.failure = original.failure;
     // Rows follow the definition: a step added to a definition later starts PENDING in old sagas.
-    this.steps = definition.steps.map((step) => ({ ...(original.steps.find((row) => row.name === step.name) ?? pendingStep(step.name, step.position)), position: step.position }));
+    this.steps = definition.steps.map((step) => ({
+      ...(original.steps.find((row) => row.name === step.name) ?? pendingStep(step.name, step.position)),
+      position: step.position,
+    }));
     this.newId = options.newId ?? randomUUID;
     this.random = options.random ?? Math.random;
   }
@@ -226,7 +229,8 @@ class Transition<D> {
   }
 
   retry(): Decision<D> {
-    const resend = (state: 'RUNNING' | 'COMPENSATING' | 'FAILED') => this.steps.filter((step) => step.state === state && (state !== 'FAILED' || step.compensationAttempts > 0));
+    const resend = (state: 'RUNNING' | 'COMPENSATING' | 'FAILED') =>
+      this.steps.filter((step) => step.state === state && (state !== 'FAILED' || step.compensationAttempts > 0));
     this.record({ direction: 'in', topic: null, messageId: this.causationId, type: 'RetryRequested', step: null });
     if (this.status === 'FAILED' && !this.steps.some((step) => step.compensationAttempts > 0)) {
       // Stopped going forward (a `whenExhausted: 'stop'` saga, or one set aside), nothing undone: go on from where it stopped.
@@ -344,7 +348,13 @@ class Transition<D> {
         sibling.deadlineKind = null;
       }
     }
-    this.emit(this.definition.onNeedsAttention?.(this.data, { step: step.name, reason: step.error ?? reason, failedStep: step.name, failedReason: reason }, this.context()) ?? []);
+    this.emit(
+      this.definition.onNeedsAttention?.(
+        this.data,
+        { step: step.name, reason: step.error ?? reason, failedStep: step.name, failedReason: reason },
+        this.context(),
+      ) ?? [],
+    );
   }
 
   // ---- compensation ----

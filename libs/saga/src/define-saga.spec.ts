@@ -26,7 +26,9 @@ describe('defineSaga', () => {
   });
 
   it('refuses a mistyped duration when the saga is defined, not when it runs', () => {
-    expect(() => defineSaga({ type: 'Typo', stages: [step('Reserve', reserve, { timeout: '30 s' as never })] })).toThrow(/Typo, step Reserve: invalid duration/);
+    expect(() => defineSaga({ type: 'Typo', stages: [step('Reserve', reserve, { timeout: '30 s' as never })] })).toThrow(
+      /Typo, step Reserve: invalid duration/,
+    );
   });
 
   it('shrinks every timeout and backoff, not the attempt counts, when scaled for tests', () => {

@@ -252,7 +252,10 @@ export function scaleTimings<D>(definition: SagaDefinition<D>, factor: number): 
 function routesOf<D>(steps: readonly SagaStep<D>[]): Map<string, ReplyRoute[]> {
   const routes = new Map<string, ReplyRoute[]>();
   for (const step of steps) {
-    for (const [leg, sent] of [['forward', step.action], ['compensation', step.compensate]] as const) {
+    for (const [leg, sent] of [
+      ['forward', step.action],
+      ['compensation', step.compensate],
+    ] as const) {
       if (!sent) continue;
       for (const outcome of ['succeeded', 'failed'] as const) {
         const event = sent.command[outcome] as MessageDefinition;

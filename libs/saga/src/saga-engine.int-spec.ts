@@ -18,7 +18,9 @@ describe('SagaEngine against Postgres', () => {
   const engine = new SagaEngine([tripSaga], undefined, {
     timeScale: 0.001,
     clock: () => now,
-    onQuarantined: (saga, quarantine) => [emit(TripNeedsAttention, { tripId: saga.id, sagaType: saga.type, step: quarantine.step ?? '(saga)', reason: quarantine.reason })],
+    onQuarantined: (saga, quarantine) => [
+      emit(TripNeedsAttention, { tripId: saga.id, sagaType: saga.type, step: quarantine.step ?? '(saga)', reason: quarantine.reason }),
+    ],
   });
   const published: Envelope[] = [];
 
@@ -49,7 +51,9 @@ describe('SagaEngine against Postgres', () => {
     inTransaction((tx) => engine.handleReply(tx, command[outcome].create({ tripId: sagaId, ...payload } as never, causedBy(lastSent(sagaId, command.type)))));
 
   const start = (sagaId: string) =>
-    inTransaction((tx) => engine.start(tx, tripSaga, { sagaId, data: tripOf(sagaId), cause: { id: `request-${sagaId}`, type: 'BookTrip', correlationId: `request-${sagaId}` } }));
+    inTransaction((tx) =>
+      engine.start(tx, tripSaga, { sagaId, data: tripOf(sagaId), cause: { id: `request-${sagaId}`, type: 'BookTrip', correlationId: `request-${sagaId}` } }),
+    );
 
   const load = (sagaId: string) => engine.store.load<TripData>(dataSource.manager, sagaId);
 
@@ -101,7 +105,10 @@ describe('SagaEngine against Postgres', () => {
   });
 
   it('answers false for an event of no saga', async () => {
-    const stray = HoldSeat.succeeded.create({ tripId: newSagaId(), traveller: 'x', destination: 'Oslo' }, { sagaId: newSagaId(), correlationId: 'c', causationId: null });
+    const stray = HoldSeat.succeeded.create(
+      { tripId: newSagaId(), traveller: 'x', destination: 'Oslo' },
+      { sagaId: newSagaId(), correlationId: 'c', causationId: null },
+    );
     expect((await inTransaction((tx) => engine.handleReply(tx, stray))).result).toBe(false);
   });
 

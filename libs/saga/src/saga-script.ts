@@ -56,7 +56,11 @@ export class SagaScript<D> {
     return this.last;
   }
 
-  start(data: D, sagaId = 'aaaaaaaa-0000-4000-8000-000000000001', cause = { id: 'request-1', type: this.definition.type, correlationId: 'correlation-1', topic: null as string | null }): Decision<D> {
+  start(
+    data: D,
+    sagaId = 'aaaaaaaa-0000-4000-8000-000000000001',
+    cause = { id: 'request-1', type: this.definition.type, correlationId: 'correlation-1', topic: null as string | null },
+  ): Decision<D> {
     return this.input({ kind: 'start', sagaId, data, cause });
   }
 

@@ -50,7 +50,14 @@ beforeAll(async () => {
   metrics = new SagaMetrics(registry, dataSource, { sagaTypes: [testSaga.type, 'NeverStarted'], reuseMs: 0 });
   engine = new SagaEngine([testSaga], new MeasuredSagaStore(metrics), { timeScale: 0.01 });
   const logger = createLogger('site-saga', { level: 'silent', destination: new Writable({ write: (_chunk, _encoding, done) => done() }) });
-  unitOfWork = new UnitOfWork(dataSource, { consumer: 'site-saga', catalogue: SITE_CATALOGUE, logger, onOutboxWritten: () => undefined, attempts: 1, backoff: { initialMs: 10, factor: 2, maxMs: 100, jitter: 0 } });
+  unitOfWork = new UnitOfWork(dataSource, {
+    consumer: 'site-saga',
+    catalogue: SITE_CATALOGUE,
+    logger,
+    onOutboxWritten: () => undefined,
+    attempts: 1,
+    backoff: { initialMs: 10, factor: 2, maxMs: 100, jitter: 0 },
+  });
   const changes = { publish: (sagaId: string) => (announce ? metrics.committed(sagaId) : undefined) } as unknown as SagaStream;
   fixtures = new SagaFixtures(engine, unitOfWork, changes, dataSource);
 });
@@ -86,7 +93,10 @@ async function complete(name: string): Promise<string> {
 }
 
 async function sentCommand(sagaId: string, type: string): Promise<Envelope> {
-  const [row] = (await dataSource.query(`SELECT value FROM outbox_messages WHERE message_key = $1 AND type = $2 ORDER BY position DESC LIMIT 1`, [sagaId, type])) as {
+  const [row] = (await dataSource.query(`SELECT value FROM outbox_messages WHERE message_key = $1 AND type = $2 ORDER BY position DESC LIMIT 1`, [
+    sagaId,
+    type,
+  ])) as {
     value: string;
   }[];
   if (!row) throw new Error(`saga ${sagaId} sent no ${type}`);
@@ -127,7 +137,10 @@ describe('saga metrics', () => {
 
   it('ignores a change whose transaction rolled back', async () => {
     const id = await fixtures.start('metrics-rollback');
-    const reply = ReserveSite.succeeded.create({ siteId: id, name: 'metrics-rollback', domain: 'metrics-rollback.example.com' }, causedBy(await sentCommand(id, 'ReserveSite')));
+    const reply = ReserveSite.succeeded.create(
+      { siteId: id, name: 'metrics-rollback', domain: 'metrics-rollback.example.com' },
+      causedBy(await sentCommand(id, 'ReserveSite')),
+    );
     await expect(
       unitOfWork.run(null, async (tx) => {
         await engine.handleReply(tx, reply);

@@ -45,7 +45,7 @@ export const createSiteSaga = defineSaga<CreateSiteData>({
   onCompleted: (d) => [emit(SiteCreated, { siteId: d.siteId, name: d.name, domain: d.domain, url: siteUrl(d) })],
   onCompensated: (d, outcome) =>
     isRejection(outcome)
-      ? [emit(SiteCreationRejected, { reasons: reasonsOf(outcome) })]
+      ? [emit(SiteCreationRejected, { reasons: rejectionReasons(outcome) })]
       : [emit(SiteCreationFailed, { siteId: d.siteId, failedStep: outcome.failedStep, reason: outcome.reason })],
   onNeedsAttention: (d, attention, context) => [
     emit(SagaNeedsAttention, { siteId: d.siteId, sagaType: context.sagaType, step: attention.step, reason: attention.reason }),
@@ -82,5 +82,5 @@ const siteUrl = (d: CreateSiteData): string => `https://${d.domain}`;
 const isRejection = (outcome: CompensationOutcome): boolean => outcome.failedStep === 'ReserveSite' && outcome.cause === 'business';
 
 /** The fields the sites service refused, as it named them; a refusal about no field is about the site. */
-const reasonsOf = (outcome: CompensationOutcome): { field: string; message: string }[] =>
+const rejectionReasons = (outcome: CompensationOutcome): { field: string; message: string }[] =>
   outcome.reasons && outcome.reasons.length > 0 ? [...outcome.reasons] : [{ field: 'site', message: outcome.reason }];

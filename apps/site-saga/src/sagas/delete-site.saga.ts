@@ -1,12 +1,4 @@
-import {
-  DeprovisionStorage,
-  DropDatabase,
-  MarkSiteDeleted,
-  MarkSiteDeleting,
-  SagaNeedsAttention,
-  SiteDeleted,
-  SiteDeletionFailed,
-} from '@sitesaga/contracts';
+import { DeprovisionStorage, DropDatabase, MarkSiteDeleted, MarkSiteDeleting, SagaNeedsAttention, SiteDeleted, SiteDeletionFailed } from '@sitesaga/contracts';
 import { defineSaga, emit, parallel, send, step } from '@sitesaga/saga';
 
 export interface DeleteSiteData {

@@ -65,7 +65,13 @@ beforeAll(async () => {
   await dataSource.runMigrations();
   admin = new Client({ connectionString: database.url });
   await admin.connect();
-  unitOfWork = new UnitOfWork(dataSource, { consumer: 'uow-it', catalogue: SITE_CATALOGUE, logger, attempts: 2, backoff: { initialMs: 20, factor: 2, maxMs: 200, jitter: 0 } });
+  unitOfWork = new UnitOfWork(dataSource, {
+    consumer: 'uow-it',
+    catalogue: SITE_CATALOGUE,
+    logger,
+    attempts: 2,
+    backoff: { initialMs: 20, factor: 2, maxMs: 200, jitter: 0 },
+  });
 });
 
 afterAll(async () => {

@@ -29,6 +29,11 @@ export interface UnitOfWorkOptions {
   readonly relayIsRemote?: () => boolean;
   readonly attempts: number;
   readonly backoff: BackoffPolicy;
+  /**
+   * Asked before every attempt of every participant command (the fault injector): throw
+   * to fail the attempt, or say `drop` to consume the command without answering it.
+   */
+  readonly intercept?: (command: Envelope) => 'proceed' | 'drop';
 }
 
 /**
@@ -119,7 +124,12 @@ export class UnitOfWork {
       attempt += 1;
       let failure: unknown;
       try {
-        return await this.outlastingOutages(command, () => this.run(command, work));
+        return await this.outlastingOutages(command, () =>
+          this.run(command, async (tx) => {
+            if (this.options.intercept?.(command) === 'drop') return; // consumed, never answered
+            await work(tx);
+          }),
+        );
       } catch (error) {
         failure = error;
       }

@@ -29,7 +29,6 @@ import { DATABASE_URL, KAFKA, LOGGER, MESSAGING_CONFIG, OUTBOX_PRODUCER } from '
 
 export { DATABASE_URL, KAFKA, LOGGER, MESSAGING_CONFIG, OUTBOX_PRODUCER };
 
-
 export interface MessagingModuleOptions {
   readonly config: MessagingConfig;
   readonly logger: Logger;
@@ -120,7 +119,7 @@ export class MessagingModule {
         },
         {
           provide: UnitOfWork,
-          useFactory: (dataSource: DataSource, relay: OutboxRelay) =>
+          useFactory: (dataSource: DataSource, relay: OutboxRelay, faults: FaultInjector) =>
             new UnitOfWork(dataSource, {
               consumer: options.config.service,
               catalogue: options.catalogue,
@@ -129,13 +128,23 @@ export class MessagingModule {
               relayIsRemote: () => !relay.leader,
               attempts: options.config.handlerAttempts,
               backoff: options.config.handlerBackoff,
+              // Fault injection, for every command handler at once (off unless FAULTS or PUT /faults say otherwise).
+              intercept: (command) => faults.apply(command),
             }),
-          inject: [getDataSourceToken(), OutboxRelay],
+          inject: [getDataSourceToken(), OutboxRelay, FaultInjector],
         },
         {
           provide: KafkaEnvelopeServer,
           useFactory: (kafka: Kafka, metrics: MessagingMetrics, dataSource: DataSource) =>
-            new KafkaEnvelopeServer({ kafka, config: options.config, catalogue: options.catalogue, topics: options.topics, logger: options.logger, metrics, dataSource }),
+            new KafkaEnvelopeServer({
+              kafka,
+              config: options.config,
+              catalogue: options.catalogue,
+              topics: options.topics,
+              logger: options.logger,
+              metrics,
+              dataSource,
+            }),
           inject: [KAFKA, MessagingMetrics, getDataSourceToken()],
         },
         { provide: FaultInjector, useFactory: () => FaultInjector.fromEnv() },

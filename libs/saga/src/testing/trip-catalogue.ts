@@ -10,7 +10,13 @@ const tripId = z.string().uuid();
 const byTrip = z.object({ tripId }).strict();
 const tripFailure = z.object({ tripId, ...failureFields }).strict();
 
-function tripCommand<T extends string, P extends { tripId: string }, S>(type: T, schema: z.ZodType<P, z.ZodTypeDef, unknown>, succeeded: string, succeededSchema: z.ZodType<S, z.ZodTypeDef, unknown>, failed: string) {
+function tripCommand<T extends string, P extends { tripId: string }, S>(
+  type: T,
+  schema: z.ZodType<P, z.ZodTypeDef, unknown>,
+  succeeded: string,
+  succeededSchema: z.ZodType<S, z.ZodTypeDef, unknown>,
+  failed: string,
+) {
   return defineCommand({
     type,
     topic: 'trips.commands',
@@ -54,7 +60,11 @@ const trip = { tripId, traveller: z.string(), destination: z.string() };
 export const TripStarted = defineEvent({ type: 'TripStarted', topic: 'trips.outcomes', schema: z.object(trip).strict() });
 export const TripBooked = defineEvent({ type: 'TripBooked', topic: 'trips.outcomes', schema: z.object({ ...trip, url: z.string() }).strict() });
 export const TripRejected = defineEvent({ type: 'TripRejected', topic: 'trips.outcomes', schema: z.object({ reasons: fieldReasonList }).strict() });
-export const TripFailed = defineEvent({ type: 'TripFailed', topic: 'trips.outcomes', schema: z.object({ tripId, failedStep: z.string(), reason: z.string() }).strict() });
+export const TripFailed = defineEvent({
+  type: 'TripFailed',
+  topic: 'trips.outcomes',
+  schema: z.object({ tripId, failedStep: z.string(), reason: z.string() }).strict(),
+});
 export const TripCancelled = defineEvent({ type: 'TripCancelledOutcome', topic: 'trips.outcomes', schema: byTrip });
 export const TripNeedsAttention = defineEvent({
   type: 'TripNeedsAttention',
@@ -63,5 +73,22 @@ export const TripNeedsAttention = defineEvent({
 });
 
 export const TRIP_CATALOGUE = defineCatalogue({
-  messages: [HoldSeat, ReleaseSeat, BookHotel, CancelHotel, ChargeCard, RefundCard, IssueTicket, ConfirmTrip, CancelTrip, ForgetTrip, TripStarted, TripBooked, TripRejected, TripFailed, TripCancelled, TripNeedsAttention],
+  messages: [
+    HoldSeat,
+    ReleaseSeat,
+    BookHotel,
+    CancelHotel,
+    ChargeCard,
+    RefundCard,
+    IssueTicket,
+    ConfirmTrip,
+    CancelTrip,
+    ForgetTrip,
+    TripStarted,
+    TripBooked,
+    TripRejected,
+    TripFailed,
+    TripCancelled,
+    TripNeedsAttention,
+  ],
 });

@@ -52,7 +52,9 @@ export const tripSaga = defineSaga<TripData>({
     outcome.failedStep === 'HoldSeat' && outcome.cause === 'business'
       ? [emit(TripRejected, { reasons: outcome.reasons ? [...outcome.reasons] : [{ field: 'trip', message: outcome.reason }] })]
       : [emit(TripFailed, { tripId: data.tripId, failedStep: outcome.failedStep, reason: outcome.reason })],
-  onNeedsAttention: (data, attention, context) => [emit(TripNeedsAttention, { tripId: data.tripId, sagaType: context.sagaType, step: attention.step, reason: attention.reason })],
+  onNeedsAttention: (data, attention, context) => [
+    emit(TripNeedsAttention, { tripId: data.tripId, sagaType: context.sagaType, step: attention.step, reason: attention.reason }),
+  ],
   redact: ['receipt'],
   searchKey: (data) => data.traveller,
 });

@@ -77,7 +77,14 @@ export async function startAdminTestApp(options: AdminTestAppOptions): Promise<A
       {
         provide: UnitOfWork,
         useFactory: (dataSource: DataSource) =>
-          new UnitOfWork(dataSource, { consumer: 'site-saga', catalogue: SITE_CATALOGUE, logger, onOutboxWritten: () => undefined, attempts: 1, backoff: { initialMs: 10, factor: 2, maxMs: 100, jitter: 0 } }),
+          new UnitOfWork(dataSource, {
+            consumer: 'site-saga',
+            catalogue: SITE_CATALOGUE,
+            logger,
+            onOutboxWritten: () => undefined,
+            attempts: 1,
+            backoff: { initialMs: 10, factor: 2, maxMs: 100, jitter: 0 },
+          }),
         inject: [getDataSourceToken()],
       },
     ],
@@ -149,7 +156,9 @@ export class SagaFixtures {
   async start(name: string, extra: Partial<TestSiteData> = {}): Promise<string> {
     const sagaId = randomUUID();
     const data: TestSiteData = { siteId: sagaId, name, domain: `${name}.example.com`, adminEmail: `owner@${name}.example.com`, ...extra };
-    await this.run(sagaId, (tx) => this.engine.start(tx, testSaga, { sagaId, data, cause: { id: randomUUID(), type: 'CreateSite', correlationId: randomUUID() } }));
+    await this.run(sagaId, (tx) =>
+      this.engine.start(tx, testSaga, { sagaId, data, cause: { id: randomUUID(), type: 'CreateSite', correlationId: randomUUID() } }),
+    );
     return sagaId;
   }
 
