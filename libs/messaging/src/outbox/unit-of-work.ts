@@ -8,6 +8,7 @@ import { BusinessRejection, classifyFailure, describeError } from '../retry/fail
 import { inboxInsertSql } from '../inbox/inbox';
 import { hopTiming } from '../observability/hop-timing';
 import { outboxInsertSql } from './outbox-writer';
+import { adoptTransaction, forgetTransaction } from './adopted-transaction';
 import { OutboxTransaction, type Transaction } from './transaction';
 
 export type UnitOfWorkOutcome<T> = { readonly status: 'done'; readonly result: T; readonly published: readonly Envelope[] } | { readonly status: 'duplicate' };
@@ -63,7 +64,6 @@ export class UnitOfWork {
     const t0 = hopTiming ? Date.now() : 0;
     const runner = this.dataSource.createQueryRunner();
     const client = (await runner.connect()) as PoolClient;
-    const transaction = runner as unknown as { isTransactionActive: boolean; transactionDepth: number };
     let open = false;
     try {
       open = true;
@@ -81,8 +81,7 @@ export class UnitOfWork {
         await client.query('BEGIN');
       }
       // TypeORM must see the transaction as its own: `manager.save` then opens none.
-      transaction.isTransactionActive = true;
-      transaction.transactionDepth = 1;
+      adoptTransaction(runner);
       const tx = new OutboxTransaction(runner.manager, cause);
       const result = await work(tx);
       const tw = hopTiming ? Date.now() : 0;
@@ -97,8 +96,7 @@ export class UnitOfWork {
       if (open) await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
-      transaction.isTransactionActive = false;
-      transaction.transactionDepth = 0;
+      forgetTransaction(runner);
       await runner.release();
     }
   }
