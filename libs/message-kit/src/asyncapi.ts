@@ -1,6 +1,6 @@
 import type { Catalogue } from './catalogue';
 import type { MessageDefinition } from './define-message';
-import { envelopeSchema } from './envelope';
+import { envelopeHeaders, envelopeSchema } from './envelope';
 import { jsonSchemaOf, type JsonSchema } from './json-schema';
 
 /**
@@ -50,7 +50,7 @@ export interface AsyncApiMessage {
 const KAFKA_BINDING_VERSION = '0.5.0';
 const SAGA_ID_KEY: JsonSchema = { type: 'string', format: 'uuid', description: 'The saga id: one saga’s messages stay in order on one partition.' };
 
-/** What the outbox relay puts on every message (libs/messaging `envelopeHeaders`): route or trace without parsing. */
+/** What the outbox relay puts on every message (`envelopeHeaders`): route or trace without parsing. */
 const ENVELOPE_HEADERS: JsonSchema = {
   type: 'object',
   properties: {
@@ -146,15 +146,7 @@ function messageOf(definition: MessageDefinition, examplePayloadOf: AsyncApiSpec
       ? [
           {
             name: `${definition.type}Example`,
-            headers: {
-              'message-id': envelope.id,
-              'message-type': envelope.type,
-              'message-version': String(envelope.version),
-              'saga-id': envelope.sagaId,
-              'correlation-id': envelope.correlationId,
-              ...(envelope.causationId ? { 'causation-id': envelope.causationId } : {}),
-              'content-type': 'application/json',
-            },
+            headers: envelopeHeaders(envelope),
             payload: envelope,
           },
         ]

@@ -82,3 +82,17 @@ export function nameBasedId(namespace: string, name: string): string {
   const hex = hash.subarray(0, 16).toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
+
+/**
+ * The Kafka headers every message carries (the outbox writes them; AsyncAPI documents
+ * them): a reader can route or trace a message without parsing its value.
+ */
+export const envelopeHeaders = (envelope: Envelope): Record<string, string> => ({
+  'message-id': envelope.id,
+  'message-type': envelope.type,
+  'message-version': String(envelope.version),
+  'saga-id': envelope.sagaId,
+  'correlation-id': envelope.correlationId,
+  ...(envelope.causationId ? { 'causation-id': envelope.causationId } : {}),
+  'content-type': 'application/json',
+});

@@ -80,6 +80,19 @@ export class SagaScript<D> {
     return definition.create(payload as never, causedBy(this.lastSent(command.type)), { id: this.newId(), occurredAt: this.now });
   }
 
+  /**
+   * The participant fails `command` with a transient error on every send until `attempts`
+   * sends are spent: after each failure but the last, the backoff passes (`step`'s deadline)
+   * and the saga sends it again.
+   */
+  exhaust(command: AnyCommand, step: string, attempts: number, reason = 'connection refused'): Decision<D> {
+    for (let attempt = 1; attempt < attempts; attempt++) {
+      this.fail(command, 'transient', reason);
+      this.passDeadline(step);
+    }
+    return this.fail(command, 'transient', reason);
+  }
+
   /** Moves the clock to the step's deadline and fires it. */
   passDeadline(step: string): Decision<D> {
     const deadline = this.step(step).deadlineAt;

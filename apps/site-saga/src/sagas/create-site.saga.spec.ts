@@ -40,14 +40,6 @@ function provisioned(): SagaScript<CreateSiteData> {
   return run;
 }
 
-/** Fails `command` transiently until its attempts (or its compensation's) are spent. */
-function exhaust(run: SagaScript<CreateSiteData>, command: typeof DropDatabase | typeof ProvisionStorage, step: string, attempts: number): void {
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    run.fail(command, 'transient', 'connection refused');
-    if (attempt < attempts) run.passDeadline(step); // the backoff passes: sent again
-  }
-}
-
 const states = (run: SagaScript<CreateSiteData>) => Object.fromEntries(run.saga.steps.map((step) => [step.name, step.state]));
 
 describe('create-site saga', () => {
@@ -154,7 +146,7 @@ describe('create-site saga', () => {
     const run = provisioned();
     run.fail(BootstrapSite, 'business', 'credentials do not open');
     run.succeed(DeprovisionStorage);
-    exhaust(run, DropDatabase, 'ProvisionDatabase', 5);
+    run.exhaust(DropDatabase, 'ProvisionDatabase', 5);
 
     expect(run.saga.status).toBe('FAILED');
     expect(states(run)).toMatchObject({ ProvisionStorage: 'COMPENSATED', ProvisionDatabase: 'FAILED', ReserveSite: 'SUCCEEDED' });
@@ -172,7 +164,7 @@ describe('create-site saga', () => {
     const run = provisioned();
     run.fail(BootstrapSite, 'business', 'credentials do not open');
     run.succeed(DeprovisionStorage);
-    exhaust(run, DropDatabase, 'ProvisionDatabase', 5);
+    run.exhaust(DropDatabase, 'ProvisionDatabase', 5);
 
     run.input({ kind: 'retry', requestId: 'operator-1' });
     expect(run.justSent()).toEqual(['DropDatabase']);

@@ -48,10 +48,7 @@ describe('delete-site saga', () => {
   it('stops FAILED where it stands and asks a person when the database cannot be dropped within its attempts', () => {
     const run = removing();
     run.succeed(DeprovisionStorage);
-    for (let attempt = 1; attempt <= 8; attempt++) {
-      run.fail(DropDatabase, 'transient', 'database is in use');
-      if (attempt < 8) run.passDeadline('DropDatabase');
-    }
+    run.exhaust(DropDatabase, 'DropDatabase', 8, 'database is in use');
 
     expect(run.saga.status).toBe('FAILED');
     expect(run.justSent()).toEqual(['SagaNeedsAttention']);
@@ -67,10 +64,7 @@ describe('delete-site saga', () => {
   it('goes on forward from the stuck step when an operator retries it', () => {
     const run = removing();
     run.succeed(DeprovisionStorage);
-    for (let attempt = 1; attempt <= 8; attempt++) {
-      run.fail(DropDatabase, 'transient', 'database is in use');
-      if (attempt < 8) run.passDeadline('DropDatabase');
-    }
+    run.exhaust(DropDatabase, 'DropDatabase', 8, 'database is in use');
 
     run.input({ kind: 'retry', requestId: 'operator-1' });
     expect(run.justSent()).toEqual(['DropDatabase']);

@@ -1,16 +1,7 @@
-import type { Catalogue, Envelope } from '@sitesaga/message-kit';
+import { type Catalogue, type Envelope, envelopeHeaders } from '@sitesaga/message-kit';
 import { escapeLiteral } from 'pg';
 
-/** Kafka headers that let a reader route or trace a message without parsing it. */
-export const envelopeHeaders = (envelope: Envelope): Record<string, string> => ({
-  'message-id': envelope.id,
-  'message-type': envelope.type,
-  'message-version': String(envelope.version),
-  'saga-id': envelope.sagaId,
-  'correlation-id': envelope.correlationId,
-  ...(envelope.causationId ? { 'causation-id': envelope.causationId } : {}),
-  'content-type': 'application/json',
-});
+export { envelopeHeaders };
 
 /**
  * The outbox INSERT as one literal SQL statement, so it can travel in the same round
