@@ -22,6 +22,7 @@ import { SagaFixtures } from '../admin/testing/admin-test-app';
 import type { SagaStream } from '../admin/saga-stream';
 import { MeasuredSagaStore } from './measured-saga-store';
 import { SagaMetrics } from './saga-metrics';
+import { testUnitOfWork } from '../testing/test-unit-of-work';
 
 jest.setTimeout(60_000);
 
@@ -50,14 +51,7 @@ beforeAll(async () => {
   metrics = new SagaMetrics(registry, dataSource, { sagaTypes: [testSaga.type, 'NeverStarted'], reuseMs: 0 });
   engine = new SagaEngine([testSaga], new MeasuredSagaStore(metrics), { timeScale: 0.01 });
   const logger = createLogger('site-saga', { level: 'silent', destination: new Writable({ write: (_chunk, _encoding, done) => done() }) });
-  unitOfWork = new UnitOfWork(dataSource, {
-    consumer: 'site-saga',
-    catalogue: SITE_CATALOGUE,
-    logger,
-    onOutboxWritten: () => undefined,
-    attempts: 1,
-    backoff: { initialMs: 10, factor: 2, maxMs: 100, jitter: 0 },
-  });
+  unitOfWork = testUnitOfWork(dataSource, logger);
   const changes = { publish: (sagaId: string) => (announce ? metrics.committed(sagaId) : undefined) } as unknown as SagaStream;
   fixtures = new SagaFixtures(engine, unitOfWork, changes, dataSource);
 });

@@ -12,6 +12,7 @@ import { sagaNeedsAttentionOnQuarantine } from '../sagas/quarantine';
 import type { SagaChanges } from '../sagas/saga-changes';
 import type { PlumbingMonitor } from './plumbing-monitor';
 import { DeadlineSweeper } from './deadline-sweeper';
+import { testUnitOfWork } from '../testing/test-unit-of-work';
 
 jest.setTimeout(60_000);
 
@@ -55,14 +56,7 @@ beforeAll(async () => {
   });
   await dataSource.initialize();
   await dataSource.runMigrations();
-  unitOfWork = new UnitOfWork(dataSource, {
-    consumer: 'site-saga',
-    catalogue: SITE_CATALOGUE,
-    logger,
-    onOutboxWritten: () => undefined,
-    attempts: 1,
-    backoff: { initialMs: 10, factor: 2, maxMs: 100, jitter: 0 },
-  });
+  unitOfWork = testUnitOfWork(dataSource, logger);
   engine = new SagaEngine([createSiteSaga, deleteSiteSaga], new SagaStore({ outboxTable: 'outbox_messages' }), {
     clock: () => now,
     onQuarantined: sagaNeedsAttentionOnQuarantine,

@@ -19,6 +19,7 @@ import { type TestSiteData, testSaga } from './test-site-saga';
 import { freshDatabase } from '../../../../../test/support/fresh-database';
 import { AdminModule } from '../admin.module';
 import { SagaStream, type SagaStreamOptions } from '../saga-stream';
+import { testUnitOfWork } from '../../testing/test-unit-of-work';
 
 export { testSaga, type TestSiteData };
 
@@ -76,15 +77,7 @@ export async function startAdminTestApp(options: AdminTestAppOptions): Promise<A
       ...(options.engineIn === 'root' ? [] : [{ provide: SagaEngine, useValue: engine }]),
       {
         provide: UnitOfWork,
-        useFactory: (dataSource: DataSource) =>
-          new UnitOfWork(dataSource, {
-            consumer: 'site-saga',
-            catalogue: SITE_CATALOGUE,
-            logger,
-            onOutboxWritten: () => undefined,
-            attempts: 1,
-            backoff: { initialMs: 10, factor: 2, maxMs: 100, jitter: 0 },
-          }),
+        useFactory: (dataSource: DataSource) => testUnitOfWork(dataSource, logger),
         inject: [getDataSourceToken()],
       },
     ],
