@@ -1,11 +1,12 @@
 import 'reflect-metadata';
-import { Topics } from '@sitesaga/contracts';
+import { SITE_CATALOGUE, Topics } from '@sitesaga/contracts';
 import { runService } from '@sitesaga/messaging';
 import { BootstrapModule } from './bootstrap.module';
 import { BOOTSTRAP_ENTITIES, BOOTSTRAP_MIGRATIONS } from './persistence/data-source';
 
 runService({
   name: 'bootstrap',
+  catalogue: SITE_CATALOGUE,
   defaultPort: 3004,
   topics: [Topics.bootstrapCommands],
   entities: BOOTSTRAP_ENTITIES,

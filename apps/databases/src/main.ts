@@ -1,11 +1,12 @@
 import 'reflect-metadata';
-import { Topics } from '@sitesaga/contracts';
+import { SITE_CATALOGUE, Topics } from '@sitesaga/contracts';
 import { runService } from '@sitesaga/messaging';
 import { DatabasesModule } from './databases.module';
 import { DATABASES_ENTITIES, DATABASES_MIGRATIONS } from './persistence/data-source';
 
 runService({
   name: 'databases',
+  catalogue: SITE_CATALOGUE,
   defaultPort: 3003,
   topics: [Topics.databasesCommands],
   entities: DATABASES_ENTITIES,

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { ALL_TOPICS, Topics } from '@sitesaga/contracts';
+import { ALL_TOPICS, SITE_CATALOGUE, Topics } from '@sitesaga/contracts';
 import { runService, serveApiDocs } from '@sitesaga/messaging';
 import { SAGA_ENTITIES } from '@sitesaga/saga';
 import { SITE_SAGA_API_DOCS } from './docs/site-saga-api-docs';
@@ -11,6 +11,7 @@ const config = siteSagaConfigFromEnv();
 
 void runService({
   name: 'site-saga',
+  catalogue: SITE_CATALOGUE,
   defaultPort: 3000,
   // Client commands, and every participant's events.
   topics: [Topics.siteSagaCommands, ...ALL_TOPICS.filter((topic) => topic.endsWith('.events') && topic !== Topics.siteSagaEvents)],

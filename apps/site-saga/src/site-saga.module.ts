@@ -9,8 +9,7 @@ import { DeleteSiteHandler } from './commands/delete-site.handler';
 import { ParticipantEventsHandler } from './events/participant-events.handler';
 import { MeasuredSagaStore } from './metrics/measured-saga-store';
 import { SagaMetrics, sagaMetricsProvider } from './metrics/saga-metrics';
-import { createSiteSaga } from './sagas/create-site.saga';
-import { deleteSiteSaga } from './sagas/delete-site.saga';
+import { SAGAS } from './sagas';
 import { sagaNeedsAttentionOnQuarantine } from './sagas/quarantine';
 import { SagaChanges } from './sagas/saga-changes';
 import type { SiteSagaConfig } from './site-saga-config';
@@ -31,11 +30,11 @@ export class SiteSagaModule {
       imports: [...infrastructure.imports, AdminModule.register({ adminToken: config.adminToken })],
       controllers: [CreateSiteHandler, DeleteSiteHandler, ParticipantEventsHandler],
       providers: [
-        sagaMetricsProvider([createSiteSaga.type, deleteSiteSaga.type]),
+        sagaMetricsProvider(SAGAS.map((saga) => saga.type)),
         {
           provide: SagaEngine,
           useFactory: (metrics: SagaMetrics) =>
-            new SagaEngine([createSiteSaga, deleteSiteSaga], new MeasuredSagaStore(metrics, { outboxTable: 'outbox_messages' }), {
+            new SagaEngine(SAGAS, new MeasuredSagaStore(metrics, { outboxTable: 'outbox_messages' }), {
               timeScale: config.timeScale,
               onQuarantined: sagaNeedsAttentionOnQuarantine,
             }),

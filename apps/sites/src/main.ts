@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Topics } from '@sitesaga/contracts';
+import { SITE_CATALOGUE, Topics } from '@sitesaga/contracts';
 import { runService, serveApiDocs } from '@sitesaga/messaging';
 import { configureHttp } from './http/http-configuration';
 import { SITES_API_DOCS } from './http/sites-api-docs';
@@ -10,6 +10,7 @@ import { SitesModule } from './sites.module';
 
 runService({
   name: 'sites',
+  catalogue: SITE_CATALOGUE,
   defaultPort: 3001,
   topics: [Topics.sitesCommands],
   // Its commands are cheap (a row each): a fetched batch shares one unit of work.

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Topics } from '@sitesaga/contracts';
+import { SITE_CATALOGUE, Topics } from '@sitesaga/contracts';
 import { runService } from '@sitesaga/messaging';
 import { CreateStorageRecords1732400002000 } from './persistence/migrations/1732400002000-create-storage-records';
 import { StorageRecordEntity } from './persistence/storage-record.entity';
@@ -15,6 +15,7 @@ async function main(): Promise<void> {
   const storage = storageConfigFromEnv();
   await runService({
     name: 'storage',
+    catalogue: SITE_CATALOGUE,
     defaultPort: 3002,
     topics: [Topics.storageCommands],
     entities: [StorageRecordEntity],

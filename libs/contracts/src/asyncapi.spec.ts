@@ -1,8 +1,9 @@
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { asyncApiDocument } from './asyncapi';
-import { ALL_MESSAGES } from './registry';
-import { ALL_TOPICS, ALL_TOPICS_WITH_DLQ, dlqTopicOf } from './topics';
+import { dlqTopicOf } from '@sitesaga/message-kit';
+import { ALL_MESSAGES } from './site-catalogue';
+import { ALL_TOPICS, ALL_TOPICS_WITH_DLQ } from './topics';
 
 const document = asyncApiDocument();
 const ajv = addFormats(new Ajv({ allErrors: true, strict: false }));
@@ -57,7 +58,15 @@ describe('AsyncAPI document', () => {
       );
     }
     expect(Object.keys(inline(messageOf('DeadLetter').headers).properties as object)).toEqual(
-      expect.arrayContaining(['dlq-error', 'dlq-reasons', 'dlq-original-topic', 'dlq-original-partition', 'dlq-original-offset', 'dlq-consumer-group', 'dlq-failed-at']),
+      expect.arrayContaining([
+        'dlq-error',
+        'dlq-reasons',
+        'dlq-original-topic',
+        'dlq-original-partition',
+        'dlq-original-offset',
+        'dlq-consumer-group',
+        'dlq-failed-at',
+      ]),
     );
   });
 
@@ -67,7 +76,11 @@ describe('AsyncAPI document', () => {
       expect({ id, channel: resolve(operation.channel.$ref) !== undefined }).toEqual({ id, channel: true });
       for (const message of operation.messages) {
         const target = resolve(message.$ref) as { $ref?: string } | undefined;
-        expect({ id, message: message.$ref, resolves: target?.$ref !== undefined && resolve(target.$ref) !== undefined }).toEqual({ id, message: message.$ref, resolves: true });
+        expect({ id, message: message.$ref, resolves: target?.$ref !== undefined && resolve(target.$ref) !== undefined }).toEqual({
+          id,
+          message: message.$ref,
+          resolves: true,
+        });
       }
     }
   });
@@ -98,7 +111,11 @@ describe('AsyncAPI document', () => {
       ];
       for (const variant of variants) {
         const zodAccepts = definition.schema.safeParse(variant).success;
-        expect({ type: definition.type, variant, jsonSchemaAccepts: validate(variant) }).toEqual({ type: definition.type, variant, jsonSchemaAccepts: zodAccepts });
+        expect({ type: definition.type, variant, jsonSchemaAccepts: validate(variant) }).toEqual({
+          type: definition.type,
+          variant,
+          jsonSchemaAccepts: zodAccepts,
+        });
       }
     }
   });

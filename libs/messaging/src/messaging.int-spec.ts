@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Envelope, ProvisionStorage, Topics } from '@sitesaga/contracts';
+import { type Envelope, ProvisionStorage, SITE_CATALOGUE, Topics } from '@sitesaga/contracts';
 import type { Kafka, Producer } from 'kafkajs';
 import pino from 'pino';
 import { DataSource } from 'typeorm';
@@ -21,7 +21,11 @@ import { MESSAGING_MIGRATIONS } from './persistence/messaging-migrations';
  */
 jest.setTimeout(60_000);
 const logger = pino({ level: 'silent' });
-const config = { ...messagingConfigFromEnv(`messaging-it-${randomUUID().slice(0, 8)}`), handlerAttempts: 3, handlerBackoff: { initialMs: 20, factor: 2, maxMs: 100, jitter: 0 } };
+const config = {
+  ...messagingConfigFromEnv(`messaging-it-${randomUUID().slice(0, 8)}`),
+  handlerAttempts: 3,
+  handlerBackoff: { initialMs: 20, factor: 2, maxMs: 100, jitter: 0 },
+};
 
 let database: Awaited<ReturnType<typeof freshDatabase>>;
 let dataSource: DataSource;
@@ -57,10 +61,10 @@ beforeAll(async () => {
   relay = new OutboxRelay({ dataSource, producer, connectionString: database.url, logger, pollMs: 1000, batchSize: 500, retentionMs: 3_600_000 });
   // Committed rows are handed to whichever relay runs now (a test replaces it), as in a service.
   const outbox = { handOff: (records: readonly CommittedOutboxRecord[]) => relay.handOff(records), takeMarks: () => relay.takeMarks(), returnMarks: (marks: readonly string[]) => relay.returnMarks(marks) };
-  unitOfWork = new UnitOfWork(dataSource, { consumer: config.service, logger, outbox, attempts: 3, backoff: config.handlerBackoff });
+  unitOfWork = new UnitOfWork(dataSource, { consumer: config.service, catalogue: SITE_CATALOGUE, logger, outbox, attempts: 3, backoff: config.handlerBackoff });
   relay.start();
 
-  server = new KafkaEnvelopeServer({ kafka, config, topics: [Topics.storageCommands], logger, dataSource });
+  server = new KafkaEnvelopeServer({ kafka, config, catalogue: SITE_CATALOGUE, topics: [Topics.storageCommands], logger, dataSource });
   // The participant side: record the effect and reply, in one unit of work.
   server.addHandler(
     ProvisionStorage.type,
@@ -124,7 +128,13 @@ describe('messaging backbone', () => {
     const raw = kafka.producer({ allowAutoTopicCreation: false });
     await raw.connect();
     const value = JSON.stringify(sent);
-    await raw.send({ topic: Topics.storageCommands, messages: [{ key: sent.sagaId, value }, { key: sent.sagaId, value }] });
+    await raw.send({
+      topic: Topics.storageCommands,
+      messages: [
+        { key: sent.sagaId, value },
+        { key: sent.sagaId, value },
+      ],
+    });
     // A later message on the same key (same partition) proves both copies were consumed.
     const sentinel = { ...command(sent.sagaId), sagaId: sent.sagaId };
     await raw.send({ topic: Topics.storageCommands, messages: [{ key: sent.sagaId, value: JSON.stringify(sentinel) }] });
@@ -184,7 +194,8 @@ describe('messaging backbone', () => {
     await waitFor(() => copiesOnKafka(sent.id) === 2, { within: '30s', what: 'the message published twice (before and after the crash)' });
     await waitFor(async () => (await effectsOf(sent.sagaId)) === 1, { within: '30s', what: 'the effect' });
     await waitFor(
-      async () => Number((await dataSource.query(`SELECT count(*) AS n FROM outbox_messages WHERE message_id = $1 AND sent_at IS NOT NULL`, [sent.id]))[0].n) === 1,
+      async () =>
+        Number((await dataSource.query(`SELECT count(*) AS n FROM outbox_messages WHERE message_id = $1 AND sent_at IS NOT NULL`, [sent.id]))[0].n) === 1,
       { within: '10s', what: 'the row marked sent' },
     );
     expect(await effectsOf(sent.sagaId)).toBe(1);
@@ -220,7 +231,9 @@ describe('messaging backbone', () => {
         // Only this consumer's entries: on a shared broker another service may consume the topic too.
         const found = probe.messages.filter(
           (message) =>
-            message.topic === `${Topics.storageCommands}.dlq` && headerOf(message, 'marker')?.startsWith(sagaId) && headerOf(message, 'dlq-consumer-group') === config.groupId,
+            message.topic === `${Topics.storageCommands}.dlq` &&
+            headerOf(message, 'marker')?.startsWith(sagaId) &&
+            headerOf(message, 'dlq-consumer-group') === config.groupId,
         );
         seenMarkers = [...new Set(found.map((message) => headerOf(message, 'marker') ?? '?'))];
         if (seenMarkers.length !== 5) throw new Error(`DLQ has ${seenMarkers.join(', ') || 'nothing'} of this test`);
@@ -229,7 +242,11 @@ describe('messaging backbone', () => {
       { within: '20s', what: 'five DLQ entries' },
     );
     expect(seenMarkers).toHaveLength(5);
-    const errorOf = (suffix: string): string => headerOf(dlq.find((message) => headerOf(message, 'marker') === `${sagaId}-${suffix}`)!, 'dlq-error') ?? '';
+    const errorOf = (suffix: string): string =>
+      headerOf(
+        dlq.find((message) => headerOf(message, 'marker') === `${sagaId}-${suffix}`)!,
+        'dlq-error',
+      ) ?? '';
     expect(errorOf('json')).toMatch(/not JSON/);
     expect(errorOf('version')).toMatch(/unsupported version 7 of ProvisionStorage/);
     expect(errorOf('missing')).toMatch(/correlationId/);
@@ -260,10 +277,13 @@ describe('messaging backbone', () => {
       tx.publish({ ...next, sagaId: next.sagaId });
     });
     await waitFor(async () => (await effectsOf(next.sagaId)) === 1, { within: '30s', what: 'the message after the poison one' });
-    const parked = await waitFor(() => probe.messages.find((message) => message.topic === `${Topics.storageCommands}.dlq` && headerOf(message, 'message-id') === poison.id), {
-      within: '20s',
-      what: 'the poison message in the DLQ',
-    });
+    const parked = await waitFor(
+      () => probe.messages.find((message) => message.topic === `${Topics.storageCommands}.dlq` && headerOf(message, 'message-id') === poison.id),
+      {
+        within: '20s',
+        what: 'the poison message in the DLQ',
+      },
+    );
     expect(headerOf(parked, 'dlq-error')).toMatch(/cannot read properties of undefined/);
     expect(await effectsOf(poison.sagaId)).toBe(0);
   });

@@ -9,18 +9,20 @@ import {
   ProvisionStorage,
   ReleaseSite,
   ReserveSite,
+  SITE_CATALOGUE,
 } from '@sitesaga/contracts';
 import { CreateMessagingTables1732400000000, createLogger, UnitOfWork } from '@sitesaga/messaging';
 import { SAGA_ENTITIES, SAGA_MIGRATIONS, SagaEngine } from '@sitesaga/saga';
 import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
-import { SEALED_CREDENTIALS, testSaga } from '../../../../libs/saga/src/testing/test-saga';
+import { SEALED_CREDENTIALS, testSaga } from '../admin/testing/test-site-saga';
 import { freshDatabase } from '../../../../test/support/fresh-database';
 import { SagaFixtures } from '../admin/testing/admin-test-app';
 import type { SagaStream } from '../admin/saga-stream';
 import { MeasuredSagaStore } from './measured-saga-store';
 import { SagaMetrics } from './saga-metrics';
+import { testUnitOfWork } from '../testing/test-unit-of-work';
 
 jest.setTimeout(60_000);
 
@@ -49,7 +51,7 @@ beforeAll(async () => {
   metrics = new SagaMetrics(registry, dataSource, { sagaTypes: [testSaga.type, 'NeverStarted'], reuseMs: 0 });
   engine = new SagaEngine([testSaga], new MeasuredSagaStore(metrics), { timeScale: 0.01 });
   const logger = createLogger('site-saga', { level: 'silent', destination: new Writable({ write: (_chunk, _encoding, done) => done() }) });
-  unitOfWork = new UnitOfWork(dataSource, { consumer: 'site-saga', logger, onOutboxWritten: () => undefined, attempts: 1, backoff: { initialMs: 10, factor: 2, maxMs: 100, jitter: 0 } });
+  unitOfWork = testUnitOfWork(dataSource, logger);
   const changes = { publish: (sagaId: string) => (announce ? metrics.committed(sagaId) : undefined) } as unknown as SagaStream;
   fixtures = new SagaFixtures(engine, unitOfWork, changes, dataSource);
 });
@@ -85,7 +87,10 @@ async function complete(name: string): Promise<string> {
 }
 
 async function sentCommand(sagaId: string, type: string): Promise<Envelope> {
-  const [row] = (await dataSource.query(`SELECT value FROM outbox_messages WHERE message_key = $1 AND type = $2 ORDER BY position DESC LIMIT 1`, [sagaId, type])) as {
+  const [row] = (await dataSource.query(`SELECT value FROM outbox_messages WHERE message_key = $1 AND type = $2 ORDER BY position DESC LIMIT 1`, [
+    sagaId,
+    type,
+  ])) as {
     value: string;
   }[];
   if (!row) throw new Error(`saga ${sagaId} sent no ${type}`);
@@ -126,7 +131,10 @@ describe('saga metrics', () => {
 
   it('ignores a change whose transaction rolled back', async () => {
     const id = await fixtures.start('metrics-rollback');
-    const reply = ReserveSite.succeeded.create({ siteId: id, name: 'metrics-rollback', domain: 'metrics-rollback.example.com' }, causedBy(await sentCommand(id, 'ReserveSite')));
+    const reply = ReserveSite.succeeded.create(
+      { siteId: id, name: 'metrics-rollback', domain: 'metrics-rollback.example.com' },
+      causedBy(await sentCommand(id, 'ReserveSite')),
+    );
     await expect(
       unitOfWork.run(null, async (tx) => {
         await engine.handleReply(tx, reply);

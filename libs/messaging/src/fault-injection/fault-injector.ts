@@ -1,4 +1,4 @@
-import type { Envelope } from '@sitesaga/contracts';
+import type { Envelope } from '@sitesaga/message-kit';
 import { BusinessRejection, TransientFailure } from '../retry/failure-classification';
 
 /**
@@ -69,9 +69,10 @@ export class FaultInjector {
   }
 
   /**
-   * Call first in a command handler. Throws for `fail` and `transient`, exits for
-   * `crash`, and returns 'drop' for `stall` (the handler then records the command in its
-   * inbox and answers nothing).
+   * Asked by the unit of work before every attempt of a participant command (its
+   * `intercept` hook: no handler calls it). Throws for `fail` and `transient`, exits for
+   * `crash`, and returns 'drop' for `stall` (the command is then recorded in the inbox and
+   * answered with nothing).
    */
   apply(command: Envelope): 'proceed' | 'drop' {
     if (this.rules.length === 0) return 'proceed';

@@ -1,5 +1,5 @@
 import { type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
-import { ContractViolation, type Envelope, type FieldReason, parseEnvelope, validateMessage } from '@sitesaga/contracts';
+import { type Catalogue, ContractViolation, type Envelope, type FieldReason } from '@sitesaga/message-kit';
 import type { Consumer, ConsumerCrashEvent, EachBatchPayload, EachMessagePayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { lastValueFrom } from 'rxjs';
@@ -32,6 +32,8 @@ export const invalidPatternOf = (type: string): string => `invalid:${type}`;
 export interface KafkaEnvelopeServerOptions {
   readonly kafka: Kafka;
   readonly config: MessagingConfig;
+  /** The messages the service reads: every consumed message is parsed and validated against it. */
+  readonly catalogue: Catalogue;
   /** Topics this service consumes; handlers are matched by envelope type. */
   readonly topics: readonly string[];
   readonly logger: Logger;
@@ -288,7 +290,7 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
     const prepared: PreparedMessage[] = [];
     for (const message of messages) {
       try {
-        const envelope = validateMessage(parseEnvelope(message.value), topic);
+        const envelope = this.options.catalogue.validate(this.options.catalogue.parseEnvelope(message.value), topic);
         const handler = this.getHandlerByPattern(envelope.type);
         if (!handler) return null;
         prepared.push({ envelope, handler, context: new KafkaEnvelopeContext([topic, partition, message, heartbeat]) });
@@ -312,7 +314,7 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
     const recv = hopTiming ? Date.now() : 0;
     let envelope: Envelope;
     try {
-      envelope = parseEnvelope(message.value);
+      envelope = this.options.catalogue.parseEnvelope(message.value);
     } catch (error) {
       if (!(error instanceof ContractViolation)) throw error;
       await this.deadLetter(topic, partition, message, error.message, error.reasons, 'unreadable');
@@ -321,7 +323,7 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
 
     const context = new KafkaEnvelopeContext([topic, partition, message, heartbeat]);
     try {
-      envelope = validateMessage(envelope, topic);
+      envelope = this.options.catalogue.validate(envelope, topic);
     } catch (error) {
       if (!(error instanceof ContractViolation)) throw error;
       // A readable envelope with a bad payload may be answered by the service (e.g. a

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Envelope, ProvisionStorage } from '@sitesaga/contracts';
+import { type Envelope, ProvisionStorage, SITE_CATALOGUE } from '@sitesaga/contracts';
 import { Client } from 'pg';
 import pino from 'pino';
 import { DataSource } from 'typeorm';
@@ -65,7 +65,13 @@ beforeAll(async () => {
   await dataSource.runMigrations();
   admin = new Client({ connectionString: database.url });
   await admin.connect();
-  unitOfWork = new UnitOfWork(dataSource, { consumer: 'uow-it', logger, attempts: 2, backoff: { initialMs: 20, factor: 2, maxMs: 200, jitter: 0 } });
+  unitOfWork = new UnitOfWork(dataSource, {
+    consumer: 'uow-it',
+    catalogue: SITE_CATALOGUE,
+    logger,
+    attempts: 2,
+    backoff: { initialMs: 20, factor: 2, maxMs: 200, jitter: 0 },
+  });
 });
 
 afterAll(async () => {

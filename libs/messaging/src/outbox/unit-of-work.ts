@@ -1,13 +1,14 @@
-import { type CommandDefinition, causedBy, definitionOf, type Envelope, type FailureClass } from '@sitesaga/contracts';
+import { type Catalogue, type CommandDefinition, causedBy, type Envelope, type Failure } from '@sitesaga/message-kit';
 import type { Logger } from 'pino';
 import type { PoolClient, QueryResult } from 'pg';
 import type { DataSource } from 'typeorm';
 import { type BackoffPolicy, backoffDelay } from '../retry/backoff';
 import { isConnectionFailure } from '../retry/connection-failure';
-import { classifyFailure, describeError } from '../retry/failure-classification';
+import { BusinessRejection, classifyFailure, describeError } from '../retry/failure-classification';
 import { inboxInsertSql, inboxInsertManySql } from '../inbox/inbox';
-import { BatchAborted, type BatchScope, batchScope } from './batch-scope';
 import { hopTiming } from '../observability/hop-timing';
+import { adoptTransaction, forgetTransaction } from './adopted-transaction';
+import { BatchAborted, type BatchScope, batchScope } from './batch-scope';
 import { type CommittedOutboxRecord, type OutboxRecord, outboxInsertSql, outboxMarkSentSql, outboxRecords } from './outbox-writer';
 import { OutboxTransaction, type Transaction } from './transaction';
 
@@ -28,6 +29,8 @@ export interface CommittedOutboxSink {
 export interface UnitOfWorkOptions {
   /** Inbox consumer name: the service name. */
   readonly consumer: string;
+  /** The messages the service speaks: outbox rows take their topic from it, failures their shape. */
+  readonly catalogue: Catalogue;
   readonly logger: Logger;
   /** The relay of this process: committed rows are handed to it (see CommittedOutboxSink). */
   readonly outbox?: CommittedOutboxSink;
@@ -42,6 +45,11 @@ export interface UnitOfWorkOptions {
   readonly relayIsRemote?: () => boolean;
   readonly attempts: number;
   readonly backoff: BackoffPolicy;
+  /**
+   * Asked before every attempt of every participant command (the fault injector): throw
+   * to fail the attempt, or say `drop` to consume the command without answering it.
+   */
+  readonly intercept?: (command: Envelope) => 'proceed' | 'drop';
 }
 
 /**
@@ -73,7 +81,6 @@ export class UnitOfWork {
     const t0 = hopTiming ? Date.now() : 0;
     const runner = this.dataSource.createQueryRunner();
     const client = (await runner.connect()) as PoolClient;
-    const transaction = runner as unknown as { isTransactionActive: boolean; transactionDepth: number };
     let open = false;
     let marks: string[] = [];
     try {
@@ -92,12 +99,11 @@ export class UnitOfWork {
         await client.query('BEGIN');
       }
       // TypeORM must see the transaction as its own: `manager.save` then opens none.
-      transaction.isTransactionActive = true;
-      transaction.transactionDepth = 1;
+      adoptTransaction(runner);
       const tx = new OutboxTransaction(runner.manager, cause);
       const result = await work(tx);
       const tw = hopTiming ? Date.now() : 0;
-      const records = outboxRecords(tx.pending);
+      const records = outboxRecords(tx.pending, this.options.catalogue);
       const outbox = outboxInsertSql(records);
       const notify = outbox && this.options.relayIsRemote?.() ? `SELECT pg_notify('outbox_messages', '');` : '';
       // Rows the relay published since the last commit are marked sent here, for free.
@@ -114,8 +120,7 @@ export class UnitOfWork {
       if (open) await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
-      transaction.isTransactionActive = false;
-      transaction.transactionDepth = 0;
+      forgetTransaction(runner);
       await runner.release();
     }
   }
@@ -133,7 +138,6 @@ export class UnitOfWork {
   async runBatch(causes: readonly Envelope[], handle: (index: number) => Promise<void>): Promise<boolean> {
     const runner = this.dataSource.createQueryRunner();
     const client = (await runner.connect()) as PoolClient;
-    const transaction = runner as unknown as { isTransactionActive: boolean; transactionDepth: number };
     let open = false;
     let marks: string[] = [];
     let settle: { resolve: () => void; reject: (error: unknown) => void } = { resolve: () => undefined, reject: () => undefined };
@@ -145,8 +149,7 @@ export class UnitOfWork {
       open = true;
       const [, inbox] = (await client.query(`BEGIN; ${inboxInsertManySql(this.options.consumer, causes)}`)) as unknown as [QueryResult, QueryResult];
       const fresh = new Set((inbox.rows as { message_id: string }[]).map((row) => row.message_id));
-      transaction.isTransactionActive = true;
-      transaction.transactionDepth = 1;
+      adoptTransaction(runner);
       const active: BatchScope = {
         owner: this,
         manager: runner.manager,
@@ -193,8 +196,7 @@ export class UnitOfWork {
       if (!(error instanceof BatchAborted)) this.options.logger.warn({ err: error, messages: causes.length }, 'a batch unit of work failed; handling its messages one by one');
       return false;
     } finally {
-      transaction.isTransactionActive = false;
-      transaction.transactionDepth = 0;
+      forgetTransaction(runner);
       await runner.release();
     }
   }
@@ -220,7 +222,7 @@ export class UnitOfWork {
     } finally {
       scope.inRun = false;
     }
-    scope.records.push(...outboxRecords(tx.pending));
+    scope.records.push(...outboxRecords(tx.pending, this.options.catalogue));
     scope.reached();
     await scope.committed;
     return { status: 'done', result, published: tx.pending };
@@ -252,24 +254,32 @@ export class UnitOfWork {
    * errors a few retries cure (deadlock, serialization failure…) use up attempts.
    */
   async handleCommand<P>(command: Envelope<P>, work: (tx: Transaction) => Promise<void>): Promise<UnitOfWorkOutcome<void>> {
-    const definition = definitionOf(command.type, command.version) as CommandDefinition | undefined;
-    if (!definition || definition.kind !== 'command') throw new Error(`${command.type} is not a participant command`);
+    const definition = this.options.catalogue.commandOf(command.type, command.version);
+    if (!definition) throw new Error(`${command.type} is not a participant command`);
     let attempt = 0;
     for (;;) {
       attempt += 1;
       let failure: unknown;
       try {
-        return await this.outlastingOutages(command, () => this.run(command, work));
+        return await this.outlastingOutages(command, () =>
+          this.run(command, async (tx) => {
+            if (this.options.intercept?.(command) === 'drop') return; // consumed, never answered
+            await work(tx);
+          }),
+        );
       } catch (error) {
         if (error instanceof BatchAborted) throw error; // handled again alone, outside the batch
         failure = error;
       }
       const kind = classifyFailure(failure);
-      if (kind === 'business') return this.outlastingOutages(command, () => this.reportFailure(command, definition, 'business', describeError(failure)));
+      if (kind === 'business') {
+        const reasons = failure instanceof BusinessRejection ? failure.reasons : undefined;
+        return this.outlastingOutages(command, () => this.reportFailure(command, definition, { reason: describeError(failure), class: 'business', reasons }));
+      }
       if (kind === 'unreadable' || this.stopping) throw failure;
       if (attempt >= this.options.attempts) {
         this.options.logger.error({ err: failure, attempt }, `${command.type} failed after ${attempt} attempts`);
-        return this.outlastingOutages(command, () => this.reportFailure(command, definition, 'transient', describeError(failure)));
+        return this.outlastingOutages(command, () => this.reportFailure(command, definition, { reason: describeError(failure), class: 'transient' }));
       }
       const wait = backoffDelay(this.options.backoff, attempt);
       this.options.logger.warn({ err: failure, attempt, retryInMs: wait, kind }, `${command.type} failed; retrying`);
@@ -323,11 +333,12 @@ export class UnitOfWork {
     });
   }
 
-  private reportFailure(command: Envelope, definition: CommandDefinition, failureClass: FailureClass, reason: string): Promise<UnitOfWorkOutcome<void>> {
-    const siteId = (command.payload as { siteId?: string }).siteId ?? command.sagaId;
-    this.options.logger.warn({ failureClass, reason }, `${command.type} refused`);
+  /** The command's own failure event, built by its definition from the command (it names what the command named). */
+  private reportFailure(command: Envelope, definition: CommandDefinition, failure: Failure): Promise<UnitOfWorkOutcome<void>> {
+    this.options.logger.warn({ failureClass: failure.class, reason: failure.reason }, `${command.type} refused`);
+    const bounded: Failure = { ...failure, reason: failure.reason.slice(0, 2000) };
     return this.run(command, async (tx) => {
-      tx.publish(definition.failed.create({ siteId, reason: reason.slice(0, 2000), class: failureClass }, causedBy(command)));
+      tx.publish(definition.failed.create(definition.failure(command.payload, bounded), causedBy(command)));
     });
   }
 }

@@ -9,6 +9,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
+import type { Catalogue } from '@sitesaga/message-kit';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -28,11 +29,12 @@ import { DATABASE_URL, KAFKA, LOGGER, MESSAGING_CONFIG, OUTBOX_PRODUCER } from '
 
 export { DATABASE_URL, KAFKA, LOGGER, MESSAGING_CONFIG, OUTBOX_PRODUCER };
 
-
 export interface MessagingModuleOptions {
   readonly config: MessagingConfig;
   readonly logger: Logger;
   readonly databaseUrl: string;
+  /** The service's messages (e.g. the site catalogue): what it reads is validated, and what it writes routed, by it. */
+  readonly catalogue: Catalogue;
   /** Topics the service consumes. */
   readonly topics: readonly string[];
 }
@@ -120,21 +122,33 @@ export class MessagingModule {
         },
         {
           provide: UnitOfWork,
-          useFactory: (dataSource: DataSource, relay: OutboxRelay) =>
+          useFactory: (dataSource: DataSource, relay: OutboxRelay, faults: FaultInjector) =>
             new UnitOfWork(dataSource, {
               consumer: options.config.service,
+              catalogue: options.catalogue,
               logger: options.logger,
               outbox: relay,
               relayIsRemote: () => !relay.leader,
               attempts: options.config.handlerAttempts,
               backoff: options.config.handlerBackoff,
+              // Fault injection, for every command handler at once (off unless FAULTS or PUT /faults say otherwise).
+              intercept: (command) => faults.apply(command),
             }),
-          inject: [getDataSourceToken(), OutboxRelay],
+          inject: [getDataSourceToken(), OutboxRelay, FaultInjector],
         },
         {
           provide: KafkaEnvelopeServer,
           useFactory: (kafka: Kafka, metrics: MessagingMetrics, dataSource: DataSource, unitOfWork: UnitOfWork) =>
-            new KafkaEnvelopeServer({ kafka, config: options.config, topics: options.topics, logger: options.logger, metrics, dataSource, batcher: unitOfWork }),
+            new KafkaEnvelopeServer({
+              kafka,
+              config: options.config,
+              catalogue: options.catalogue,
+              topics: options.topics,
+              logger: options.logger,
+              metrics,
+              dataSource,
+              batcher: unitOfWork,
+            }),
           inject: [KAFKA, MessagingMetrics, getDataSourceToken(), UnitOfWork],
         },
         { provide: FaultInjector, useFactory: () => FaultInjector.fromEnv() },

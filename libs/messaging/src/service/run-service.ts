@@ -1,6 +1,7 @@
 import type { DynamicModule, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import type { Catalogue } from '@sitesaga/message-kit';
 import type { Logger } from 'pino';
 import { DataSource, type DataSourceOptions, type MixedList } from 'typeorm';
 import { messagingConfigFromEnv, type MessagingConfig } from '../config/messaging-config';
@@ -24,6 +25,8 @@ export interface ServiceInfrastructure {
 export interface ServiceSpec {
   readonly name: string;
   readonly defaultPort: number;
+  /** The messages the service speaks (e.g. the site catalogue), handed to the messaging module. */
+  readonly catalogue: Catalogue;
   readonly topics: readonly string[];
   /** Messages of a fetched batch handled in one unit of work by default (MESSAGING_BATCH_SIZE overrides; see MessagingConfig). */
   readonly batchSize?: number;
@@ -80,7 +83,7 @@ export function serviceInfrastructure(spec: ServiceSpec, env: NodeJS.ProcessEnv 
           return dataSource;
         },
       }),
-      MessagingModule.forRoot({ config, logger, databaseUrl, topics: spec.topics }),
+      MessagingModule.forRoot({ config, logger, databaseUrl, catalogue: spec.catalogue, topics: spec.topics }),
     ],
   };
 }

@@ -7,7 +7,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
-import { causedBy, type Envelope, type FailureClass } from '@sitesaga/contracts';
+import { causedBy, type Envelope, type FailureClass, SITE_CATALOGUE } from '@sitesaga/contracts';
 import { createLogger, LOGGER, MESSAGING_MIGRATIONS, PinoNestLogger, UnitOfWork } from '@sitesaga/messaging';
 import { type AnyCommand, SAGA_ENTITIES, SAGA_MIGRATIONS, SagaEngine, type SagaState } from '@sitesaga/saga';
 import { randomUUID } from 'node:crypto';
@@ -15,10 +15,11 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
-import { type TestSiteData, testSaga } from '../../../../../libs/saga/src/testing/test-saga';
+import { type TestSiteData, testSaga } from './test-site-saga';
 import { freshDatabase } from '../../../../../test/support/fresh-database';
 import { AdminModule } from '../admin.module';
 import { SagaStream, type SagaStreamOptions } from '../saga-stream';
+import { testUnitOfWork } from '../../testing/test-unit-of-work';
 
 export { testSaga, type TestSiteData };
 
@@ -76,8 +77,7 @@ export async function startAdminTestApp(options: AdminTestAppOptions): Promise<A
       ...(options.engineIn === 'root' ? [] : [{ provide: SagaEngine, useValue: engine }]),
       {
         provide: UnitOfWork,
-        useFactory: (dataSource: DataSource) =>
-          new UnitOfWork(dataSource, { consumer: 'site-saga', logger, onOutboxWritten: () => undefined, attempts: 1, backoff: { initialMs: 10, factor: 2, maxMs: 100, jitter: 0 } }),
+        useFactory: (dataSource: DataSource) => testUnitOfWork(dataSource, logger),
         inject: [getDataSourceToken()],
       },
     ],
@@ -149,7 +149,9 @@ export class SagaFixtures {
   async start(name: string, extra: Partial<TestSiteData> = {}): Promise<string> {
     const sagaId = randomUUID();
     const data: TestSiteData = { siteId: sagaId, name, domain: `${name}.example.com`, adminEmail: `owner@${name}.example.com`, ...extra };
-    await this.run(sagaId, (tx) => this.engine.start(tx, testSaga, { sagaId, data, cause: { id: randomUUID(), type: 'CreateSite', correlationId: randomUUID() } }));
+    await this.run(sagaId, (tx) =>
+      this.engine.start(tx, testSaga, { sagaId, data, cause: { id: randomUUID(), type: 'CreateSite', correlationId: randomUUID() } }),
+    );
     return sagaId;
   }
 
