@@ -22,10 +22,7 @@ import { DataSource } from 'typeorm';
 import { freshDatabase } from '../../test/support/fresh-database';
 import { withLocalInfrastructure } from './local-infrastructure';
 
-const { values } = parseArgs({
-  args: process.argv.slice(2).filter((arg) => arg !== '--'),
-  options: { messages: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '8' } },
-});
+const { values } = parseArgs({ args: process.argv.slice(2).filter((arg) => arg !== '--'), options: { messages: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '8' } } });
 const total = Number(values.messages);
 const concurrency = Number(values.concurrency);
 
@@ -46,24 +43,8 @@ async function main(): Promise<void> {
   const producer = createOutboxProducer(kafka);
   await producer.connect();
   const metrics = new MessagingMetrics(new Registry());
-  const relay = new OutboxRelay({
-    dataSource,
-    producer,
-    connectionString: database.url,
-    logger,
-    pollMs: 1000,
-    batchSize: 500,
-    retentionMs: 3_600_000,
-    metrics,
-  });
-  const unitOfWork = new UnitOfWork(dataSource, {
-    consumer: 'bench',
-    catalogue: SITE_CATALOGUE,
-    logger,
-    onOutboxWritten: () => relay.wake(),
-    attempts: 3,
-    backoff: config.handlerBackoff,
-  });
+  const relay = new OutboxRelay({ dataSource, producer, connectionString: database.url, logger, pollMs: 1000, batchSize: 500, retentionMs: 3_600_000, metrics });
+  const unitOfWork = new UnitOfWork(dataSource, { consumer: 'bench', catalogue: SITE_CATALOGUE, logger, onOutboxWritten: () => relay.wake(), attempts: 3, backoff: config.handlerBackoff });
   relay.start();
 
   const committedAt = new Map<string, number>();
@@ -112,19 +93,14 @@ async function main(): Promise<void> {
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const committed = performance.now();
-  await Promise.race([
-    allConsumed,
-    new Promise((_, reject) => setTimeout(() => reject(new Error(`only ${consumeLatency.length}/${total} consumed in 60 s`)), 60_000)),
-  ]);
+  await Promise.race([allConsumed, new Promise((_, reject) => setTimeout(() => reject(new Error(`only ${consumeLatency.length}/${total} consumed in 60 s`)), 60_000))]);
   const finished = performance.now();
 
   const lag = (await metrics.outboxLag.get()).values;
   const lagCount = lag.find((value) => value.metricName === 'outbox_lag_seconds_count')?.value ?? 0;
   console.log(`outbox relay benchmark: ${total} messages, ${concurrency} concurrent writers, one unit of work per message`);
   console.log(summary('commit → consumed', consumeLatency));
-  console.log(
-    `throughput                   ${((total / (finished - started)) * 1000).toFixed(0)} msg/s end to end (commits took ${(committed - started).toFixed(0)} ms)`,
-  );
+  console.log(`throughput                   ${((total / (finished - started)) * 1000).toFixed(0)} msg/s end to end (commits took ${(committed - started).toFixed(0)} ms)`);
   console.log(`relay published              ${lagCount} messages (warm-up included)`);
 
   await consumer.disconnect();

@@ -71,16 +71,7 @@ beforeAll(async () => {
   context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     viewport: { width: 1440, height: 1000 },
     locale: 'en-GB',
     timezoneId: 'UTC',
@@ -122,13 +113,7 @@ it('signs in, lists sagas, shows a timeline with parallel steps, and follows cha
   const rows = page.locator('#saga-rows tr');
   await page.locator(`#saga-rows tr[data-id="${sagas.reserving}"]`).waitFor();
   expect(await rows.count()).toBe(5);
-  expect(await rows.evaluateAll((all) => all.map((row) => row.getAttribute('data-status')))).toEqual([
-    'RUNNING',
-    'RUNNING',
-    'FAILED',
-    'COMPENSATED',
-    'COMPLETED',
-  ]);
+  expect(await rows.evaluateAll((all) => all.map((row) => row.getAttribute('data-status')))).toEqual(['RUNNING', 'RUNNING', 'FAILED', 'COMPENSATED', 'COMPLETED']);
   expect(await page.locator('#stats .chip[data-status="FAILED"] strong').textContent()).toBe('1');
 
   // A saga's timeline: the parallel group's steps side by side in one stage.

@@ -58,15 +58,7 @@ describe('AsyncAPI document', () => {
       );
     }
     expect(Object.keys(inline(messageOf('DeadLetter').headers).properties as object)).toEqual(
-      expect.arrayContaining([
-        'dlq-error',
-        'dlq-reasons',
-        'dlq-original-topic',
-        'dlq-original-partition',
-        'dlq-original-offset',
-        'dlq-consumer-group',
-        'dlq-failed-at',
-      ]),
+      expect.arrayContaining(['dlq-error', 'dlq-reasons', 'dlq-original-topic', 'dlq-original-partition', 'dlq-original-offset', 'dlq-consumer-group', 'dlq-failed-at']),
     );
   });
 
@@ -76,11 +68,7 @@ describe('AsyncAPI document', () => {
       expect({ id, channel: resolve(operation.channel.$ref) !== undefined }).toEqual({ id, channel: true });
       for (const message of operation.messages) {
         const target = resolve(message.$ref) as { $ref?: string } | undefined;
-        expect({ id, message: message.$ref, resolves: target?.$ref !== undefined && resolve(target.$ref) !== undefined }).toEqual({
-          id,
-          message: message.$ref,
-          resolves: true,
-        });
+        expect({ id, message: message.$ref, resolves: target?.$ref !== undefined && resolve(target.$ref) !== undefined }).toEqual({ id, message: message.$ref, resolves: true });
       }
     }
   });
@@ -111,11 +99,7 @@ describe('AsyncAPI document', () => {
       ];
       for (const variant of variants) {
         const zodAccepts = definition.schema.safeParse(variant).success;
-        expect({ type: definition.type, variant, jsonSchemaAccepts: validate(variant) }).toEqual({
-          type: definition.type,
-          variant,
-          jsonSchemaAccepts: zodAccepts,
-        });
+        expect({ type: definition.type, variant, jsonSchemaAccepts: validate(variant) }).toEqual({ type: definition.type, variant, jsonSchemaAccepts: zodAccepts });
       }
     }
   });

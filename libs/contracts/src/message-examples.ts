@@ -23,12 +23,7 @@ const EXAMPLES: Readonly<Record<string, unknown>> = {
   SiteReserved: site,
   SiteActivated: { siteId: SITE_ID, url: 'https://blog.example.com' },
   StorageProvisioned: { siteId: SITE_ID, path: '/srv/sites/3f2504e0-4f89-11d3-9a0c-0305e82c3301' },
-  DatabaseProvisioned: {
-    siteId: SITE_ID,
-    databaseName: 'site_3f2504e04f8911d39a0c0305e82c3301',
-    roleName: 'site_3f2504e04f8911d39a0c0305e82c3301',
-    credentials: SEALED,
-  },
+  DatabaseProvisioned: { siteId: SITE_ID, databaseName: 'site_3f2504e04f8911d39a0c0305e82c3301', roleName: 'site_3f2504e04f8911d39a0c0305e82c3301', credentials: SEALED },
   BootstrapSite: { ...site, adminEmail: 'owner@example.com', databaseName: 'site_3f2504e04f8911d39a0c0305e82c3301', credentials: SEALED },
   SiteBootstrapped: { siteId: SITE_ID, adminUser: 'admin' },
 };

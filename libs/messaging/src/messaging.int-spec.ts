@@ -21,11 +21,7 @@ import { MESSAGING_MIGRATIONS } from './persistence/messaging-migrations';
  */
 jest.setTimeout(60_000);
 const logger = pino({ level: 'silent' });
-const config = {
-  ...messagingConfigFromEnv(`messaging-it-${randomUUID().slice(0, 8)}`),
-  handlerAttempts: 3,
-  handlerBackoff: { initialMs: 20, factor: 2, maxMs: 100, jitter: 0 },
-};
+const config = { ...messagingConfigFromEnv(`messaging-it-${randomUUID().slice(0, 8)}`), handlerAttempts: 3, handlerBackoff: { initialMs: 20, factor: 2, maxMs: 100, jitter: 0 } };
 
 let database: Awaited<ReturnType<typeof freshDatabase>>;
 let dataSource: DataSource;
@@ -128,13 +124,7 @@ describe('messaging backbone', () => {
     const raw = kafka.producer({ allowAutoTopicCreation: false });
     await raw.connect();
     const value = JSON.stringify(sent);
-    await raw.send({
-      topic: Topics.storageCommands,
-      messages: [
-        { key: sent.sagaId, value },
-        { key: sent.sagaId, value },
-      ],
-    });
+    await raw.send({ topic: Topics.storageCommands, messages: [{ key: sent.sagaId, value }, { key: sent.sagaId, value }] });
     // A later message on the same key (same partition) proves both copies were consumed.
     const sentinel = { ...command(sent.sagaId), sagaId: sent.sagaId };
     await raw.send({ topic: Topics.storageCommands, messages: [{ key: sent.sagaId, value: JSON.stringify(sentinel) }] });
@@ -194,8 +184,7 @@ describe('messaging backbone', () => {
     await waitFor(() => copiesOnKafka(sent.id) === 2, { within: '30s', what: 'the message published twice (before and after the crash)' });
     await waitFor(async () => (await effectsOf(sent.sagaId)) === 1, { within: '30s', what: 'the effect' });
     await waitFor(
-      async () =>
-        Number((await dataSource.query(`SELECT count(*) AS n FROM outbox_messages WHERE message_id = $1 AND sent_at IS NOT NULL`, [sent.id]))[0].n) === 1,
+      async () => Number((await dataSource.query(`SELECT count(*) AS n FROM outbox_messages WHERE message_id = $1 AND sent_at IS NOT NULL`, [sent.id]))[0].n) === 1,
       { within: '10s', what: 'the row marked sent' },
     );
     expect(await effectsOf(sent.sagaId)).toBe(1);
@@ -231,9 +220,7 @@ describe('messaging backbone', () => {
         // Only this consumer's entries: on a shared broker another service may consume the topic too.
         const found = probe.messages.filter(
           (message) =>
-            message.topic === `${Topics.storageCommands}.dlq` &&
-            headerOf(message, 'marker')?.startsWith(sagaId) &&
-            headerOf(message, 'dlq-consumer-group') === config.groupId,
+            message.topic === `${Topics.storageCommands}.dlq` && headerOf(message, 'marker')?.startsWith(sagaId) && headerOf(message, 'dlq-consumer-group') === config.groupId,
         );
         seenMarkers = [...new Set(found.map((message) => headerOf(message, 'marker') ?? '?'))];
         if (seenMarkers.length !== 5) throw new Error(`DLQ has ${seenMarkers.join(', ') || 'nothing'} of this test`);
@@ -242,11 +229,7 @@ describe('messaging backbone', () => {
       { within: '20s', what: 'five DLQ entries' },
     );
     expect(seenMarkers).toHaveLength(5);
-    const errorOf = (suffix: string): string =>
-      headerOf(
-        dlq.find((message) => headerOf(message, 'marker') === `${sagaId}-${suffix}`)!,
-        'dlq-error',
-      ) ?? '';
+    const errorOf = (suffix: string): string => headerOf(dlq.find((message) => headerOf(message, 'marker') === `${sagaId}-${suffix}`)!, 'dlq-error') ?? '';
     expect(errorOf('json')).toMatch(/not JSON/);
     expect(errorOf('version')).toMatch(/unsupported version 7 of ProvisionStorage/);
     expect(errorOf('missing')).toMatch(/correlationId/);
@@ -277,13 +260,10 @@ describe('messaging backbone', () => {
       tx.publish({ ...next, sagaId: next.sagaId });
     });
     await waitFor(async () => (await effectsOf(next.sagaId)) === 1, { within: '30s', what: 'the message after the poison one' });
-    const parked = await waitFor(
-      () => probe.messages.find((message) => message.topic === `${Topics.storageCommands}.dlq` && headerOf(message, 'message-id') === poison.id),
-      {
-        within: '20s',
-        what: 'the poison message in the DLQ',
-      },
-    );
+    const parked = await waitFor(() => probe.messages.find((message) => message.topic === `${Topics.storageCommands}.dlq` && headerOf(message, 'message-id') === poison.id), {
+      within: '20s',
+      what: 'the poison message in the DLQ',
+    });
     expect(headerOf(parked, 'dlq-error')).toMatch(/cannot read properties of undefined/);
     expect(await effectsOf(poison.sagaId)).toBe(0);
   });

@@ -31,11 +31,7 @@ interface Answer<T = unknown> {
   headers: Headers;
 }
 
-async function call<T = any>(
-  method: string,
-  path: string,
-  options: { token?: string | null; cookie?: string; headers?: Record<string, string>; body?: unknown } = {},
-): Promise<Answer<T>> {
+async function call<T = any>(method: string, path: string, options: { token?: string | null; cookie?: string; headers?: Record<string, string>; body?: unknown } = {}): Promise<Answer<T>> {
   const headers: Record<string, string> = { ...options.headers };
   const token = options.token === undefined ? TOKEN : options.token;
   if (token !== null) headers.authorization = `Bearer ${token}`;
@@ -129,9 +125,7 @@ describe('admin authentication', () => {
       expect(answer.body).toEqual({ message: expect.stringContaining('admin token'), errors: [] });
       expect(answer.headers.get('www-authenticate')).toMatch(/^Bearer/);
     }
-    expect((await call(method, path, { token: null, headers: { authorization: `Basic ${Buffer.from(`admin:${TOKEN}`).toString('base64')}` } })).status).toBe(
-      401,
-    );
+    expect((await call(method, path, { token: null, headers: { authorization: `Basic ${Buffer.from(`admin:${TOKEN}`).toString('base64')}` } })).status).toBe(401);
   });
 
   it('answers GET /admin without credentials with a login form, and with the page given the token', async () => {
@@ -188,12 +182,7 @@ describe('admin authentication in a host that parses no bodies', () => {
     const bare = await startAdminTestApp({ adminToken: TOKEN, bodyParser: false });
     try {
       const signIn = (token: string) =>
-        fetch(`${bare.url}/admin/session`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ token }).toString(),
-          redirect: 'manual',
-        });
+        fetch(`${bare.url}/admin/session`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token }).toString(), redirect: 'manual' });
       expect((await signIn(TOKEN)).status).toBe(303);
       expect((await signIn('guess')).status).toBe(401);
     } finally {
@@ -247,9 +236,7 @@ describe('GET /admin/sagas', () => {
       currentStep: 'ProvisionDatabase, ProvisionStorage', // a parallel group's steps by name
     });
     expect((await get(`/admin/sagas?siteName=${name}&status=COMPLETED`)).body.items.map((item: { id: string }) => item.id)).toEqual([completed]);
-    expect((await get(`/admin/sagas?siteName=${name}&type=TestCreateSite&status=RUNNING`)).body.items.map((item: { id: string }) => item.id)).toEqual([
-      running,
-    ]);
+    expect((await get(`/admin/sagas?siteName=${name}&type=TestCreateSite&status=RUNNING`)).body.items.map((item: { id: string }) => item.id)).toEqual([running]);
     expect((await get(`/admin/sagas?siteName=${name}&type=DeleteSite`)).body).toEqual({ items: [], nextCursor: null });
     expect((await get(`/admin/sagas?siteName=${name}&status=&type=`)).body.items).toHaveLength(2); // empty form fields mean "any"
   });
@@ -319,14 +306,7 @@ describe('GET /admin/sagas/:id', () => {
       'out ProvisionDatabase',
       'in StorageProvisioned',
     ]);
-    expect(answer.body.history[2]).toEqual({
-      direction: 'out',
-      topic: 'sites.commands',
-      messageId: expect.any(String),
-      type: 'ReserveSite',
-      at: expect.any(String),
-      step: 'ReserveSite',
-    });
+    expect(answer.body.history[2]).toEqual({ direction: 'out', topic: 'sites.commands', messageId: expect.any(String), type: 'ReserveSite', at: expect.any(String), step: 'ReserveSite' });
   });
 
   it('answers 404 for an unknown saga and 400 for an id that is not a uuid', async () => {
@@ -388,10 +368,7 @@ describe('GET /admin/stats', () => {
   it('counts sagas by status and type and gives step latencies', async () => {
     await sagas.completed(`stats-${randomUUID().slice(0, 8)}`);
     await sagas.compensated(`stats-${randomUUID().slice(0, 8)}`);
-    const counts = (await harness.dataSource.query(`SELECT status, count(*)::int AS count FROM saga_instances GROUP BY status`)) as {
-      status: string;
-      count: number;
-    }[];
+    const counts = (await harness.dataSource.query(`SELECT status, count(*)::int AS count FROM saga_instances GROUP BY status`)) as { status: string; count: number }[];
 
     const answer = await get('/admin/stats');
 
@@ -400,13 +377,7 @@ describe('GET /admin/stats', () => {
     expect(answer.body.byStatus).toEqual({ RUNNING: 0, COMPENSATING: 0, COMPLETED: 0, COMPENSATED: 0, FAILED: 0, ...expected });
     expect(answer.body.byType).toEqual({ TestCreateSite: expected });
     const reserve = answer.body.steps.find((step: { name: string }) => step.name === 'ReserveSite');
-    expect(reserve).toEqual({
-      name: 'ReserveSite',
-      count: expect.any(Number),
-      p50Ms: expect.any(Number),
-      p95Ms: expect.any(Number),
-      p99Ms: expect.any(Number),
-    });
+    expect(reserve).toEqual({ name: 'ReserveSite', count: expect.any(Number), p50Ms: expect.any(Number), p95Ms: expect.any(Number), p99Ms: expect.any(Number) });
     expect(reserve.count).toBeGreaterThan(0);
     expect(answer.body.sagaDurations).toEqual({ count: expected.COMPLETED, p50Ms: expect.any(Number), p95Ms: expect.any(Number), p99Ms: expect.any(Number) });
   });
@@ -431,24 +402,10 @@ describe('GET /admin/parked', () => {
 
     expect(answer.status).toBe(200);
     expect(answer.body.outbox).toContainEqual(
-      expect.objectContaining({
-        messageId,
-        sagaId,
-        type: 'SiteCreationRejected',
-        topic: 'site-saga.events',
-        parkedReason: 'MESSAGE_TOO_LARGE',
-        bytes: expect.any(Number),
-      }),
+      expect.objectContaining({ messageId, sagaId, type: 'SiteCreationRejected', topic: 'site-saga.events', parkedReason: 'MESSAGE_TOO_LARGE', bytes: expect.any(Number) }),
     );
     expect(answer.body.deadLetters).toContainEqual(
-      expect.objectContaining({
-        id: letter!.id,
-        topic: 'site-saga.commands',
-        partition: 2,
-        offset: '41',
-        error: 'unreadable: not JSON',
-        parkedReason: 'DLQ refused it',
-      }),
+      expect.objectContaining({ id: letter!.id, topic: 'site-saga.commands', partition: 2, offset: '41', error: 'unreadable: not JSON', parkedReason: 'DLQ refused it' }),
     );
     expect(answer.text).not.toContain('xxxxxxxx');
     expect(answer.text).not.toContain('{"not":"json');
@@ -478,12 +435,7 @@ async function openStream(): Promise<{ events: { event: string; data: string }[]
         while ((end = buffer.indexOf('\n\n')) >= 0) {
           const block = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
-          const fields = Object.fromEntries(
-            block
-              .split('\n')
-              .filter((line) => line && !line.startsWith(':'))
-              .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]),
-          );
+          const fields = Object.fromEntries(block.split('\n').filter((line) => line && !line.startsWith(':')).map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]));
           if (fields.event) events.push({ event: fields.event, data: fields.data ?? '' });
         }
       }
@@ -503,10 +455,7 @@ describe('GET /admin/stream', () => {
     // Published by "the orchestrator" after its commit.
     await harness.fixtures.succeed(id, ReserveSite, { name: 'x', domain: 'x.example.com' });
     const pushed = await waitFor(
-      () =>
-        stream.events
-          .map((event) => JSON.parse(event.data) as { id: string; version: number; currentStep: string })
-          .find((summary) => summary.id === id && summary.version === 2),
+      () => stream.events.map((event) => JSON.parse(event.data) as { id: string; version: number; currentStep: string }).find((summary) => summary.id === id && summary.version === 2),
       { within: '3s', what: 'saga event after ReserveSite succeeded' },
     );
     expect(pushed.currentStep).toBe('ProvisionDatabase, ProvisionStorage');
@@ -517,9 +466,7 @@ describe('GET /admin/stream', () => {
       () => stream.events.some((event) => event.event === 'saga' && JSON.parse(event.data).id === id && JSON.parse(event.data).status === 'COMPENSATING'),
       { within: '3s', what: 'saga event of a change made without publish' },
     );
-    const forSaga = stream.events
-      .filter((event) => (JSON.parse(event.data) as { id: string }).id === id)
-      .map((event) => (JSON.parse(event.data) as { version: number }).version);
+    const forSaga = stream.events.filter((event) => (JSON.parse(event.data) as { id: string }).id === id).map((event) => (JSON.parse(event.data) as { version: number }).version);
     expect(forSaga).toEqual([...new Set(forSaga)]); // one event per version: push and poll coalesce
     await waitFor(() => stream.raw().includes(': heartbeat'), { within: '3s', what: 'a heartbeat comment' });
 

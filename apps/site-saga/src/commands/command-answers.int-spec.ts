@@ -1,5 +1,5 @@
-import { CreateSite, DeleteSite, type Envelope, SITE_CATALOGUE, sagaIdFor } from '@sitesaga/contracts';
-import { CreateMessagingTables1732400000000, createLogger, UnitOfWork } from '@sitesaga/messaging';
+import { CreateSite, DeleteSite, type Envelope, sagaIdFor } from '@sitesaga/contracts';
+import { CreateMessagingTables1732400000000, createLogger } from '@sitesaga/messaging';
 import { SAGA_ENTITIES, SagaEngine, SagaStore } from '@sitesaga/saga';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';

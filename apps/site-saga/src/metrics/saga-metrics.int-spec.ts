@@ -9,9 +9,8 @@ import {
   ProvisionStorage,
   ReleaseSite,
   ReserveSite,
-  SITE_CATALOGUE,
 } from '@sitesaga/contracts';
-import { CreateMessagingTables1732400000000, createLogger, UnitOfWork } from '@sitesaga/messaging';
+import { CreateMessagingTables1732400000000, createLogger, type UnitOfWork } from '@sitesaga/messaging';
 import { SAGA_ENTITIES, SAGA_MIGRATIONS, SagaEngine } from '@sitesaga/saga';
 import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
@@ -87,10 +86,7 @@ async function complete(name: string): Promise<string> {
 }
 
 async function sentCommand(sagaId: string, type: string): Promise<Envelope> {
-  const [row] = (await dataSource.query(`SELECT value FROM outbox_messages WHERE message_key = $1 AND type = $2 ORDER BY position DESC LIMIT 1`, [
-    sagaId,
-    type,
-  ])) as {
+  const [row] = (await dataSource.query(`SELECT value FROM outbox_messages WHERE message_key = $1 AND type = $2 ORDER BY position DESC LIMIT 1`, [sagaId, type])) as {
     value: string;
   }[];
   if (!row) throw new Error(`saga ${sagaId} sent no ${type}`);
@@ -131,10 +127,7 @@ describe('saga metrics', () => {
 
   it('ignores a change whose transaction rolled back', async () => {
     const id = await fixtures.start('metrics-rollback');
-    const reply = ReserveSite.succeeded.create(
-      { siteId: id, name: 'metrics-rollback', domain: 'metrics-rollback.example.com' },
-      causedBy(await sentCommand(id, 'ReserveSite')),
-    );
+    const reply = ReserveSite.succeeded.create({ siteId: id, name: 'metrics-rollback', domain: 'metrics-rollback.example.com' }, causedBy(await sentCommand(id, 'ReserveSite')));
     await expect(
       unitOfWork.run(null, async (tx) => {
         await engine.handleReply(tx, reply);

@@ -1,5 +1,4 @@
-import { SITE_CATALOGUE } from '@sitesaga/contracts';
-import { CreateMessagingTables1732400000000, createLogger, UnitOfWork } from '@sitesaga/messaging';
+import { CreateMessagingTables1732400000000, createLogger, type UnitOfWork } from '@sitesaga/messaging';
 import { SAGA_ENTITIES, SagaEngine, SagaStore, type SagaState } from '@sitesaga/saga';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';

@@ -7,7 +7,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
-import { causedBy, type Envelope, type FailureClass, SITE_CATALOGUE } from '@sitesaga/contracts';
+import { causedBy, type Envelope, type FailureClass } from '@sitesaga/contracts';
 import { createLogger, LOGGER, MESSAGING_MIGRATIONS, PinoNestLogger, UnitOfWork } from '@sitesaga/messaging';
 import { type AnyCommand, SAGA_ENTITIES, SAGA_MIGRATIONS, SagaEngine, type SagaState } from '@sitesaga/saga';
 import { randomUUID } from 'node:crypto';
@@ -149,9 +149,7 @@ export class SagaFixtures {
   async start(name: string, extra: Partial<TestSiteData> = {}): Promise<string> {
     const sagaId = randomUUID();
     const data: TestSiteData = { siteId: sagaId, name, domain: `${name}.example.com`, adminEmail: `owner@${name}.example.com`, ...extra };
-    await this.run(sagaId, (tx) =>
-      this.engine.start(tx, testSaga, { sagaId, data, cause: { id: randomUUID(), type: 'CreateSite', correlationId: randomUUID() } }),
-    );
+    await this.run(sagaId, (tx) => this.engine.start(tx, testSaga, { sagaId, data, cause: { id: randomUUID(), type: 'CreateSite', correlationId: randomUUID() } }));
     return sagaId;
   }
 
