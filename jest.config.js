@@ -3,7 +3,11 @@
 const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true }, target: 'es2022', keepClassNames: true } }];
 const common = {
   transform: { '^.+\\.ts$': swc },
-  moduleNameMapper: { '^@sitesaga/([a-z-]+)$': '<rootDir>/libs/$1/src' },
+  moduleNameMapper: {
+    '^@sitesaga/([a-z-]+)$': '<rootDir>/libs/$1/src',
+    // A package's `testing` entry: what its tests and the e2e tests may use of it, by name.
+    '^@sitesaga/([a-z-]+)/testing$': ['<rootDir>/libs/$1/src/testing', '<rootDir>/apps/$1/src/testing'],
+  },
   testEnvironment: 'node',
   setupFiles: ['reflect-metadata'],
 };

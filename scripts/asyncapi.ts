@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { asyncApiDocument } from '../libs/contracts/src/asyncapi';
+import { asyncApiDocument } from '@sitesaga/contracts';
 
 const target = path.resolve(__dirname, '..', 'docs', 'asyncapi.json');
 const text = `${JSON.stringify(asyncApiDocument(), null, 2)}\n`;

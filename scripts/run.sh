@@ -66,8 +66,15 @@ case "$command" in
     results=.local/jest/results.json
     rm -f "$results"
     status=0
+    # The type-checked lint with the package boundaries (eslint.config.mjs), about a minute;
+    # a failure fails the run, after the tests have run. LINT=0 skips it.
+    if [ "${LINT:-1}" != 0 ]; then
+      say "lint (type-checked, package boundaries)"
+      "${PNPM[@]}" lint || { lint_failed=1; say "lint failed"; }
+    fi
     # Two workers for two cores; the jest globalSetup brings Kafka and Postgres up.
     "${PNPM[@]}" exec jest --ci --maxWorkers=2 --json --outputFile="$results" "$@" || status=$?
+    [ "$status" != 0 ] || [ "${lint_failed:-}" != 1 ] || status=1
     # Jest's summary is above (on stderr); this plain line restates it for tools that read
     # only the last line.
     if [ -f "$results" ]; then

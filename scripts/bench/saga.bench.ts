@@ -32,7 +32,7 @@ import {
   ProvisionStorage,
   ReserveSite,
   Topics,
-} from '../../libs/contracts/src';
+} from '@sitesaga/contracts';
 import { cpuMs, cpuTicks, machineBusyMs, rssMb } from '../../test/support/process-cpu';
 import { RunningSystem } from '../../test/support/system';
 import { withLocalInfrastructure } from './local-infrastructure';

@@ -16,9 +16,9 @@ import { BootstrapSite, type Envelope, Topics, dlqTopicOf } from '@sitesaga/cont
 import { sealSecret } from '@sitesaga/secrets';
 import type { Producer } from 'kafkajs';
 import { Client } from 'pg';
-import { generateDatabasePassword } from '../../apps/databases/src/domain/database-password';
+import { generateDatabasePassword } from '@sitesaga/databases/testing';
 import { siteDatabaseNames } from '@sitesaga/contracts';
-import { SiteDatabaseServer } from '../../apps/databases/src/site-server/site-database-server';
+import { SiteDatabaseServer } from '@sitesaga/databases/testing';
 import { consumerGroupAtEnd } from '../support/consumer-group';
 import { headerOf, recordTopics, testKafka } from '../support/kafka-probe';
 import { type ServiceProcess, startService } from '../support/service-process';

@@ -10,8 +10,8 @@ import { DropDatabase, type Envelope, ProvisionDatabase, Topics, dlqTopicOf } fr
 import { openSecret } from '@sitesaga/secrets';
 import { type Producer } from 'kafkajs';
 import { Client } from 'pg';
-import { SiteCredentials } from '../../apps/databases/src/credentials/site-credentials';
-import { verifierMatches } from '../../apps/databases/src/domain/scram-verifier';
+import { SiteCredentials } from '@sitesaga/databases/testing';
+import { verifierMatches } from '@sitesaga/databases/testing';
 import { siteDatabaseNames } from '@sitesaga/contracts';
 import { consumerGroupAtEnd } from '../support/consumer-group';
 import { headerOf, recordTopics, testKafka } from '../support/kafka-probe';

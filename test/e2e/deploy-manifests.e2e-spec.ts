@@ -22,9 +22,9 @@ import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClai
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
 import { parse, parseAllDocuments } from 'yaml';
-import { siteSagaConfigFromEnv } from '../../apps/site-saga/src/site-saga-config';
-import { ALL_TOPICS_WITH_DLQ } from '../../libs/contracts/src/topics';
-import { parseSecretsKey } from '../../libs/secrets/src/secrets-key';
+import { siteSagaConfigFromEnv } from '@sitesaga/site-saga/testing';
+import { ALL_TOPICS_WITH_DLQ } from '@sitesaga/contracts';
+import { parseSecretsKey } from '@sitesaga/secrets';
 
 const ROOT = path.join(__dirname, '..', '..');
 const K8S = path.join(ROOT, 'infra', 'k8s');

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { Client } from 'pg';
-import { ALL_TOPICS_WITH_DLQ, Topics } from '../../libs/contracts/src/topics';
+import { ALL_TOPICS_WITH_DLQ, Topics } from '@sitesaga/contracts';
 import { waitFor } from '../support/wait-for';
 
 jest.setTimeout(60_000);

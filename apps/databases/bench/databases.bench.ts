@@ -12,7 +12,7 @@
 import 'reflect-metadata';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { type Envelope, DropDatabase, ProvisionDatabase, Topics } from '../../../libs/contracts/src';
+import { type Envelope, DropDatabase, ProvisionDatabase, Topics } from '@sitesaga/contracts';
 import { Client } from 'pg';
 import { withLocalInfrastructure } from '../../../scripts/bench/local-infrastructure';
 import { consumerGroupAtEnd } from '../../../test/support/consumer-group';

@@ -3,7 +3,7 @@ import type { Causation, Envelope, Failure } from '@sitesaga/message-kit';
 import type { OutcomeContext, OutgoingMessage, ReplyRoute, SagaDefinition, SagaStep, Send } from './define-saga';
 import { SagaTransitionRefused, UnroutableReply } from './errors';
 import { backoffDelay } from './retry-policy';
-import { type HistoryEntry, isTerminal, type SagaFailure, type SagaState, type SagaStatus, type StepState } from './saga-state';
+import { type HistoryEntry, isTerminal, pendingStep, type SagaFailure, type SagaState, type SagaStatus, type StepState } from './saga-state';
 
 /** The message that starts a saga (e.g. a `CreateSite` command): its id is the causation of the first commands. */
 export interface SagaCause {
@@ -108,21 +108,6 @@ function initialState<D>(definition: SagaDefinition<D>, id: string, data: D, cor
     steps: definition.steps.map((step) => pendingStep(step.name, step.position)),
   };
 }
-
-const pendingStep = (name: string, position: number): StepState => ({
-  name,
-  position,
-  state: 'PENDING',
-  attempts: 0,
-  compensationAttempts: 0,
-  mayHaveTakenEffect: false,
-  deadlineAt: null,
-  deadlineKind: null,
-  lastMessageId: null,
-  startedAt: null,
-  finishedAt: null,
-  error: null,
-});
 
 /** One decision in progress: a private working copy of the state, changed in place, returned as a new state. */
 class Transition<D> {

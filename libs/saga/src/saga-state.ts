@@ -31,6 +31,22 @@ export interface StepState {
   readonly error: string | null;
 }
 
+/** A step not started yet: how every step of a new saga begins. */
+export const pendingStep = (name: string, position: number): StepState => ({
+  name,
+  position,
+  state: 'PENDING',
+  attempts: 0,
+  compensationAttempts: 0,
+  mayHaveTakenEffect: false,
+  deadlineAt: null,
+  deadlineKind: null,
+  lastMessageId: null,
+  startedAt: null,
+  finishedAt: null,
+  error: null,
+});
+
 /** Why a saga left RUNNING, kept on the instance for operators and for the outcome hooks. */
 export interface SagaFailure {
   /** The step that failed (for an abort: the step that was running). */

@@ -2,6 +2,7 @@ import type { AdminToken } from '../cli-config';
 import { displayUrl } from '../cli-config';
 import { AuthenticationRejected, ConnectionError } from '../cli-errors';
 import { type ErrorBody, readJson, refused, unreachable } from '../http/http-failure';
+import { sagaDetail, sagaPage, sagaStats, sagaSummary, type z } from '@sitesaga/http-contracts';
 import type { SagaDetail, SagaPage, SagaStats, SagaStatus, SagaSummary } from './admin-views';
 
 export interface ListQuery {
@@ -46,11 +47,11 @@ export class AdminClient {
     if (query.limit) parameters.set('limit', String(query.limit));
     if (query.cursor) parameters.set('cursor', query.cursor);
     const search = parameters.toString();
-    return this.request<SagaPage>('GET', `/admin/sagas${search ? `?${search}` : ''}`, 'list sagas');
+    return this.request(sagaPage, 'GET', `/admin/sagas${search ? `?${search}` : ''}`, 'list sagas');
   }
 
   detail(sagaId: string): Promise<SagaDetail> {
-    return this.request<SagaDetail>('GET', `/admin/sagas/${encodeURIComponent(sagaId)}`, `saga ${sagaId}`, `saga ${sagaId} not found`);
+    return this.request(sagaDetail, 'GET', `/admin/sagas/${encodeURIComponent(sagaId)}`, `saga ${sagaId}`, `saga ${sagaId} not found`);
   }
 
   /** The detail, or null while the saga does not exist (yet). */
@@ -60,19 +61,19 @@ export class AdminClient {
       await response.body?.cancel();
       return null;
     }
-    return this.answer<SagaDetail>(response, 'GET', `saga ${sagaId}`, `saga ${sagaId} not found`);
+    return this.answer(sagaDetail, response, 'GET', `saga ${sagaId}`, `saga ${sagaId} not found`);
   }
 
   retry(sagaId: string): Promise<SagaSummary> {
-    return this.request<SagaSummary>('POST', `/admin/sagas/${encodeURIComponent(sagaId)}/retry`, `retry of saga ${sagaId}`, `saga ${sagaId} not found`);
+    return this.request(sagaSummary, 'POST', `/admin/sagas/${encodeURIComponent(sagaId)}/retry`, `retry of saga ${sagaId}`, `saga ${sagaId} not found`);
   }
 
   abort(sagaId: string, reason?: string): Promise<SagaSummary> {
-    return this.request<SagaSummary>('POST', `/admin/sagas/${encodeURIComponent(sagaId)}/abort`, `abort of saga ${sagaId}`, `saga ${sagaId} not found`, reason ? { reason } : {});
+    return this.request(sagaSummary, 'POST', `/admin/sagas/${encodeURIComponent(sagaId)}/abort`, `abort of saga ${sagaId}`, `saga ${sagaId} not found`, reason ? { reason } : {});
   }
 
   stats(): Promise<SagaStats> {
-    return this.request<SagaStats>('GET', '/admin/stats', 'stats');
+    return this.request(sagaStats, 'GET', '/admin/stats', 'stats');
   }
 
   /** Opens `GET /admin/stream`; the caller reads the body. `signal` ends it. */
@@ -89,18 +90,24 @@ export class AdminClient {
     return response.body;
   }
 
-  private async request<T>(method: string, path: string, what: string, notFound = `${what}: not found (HTTP 404)`, body?: unknown): Promise<T> {
+  private async request<T>(shape: z.ZodType<T>, method: string, path: string, what: string, notFound = `${what}: not found (HTTP 404)`, body?: unknown): Promise<T> {
     const response = await this.send(method, path, body);
-    return this.answer<T>(response, method, what, notFound);
+    return this.answer(shape, response, method, what, notFound);
   }
 
-  private async answer<T>(response: Response, method: string, what: string, notFound: string): Promise<T> {
+  /** The answer, checked against the admin API's own shape of it (what is printed is the answer as sent). */
+  private async answer<T>(shape: z.ZodType<T>, response: Response, method: string, what: string, notFound: string): Promise<T> {
     const body = await readJson(response).catch((error: unknown) => {
       throw unreachable(error, 'the admin API', this.shownUrl, this.hint, this.interrupt.aborted);
     });
     if (!response.ok) throw this.failure(response.status, body as ErrorBody | undefined, what, notFound);
     if (body === undefined || typeof body !== 'object' || body === null) {
       throw new ConnectionError(`${method} ${this.shownUrl}: the answer is not JSON; is ADMIN_URL the site-saga service?`);
+    }
+    const checked = shape.safeParse(body);
+    if (!checked.success) {
+      const [issue] = checked.error.issues;
+      throw new ConnectionError(`${method} ${this.shownUrl}: unexpected answer for ${what} (${issue ? `${issue.path.join('.') || '(body)'}: ${issue.message}` : 'bad shape'}); is ADMIN_URL the site-saga service of this version?`);
     }
     return body as T;
   }

@@ -1,6 +1,7 @@
 import { AuthenticationRejected, ConnectionError, OperationFailed, UsageError } from '../cli-errors';
 import { SseParser } from '../stream/sse-parser';
 import { type AdminClient, NotAnEventStream } from './admin-client';
+import { sagaSummary } from '@sitesaga/http-contracts';
 import type { SagaSummary } from './admin-views';
 
 export interface StreamHandlers {
@@ -31,8 +32,8 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
     signal.addEventListener('abort', done, { once: true });
   });
 
-const isSummary = (value: unknown): value is SagaSummary =>
-  typeof value === 'object' && value !== null && typeof (value as SagaSummary).id === 'string' && typeof (value as SagaSummary).status === 'string';
+/** An `event: saga` whose data has the admin API's summary shape (libs/http-contracts). */
+const isSummary = (value: unknown): value is SagaSummary => sagaSummary.safeParse(value).success;
 
 /** Errors a reconnect cannot fix. */
 const isFatal = (error: unknown): boolean => error instanceof AuthenticationRejected || error instanceof NotAnEventStream || error instanceof UsageError || error instanceof OperationFailed;

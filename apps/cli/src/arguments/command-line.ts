@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { Command, CommanderError, Option } from 'commander';
 import { SAGA_STATUSES, type SagaStatus } from '../admin/admin-views';
 import { UsageError } from '../cli-errors';
 
@@ -166,18 +166,37 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const seeHelp = (command?: string) => `see: saga ${command ? `${command} ` : ''}--help`;
 
-/** Turns node:util parseArgs' TypeErrors into a usage error that names the command. */
-function parseCommand(command: CommandName, args: readonly string[]) {
+/**
+ * One command's options and positionals, read by commander from the command table. Its
+ * help and exits are ours (the table makes the help text); its errors become a usage error
+ * that names the command.
+ */
+function parseCommand(command: CommandName, args: readonly string[]): { values: Record<string, unknown>; positionals: string[] } {
   const spec: CommandSpec = COMMANDS[command];
-  const options = Object.fromEntries(
-    Object.entries(spec.options).map(([name, option]) => [name, option.short ? { type: option.type, short: option.short } : { type: option.type }]),
-  );
+  const program = new Command(command)
+    .exitOverride()
+    .configureOutput({ writeOut: () => undefined, writeErr: () => undefined })
+    .helpOption(false)
+    .showSuggestionAfterError(false)
+    .allowExcessArguments(true)
+    .argument('[arguments...]');
+  const options = Object.entries(spec.options).map(([name, option]) => {
+    const flags = `${option.short ? `-${option.short}, ` : ''}--${name}${option.type === 'string' ? ` <${option.value ?? 'value'}>` : ''}`;
+    const described = new Option(flags, option.description);
+    program.addOption(described);
+    return [name, described] as const;
+  });
   try {
-    return parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
+    program.parse([...args], { from: 'user' });
   } catch (error) {
-    const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '');
-    throw new UsageError(`${command}: ${message.charAt(0).toLowerCase()}${message.slice(1)}`, [seeHelp(command)]);
+    if (!(error instanceof CommanderError)) throw error;
+    const message = error.message.replace(/^error: /, '');
+    throw new UsageError(`${command}: ${message}`, [seeHelp(command)]);
   }
+  const given = program.opts<Record<string, unknown>>();
+  // By the table's names; `--no-color` is commander's negation of `color`.
+  const values = Object.fromEntries(options.map(([name, option]) => [name, option.negate ? given[option.attributeName()] === false : given[option.attributeName()]]));
+  return { values, positionals: program.args };
 }
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);

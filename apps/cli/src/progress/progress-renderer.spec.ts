@@ -32,7 +32,11 @@ const running: SagaDetail = {
   updatedAt: '2024-11-23T12:00:00.300Z',
   siteName: 'my-blog',
   siteId: sagaId,
+  correlationId: sagaId,
   failure: null,
+  stageCount: 4,
+  actions: { retry: true, abort: true },
+  historyTruncated: false,
   history: [],
   steps: [
     done('ReserveSite', 0, '2024-11-23T12:00:00.010Z', '2024-11-23T12:00:00.130Z'),

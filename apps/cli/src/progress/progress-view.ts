@@ -1,13 +1,10 @@
+import logUpdate from 'log-update';
 import type { SagaDetail } from '../admin/admin-views';
 import { type Output, writeLines } from '../terminal/output';
 import { paintWith, truncateVisible } from '../terminal/terminal-text';
 import { progressChanges, renderProgress } from './progress-renderer';
 
-const CURSOR_HIDE = '\u001b[?25l';
 const CURSOR_SHOW = '\u001b[?25h';
-const CLEAR_LINE = '\u001b[2K';
-const CLEAR_BELOW = '\u001b[J';
-const up = (lines: number) => (lines > 0 ? `\u001b[${lines}A\r` : '\r');
 
 export interface ProgressViewOptions {
   /** Redraw in place (stdout is a terminal); otherwise append a line per change. */
@@ -25,7 +22,8 @@ export class ProgressView {
   private detail: SagaDetail | null = null;
   private waitingFor: string | null = null;
   private noteText: string | null = null;
-  private drawn = 0;
+  /** The live frame (log-update: erases the previous frame and writes the next in one piece). */
+  private frame: logUpdate.LogUpdate | null = null;
   private started = false;
   private closed = false;
   private readonly now: () => Date;
@@ -74,7 +72,7 @@ export class ProgressView {
     if (this.options.live) {
       if (this.started) {
         this.draw();
-        this.out.write(CURSOR_SHOW);
+        this.frame?.done(); // leaves the last frame and shows the cursor
       }
       return;
     }
@@ -89,12 +87,11 @@ export class ProgressView {
   }
 
   private draw(): void {
+    // Cut to the screen width: a wrapped line would throw the redraw off.
     const width = Math.max(20, (this.out.columns ?? 120) - 1);
-    const lines = this.lines().map((line) => CLEAR_LINE + truncateVisible(line, width));
-    const prefix = this.started ? up(this.drawn) : CURSOR_HIDE;
+    this.frame ??= logUpdate.create(this.out as NodeJS.WriteStream, { showCursor: false });
     this.started = true;
-    this.out.write(`${prefix}${lines.join('\n')}\n${CLEAR_BELOW}`);
-    this.drawn = lines.length;
+    this.frame(this.lines().map((line) => truncateVisible(line, width)).join('\n'));
   }
 }
 

@@ -1,20 +1,14 @@
+import type { CreateSitePayload } from '@sitesaga/contracts';
+import { type SiteRequestAccepted, siteRequestAccepted } from '@sitesaga/http-contracts';
 import { displayUrl } from '../cli-config';
 import { ConnectionError } from '../cli-errors';
 import { type ErrorBody, readJson, refused, unreachable } from '../http/http-failure';
 
-/** `202` of POST /sites and DELETE /sites/:id. */
-export interface SiteRequestAccepted {
-  readonly siteId: string;
-  readonly sagaId: string;
-  readonly status: string;
-}
+/** `202` of POST /sites and DELETE /sites/:id (libs/http-contracts, sites-api.ts). */
+export type { SiteRequestAccepted };
 
-export interface CreateSiteRequest {
-  readonly name: string;
-  readonly domain: string;
-  readonly adminEmail: string;
-  readonly tagline?: string;
-}
+/** The body of POST /sites: the CreateSite command's payload. */
+export type CreateSiteRequest = CreateSitePayload;
 
 const TIMEOUT_MS = 15_000;
 
@@ -56,11 +50,13 @@ export class SitesApi {
     }
     const answer = (await readJson(response).catch((error: unknown) => {
       throw unreachable(error, 'the sites API', this.shownUrl, hint, this.interrupt.aborted);
-    })) as (ErrorBody & Partial<SiteRequestAccepted>) | undefined;
+    })) as ErrorBody | undefined;
     if (!response.ok) throw refused(response.status, answer, what, notFound);
-    if (typeof answer?.sagaId !== 'string' || typeof answer.siteId !== 'string') {
+    // Checked against the API's own shape of the answer.
+    const accepted = siteRequestAccepted.safeParse(answer);
+    if (!accepted.success) {
       throw new ConnectionError(`${what} on ${this.shownUrl}: unexpected answer (HTTP ${response.status}); is SITES_URL the sites service?`);
     }
-    return { siteId: answer.siteId, sagaId: answer.sagaId, status: typeof answer.status === 'string' ? answer.status : 'PENDING' };
+    return accepted.data;
   }
 }

@@ -38,7 +38,8 @@ describe('saga views', () => {
       actions: { retry: false, abort: false },
       historyTruncated: false,
       failure: null,
-      steps: [{ name: 'ReserveSite', position: 0, state: 'SUCCEEDED', attempts: 1, startedAt: '2024-11-23T12:04:30.010Z', finishedAt: '2024-11-23T12:04:30.110Z', error: null, durationMs: 100 }],
+      stageCount: 1,
+      steps: [{ name: 'ReserveSite', position: 0, state: 'SUCCEEDED', attempts: 1, startedAt: '2024-11-23T12:04:30.010Z', finishedAt: '2024-11-23T12:04:30.110Z', error: null, compensationAttempts: 0, mayHaveTakenEffect: false, deadlineAt: null, deadlineKind: null, durationMs: 100 }],
       history: [
         { direction: 'in', topic: 'site-saga.commands', messageId: 'm1', type: 'CreateSite', at: '2024-11-23T12:04:30.000Z', step: null },
         { direction: 'out', topic: 'sites.commands', messageId: 'm2', type: 'ReserveSite', at: '2024-11-23T12:04:30.010Z', step: 'ReserveSite' },

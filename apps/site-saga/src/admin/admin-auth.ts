@@ -1,4 +1,5 @@
 import { type CanActivate, type ExecutionContext, ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/common';
+import { SESSION_COOKIE } from '@sitesaga/http-contracts';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 export const ADMIN_OPTIONS = Symbol('ADMIN_OPTIONS');
@@ -9,7 +10,7 @@ export interface AdminOptions {
 }
 
 /** The cookie the login form sets so a browser (and its EventSource) can use the API. */
-export const SESSION_COOKIE = 'saga_admin_session';
+export { SESSION_COOKIE };
 export const SESSION_TTL_SECONDS = 12 * 60 * 60;
 /**
  * A write authenticated by the cookie must carry this header. The cookie is already

@@ -1,5 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
-import { SAGA_STATUSES, type SagaStatus } from '@sitesaga/saga';
+import { abortRequest, ADMIN_LIST_LIMIT, fieldErrorsOf } from '@sitesaga/http-contracts';
+import { decodeSagaCursor, encodeSagaCursor, SAGA_STATUSES, type SagaCursor, type SagaStatus } from '@sitesaga/saga';
 
 /**
  * Pure checks of what an operator sends. Every refusal is a 400
@@ -12,14 +13,10 @@ export interface FieldError {
 
 export const invalidRequest = (message: string, errors: readonly FieldError[]): BadRequestException => new BadRequestException({ message, errors });
 
-export const LIST_LIMIT = { default: 50, max: 200 } as const;
+export const LIST_LIMIT = ADMIN_LIST_LIMIT;
 
-/** Where the next page starts: just after (createdAt, id) in newest-first order. */
-export interface ListCursor {
-  /** UTC timestamp with microseconds, as Postgres keeps it: `2024-11-23T10:00:00.123456`. */
-  readonly createdAt: string;
-  readonly id: string;
-}
+/** Where the next page starts (libs/saga's list cursor). */
+export type ListCursor = SagaCursor;
 
 export interface ListQuery {
   readonly status?: SagaStatus;
@@ -30,25 +27,15 @@ export interface ListQuery {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$/;
 const SAGA_TYPE = /^[A-Za-z][A-Za-z0-9_.-]{0,99}$/;
 // eslint-disable-next-line no-control-regex
 const PRINTABLE = /^[^\u0000-\u001f\u007f]{1,253}$/;
-// eslint-disable-next-line no-control-regex
-const REASON = /^[^\u0000-\u001f\u007f]{1,500}$/;
 const LIST_PARAMETERS = new Set(['status', 'type', 'siteName', 'limit', 'cursor']);
 
 const isSagaStatus = (value: unknown): value is SagaStatus => typeof value === 'string' && (SAGA_STATUSES as readonly string[]).includes(value);
 
-/** The opaque cursor: base64url of `<createdAt>|<id>`. */
-export const encodeCursor = (cursor: ListCursor): string => Buffer.from(`${cursor.createdAt}|${cursor.id}`, 'utf8').toString('base64url');
-
-export function decodeCursor(value: string): ListCursor | null {
-  if (!/^[A-Za-z0-9_-]{1,200}$/.test(value)) return null;
-  const [createdAt, id, ...rest] = Buffer.from(value, 'base64url').toString('utf8').split('|');
-  if (rest.length > 0 || !createdAt || !id || !CURSOR_TIME.test(createdAt) || !UUID.test(id)) return null;
-  return { createdAt, id: id.toLowerCase() };
-}
+export const encodeCursor = encodeSagaCursor;
+export const decodeCursor = decodeSagaCursor;
 
 export function validateListQuery(query: Record<string, unknown>): ListQuery {
   const errors: FieldError[] = [];
@@ -86,18 +73,13 @@ export function validateSagaId(value: unknown): string {
 
 export const DEFAULT_ABORT_REASON = 'by an operator';
 
-/** `POST /admin/sagas/:id/abort` takes an optional `{ reason }`. */
+/** `POST /admin/sagas/:id/abort` takes an optional `{ reason }`, parsed by the admin API's own schema. */
 export function validateAbortBody(body: unknown): { reason: string } {
   if (body === undefined || body === null || (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0)) {
     return { reason: DEFAULT_ABORT_REASON };
   }
   if (typeof body !== 'object' || Array.isArray(body)) throw invalidRequest('invalid request body', [{ field: '(body)', message: 'must be a JSON object' }]);
-  const errors: FieldError[] = [];
-  for (const key of Object.keys(body)) if (key !== 'reason') errors.push({ field: key, message: 'unknown field' });
-  const { reason } = body as { reason?: unknown };
-  if (reason !== undefined && (typeof reason !== 'string' || reason.trim().length === 0 || !REASON.test(reason))) {
-    errors.push({ field: 'reason', message: 'must be 1 to 500 printable characters' });
-  }
-  if (errors.length > 0) throw invalidRequest('invalid request body', errors);
-  return { reason: typeof reason === 'string' ? reason.trim() : DEFAULT_ABORT_REASON };
+  const parsed = abortRequest.safeParse(body);
+  if (!parsed.success) throw invalidRequest('invalid request body', fieldErrorsOf(parsed.error));
+  return { reason: parsed.data.reason ?? DEFAULT_ABORT_REASON };
 }

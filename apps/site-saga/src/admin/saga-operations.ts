@@ -2,7 +2,8 @@ import { ConflictException, Inject, Injectable, NotFoundException, Optional } fr
 import { ModuleRef } from '@nestjs/core';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { UnitOfWork } from '@sitesaga/messaging';
-import { SagaConcurrencyConflict, SagaEngine, SagaNotFound, type SagaState, SagaTransitionRefused, UnknownSagaType } from '@sitesaga/saga';
+import { HISTORY_LIMIT } from '@sitesaga/http-contracts';
+import { findSagaWithHistory, SagaConcurrencyConflict, SagaEngine, SagaNotFound, type SagaState, SagaTransitionRefused, UnknownSagaType } from '@sitesaga/saga';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
@@ -10,7 +11,7 @@ import { ADMIN_LOGGER, SagaStream } from './saga-stream';
 import { detailOf, type SagaDetail, type SagaSummary, summaryOf } from './saga-views';
 
 /** History entries one detail response carries (the oldest ones; `historyTruncated` says when there are more). */
-export const HISTORY_LIMIT = 1000;
+export { HISTORY_LIMIT };
 /** An operator action that lost a race with a reply is decided again against the fresh state. */
 const CONFLICT_ATTEMPTS = 3;
 
@@ -48,10 +49,9 @@ export class SagaOperations {
   }
 
   async detail(id: string): Promise<SagaDetail> {
-    const manager = this.dataSource.manager;
-    const [state, history] = await Promise.all([this.engine.store.load(manager, id), this.engine.store.history(manager, id, HISTORY_LIMIT + 1)]);
-    if (!state) throw notFound(id);
-    return detailOf(state, this.redactedData(state), history.slice(0, HISTORY_LIMIT), history.length > HISTORY_LIMIT, this.stepOrder(state.type));
+    const found = await findSagaWithHistory(this.dataSource.manager, this.engine.store, id, HISTORY_LIMIT);
+    if (!found) throw notFound(id);
+    return detailOf(found.state, this.redactedData(found.state), found.history, found.historyTruncated, this.stepOrder(found.state.type));
   }
 
   retry(id: string): Promise<SagaSummary> {

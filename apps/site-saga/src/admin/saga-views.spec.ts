@@ -1,20 +1,7 @@
-import type { SagaState, StepState } from '@sitesaga/saga';
+import { pendingStep, type SagaState, type StepState } from '@sitesaga/saga';
 import { allowedActions, redactSecrets, summaryOf } from './saga-views';
 
-const step = (name: string, position: number, state: StepState['state']): StepState => ({
-  name,
-  position,
-  state,
-  attempts: state === 'PENDING' ? 0 : 1,
-  compensationAttempts: 0,
-  mayHaveTakenEffect: false,
-  deadlineAt: null,
-  deadlineKind: null,
-  lastMessageId: null,
-  startedAt: null,
-  finishedAt: null,
-  error: null,
-});
+const step = (name: string, position: number, state: StepState['state']): StepState => ({ ...pendingStep(name, position), state, attempts: state === 'PENDING' ? 0 : 1 });
 
 describe('saga views', () => {
   it('hides any key that looks like a secret, however deep', () => {

@@ -1,67 +1,12 @@
+import type { SagaDetail, SagaSummary, SagaStatus as ApiSagaStatus, stepState, z } from '@sitesaga/http-contracts';
 import { isTerminal, REDACTED, type SagaState, type SagaStatus, type StepState, type StoredHistoryEntry } from '@sitesaga/saga';
 
-/** One row of the admin list and one SSE `saga` event. */
-export interface SagaSummary {
-  readonly id: string;
-  readonly type: string;
-  readonly status: SagaStatus;
-  readonly version: number;
-  readonly siteName: string | null;
-  readonly siteId: string | null;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  /** The step(s) the saga waits on (forward or compensating); several for a parallel group, comma-separated. */
-  readonly currentStep: string | null;
-  readonly failedStep?: string;
-}
+export type { HistoryView, SagaDetail, SagaSummary, StepView } from '@sitesaga/http-contracts';
 
-export interface StepView {
-  readonly name: string;
-  readonly state: StepState['state'];
-  readonly attempts: number;
-  readonly startedAt: string | null;
-  readonly finishedAt: string | null;
-  readonly error: string | null;
-  /** Stage index: the steps of one parallel group share it. */
-  readonly position: number;
-  readonly compensationAttempts: number;
-  readonly mayHaveTakenEffect: boolean;
-  readonly deadlineAt: string | null;
-  readonly deadlineKind: StepState['deadlineKind'];
-  readonly durationMs: number | null;
-}
-
-export interface HistoryView {
-  readonly direction: 'in' | 'out';
-  readonly topic: string | null;
-  readonly messageId: string | null;
-  readonly type: string;
-  readonly at: string;
-  readonly step: string | null;
-}
-
-/** `GET /admin/sagas/:id`: SPEC.md's shape plus what an operator needs to act. */
-export interface SagaDetail {
-  readonly id: string;
-  readonly type: string;
-  readonly status: SagaStatus;
-  readonly version: number;
-  readonly input: unknown;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly steps: readonly StepView[];
-  readonly history: readonly HistoryView[];
-  readonly siteName: string | null;
-  readonly siteId: string | null;
-  readonly correlationId: string;
-  readonly failure: SagaState['failure'];
-  /** Number of stages; steps sharing a `position` ran in parallel. */
-  readonly stageCount: number;
-  /** Which operator actions the saga's status allows. */
-  readonly actions: { readonly retry: boolean; readonly abort: boolean };
-  /** True when the history had more entries than the response carries. */
-  readonly historyTruncated: boolean;
-}
+// The admin API's statuses are the engine's: a compile error here when one side changes alone.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const statusesAgree: Same<SagaStatus, ApiSagaStatus> & Same<StepState['state'], z.infer<typeof stepState>> = true;
+void statusesAgree;
 
 /**
  * Defence in depth on top of the definition's own `redact` list: any key that looks like
@@ -124,7 +69,7 @@ export function detailOf(
     type: state.type,
     status: state.status,
     version: state.version,
-    input: redactSecrets(redactedData),
+    input: redactSecrets(redactedData) as SagaDetail['input'],
     createdAt: summary.createdAt,
     updatedAt: summary.updatedAt,
     steps: steps.map((step) => ({
@@ -152,7 +97,7 @@ export function detailOf(
     siteName: summary.siteName,
     siteId: summary.siteId,
     correlationId: state.correlationId,
-    failure: state.failure,
+    failure: state.failure ? { ...state.failure, stuck: [...state.failure.stuck] } : null,
     stageCount: state.steps.reduce((count, step) => Math.max(count, step.position + 1), 0),
     actions: allowedActions(state.status),
     historyTruncated,

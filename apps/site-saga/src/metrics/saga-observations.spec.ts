@@ -1,23 +1,9 @@
-import type { SagaState, StepState } from '@sitesaga/saga';
+import { pendingStep, type SagaState, type StepState } from '@sitesaga/saga';
 import { isEmpty, observationsOf } from './saga-observations';
 
 const at = (second: number): Date => new Date(Date.UTC(2025, 0, 1, 0, 0, second));
 
-const step = (name: string, position: number, overrides: Partial<StepState> = {}): StepState => ({
-  name,
-  position,
-  state: 'PENDING',
-  attempts: 0,
-  compensationAttempts: 0,
-  mayHaveTakenEffect: false,
-  deadlineAt: null,
-  deadlineKind: null,
-  lastMessageId: null,
-  startedAt: null,
-  finishedAt: null,
-  error: null,
-  ...overrides,
-});
+const step = (name: string, position: number, overrides: Partial<StepState> = {}): StepState => ({ ...pendingStep(name, position), ...overrides });
 
 const saga = (status: SagaState['status'], steps: StepState[], updatedAt: Date): SagaState => ({
   id: '3f2504e0-4f89-11d3-9a0c-0305e82c3301',

@@ -1,9 +1,11 @@
 import type { FieldReason } from '@sitesaga/contracts';
+import { SITE_STATUSES } from '@sitesaga/http-contracts';
+
 /**
  * A site record's life: `PENDING → ACTIVE`, `FAILED` (released by a compensation),
  * `DELETING → DELETED`. Only a PENDING or ACTIVE site holds its name and domain.
  */
-export const SITE_STATUSES = ['PENDING', 'ACTIVE', 'FAILED', 'DELETING', 'DELETED'] as const;
+export { SITE_STATUSES };
 export type SiteStatus = (typeof SITE_STATUSES)[number];
 
 /**

@@ -1,9 +1,10 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
 import type { FieldReason } from '@sitesaga/contracts';
+import { SITES_BODY_LIMIT } from '@sitesaga/http-contracts';
 import type { Logger } from 'pino';
 import { type Observable, throwError } from 'rxjs';
 
-export const BODY_LIMIT = '16kb';
+export const BODY_LIMIT = SITES_BODY_LIMIT;
 
 export interface HttpError {
   readonly status: number;

@@ -1,5 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
 import { boundReasons, checkPayload, type CreateSitePayload, createSitePayload, type FieldReason } from '@sitesaga/contracts';
+import { SITES_LIST_LIMIT } from '@sitesaga/http-contracts';
 import { randomUUID } from 'node:crypto';
 import { isSiteStatus, SITE_STATUSES, type SiteStatus } from '../domain/site-status';
 
@@ -30,7 +31,7 @@ export function validateSiteId(value: unknown): string {
   return value.toLowerCase();
 }
 
-export const LIST_LIMIT = { default: 100, max: 500 } as const;
+export const LIST_LIMIT = SITES_LIST_LIMIT;
 
 export function validateListQuery(query: Record<string, unknown>): { status?: SiteStatus; limit: number } {
   const errors: FieldReason[] = [];

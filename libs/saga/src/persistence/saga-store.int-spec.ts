@@ -1,27 +1,13 @@
 import type { DataSource } from 'typeorm';
 import { SagaAlreadyStarted, SagaConcurrencyConflict } from '../errors';
-import type { HistoryEntry, SagaState, StepState } from '../saga-state';
+import { type HistoryEntry, pendingStep, type SagaState, type StepState } from '../saga-state';
 import { scratchDatabase } from '../testing/scratch-database';
 import { SagaStore } from './saga-store';
 
 const at = (iso: string) => new Date(iso);
 const T0 = at('2024-11-23T10:00:00.123Z');
 
-const step = (name: string, position: number, overrides: Partial<StepState> = {}): StepState => ({
-  name,
-  position,
-  state: 'PENDING',
-  attempts: 0,
-  compensationAttempts: 0,
-  mayHaveTakenEffect: false,
-  deadlineAt: null,
-  deadlineKind: null,
-  lastMessageId: null,
-  startedAt: null,
-  finishedAt: null,
-  error: null,
-  ...overrides,
-});
+const step = (name: string, position: number, overrides: Partial<StepState> = {}): StepState => ({ ...pendingStep(name, position), ...overrides });
 
 const newSaga = (id: string): SagaState<{ siteId: string; name: string }> => ({
   id,

@@ -1,0 +1,4 @@
+export * from './zod-openapi';
+export * from './service-api';
+export * from './sites-api';
+export * from './admin-api';

@@ -1,0 +1,227 @@
+import type { EntityManager } from 'typeorm';
+import { SAGA_STATUSES, type SagaState, type SagaStatus } from '../saga-state';
+import type { SagaStore, StoredHistoryEntry } from './saga-store';
+
+/*
+ * The engine's read side, for people (an admin endpoint, a CLI): list with filters and a
+ * cursor, one saga with its history, changes since a moment, counts and latencies. Hosts
+ * read saga state through these, never by SQL on the engine's tables. Each is one
+ * statement bounded by a LIMIT or by the newest sagas:
+ * - the list walks saga_instances_created_at_idx (created_at, id) backwards from the
+ *   cursor; a status filter can use saga_instances_status_created_at_idx and a search key
+ *   saga_instances_search_key_idx;
+ * - per row, the waiting steps come from saga_steps by its primary key (saga_id, name);
+ * - stats read the newest `window` sagas by the created_at index and their steps by key.
+ */
+
+type Queryable = Pick<EntityManager, 'query'>;
+
+/** Where the next page starts: just after (createdAt, id) in newest-first order. */
+export interface SagaCursor {
+  /** UTC timestamp with microseconds, as Postgres keeps it: `2024-11-23T10:00:00.123456`. */
+  readonly createdAt: string;
+  readonly id: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$/;
+
+/** The opaque cursor: base64url of `<createdAt>|<id>`. */
+export const encodeSagaCursor = (cursor: SagaCursor): string => Buffer.from(`${cursor.createdAt}|${cursor.id}`, 'utf8').toString('base64url');
+
+/** The cursor `encodeSagaCursor` made, or null for anything else. */
+export function decodeSagaCursor(value: string): SagaCursor | null {
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(value)) return null;
+  const [createdAt, id, ...rest] = Buffer.from(value, 'base64url').toString('utf8').split('|');
+  if (rest.length > 0 || !createdAt || !id || !CURSOR_TIME.test(createdAt) || !UUID.test(id)) return null;
+  return { createdAt, id: id.toLowerCase() };
+}
+
+export interface SagaListFilter {
+  readonly status?: SagaStatus;
+  readonly type?: string;
+  /** Exact search key (what the definition's `searchKey` gave, e.g. a name). */
+  readonly searchKey?: string;
+  readonly limit: number;
+  readonly cursor?: SagaCursor;
+  /** Top-level fields of the saga data to hand back per row (`dataFields`), e.g. an id the host shows. */
+  readonly dataFields?: readonly string[];
+}
+
+/** A saga as a list shows it: its row, not its steps. */
+export interface SagaListing {
+  readonly id: string;
+  readonly type: string;
+  readonly status: SagaStatus;
+  readonly version: number;
+  readonly searchKey: string | null;
+  /** The requested top-level data fields, as text (null when absent). */
+  readonly dataFields: Readonly<Record<string, string | null>>;
+  readonly failedStep: string | null;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  /** The steps it waits on (forward or compensating), by stage then name. */
+  readonly waitingOn: readonly string[];
+}
+
+export interface SagaListPage {
+  readonly items: SagaListing[];
+  /** Pass back as `cursor` (decoded) for the next page; null on the last page. */
+  readonly nextCursor: string | null;
+}
+
+const LISTING_COLUMNS = `
+  i.id, i.type, i.status, i.version, i.search_key, i.failure ->> 'failedStep' AS failed_step, i.created_at, i.updated_at,
+  (SELECT coalesce(jsonb_object_agg(f, i.data ->> f), '{}'::jsonb) FROM unnest($1::text[]) AS f) AS data_fields,
+  to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS cursor_at,
+  ARRAY(SELECT s.name FROM saga_steps s
+         WHERE s.saga_id = i.id AND s.state IN ('RUNNING', 'COMPENSATING') ORDER BY s.position, s.name) AS waiting_on`;
+
+interface ListingRow {
+  id: string;
+  type: string;
+  status: SagaStatus;
+  version: number;
+  search_key: string | null;
+  failed_step: string | null;
+  created_at: Date;
+  updated_at: Date;
+  data_fields: Record<string, string | null>;
+  cursor_at: string;
+  waiting_on: string[];
+}
+
+const listingOf = (row: ListingRow): SagaListing => ({
+  id: row.id,
+  type: row.type,
+  status: row.status,
+  version: row.version,
+  searchKey: row.search_key,
+  dataFields: row.data_fields,
+  failedStep: row.failed_step,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+  waitingOn: row.waiting_on,
+});
+
+/** Newest first, (created_at, id) keyset pagination. */
+export async function listSagas(manager: Queryable, filter: SagaListFilter): Promise<SagaListPage> {
+  const parameters: unknown[] = [filter.dataFields ?? []];
+  const conditions: string[] = [];
+  const parameter = (value: unknown): string => `$${parameters.push(value)}`;
+  if (filter.status) conditions.push(`i.status = ${parameter(filter.status)}`);
+  if (filter.type) conditions.push(`i.type = ${parameter(filter.type)}`);
+  if (filter.searchKey) conditions.push(`i.search_key = ${parameter(filter.searchKey)}`);
+  if (filter.cursor) {
+    conditions.push(`(i.created_at, i.id) < (${parameter(filter.cursor.createdAt)}::timestamp AT TIME ZONE 'UTC', ${parameter(filter.cursor.id)}::uuid)`);
+  }
+  const rows = (await manager.query(
+    `SELECT ${LISTING_COLUMNS}
+       FROM saga_instances i
+      ${conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : ''}
+      ORDER BY i.created_at DESC, i.id DESC
+      LIMIT ${parameter(filter.limit + 1)}`,
+    parameters,
+  )) as ListingRow[];
+  const page = rows.slice(0, filter.limit);
+  const last = page[page.length - 1];
+  return {
+    items: page.map(listingOf),
+    nextCursor: rows.length > filter.limit && last ? encodeSagaCursor({ createdAt: last.cursor_at, id: last.id }) : null,
+  };
+}
+
+/** These sagas (those that exist), in no particular order. */
+export async function sagasById(manager: Queryable, ids: readonly string[], dataFields: readonly string[] = []): Promise<SagaListing[]> {
+  if (ids.length === 0) return [];
+  const rows = (await manager.query(`SELECT ${LISTING_COLUMNS} FROM saga_instances i WHERE i.id = ANY($2::uuid[])`, [dataFields, ids])) as ListingRow[];
+  return rows.map(listingOf);
+}
+
+/** Sagas changed after `since`, oldest change first. No index on updated_at: a scan, for a live view that someone watches. */
+export async function sagasChangedSince(manager: Queryable, since: Date, limit: number, dataFields: readonly string[] = []): Promise<SagaListing[]> {
+  const rows = (await manager.query(`SELECT ${LISTING_COLUMNS} FROM saga_instances i WHERE i.updated_at > $2 ORDER BY i.updated_at LIMIT $3`, [
+    dataFields,
+    since,
+    limit,
+  ])) as ListingRow[];
+  return rows.map(listingOf);
+}
+
+/** One saga with its steps and the first `historyLimit` history entries; null when there is no such saga. */
+export async function findSagaWithHistory<D = unknown>(
+  manager: EntityManager,
+  store: SagaStore,
+  id: string,
+  historyLimit: number,
+): Promise<{ state: SagaState<D>; history: StoredHistoryEntry[]; historyTruncated: boolean } | null> {
+  const [state, history] = await Promise.all([store.load<D>(manager, id), store.history(manager, id, historyLimit + 1)]);
+  if (!state) return null;
+  return { state, history: history.slice(0, historyLimit), historyTruncated: history.length > historyLimit };
+}
+
+export interface LatencyFigures {
+  readonly count: number;
+  readonly p50Ms: number | null;
+  readonly p95Ms: number | null;
+  readonly p99Ms: number | null;
+}
+
+export interface SagaStatistics {
+  /** Every status, zero included. */
+  readonly byStatus: Record<string, number>;
+  readonly byType: Record<string, Record<string, number>>;
+  /** Latency of SUCCEEDED steps (first send → success, retries included) among the newest sagas, by step name. */
+  readonly steps: (LatencyFigures & { readonly name: string })[];
+  /** Creation → completion of the COMPLETED sagas among the newest. */
+  readonly sagaDurations: LatencyFigures;
+  /** What the latency figures cover: the newest `sagas` sagas, created since `since`. */
+  readonly window: { readonly sagas: number; readonly since: string | null };
+}
+
+const PERCENTILES = `percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY ms)`;
+const round = (value: number | null | undefined): number | null => (value === null || value === undefined ? null : Math.round(value));
+const figures = (count: number | string, percentiles: (number | null)[] | null): LatencyFigures => ({
+  count: Number(count),
+  p50Ms: round(percentiles?.[0]),
+  p95Ms: round(percentiles?.[1]),
+  p99Ms: round(percentiles?.[2]),
+});
+
+/** Counts of every saga by status and type; latencies over the newest `window` sagas. */
+export async function sagaStatistics(manager: Queryable, window: number): Promise<SagaStatistics> {
+  const newest = `SELECT %COLUMNS% FROM saga_instances ORDER BY created_at DESC, id DESC LIMIT ${Math.max(1, Math.floor(window))}`;
+  const [counts, steps, durations] = await Promise.all([
+    manager.query(`SELECT type, status, count(*)::int AS count FROM saga_instances GROUP BY type, status`) as Promise<
+      { type: string; status: string; count: number }[]
+    >,
+    manager.query(
+      `WITH recent AS (${newest.replace('%COLUMNS%', 'id')}),
+            timed AS (
+              SELECT s.name, extract(epoch FROM s.finished_at - s.started_at) * 1000 AS ms
+                FROM recent JOIN saga_steps s ON s.saga_id = recent.id
+               WHERE s.state = 'SUCCEEDED' AND s.started_at IS NOT NULL AND s.finished_at IS NOT NULL)
+       SELECT name, count(*)::int AS count, ${PERCENTILES} AS percentiles FROM timed GROUP BY name ORDER BY name`,
+    ) as Promise<{ name: string; count: number; percentiles: (number | null)[] | null }[]>,
+    manager.query(
+      `WITH recent AS (${newest.replace('%COLUMNS%', 'status, created_at, updated_at')})
+       SELECT (SELECT count(*)::int FROM recent) AS window_size, (SELECT min(created_at) FROM recent) AS since,
+              count(*)::int AS count, ${PERCENTILES} AS percentiles
+         FROM (SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM recent WHERE status = 'COMPLETED') completed`,
+    ) as Promise<{ window_size: number; since: Date | null; count: number; percentiles: (number | null)[] | null }[]>,
+  ]);
+  const byStatus: Record<string, number> = Object.fromEntries(SAGA_STATUSES.map((status) => [status, 0]));
+  const byType: Record<string, Record<string, number>> = {};
+  for (const row of counts) {
+    byStatus[row.status] = (byStatus[row.status] ?? 0) + row.count;
+    (byType[row.type] ??= {})[row.status] = row.count;
+  }
+  const duration = durations[0];
+  return {
+    byStatus,
+    byType,
+    steps: steps.map((row) => ({ name: row.name, ...figures(row.count, row.percentiles) })),
+    sagaDurations: figures(duration?.count ?? 0, duration?.percentiles ?? null),
+    window: { sagas: duration?.window_size ?? 0, since: duration?.since?.toISOString() ?? null },
+  };
+}
