@@ -3,13 +3,12 @@ import { UnitOfWork } from '@sitesaga/messaging';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 
-/** The orchestrator's unit of work as its tests use it: one attempt, no relay to wake. */
+/** The orchestrator's unit of work as its tests use it: no relay to wake. */
 export const testUnitOfWork = (dataSource: DataSource, logger: Logger): UnitOfWork =>
   new UnitOfWork(dataSource, {
     consumer: 'site-saga',
     catalogue: SITE_CATALOGUE,
     logger,
     onOutboxWritten: () => undefined,
-    attempts: 1,
     backoff: { initialMs: 10, factor: 2, maxMs: 100, jitter: 0 },
   });

@@ -13,6 +13,7 @@ import { hopTiming } from '../observability/hop-timing';
 import type { MessagingMetrics } from '../observability/messaging-metrics';
 import { type BackoffPolicy, backoffDelay, delay } from '../retry/backoff';
 import { isConnectionFailure } from '../retry/connection-failure';
+import { type DeliveryAttempt, withDeliveryAttempt } from '../retry/delivery-attempt';
 import { classifyFailure, describeError } from '../retry/failure-classification';
 import { createDeadLetterProducer } from './kafka-client';
 import { KafkaEnvelopeContext } from './kafka-envelope.context';
@@ -89,7 +90,9 @@ const RESTART_BACKOFF: BackoffPolicy = { initialMs: 1_000, factor: 2, maxMs: 30_
  *   partition moves on; an error that keeps failing the same way (a bug, not an outage)
  *   is dead-lettered after its attempts instead of looping forever;
  * - a transient error is retried in place with backoff, then given back to kafkajs,
- *   which re-reads from the same offset: the message never loses its place;
+ *   which re-reads from the same offset: the message never loses its place. This is the
+ *   one retry layer: a participant command's unit of work does not loop itself, it learns
+ *   from the attempt (retry/delivery-attempt.ts) when to answer with a transient failure;
  * - errors reach the transport whole (see RethrowToTransportFilter) and are logged with
  *   the message's saga and correlation ids: nothing is swallowed;
  * - a slow handler keeps heart-beating, so it does not cost a rebalance and duplicates;
@@ -264,19 +267,21 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
       if (!isRunning() || isStale()) return;
       const chunk = batch.messages.slice(index, index + config.batchSize);
       const prepared = chunk.length > 1 ? this.prepare(topic, batch.partition, chunk, heartbeat) : null;
+      const tried = new Map<number, DeliveryAttempt>();
       const together =
         prepared !== null &&
         (await this.options.batcher!.runBatch(
           prepared.map(({ envelope }) => envelope),
-          (at) => this.dispatchOnce(prepared[at]!),
+          (at) => this.dispatchOnce(prepared[at]!, (attempt) => tried.set(at, attempt)),
         ));
       if (together) {
         for (const { envelope } of prepared) metrics?.consumed.inc({ topic, type: envelope.type, outcome: 'handled' });
         for (const message of chunk) resolveOffset(message.offset);
       } else {
-        for (const message of chunk) {
+        for (const [at, message] of chunk.entries()) {
           if (!isRunning() || isStale()) return;
-          await this.handleMessage({ topic, partition: batch.partition, message, heartbeat, pause });
+          // A command whose own work failed in the batch has had its first attempt.
+          await this.handleMessage({ topic, partition: batch.partition, message, heartbeat, pause }, tried.get(at)?.spent ? 1 : 0);
           resolveOffset(message.offset);
         }
       }
@@ -302,14 +307,23 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
     return prepared;
   }
 
-  /** One handler call inside a batch unit of work: no retry here (a failure sends the batch down the one-by-one path). */
-  private async dispatchOnce({ envelope, handler, context }: PreparedMessage): Promise<void> {
-    await withMessageScope(envelope, async () => {
-      await lastValueFrom(this.transformToObservable(await handler(envelope, context)), { defaultValue: undefined });
-    });
+  /**
+   * One handler call inside a batch unit of work: no retry here (a failure sends the batch
+   * down the one-by-one path, where the attempts go on). `track` receives the attempt, which
+   * a participant command marks `spent` when its own work failed.
+   */
+  private async dispatchOnce({ envelope, handler, context }: PreparedMessage, track: (attempt: DeliveryAttempt) => void): Promise<void> {
+    const attempt: DeliveryAttempt = { messageId: envelope.id, attempt: 1, last: false, spent: false };
+    track(attempt);
+    await withMessageScope(envelope, () =>
+      withDeliveryAttempt(attempt, async () => {
+        await lastValueFrom(this.transformToObservable(await handler(envelope, context)), { defaultValue: undefined });
+      }),
+    );
   }
 
-  private async handleMessage({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {
+  /** `spent`: attempts this message already had (its try inside a batch unit of work that failed). */
+  private async handleMessage({ topic, partition, message, heartbeat }: EachMessagePayload, spent = 0): Promise<void> {
     const { metrics, config } = this.options;
     const recv = hopTiming ? Date.now() : 0;
     let envelope: Envelope;
@@ -349,15 +363,17 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
       }
       return;
     }
-    await this.dispatch(handler, envelope, envelope, context);
+    await this.dispatch(handler, envelope, envelope, context, spent);
     hopTiming?.record({ ev: 'recv', id: envelope.id, kts: Number(message.timestamp), recv, done: Date.now() });
   }
 
   /**
    * Runs a handler with the message's correlation scope and a heartbeat, retrying in
-   * place; decides what happens when it keeps failing (see the class comment).
+   * place up to `handlerAttempts` attempts in all (`spent` of them already had); decides
+   * what happens when it keeps failing (see the class comment). Each attempt runs in its
+   * DeliveryAttempt scope, so that a participant command knows its last one.
    */
-  private async dispatch(handler: MessageHandler, data: unknown, envelope: Envelope, context: KafkaEnvelopeContext): Promise<void> {
+  private async dispatch(handler: MessageHandler, data: unknown, envelope: Envelope, context: KafkaEnvelopeContext, spent = 0): Promise<void> {
     const { logger, metrics, config } = this.options;
     const topic = context.getTopic();
     const partition = context.getPartition();
@@ -366,11 +382,14 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
     const timer = metrics?.handlingSeconds.startTimer({ type: envelope.type });
     let outage = 0;
     try {
-      for (let attempt = 1; ; attempt++) {
+      for (let attempt = spent + 1; ; attempt++) {
         try {
-          await withMessageScope(envelope, async () => {
-            await lastValueFrom(this.transformToObservable(await handler(data, context)), { defaultValue: undefined });
-          });
+          const delivery: DeliveryAttempt = { messageId: envelope.id, attempt, last: attempt >= config.handlerAttempts, spent: false };
+          await withMessageScope(envelope, () =>
+            withDeliveryAttempt(delivery, async () => {
+              await lastValueFrom(this.transformToObservable(await handler(data, context)), { defaultValue: undefined });
+            }),
+          );
           metrics?.consumed.inc({ topic, type: envelope.type, outcome: 'handled' });
           return;
         } catch (error) {

@@ -4,6 +4,7 @@ import type { PoolClient, QueryResult } from 'pg';
 import type { DataSource } from 'typeorm';
 import { type BackoffPolicy, backoffDelay } from '../retry/backoff';
 import { isConnectionFailure } from '../retry/connection-failure';
+import { deliveryAttemptOf } from '../retry/delivery-attempt';
 import { BusinessRejection, classifyFailure, describeError } from '../retry/failure-classification';
 import { inboxInsertSql, inboxInsertManySql } from '../inbox/inbox';
 import { hopTiming } from '../observability/hop-timing';
@@ -43,7 +44,7 @@ export interface UnitOfWorkOptions {
    * global queue lock, a cost worth paying only when it buys latency.
    */
   readonly relayIsRemote?: () => boolean;
-  readonly attempts: number;
+  /** Backoff while an unreachable database is waited out (an outage spends no attempt). */
   readonly backoff: BackoffPolicy;
   /**
    * Asked before every attempt of every participant command (the fault injector): throw
@@ -55,8 +56,9 @@ export interface UnitOfWorkOptions {
 /**
  * Transaction + inbox + outbox, for every service (STYLE.md, "How a participant command
  * handler should read"). `run` is the plain form; `handleCommand` adds what a command
- * handler needs: local retries of transient errors and exactly one outcome event per
- * command id, success or a failure that carries its class.
+ * handler needs: exactly one outcome event per command id, success or a failure that
+ * carries its class. It never retries a failed attempt itself: the transport does (see
+ * retry/delivery-attempt.ts), so that a command is tried HANDLER_ATTEMPTS times in all.
  */
 export class UnitOfWork {
   /** Set at shutdown: an outage is then no longer waited out (the command is redelivered after the restart). */
@@ -241,10 +243,12 @@ export class UnitOfWork {
   }
 
   /**
-   * Handles a participant command: `work` must publish the success event. A
-   * `BusinessRejection` commits the inbox row and a failure event with class `business`;
-   * a transient or unexpected error is retried here with backoff, and when attempts run
-   * out a failure event with class `transient` is committed instead.
+   * Handles one attempt at a participant command: `work` must publish the success event.
+   * A `BusinessRejection` commits the inbox row and a failure event with class `business`.
+   * A transient or unexpected error is handed back to the transport, which retries the
+   * handler with backoff (the one retry layer: `HANDLER_ATTEMPTS` attempts in all); on the
+   * transport's last attempt — or when no transport runs this command: a direct call is
+   * one, last attempt — a failure event with class `transient` is committed instead.
    *
    * A database that cannot be reached (the service's own or the site server: refused,
    * dropped, restarting) is no failure of the command: it is waited out, with capped
@@ -256,35 +260,39 @@ export class UnitOfWork {
   async handleCommand<P>(command: Envelope<P>, work: (tx: Transaction) => Promise<void>): Promise<UnitOfWorkOutcome<void>> {
     const definition = this.options.catalogue.commandOf(command.type, command.version);
     if (!definition) throw new Error(`${command.type} is not a participant command`);
-    let attempt = 0;
-    for (;;) {
-      attempt += 1;
-      let failure: unknown;
-      try {
-        return await this.outlastingOutages(command, () =>
-          this.run(command, async (tx) => {
+    const delivery = deliveryAttemptOf(command.id);
+    let workFailed = false;
+    let failure: unknown;
+    try {
+      return await this.outlastingOutages(command, () =>
+        this.run(command, async (tx) => {
+          try {
             if (this.options.intercept?.(command) === 'drop') return; // consumed, never answered
             await work(tx);
-          }),
-        );
-      } catch (error) {
-        if (error instanceof BatchAborted) throw error; // handled again alone, outside the batch
-        failure = error;
+          } catch (error) {
+            workFailed = true;
+            throw error;
+          }
+        }),
+      );
+    } catch (error) {
+      if (error instanceof BatchAborted) {
+        // Handled again alone, outside the batch; a try whose own work failed counts as an attempt.
+        if (workFailed && delivery) delivery.spent = true;
+        throw error;
       }
-      const kind = classifyFailure(failure);
-      if (kind === 'business') {
-        const reasons = failure instanceof BusinessRejection ? failure.reasons : undefined;
-        return this.outlastingOutages(command, () => this.reportFailure(command, definition, { reason: describeError(failure), class: 'business', reasons }));
-      }
-      if (kind === 'unreadable' || this.stopping) throw failure;
-      if (attempt >= this.options.attempts) {
-        this.options.logger.error({ err: failure, attempt }, `${command.type} failed after ${attempt} attempts`);
-        return this.outlastingOutages(command, () => this.reportFailure(command, definition, { reason: describeError(failure), class: 'transient' }));
-      }
-      const wait = backoffDelay(this.options.backoff, attempt);
-      this.options.logger.warn({ err: failure, attempt, retryInMs: wait, kind }, `${command.type} failed; retrying`);
-      await this.pause(wait);
+      failure = error;
     }
+    const kind = classifyFailure(failure);
+    if (kind === 'business') {
+      const reasons = failure instanceof BusinessRejection ? failure.reasons : undefined;
+      return this.outlastingOutages(command, () => this.reportFailure(command, definition, { reason: describeError(failure), class: 'business', reasons }));
+    }
+    if (kind === 'unreadable' || this.stopping) throw failure;
+    if (delivery && !delivery.last) throw failure; // the transport tries again
+    const attempts = delivery?.attempt ?? 1;
+    this.options.logger.error({ err: failure, attempt: attempts }, `${command.type} failed after ${attempts} attempts`);
+    return this.outlastingOutages(command, () => this.reportFailure(command, definition, { reason: describeError(failure), class: 'transient' }));
   }
 
   /**

@@ -129,7 +129,6 @@ export class MessagingModule {
               logger: options.logger,
               outbox: relay,
               relayIsRemote: () => !relay.leader,
-              attempts: options.config.handlerAttempts,
               backoff: options.config.handlerBackoff,
               // Fault injection, for every command handler at once (off unless FAULTS or PUT /faults say otherwise).
               intercept: (command) => faults.apply(command),
