@@ -6,13 +6,13 @@ import { SITE_SAGA_API_DOCS } from './docs/site-saga-api-docs';
 import { SITE_SAGA_MIGRATIONS } from './persistence/site-saga-migrations';
 import { SiteSagaModule } from './site-saga.module';
 import { siteSagaConfigFromEnv } from './site-saga-config';
-
-const config = siteSagaConfigFromEnv();
+import { SITE_SAGA_ENV } from './site-saga-env';
 
 void runService({
   name: 'site-saga',
   catalogue: SITE_CATALOGUE,
   defaultPort: 3000,
+  env: SITE_SAGA_ENV,
   // Client commands, and every participant's events.
   topics: [Topics.siteSagaCommands, ...ALL_TOPICS.filter((topic) => topic.endsWith('.events') && topic !== Topics.siteSagaEvents)],
   // Its handlers are cheap (load, decide, save): the messages of a fetched batch share
@@ -20,9 +20,9 @@ void runService({
   batchSize: 32,
   entities: [...SAGA_ENTITIES],
   migrations: [...SITE_SAGA_MIGRATIONS],
-  module: (infrastructure) => SiteSagaModule.register(infrastructure, config),
+  module: (infrastructure) => SiteSagaModule.register(infrastructure, siteSagaConfigFromEnv()),
   configure: (app) => serveApiDocs(app, SITE_SAGA_API_DOCS),
 }).catch((error: unknown) => {
-  console.error(error);
+  console.error(JSON.stringify({ level: 'fatal', service: 'site-saga', msg: 'failed to start', err: error instanceof Error ? error.message : String(error) }));
   process.exit(1);
 });

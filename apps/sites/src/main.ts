@@ -7,11 +7,13 @@ import { CreateSites1732400001000 } from './persistence/migrations/1732400001000
 import { SiteRequestEntity } from './persistence/site-request.entity';
 import { SiteEntity } from './persistence/site.entity';
 import { SitesModule } from './sites.module';
+import { SITES_ENV } from './sites-env';
 
 runService({
   name: 'sites',
   catalogue: SITE_CATALOGUE,
   defaultPort: 3001,
+  env: SITES_ENV,
   topics: [Topics.sitesCommands],
   // Its commands are cheap (a row each): a fetched batch shares one unit of work.
   batchSize: 32,

@@ -1,5 +1,6 @@
 export * from './config/messaging-config';
 export * from './config/database-url';
+export * from './config/env-schema';
 export * from './correlation';
 export * from './logging/logger';
 export * from './retry/backoff';

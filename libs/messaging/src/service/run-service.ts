@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { DataSource, type DataSourceOptions, type MixedList } from 'typeorm';
 import { messagingConfigFromEnv, type MessagingConfig } from '../config/messaging-config';
 import { databaseUrlFor, ensureDatabaseExists } from '../config/database-url';
+import { type ServiceEnvSchema, validateEnvironment } from '../config/env-schema';
 import { KafkaEnvelopeServer } from '../kafka/kafka-envelope.server';
 import { createLogger, PinoNestLogger } from '../logging/logger';
 import { runMigrationsExclusively } from '../persistence/exclusive-migrations';
@@ -25,6 +26,8 @@ export interface ServiceInfrastructure {
 export interface ServiceSpec {
   readonly name: string;
   readonly defaultPort: number;
+  /** Every environment variable the service reads (SERVICE_ENV extended with its own): checked before anything starts. */
+  readonly env: ServiceEnvSchema;
   /** The messages the service speaks (e.g. the site catalogue), handed to the messaging module. */
   readonly catalogue: Catalogue;
   readonly topics: readonly string[];
@@ -94,6 +97,8 @@ export function serviceInfrastructure(spec: ServiceSpec, env: NodeJS.ProcessEnv 
  * lets handlers finish and commit, flushes the outbox, then exits.
  */
 export async function runService(spec: ServiceSpec): Promise<INestApplication> {
+  // Every bad variable at once (InvalidEnvironment lists them), before a connection is made.
+  validateEnvironment(spec.env, process.env);
   const infrastructure = serviceInfrastructure(spec);
   const { logger } = infrastructure;
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
