@@ -36,8 +36,7 @@ const POLICIES = [
   may('http-contracts', ['http-contracts', 'catalogue', 'kit']),
   may('secrets', ['secrets']),
   // The engine knows the kit, never the site catalogue (each service hands its catalogue in).
-  // The chassis still in messaging generates its OpenAPI document from http-contracts' service routes.
-  may('messaging', ['messaging', 'kit', 'http-contracts']),
+  may('messaging', ['messaging', 'kit']),
   may('service', ['service', 'messaging', 'kit', 'http-contracts']),
   may('saga', ['saga', 'messaging', 'kit']),
   may('orchestrator', ['orchestrator', 'saga', 'messaging', 'service', 'kit', 'catalogue', 'http-contracts']),
@@ -68,6 +67,8 @@ const TEST_POLICIES = [
     allow: { to: { element: { types: { anyOf: ['tests', 'scripts'] } } } },
   },
   { from: { element: { types: { anyOf: ['messaging', 'saga'] } } }, allow: { to: { element: { type: 'catalogue' } } } },
+  // The transport's health test checks it through the chassis' /health/live.
+  { from: { element: { type: 'messaging' } }, allow: { to: { element: { type: 'service' } } } },
 ];
 
 export default tseslint.config(

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { SITE_CATALOGUE, Topics } from '@sitesaga/contracts';
-import { runService } from '@sitesaga/messaging';
+import { runService } from '@sitesaga/service';
 import { BootstrapModule } from './bootstrap.module';
 import { BOOTSTRAP_ENV } from './config/bootstrap-env';
 import { BOOTSTRAP_ENTITIES, BOOTSTRAP_MIGRATIONS } from './persistence/data-source';

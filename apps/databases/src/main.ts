@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { SITE_CATALOGUE, Topics } from '@sitesaga/contracts';
-import { runService } from '@sitesaga/messaging';
+import { runService } from '@sitesaga/service';
 import { DatabasesModule } from './databases.module';
 import { DATABASES_ENV } from './config/databases-env';
 import { DATABASES_ENTITIES, DATABASES_MIGRATIONS } from './persistence/data-source';

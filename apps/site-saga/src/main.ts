@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { ALL_TOPICS, SITE_CATALOGUE, Topics } from '@sitesaga/contracts';
-import { runService, serveApiDocs } from '@sitesaga/messaging';
+import { runService, serveApiDocs } from '@sitesaga/service';
 import { SAGA_ENTITIES } from '@sitesaga/saga';
 import { SITE_SAGA_API_DOCS } from './docs/site-saga-api-docs';
 import { SITE_SAGA_MIGRATIONS } from './persistence/site-saga-migrations';

@@ -1,4 +1,4 @@
-import { numberAboveEnv, SERVICE_ENV, wholeNumberEnv } from '@sitesaga/messaging';
+import { numberAboveEnv, SERVICE_ENV, wholeNumberEnv } from '@sitesaga/service';
 import { z } from 'zod';
 
 /** Every variable the orchestrator reads: the chassis' and its own (siteSagaConfigFromEnv turns them into its config). */

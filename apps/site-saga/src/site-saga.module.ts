@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { KAFKA, KafkaEnvelopeServer, LOGGER, type ServiceInfrastructure } from '@sitesaga/messaging';
+import { KAFKA, KafkaEnvelopeServer, LOGGER } from '@sitesaga/messaging';
+import { type ServiceInfrastructure } from '@sitesaga/service';
 import { SagaEngine } from '@sitesaga/saga';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { SITE_CATALOGUE, Topics } from '@sitesaga/contracts';
-import { runService, serveApiDocs } from '@sitesaga/messaging';
+import { runService, serveApiDocs } from '@sitesaga/service';
 import { configureHttp } from './http/http-configuration';
 import { SITES_API_DOCS } from './http/sites-api-docs';
 import { CreateSites1732400001000 } from './persistence/migrations/1732400001000-create-sites';

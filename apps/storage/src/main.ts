@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { SITE_CATALOGUE, Topics } from '@sitesaga/contracts';
-import { runService } from '@sitesaga/messaging';
+import { runService } from '@sitesaga/service';
 import { CreateStorageRecords1732400002000 } from './persistence/migrations/1732400002000-create-storage-records';
 import { StorageRecordEntity } from './persistence/storage-record.entity';
 import { StorageModule } from './storage.module';

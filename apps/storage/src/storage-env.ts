@@ -1,4 +1,4 @@
-import { SERVICE_ENV } from '@sitesaga/messaging';
+import { SERVICE_ENV } from '@sitesaga/service';
 import { z } from 'zod';
 
 /** Every variable the storage service reads: the chassis' and STORAGE_ROOT (storageConfigFromEnv then resolves and creates it). */

@@ -16,7 +16,7 @@ import { MessagingMetrics } from './observability/messaging-metrics';
 import { OutboxRelay, parkedOutboxMessages } from './outbox/outbox-relay';
 import { MESSAGING_MIGRATIONS } from './persistence/messaging-migrations';
 import { TransientFailure } from './retry/failure-classification';
-import { HealthController } from './service/health.controller';
+import { HealthController } from '@sitesaga/service';
 import { Registry } from 'prom-client';
 
 /**

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { checkedEnv, SERVICE_ENV, urlEnv, wholeNumberEnv } from '@sitesaga/messaging';
+import { checkedEnv, SERVICE_ENV, urlEnv, wholeNumberEnv } from '@sitesaga/service';
 import { isSecretsKey } from '@sitesaga/secrets';
 import { z } from 'zod';
 

@@ -1,4 +1,4 @@
-import { checkedEnv, SERVICE_ENV, urlEnv, wholeNumberEnv } from '@sitesaga/messaging';
+import { checkedEnv, SERVICE_ENV, urlEnv, wholeNumberEnv } from '@sitesaga/service';
 import { isSecretsKey } from '@sitesaga/secrets';
 import { z } from 'zod';
 

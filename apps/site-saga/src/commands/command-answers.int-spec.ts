@@ -1,5 +1,6 @@
 import { CreateSite, DeleteSite, type Envelope, sagaIdFor } from '@sitesaga/contracts';
-import { CreateMessagingTables1732400000000, createLogger } from '@sitesaga/messaging';
+import { CreateMessagingTables1732400000000 } from '@sitesaga/messaging';
+import { createLogger } from '@sitesaga/service';
 import { SAGA_ENTITIES, SagaEngine, SagaStore } from '@sitesaga/saga';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';

@@ -10,7 +10,8 @@ import {
   ReleaseSite,
   ReserveSite,
 } from '@sitesaga/contracts';
-import { CreateMessagingTables1732400000000, createLogger, type UnitOfWork } from '@sitesaga/messaging';
+import { CreateMessagingTables1732400000000, type UnitOfWork } from '@sitesaga/messaging';
+import { createLogger } from '@sitesaga/service';
 import { SAGA_ENTITIES, SAGA_MIGRATIONS, SagaEngine } from '@sitesaga/saga';
 import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';

@@ -1,4 +1,5 @@
-import { CreateMessagingTables1732400000000, createLogger, type UnitOfWork } from '@sitesaga/messaging';
+import { CreateMessagingTables1732400000000, type UnitOfWork } from '@sitesaga/messaging';
+import { createLogger } from '@sitesaga/service';
 import { SAGA_ENTITIES, SagaEngine, SagaStore, type SagaState } from '@sitesaga/saga';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';

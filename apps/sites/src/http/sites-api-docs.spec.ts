@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { OpenAPIObject } from '@nestjs/swagger';
-import { apiDocument, describedButMissing, undescribed } from '@sitesaga/messaging';
+import { apiDocument, describedButMissing, undescribed } from '@sitesaga/service';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { presentSite, SiteRequests } from './site-requests';

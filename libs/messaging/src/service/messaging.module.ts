@@ -9,7 +9,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
-import type { Catalogue } from '@sitesaga/message-kit';
+import type { Catalogue, Envelope } from '@sitesaga/message-kit';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -21,10 +21,6 @@ import { MessagingMetrics } from '../observability/messaging-metrics';
 import { OutboxBacklogMetrics } from '../observability/outbox-backlog-metrics';
 import { OutboxRelay } from '../outbox/outbox-relay';
 import { UnitOfWork } from '../outbox/unit-of-work';
-import { FaultInjector } from '../fault-injection/fault-injector';
-import { FaultsController } from '../fault-injection/faults.controller';
-import { HealthController } from './health.controller';
-import { MetricsController } from './metrics.controller';
 import { DATABASE_URL, KAFKA, LOGGER, MESSAGING_CONFIG, OUTBOX_PRODUCER } from './messaging.module.tokens';
 
 export { DATABASE_URL, KAFKA, LOGGER, MESSAGING_CONFIG, OUTBOX_PRODUCER };
@@ -37,6 +33,8 @@ export interface MessagingModuleOptions {
   readonly catalogue: Catalogue;
   /** Topics the service consumes. */
   readonly topics: readonly string[];
+  /** Asked before every attempt of every participant command (the service chassis' fault injection). */
+  readonly intercept?: (command: Envelope) => 'proceed' | 'drop';
 }
 
 /**
@@ -78,7 +76,6 @@ export class MessagingModule {
   static forRoot(options: MessagingModuleOptions): DynamicModule {
     return {
       module: MessagingModule,
-      controllers: [HealthController, MetricsController, FaultsController],
       providers: [
         { provide: MESSAGING_CONFIG, useValue: options.config },
         { provide: LOGGER, useValue: options.logger },
@@ -122,7 +119,7 @@ export class MessagingModule {
         },
         {
           provide: UnitOfWork,
-          useFactory: (dataSource: DataSource, relay: OutboxRelay, faults: FaultInjector) =>
+          useFactory: (dataSource: DataSource, relay: OutboxRelay) =>
             new UnitOfWork(dataSource, {
               consumer: options.config.service,
               catalogue: options.catalogue,
@@ -130,10 +127,9 @@ export class MessagingModule {
               outbox: relay,
               relayIsRemote: () => !relay.leader,
               backoff: options.config.handlerBackoff,
-              // Fault injection, for every command handler at once (off unless FAULTS or PUT /faults say otherwise).
-              intercept: (command) => faults.apply(command),
+              intercept: options.intercept,
             }),
-          inject: [getDataSourceToken(), OutboxRelay, FaultInjector],
+          inject: [getDataSourceToken(), OutboxRelay],
         },
         {
           provide: KafkaEnvelopeServer,
@@ -150,10 +146,9 @@ export class MessagingModule {
             }),
           inject: [KAFKA, MessagingMetrics, getDataSourceToken(), UnitOfWork],
         },
-        { provide: FaultInjector, useFactory: () => FaultInjector.fromEnv() },
         OutboxRelayLifecycle,
       ],
-      exports: [FaultInjector, MESSAGING_CONFIG, LOGGER, DATABASE_URL, Registry, MessagingMetrics, KAFKA, OutboxRelay, UnitOfWork, KafkaEnvelopeServer],
+      exports: [MESSAGING_CONFIG, LOGGER, DATABASE_URL, Registry, MessagingMetrics, KAFKA, OutboxRelay, UnitOfWork, KafkaEnvelopeServer],
     };
   }
 }

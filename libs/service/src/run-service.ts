@@ -4,14 +4,20 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import type { Catalogue } from '@sitesaga/message-kit';
 import type { Logger } from 'pino';
 import { DataSource, type DataSourceOptions, type MixedList } from 'typeorm';
-import { messagingConfigFromEnv, type MessagingConfig } from '../config/messaging-config';
-import { databaseUrlFor, ensureDatabaseExists } from '../config/database-url';
-import { type ServiceEnvSchema, validateEnvironment } from '../config/env-schema';
-import { KafkaEnvelopeServer } from '../kafka/kafka-envelope.server';
-import { createLogger, PinoNestLogger } from '../logging/logger';
-import { runMigrationsExclusively } from '../persistence/exclusive-migrations';
-import { MESSAGING_MIGRATIONS } from '../persistence/messaging-migrations';
-import { MessagingModule } from './messaging.module';
+import {
+  databaseUrlFor,
+  ensureDatabaseExists,
+  KafkaEnvelopeServer,
+  MESSAGING_MIGRATIONS,
+  messagingConfigFromEnv,
+  type MessagingConfig,
+  MessagingModule,
+  runMigrationsExclusively,
+} from '@sitesaga/messaging';
+import { type ServiceEnvSchema, validateEnvironment } from './config/env-schema';
+import { createLogger, PinoNestLogger } from './logging/logger';
+import { FaultInjector } from './fault-injection/fault-injector';
+import { ServiceModule } from './service.module';
 
 /** What a service's module receives: parsed configuration and the infrastructure imports. */
 export interface ServiceInfrastructure {
@@ -53,6 +59,7 @@ export function serviceInfrastructure(spec: ServiceSpec, env: NodeJS.ProcessEnv 
   const config = messagingConfigFromEnv(spec.name, env, { batchSize: spec.batchSize });
   const logger = createLogger(spec.name);
   const databaseUrl = databaseUrlFor(spec.name, env);
+  const faults = FaultInjector.fromEnv(env);
   return {
     config,
     logger,
@@ -86,7 +93,9 @@ export function serviceInfrastructure(spec: ServiceSpec, env: NodeJS.ProcessEnv 
           return dataSource;
         },
       }),
-      MessagingModule.forRoot({ config, logger, databaseUrl, catalogue: spec.catalogue, topics: spec.topics }),
+      // Fault injection, for every command handler at once (off unless FAULTS or PUT /faults say otherwise).
+      MessagingModule.forRoot({ config, logger, databaseUrl, catalogue: spec.catalogue, topics: spec.topics, intercept: (command) => faults.apply(command) }),
+      ServiceModule.forRoot(faults),
     ],
   };
 }

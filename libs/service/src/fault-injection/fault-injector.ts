@@ -1,5 +1,5 @@
 import type { Envelope } from '@sitesaga/message-kit';
-import { BusinessRejection, TransientFailure } from '../retry/failure-classification';
+import { BusinessRejection, TransientFailure } from '@sitesaga/messaging';
 
 /**
  * What an injected fault does to a command:
