@@ -6,13 +6,16 @@ import tseslint from 'typescript-eslint';
 
 /*
  * The dependency graph, as data. Arrows point down only:
- *   contracts ← messaging ← saga ← site-saga (the orchestrator)
- *   participants (sites, storage, databases, bootstrap) → contracts, messaging, service, secrets
- *   http-contracts (the HTTP shapes) → contracts; used by the services that answer them and by the CLI
- * Never app → app, lib → app, or the engine (messaging, saga) → a site-specific package.
+ *   kit (libs/message-kit) ← messaging ← saga ← site-saga (the orchestrator)
+ *   catalogue (libs/contracts, every site command and event) → kit
+ *   participants (sites, storage, databases, bootstrap) → kit, catalogue, messaging, service, secrets
+ *   http-contracts (the HTTP shapes) → catalogue, kit; used by the services that answer them and by the CLI
+ * Never app → app, lib → app, or the engine (messaging, saga) → the site catalogue: the
+ * engine's own tests (*.spec.ts, *.int-spec.ts) may drive it with the site catalogue.
  */
 const ELEMENTS = [
-  { type: 'contracts', pattern: 'libs/contracts' },
+  { type: 'kit', pattern: 'libs/message-kit' },
+  { type: 'catalogue', pattern: 'libs/contracts' },
   { type: 'http-contracts', pattern: 'libs/http-contracts' },
   { type: 'messaging', pattern: 'libs/messaging' },
   { type: 'service', pattern: 'libs/service' },
@@ -28,35 +31,44 @@ const ELEMENTS = [
 const may = (from, to) => ({ from: { element: { type: from } }, allow: { to: { element: { types: { anyOf: to } } } } });
 
 const POLICIES = [
-  may('contracts', ['contracts']),
-  may('http-contracts', ['http-contracts', 'contracts']),
+  may('kit', ['kit']),
+  may('catalogue', ['catalogue', 'kit']),
+  may('http-contracts', ['http-contracts', 'catalogue', 'kit']),
   may('secrets', ['secrets']),
-  may('messaging', ['messaging', 'contracts', 'http-contracts']),
-  may('service', ['service', 'messaging', 'contracts', 'http-contracts']),
-  may('saga', ['saga', 'messaging', 'contracts']),
-  may('orchestrator', ['orchestrator', 'saga', 'messaging', 'service', 'contracts', 'http-contracts']),
+  // The engine knows the kit, never the site catalogue (each service hands its catalogue in).
+  may('messaging', ['messaging', 'kit']),
+  may('service', ['service', 'messaging', 'kit', 'http-contracts']),
+  may('saga', ['saga', 'messaging', 'kit']),
+  may('orchestrator', ['orchestrator', 'saga', 'messaging', 'service', 'kit', 'catalogue', 'http-contracts']),
   // A participant imports its own code and the libraries, never another participant.
   {
     from: { element: { type: 'participant' } },
-    allow: { to: { element: { types: { anyOf: ['contracts', 'http-contracts', 'messaging', 'service', 'secrets'] } } } },
+    allow: { to: { element: { types: { anyOf: ['kit', 'catalogue', 'http-contracts', 'messaging', 'service', 'secrets'] } } } },
   },
   {
     from: { element: { type: 'participant', captured: { app: '{{ from.captured.app }}' } } },
     allow: { to: { element: { type: 'participant', captured: { app: '{{ from.captured.app }}' } } } },
   },
-  may('cli', ['cli', 'contracts', 'http-contracts']),
+  may('cli', ['cli', 'kit', 'catalogue', 'http-contracts']),
   // Tests and scripts drive everything, but by package name (see no-restricted-imports below).
-  may('tests', ['tests', 'scripts', 'contracts', 'http-contracts', 'messaging', 'service', 'saga', 'secrets', 'orchestrator', 'participant', 'cli']),
-  may('scripts', ['scripts', 'tests', 'contracts', 'http-contracts', 'messaging', 'service', 'saga', 'secrets']),
+  may('tests', ['tests', 'scripts', 'kit', 'catalogue', 'http-contracts', 'messaging', 'service', 'saga', 'secrets', 'orchestrator', 'participant', 'cli']),
+  may('scripts', ['scripts', 'tests', 'kit', 'catalogue', 'http-contracts', 'messaging', 'service', 'saga', 'secrets']),
 ];
 
-/** A package's own tests and benches may also use the shared test and bench support (test/support, scripts/bench). */
+/**
+ * A package's own tests and benches may also use the shared test and bench support
+ * (test/support, scripts/bench), and the engine's tests may use the site catalogue as
+ * their example domain (its source may not: see `may('messaging', …)`).
+ */
 const TEST_POLICIES = [
   ...POLICIES,
   {
-    from: { element: { types: { anyOf: ['messaging', 'saga', 'orchestrator', 'participant', 'cli', 'contracts', 'http-contracts', 'secrets', 'service'] } } },
+    from: { element: { types: { anyOf: ['kit', 'catalogue', 'http-contracts', 'messaging', 'service', 'saga', 'secrets', 'orchestrator', 'participant', 'cli'] } } },
     allow: { to: { element: { types: { anyOf: ['tests', 'scripts'] } } } },
   },
+  { from: { element: { types: { anyOf: ['messaging', 'saga'] } } }, allow: { to: { element: { type: 'catalogue' } } } },
+  // The transport's health test checks it through the chassis' /health/live.
+  { from: { element: { type: 'messaging' } }, allow: { to: { element: { type: 'service' } } } },
 ];
 
 export default tseslint.config(

@@ -9,7 +9,7 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { ProvisionStorage, Topics } from '@sitesaga/contracts';
+import { ProvisionStorage, SITE_CATALOGUE, Topics } from '@sitesaga/contracts';
 import { createKafka, createOutboxProducer } from '@sitesaga/messaging';
 import { messagingConfigFromEnv } from '@sitesaga/messaging';
 import { MessagingMetrics } from '@sitesaga/messaging';
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   await producer.connect();
   const metrics = new MessagingMetrics(new Registry());
   const relay = new OutboxRelay({ dataSource, producer, connectionString: database.url, logger, pollMs: 1000, batchSize: 500, retentionMs: 3_600_000, metrics });
-  const unitOfWork = new UnitOfWork(dataSource, { consumer: 'bench', logger, onOutboxWritten: () => relay.wake(), attempts: 3, backoff: config.handlerBackoff });
+  const unitOfWork = new UnitOfWork(dataSource, { consumer: 'bench', catalogue: SITE_CATALOGUE, logger, onOutboxWritten: () => relay.wake(), backoff: config.handlerBackoff });
   relay.start();
 
   const committedAt = new Map<string, number>();

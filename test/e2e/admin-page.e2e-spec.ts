@@ -4,8 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import { SEALED_CREDENTIALS } from '@sitesaga/saga/testing';
-import { type AdminTestApp, startAdminTestApp } from '@sitesaga/site-saga/testing';
+import { type AdminTestApp, SEALED_CREDENTIALS, startAdminTestApp } from '@sitesaga/site-saga/testing';
 
 /**
  * The admin page in a real headless Chromium (Debian's package, see

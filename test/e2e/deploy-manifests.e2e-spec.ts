@@ -7,6 +7,8 @@
  * from the services' own sources at test time (every `env.NAME` in apps/<app>/src and in
  * the workspace libs it depends on), so a new variable in a service fails this test until
  * the deploy files provide it, or until it is added to OPTIONAL_ENV with its default.
+ * Each service's zod environment schema (validated at its start) must name exactly what
+ * the scan finds it reading.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -22,7 +24,11 @@ import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClai
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
 import { parse, parseAllDocuments } from 'yaml';
-import { siteSagaConfigFromEnv } from '@sitesaga/site-saga/testing';
+import { SITE_SAGA_ENV, siteSagaConfigFromEnv } from '@sitesaga/site-saga/testing';
+import { SITES_ENV } from '@sitesaga/sites/testing';
+import { STORAGE_ENV } from '@sitesaga/storage/testing';
+import { DATABASES_ENV } from '@sitesaga/databases/testing';
+import { BOOTSTRAP_ENV } from '@sitesaga/bootstrap/testing';
 import { ALL_TOPICS_WITH_DLQ } from '@sitesaga/contracts';
 import { parseSecretsKey } from '@sitesaga/secrets';
 
@@ -46,7 +52,7 @@ const OPTIONAL_ENV: Readonly<Record<string, string>> = {
   KAFKA_PARTITIONS_CONCURRENCY: 'default 6 partitions handled at once per consumer',
   KAFKA_SESSION_TIMEOUT_MS: 'default 10 s',
   KAFKA_HEARTBEAT_INTERVAL_MS: 'default 3 s',
-  HANDLER_ATTEMPTS: 'default 5 local attempts on a transient error',
+  HANDLER_ATTEMPTS: 'default 5 attempts in all on a transient error (the transport is the one retry layer)',
   HANDLER_BACKOFF_MS: 'default 100 ms',
   HANDLER_BACKOFF_MAX_MS: 'default 5 s',
   OUTBOX_POLL_MS: 'default 1 s',
@@ -207,6 +213,25 @@ const namesWord = (text: string, word: string): boolean => new RegExp(`(^|[\\s"'
 describe('what the services read', () => {
   it('names every environment variable it reads, so this test can check the deploy files', () => {
     expect(SERVICE_NAMES.flatMap((app) => serviceEnv.get(app)?.problems ?? [])).toEqual([]);
+  });
+
+  it("lists in each service's environment schema exactly the variables it reads", () => {
+    const schemas: Record<ServiceName, { shape: Record<string, unknown> }> = {
+      'site-saga': SITE_SAGA_ENV,
+      sites: SITES_ENV,
+      storage: STORAGE_ENV,
+      databases: DATABASES_ENV,
+      bootstrap: BOOTSTRAP_ENV,
+    };
+    const mismatches = SERVICE_NAMES.flatMap((app) => {
+      const listed = new Set(Object.keys(schemas[app].shape));
+      const read = new Set((serviceEnv.get(app)?.reads ?? []).map(({ name }) => name));
+      return [
+        ...[...read].filter((name) => !listed.has(name)).map((name) => `${app} reads ${name}, which its environment schema does not list`),
+        ...[...listed].filter((name) => !read.has(name)).map((name) => `${app}'s environment schema lists ${name}, which it does not read`),
+      ];
+    });
+    expect(mismatches).toEqual([]);
   });
 
   it('still reads every variable listed as optional (no stale entry)', () => {

@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import type { ServiceInfrastructure } from '@sitesaga/messaging';
+import type { ServiceInfrastructure } from '@sitesaga/service';
 import { BootstrapSiteHandler } from './commands/bootstrap-site.handler';
 import { BOOTSTRAP_CONFIG, bootstrapConfigFromEnv } from './config/bootstrap-config';
 import { SiteSchemaInstaller } from './site-database/site-schema-installer';

@@ -1,12 +1,15 @@
 import 'reflect-metadata';
-import { Topics } from '@sitesaga/contracts';
-import { runService } from '@sitesaga/messaging';
+import { SITE_CATALOGUE, Topics } from '@sitesaga/contracts';
+import { runService } from '@sitesaga/service';
 import { BootstrapModule } from './bootstrap.module';
+import { BOOTSTRAP_ENV } from './config/bootstrap-env';
 import { BOOTSTRAP_ENTITIES, BOOTSTRAP_MIGRATIONS } from './persistence/data-source';
 
 runService({
   name: 'bootstrap',
+  catalogue: SITE_CATALOGUE,
   defaultPort: 3004,
+  env: BOOTSTRAP_ENV,
   topics: [Topics.bootstrapCommands],
   entities: BOOTSTRAP_ENTITIES,
   migrations: BOOTSTRAP_MIGRATIONS,

@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import type { ServiceInfrastructure } from '@sitesaga/messaging';
+import type { ServiceInfrastructure } from '@sitesaga/service';
 import { Registry } from 'prom-client';
 import { DropDatabaseHandler } from './commands/drop-database.handler';
 import { ProvisionDatabaseHandler } from './commands/provision-database.handler';

@@ -1,12 +1,15 @@
 import 'reflect-metadata';
-import { Topics } from '@sitesaga/contracts';
-import { runService } from '@sitesaga/messaging';
+import { SITE_CATALOGUE, Topics } from '@sitesaga/contracts';
+import { runService } from '@sitesaga/service';
 import { DatabasesModule } from './databases.module';
+import { DATABASES_ENV } from './config/databases-env';
 import { DATABASES_ENTITIES, DATABASES_MIGRATIONS } from './persistence/data-source';
 
 runService({
   name: 'databases',
+  catalogue: SITE_CATALOGUE,
   defaultPort: 3003,
+  env: DATABASES_ENV,
   topics: [Topics.databasesCommands],
   entities: DATABASES_ENTITIES,
   migrations: DATABASES_MIGRATIONS,

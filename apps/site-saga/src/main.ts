@@ -1,25 +1,28 @@
 import 'reflect-metadata';
-import { ALL_TOPICS, Topics } from '@sitesaga/contracts';
-import { runService, serveApiDocs } from '@sitesaga/messaging';
+import { ALL_TOPICS, SITE_CATALOGUE, Topics } from '@sitesaga/contracts';
+import { runService, serveApiDocs } from '@sitesaga/service';
 import { SAGA_ENTITIES } from '@sitesaga/saga';
 import { SITE_SAGA_API_DOCS } from './docs/site-saga-api-docs';
 import { SITE_SAGA_MIGRATIONS } from './persistence/site-saga-migrations';
 import { SiteSagaModule } from './site-saga.module';
 import { siteSagaConfigFromEnv } from './site-saga-config';
+import { SITE_SAGA_ENV } from './site-saga-env';
 
-const config = (() => {
+/** The orchestrator's own config, once the environment passed its schema: a refusal (production without a real token) is one clear line, never the value. */
+function configOrExit(): ReturnType<typeof siteSagaConfigFromEnv> {
   try {
     return siteSagaConfigFromEnv();
   } catch (error) {
-    // One clear line, never the value: the token is a secret.
     console.error(JSON.stringify({ level: 'fatal', service: 'site-saga', msg: `refusing to start: ${error instanceof Error ? error.message : String(error)}` }));
     process.exit(1);
   }
-})();
+}
 
 void runService({
   name: 'site-saga',
+  catalogue: SITE_CATALOGUE,
   defaultPort: 3000,
+  env: SITE_SAGA_ENV,
   // Client commands, and every participant's events.
   topics: [Topics.siteSagaCommands, ...ALL_TOPICS.filter((topic) => topic.endsWith('.events') && topic !== Topics.siteSagaEvents)],
   // Its handlers are cheap (load, decide, save): the messages of a fetched batch share
@@ -27,9 +30,9 @@ void runService({
   batchSize: 32,
   entities: [...SAGA_ENTITIES],
   migrations: [...SITE_SAGA_MIGRATIONS],
-  module: (infrastructure) => SiteSagaModule.register(infrastructure, config),
+  module: (infrastructure) => SiteSagaModule.register(infrastructure, configOrExit()),
   configure: (app) => serveApiDocs(app, SITE_SAGA_API_DOCS),
 }).catch((error: unknown) => {
-  console.error(error);
+  console.error(JSON.stringify({ level: 'fatal', service: 'site-saga', msg: 'failed to start', err: error instanceof Error ? error.message : String(error) }));
   process.exit(1);
 });

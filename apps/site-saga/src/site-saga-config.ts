@@ -1,4 +1,4 @@
-import { isPlaceholderSecret, parseNamedSecrets } from '@sitesaga/messaging';
+import { isPlaceholderSecret, parseNamedSecrets } from '@sitesaga/service';
 
 /** The orchestrator's own settings, parsed once at boot (fail fast). */
 export interface SiteSagaConfig {

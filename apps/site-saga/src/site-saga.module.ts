@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { KAFKA, KafkaEnvelopeServer, LOGGER, type ServiceInfrastructure } from '@sitesaga/messaging';
+import { KAFKA, KafkaEnvelopeServer, LOGGER } from '@sitesaga/messaging';
+import { type ServiceInfrastructure } from '@sitesaga/service';
 import { SagaEngine } from '@sitesaga/saga';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -9,8 +10,7 @@ import { DeleteSiteHandler } from './commands/delete-site.handler';
 import { ParticipantEventsHandler } from './events/participant-events.handler';
 import { MeasuredSagaStore } from './metrics/measured-saga-store';
 import { SagaMetrics, sagaMetricsProvider } from './metrics/saga-metrics';
-import { createSiteSaga } from './sagas/create-site.saga';
-import { deleteSiteSaga } from './sagas/delete-site.saga';
+import { SAGAS } from './sagas';
 import { sagaNeedsAttentionOnQuarantine } from './sagas/quarantine';
 import { SagaChanges } from './sagas/saga-changes';
 import type { SiteSagaConfig } from './site-saga-config';
@@ -32,11 +32,11 @@ export class SiteSagaModule {
       imports: [...infrastructure.imports, AdminModule.register({ adminToken: config.adminToken, namedTokens: config.namedTokens, failedAttempts: { limit: config.maxFailedAttempts, windowMs: 15 * 60_000 } })],
       controllers: [CreateSiteHandler, DeleteSiteHandler, ParticipantEventsHandler],
       providers: [
-        sagaMetricsProvider([createSiteSaga.type, deleteSiteSaga.type]),
+        sagaMetricsProvider(SAGAS.map((saga) => saga.type)),
         {
           provide: SagaEngine,
           useFactory: (metrics: SagaMetrics) =>
-            new SagaEngine([createSiteSaga, deleteSiteSaga], new MeasuredSagaStore(metrics, { outboxTable: 'outbox_messages' }), {
+            new SagaEngine(SAGAS, new MeasuredSagaStore(metrics, { outboxTable: 'outbox_messages' }), {
               timeScale: config.timeScale,
               onQuarantined: sagaNeedsAttentionOnQuarantine,
             }),

@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import type { ServiceInfrastructure } from '@sitesaga/messaging';
+import type { ServiceInfrastructure } from '@sitesaga/service';
 import { ActivateSiteHandler } from './commands/activate-site.handler';
 import { MarkSiteDeletedHandler } from './commands/mark-site-deleted.handler';
 import { MarkSiteDeletingHandler } from './commands/mark-site-deleting.handler';

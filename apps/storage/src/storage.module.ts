@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import type { ServiceInfrastructure } from '@sitesaga/messaging';
+import type { ServiceInfrastructure } from '@sitesaga/service';
 import { DeprovisionStorageHandler } from './commands/deprovision-storage.handler';
 import { ProvisionStorageHandler } from './commands/provision-storage.handler';
 import { SiteDirectories } from './disk/site-directories';

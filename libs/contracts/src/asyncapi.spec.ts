@@ -1,8 +1,9 @@
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { asyncApiDocument } from './asyncapi';
-import { ALL_MESSAGES } from './registry';
-import { ALL_TOPICS, ALL_TOPICS_WITH_DLQ, dlqTopicOf } from './topics';
+import { dlqTopicOf } from '@sitesaga/message-kit';
+import { ALL_MESSAGES } from './site-catalogue';
+import { ALL_TOPICS, ALL_TOPICS_WITH_DLQ } from './topics';
 
 const document = asyncApiDocument();
 const ajv = addFormats(new Ajv({ allErrors: true, strict: false }));

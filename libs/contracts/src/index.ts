@@ -1,13 +1,10 @@
-export * from './envelope';
+// The site catalogue. The message kit comes along, so that a service imports one package for its messages.
+export * from '@sitesaga/message-kit';
 export * from './topics';
-export * from './validation';
-export * from './storable-text';
-export * from './message';
 export * from './site-identity';
 export * from './participants';
 export * from './site-saga';
-export * from './registry';
-export * from './json-schema';
+export * from './site-catalogue';
 export * from './message-examples';
 export * from './asyncapi';
 export * from './site-database-names';

@@ -1,4 +1,4 @@
-import type { MessageDefinition } from './message';
+import type { MessageDefinition } from '@sitesaga/message-kit';
 
 /**
  * A valid sample payload for every message, for generated documents (AsyncAPI examples)

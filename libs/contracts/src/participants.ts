@@ -1,28 +1,39 @@
 import { z } from 'zod';
-import { type CommandDefinition, defineCommand, defineEvent, failurePayload, type MessageDefinition } from './message';
+import { type CommandDefinition, defineCommand, defineEvent, failureFields } from '@sitesaga/message-kit';
 import { adminEmail, siteDomain, siteName, tagline } from './site-identity';
 import { type Topic, Topics } from './topics';
 
 /**
  * The commands the orchestrator sends to the four participants, each with its success
- * and failure event. A participant's failure event carries `{ siteId, reason, class }`.
+ * and failure event. A participant's failure event carries `{ siteId, reason, class }`,
+ * and `reasons: [{ field, message }]` when it refuses fields of the command.
  */
 const siteId = z.string().uuid();
 const bySiteId = z.object({ siteId }).strict();
 
-function participantCommand<T extends string, P, S extends { siteId: string }>(spec: {
+/** What every participant's failure event carries: the kit's generic failure, for a site. */
+export const siteFailurePayload = z.object({ siteId, ...failureFields }).strict();
+export type SiteFailurePayload = z.infer<typeof siteFailurePayload>;
+
+function participantCommand<T extends string, P extends { siteId: string }, S extends { siteId: string }>(spec: {
   type: T;
   commands: Topic;
   events: Topic;
   schema: z.ZodType<P, z.ZodTypeDef, unknown>;
   succeeded: { type: string; schema: z.ZodType<S, z.ZodTypeDef, unknown> };
   failed: string;
-}): CommandDefinition<T, P> & { succeeded: MessageDefinition<string, S> } {
+}): CommandDefinition<T, P, S, SiteFailurePayload> {
   const succeeded = defineEvent({ type: spec.succeeded.type, topic: spec.events, schema: spec.succeeded.schema });
-  const failed = defineEvent({ type: spec.failed, topic: spec.events, schema: failurePayload });
-  return defineCommand({ type: spec.type, topic: spec.commands, schema: spec.schema, succeeded, failed }) as CommandDefinition<T, P> & {
-    succeeded: MessageDefinition<string, S>;
-  };
+  const failed = defineEvent({ type: spec.failed, topic: spec.events, schema: siteFailurePayload });
+  return defineCommand({
+    type: spec.type,
+    topic: spec.commands,
+    schema: spec.schema,
+    succeeded,
+    failed,
+    // The failure names the site the command named: never one made up.
+    failure: (payload, failure) => ({ siteId: payload.siteId, ...failure, reasons: failure.reasons && [...failure.reasons] }),
+  });
 }
 
 const sites = { commands: Topics.sitesCommands, events: Topics.sitesEvents } as const;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { unstorableTextReason } from './storable-text';
+import { unstorableTextReason } from '@sitesaga/message-kit';
 
 /**
  * How long each client field may be: no longer than the narrowest column it lands in, so

@@ -1,8 +1,6 @@
 import { z } from 'zod';
-import { defineEvent } from './message';
+import { defineEvent, diagnosticText, fieldReasonList } from '@sitesaga/message-kit';
 import { adminEmail, siteDomain, siteName, tagline } from './site-identity';
-import { diagnosticText } from './storable-text';
-import { boundReasons, REASON_LIMITS } from './validation';
 import { Topics } from './topics';
 
 const siteId = z.string().uuid();
@@ -15,11 +13,12 @@ export type CreateSitePayload = z.infer<typeof createSitePayload>;
  * External commands are not `CommandDefinition`s: nobody replies to them with a
  * success/failure pair; the orchestrator answers with outcome events instead.
  */
-export const CreateSite = defineEvent({ type: 'CreateSite', topic: Topics.siteSagaCommands, schema: createSitePayload });
+export const CreateSite = defineEvent({ type: 'CreateSite', topic: Topics.siteSagaCommands, schema: createSitePayload, startsSaga: true });
 export const DeleteSite = defineEvent({
   type: 'DeleteSite',
   topic: Topics.siteSagaCommands,
   schema: z.object({ siteId }).strict(),
+  startsSaga: true,
 });
 
 // Outcome events carry what the saga was given (already checked) and text we write:
@@ -36,14 +35,7 @@ export const SiteCreated = defineEvent({
 export const SiteCreationRejected = defineEvent({
   type: 'SiteCreationRejected',
   topic: Topics.siteSagaEvents,
-  schema: z
-    .object({
-      reasons: z
-        .array(z.object({ field: diagnosticText(REASON_LIMITS.field), message: diagnosticText(REASON_LIMITS.message) }).strict())
-        .min(1)
-        .transform((reasons) => boundReasons(reasons)),
-    })
-    .strict(),
+  schema: z.object({ reasons: fieldReasonList }).strict(),
 });
 export const SiteCreationFailed = defineEvent({
   type: 'SiteCreationFailed',

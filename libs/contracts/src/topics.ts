@@ -1,3 +1,5 @@
+import { dlqTopicOf } from '@sitesaga/message-kit';
+
 /**
  * Every Kafka topic of the system, in one place. Nothing else spells a topic name:
  * a typo here is a compile error, not an auto-created topic.
@@ -18,9 +20,6 @@ export const Topics = {
 export type Topic = (typeof Topics)[keyof typeof Topics];
 
 export const ALL_TOPICS: readonly Topic[] = Object.values(Topics);
-
-/** Where a message that cannot be read goes: `<topic>.dlq`. */
-export const dlqTopicOf = (topic: string): string => `${topic}.dlq`;
 
 /** Every topic the system needs created, the dead-letter topics included. */
 export const ALL_TOPICS_WITH_DLQ: readonly string[] = ALL_TOPICS.flatMap((topic) => [topic, dlqTopicOf(topic)]);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Envelope, ProvisionStorage, Topics } from '@sitesaga/contracts';
+import { type Envelope, ProvisionStorage, SITE_CATALOGUE, Topics } from '@sitesaga/contracts';
 import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
 import pino from 'pino';
 import { DataSource } from 'typeorm';
@@ -16,7 +16,7 @@ import { MessagingMetrics } from './observability/messaging-metrics';
 import { OutboxRelay, parkedOutboxMessages } from './outbox/outbox-relay';
 import { MESSAGING_MIGRATIONS } from './persistence/messaging-migrations';
 import { TransientFailure } from './retry/failure-classification';
-import { HealthController } from './service/health.controller';
+import { HealthController } from '@sitesaga/service';
 import { Registry } from 'prom-client';
 
 /**
@@ -87,7 +87,16 @@ async function setTopicMaxBytes(topic: string, bytes: number | null): Promise<vo
 async function startServer(
   options: { restartBackoff?: { initialMs: number; factor: number; maxMs: number; jitter: number } } = {},
 ): Promise<KafkaEnvelopeServer> {
-  const started = new KafkaEnvelopeServer({ kafka, config, topics: [Topics.storageCommands], logger, metrics, dataSource, ...options });
+  const started = new KafkaEnvelopeServer({
+    kafka,
+    config,
+    catalogue: SITE_CATALOGUE,
+    topics: [Topics.storageCommands],
+    logger,
+    metrics,
+    dataSource,
+    ...options,
+  });
   started.addHandler(
     ProvisionStorage.type,
     async (envelope: Envelope) => {
@@ -240,6 +249,7 @@ describe('a consumer kafkajs crashed for good', () => {
     const lonely = new KafkaEnvelopeServer({
       kafka,
       config: lonelyConfig,
+      catalogue: SITE_CATALOGUE,
       topics: [Topics.storageCommands],
       logger,
       dataSource,

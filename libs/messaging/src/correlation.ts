@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Envelope } from '@sitesaga/contracts';
+import type { Envelope } from '@sitesaga/message-kit';
 
 /**
  * The message being handled, carried implicitly through every await of its handler so

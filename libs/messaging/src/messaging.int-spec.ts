@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Envelope, ProvisionStorage, Topics } from '@sitesaga/contracts';
+import { type Envelope, ProvisionStorage, SITE_CATALOGUE, Topics } from '@sitesaga/contracts';
 import type { Kafka, Producer } from 'kafkajs';
 import pino from 'pino';
 import { DataSource } from 'typeorm';
@@ -57,10 +57,10 @@ beforeAll(async () => {
   relay = new OutboxRelay({ dataSource, producer, connectionString: database.url, logger, pollMs: 1000, batchSize: 500, retentionMs: 3_600_000 });
   // Committed rows are handed to whichever relay runs now (a test replaces it), as in a service.
   const outbox = { handOff: (records: readonly CommittedOutboxRecord[]) => relay.handOff(records), takeMarks: () => relay.takeMarks(), returnMarks: (marks: readonly string[]) => relay.returnMarks(marks) };
-  unitOfWork = new UnitOfWork(dataSource, { consumer: config.service, logger, outbox, attempts: 3, backoff: config.handlerBackoff });
+  unitOfWork = new UnitOfWork(dataSource, { consumer: config.service, catalogue: SITE_CATALOGUE, logger, outbox, backoff: config.handlerBackoff });
   relay.start();
 
-  server = new KafkaEnvelopeServer({ kafka, config, topics: [Topics.storageCommands], logger, dataSource });
+  server = new KafkaEnvelopeServer({ kafka, config, catalogue: SITE_CATALOGUE, topics: [Topics.storageCommands], logger, dataSource });
   // The participant side: record the effect and reply, in one unit of work.
   server.addHandler(
     ProvisionStorage.type,

@@ -1,179 +1,176 @@
-import {
-  ActivateSite,
-  BootstrapSite,
-  DeprovisionStorage,
-  DropDatabase,
-  ProvisionDatabase,
-  ProvisionStorage,
-  ReleaseSite,
-  ReserveSite,
-} from '@sitesaga/contracts';
-import { SagaTransitionRefused } from './errors';
-import { SagaScript } from './testing/saga-script';
-import { SEALED_CREDENTIALS, type TestSiteData, testSaga } from './testing/test-saga';
+import { CancelTrip, ConfirmTrip, IssueTicket, CancelHotel, RefundCard, ChargeCard, BookHotel, ReleaseSeat, HoldSeat } from './testing/trip-catalogue';
+import { SagaTransitionRefused, UnroutableReply } from './errors';
+import { SagaScript } from './saga-script';
+import { RECEIPT, type TripData, tripReplyFields, tripSaga } from './testing/trip-saga';
 
-const site: TestSiteData = { siteId: '11111111-1111-4111-8111-111111111111', name: 'my-blog', domain: 'blog.example.com', adminEmail: 'owner@example.com' };
-const databaseProvisioned = { databaseName: 'site_my_blog', roleName: 'site_my_blog', credentials: SEALED_CREDENTIALS };
+const trip: TripData = { tripId: '11111111-1111-4111-8111-111111111111', traveller: 'ada', destination: 'Lisbon' };
+const cardCharged = { paymentId: 'pay_1', receipt: RECEIPT };
 const SECOND = 1_000;
 
-/** A saga that has reserved its site and sent both provisioning commands. */
-function provisioning(): SagaScript<TestSiteData> {
-  const script = new SagaScript(testSaga);
-  script.start(site);
-  script.succeed(ReserveSite, { name: site.name, domain: site.domain });
+/** A saga that has held its seat and sent both the hotel and the payment. */
+function provisioning(): SagaScript<TripData> {
+  const script = new SagaScript(tripSaga, tripReplyFields);
+  script.start(trip);
+  script.succeed(HoldSeat, { traveller: trip.traveller, destination: trip.destination });
   return script;
 }
 
-const states = (script: SagaScript<TestSiteData>) => Object.fromEntries(script.saga.steps.map((step) => [step.name, step.state]));
+const states = (script: SagaScript<TripData>) => Object.fromEntries(script.saga.steps.map((step) => [step.name, step.state]));
 
 describe('decide: the forward path', () => {
-  it('announces the saga and sends only ReserveSite when it starts', () => {
-    const script = new SagaScript(testSaga);
-    script.start(site);
+  it('announces the saga and sends only HoldSeat when it starts', () => {
+    const script = new SagaScript(tripSaga, tripReplyFields);
+    script.start(trip);
 
-    expect(script.justSent()).toEqual(['SiteCreationStarted', 'ReserveSite']);
+    expect(script.justSent()).toEqual(['TripStarted', 'HoldSeat']);
     expect(script.saga.status).toBe('RUNNING');
-    expect(script.saga.searchKey).toBe('my-blog');
-    const reserve = script.lastSent('ReserveSite');
-    expect(reserve).toMatchObject({ sagaId: script.saga.id, correlationId: 'correlation-1', causationId: 'create-site-request-1' });
-    expect(script.step('ReserveSite')).toMatchObject({ state: 'RUNNING', attempts: 1, deadlineKind: 'reply', lastMessageId: reserve.id });
-    expect(script.step('ReserveSite').deadlineAt).toEqual(new Date(script.now.getTime() + 30 * SECOND));
-    expect(script.last?.history.map((entry) => `${entry.direction} ${entry.type}`)).toEqual(['in CreateSite', 'out SiteCreationStarted', 'out ReserveSite']);
+    expect(script.saga.searchKey).toBe('ada');
+    const reserve = script.lastSent('HoldSeat');
+    expect(reserve).toMatchObject({ sagaId: script.saga.id, correlationId: 'correlation-1', causationId: 'request-1' });
+    expect(script.step('HoldSeat')).toMatchObject({ state: 'RUNNING', attempts: 1, deadlineKind: 'reply', lastMessageId: reserve.id });
+    expect(script.step('HoldSeat').deadlineAt).toEqual(new Date(script.now.getTime() + 30 * SECOND));
+    expect(script.last?.history.map((entry) => `${entry.direction} ${entry.type}`)).toEqual(['in BookTrip', 'out TripStarted', 'out HoldSeat']);
   });
 
-  it('sends both provisioning commands at once when the site is reserved, caused by the reply', () => {
-    const script = new SagaScript(testSaga);
-    script.start(site);
-    const reply = script.replyTo(ReserveSite, 'succeeded', { siteId: site.siteId, name: site.name, domain: site.domain });
+  it('books the hotel and charges the card at once when the seat is held, caused by the reply', () => {
+    const script = new SagaScript(tripSaga, tripReplyFields);
+    script.start(trip);
+    const reply = script.replyTo(HoldSeat, 'succeeded', { tripId: trip.tripId, traveller: trip.traveller, destination: trip.destination });
     script.input({ kind: 'reply', envelope: reply });
 
-    expect(script.justSent()).toEqual(['ProvisionStorage', 'ProvisionDatabase']);
+    expect(script.justSent()).toEqual(['BookHotel', 'ChargeCard']);
     expect(script.last?.outgoing.every((envelope) => envelope.causationId === reply.id)).toBe(true);
-    expect(script.step('ProvisionDatabase').deadlineAt).toEqual(new Date(script.now.getTime() + 60 * SECOND));
+    expect(script.step('ChargeCard').deadlineAt).toEqual(new Date(script.now.getTime() + 60 * SECOND));
   });
 
-  it('sends BootstrapSite only after DatabaseProvisioned when StorageProvisioned came first', () => {
+  it('sends IssueTicket only after CardCharged when HotelBooked came first', () => {
     const script = provisioning();
 
-    script.succeed(ProvisionStorage, { path: '/srv/sites/my-blog' });
+    script.succeed(BookHotel, { confirmation: 'H-1' });
     expect(script.justSent()).toEqual([]);
-    expect(states(script)).toMatchObject({ ProvisionStorage: 'SUCCEEDED', ProvisionDatabase: 'RUNNING', BootstrapSite: 'PENDING' });
+    expect(states(script)).toMatchObject({ BookHotel: 'SUCCEEDED', ChargeCard: 'RUNNING', IssueTicket: 'PENDING' });
 
-    script.succeed(ProvisionDatabase, databaseProvisioned);
-    expect(script.justSent()).toEqual(['BootstrapSite']);
-    expect(script.lastSent('BootstrapSite').payload).toMatchObject({ databaseName: 'site_my_blog', credentials: SEALED_CREDENTIALS });
+    script.succeed(ChargeCard, cardCharged);
+    expect(script.justSent()).toEqual(['IssueTicket']);
+    expect(script.lastSent('IssueTicket').payload).toMatchObject({ paymentId: 'pay_1', receipt: RECEIPT });
   });
 
-  it('sends BootstrapSite only after StorageProvisioned when DatabaseProvisioned came first', () => {
+  it('sends IssueTicket only after HotelBooked when CardCharged came first', () => {
     const script = provisioning();
 
-    script.succeed(ProvisionDatabase, databaseProvisioned);
+    script.succeed(ChargeCard, cardCharged);
     expect(script.justSent()).toEqual([]);
 
-    script.succeed(ProvisionStorage, { path: '/srv/sites/my-blog' });
-    expect(script.justSent()).toEqual(['BootstrapSite']);
+    script.succeed(BookHotel, { confirmation: 'H-1' });
+    expect(script.justSent()).toEqual(['IssueTicket']);
   });
 
-  it('completes and announces the site when every step succeeded, leaving no deadline behind', () => {
+  it('completes and announces the trip when every step succeeded, leaving no deadline behind', () => {
     const script = provisioning();
-    script.succeed(ProvisionStorage, { path: '/srv/sites/my-blog' });
-    script.succeed(ProvisionDatabase, databaseProvisioned);
-    script.succeed(BootstrapSite, { adminUser: 'admin' });
-    expect(script.justSent()).toEqual(['ActivateSite']);
+    script.succeed(BookHotel, { confirmation: 'H-1' });
+    script.succeed(ChargeCard, cardCharged);
+    script.succeed(IssueTicket, { seat: 'admin' });
+    expect(script.justSent()).toEqual(['ConfirmTrip']);
 
-    script.succeed(ActivateSite, { url: 'https://blog.example.com' });
+    script.succeed(ConfirmTrip, { url: 'https://trips.example.com/ada' });
 
     expect(script.saga.status).toBe('COMPLETED');
-    expect(script.justSent()).toEqual(['SiteCreated']);
-    expect(script.lastSent('SiteCreated').payload).toEqual({ siteId: site.siteId, name: 'my-blog', domain: 'blog.example.com', url: 'https://blog.example.com' });
+    expect(script.justSent()).toEqual(['TripBooked']);
+    expect(script.lastSent('TripBooked').payload).toEqual({
+      tripId: trip.tripId,
+      traveller: 'ada',
+      destination: 'Lisbon',
+      url: 'https://trips.example.com/ada',
+    });
     expect(script.saga.steps.every((step) => step.state === 'SUCCEEDED' && step.deadlineAt === null)).toBe(true);
   });
 });
 
 describe('decide: failures', () => {
-  it('compensates nothing when ReserveSite is refused for a business reason, and ends COMPENSATED', () => {
-    const script = new SagaScript(testSaga);
-    script.start(site);
+  it('compensates nothing when HoldSeat is refused for a business reason, and ends COMPENSATED', () => {
+    const script = new SagaScript(tripSaga, tripReplyFields);
+    script.start(trip);
 
-    script.fail(ReserveSite, 'business', 'name taken');
+    script.fail(HoldSeat, 'business', 'traveller has no passport', [{ field: 'traveller', message: 'has no passport' }]);
 
     expect(script.saga.status).toBe('COMPENSATED');
-    expect(script.justSent()).toEqual(['SiteCreationFailed']);
-    expect(script.lastSent('SiteCreationFailed').payload).toEqual({ siteId: site.siteId, failedStep: 'ReserveSite', reason: 'name taken' });
-    expect(states(script)).toEqual({ ReserveSite: 'FAILED', ProvisionStorage: 'SKIPPED', ProvisionDatabase: 'SKIPPED', BootstrapSite: 'SKIPPED', ActivateSite: 'SKIPPED' });
-    expect(script.step('ReserveSite')).toMatchObject({ mayHaveTakenEffect: false, compensationAttempts: 0, error: 'name taken' });
+    // The participant's structured reasons reach the outcome hook as they were sent.
+    expect(script.justSent()).toEqual(['TripRejected']);
+    expect(script.lastSent('TripRejected').payload).toEqual({ reasons: [{ field: 'traveller', message: 'has no passport' }] });
+    expect(states(script)).toEqual({ HoldSeat: 'FAILED', BookHotel: 'SKIPPED', ChargeCard: 'SKIPPED', IssueTicket: 'SKIPPED', ConfirmTrip: 'SKIPPED' });
+    expect(script.step('HoldSeat')).toMatchObject({ mayHaveTakenEffect: false, compensationAttempts: 0, error: 'traveller has no passport' });
   });
 
   it('re-sends after a transient failure once the backoff passed, with a new message id, counting attempts', () => {
-    const script = new SagaScript(testSaga);
-    script.start(site);
-    const first = script.lastSent('ReserveSite');
+    const script = new SagaScript(tripSaga, tripReplyFields);
+    script.start(trip);
+    const first = script.lastSent('HoldSeat');
 
-    script.fail(ReserveSite, 'transient', 'connection reset');
+    script.fail(HoldSeat, 'transient', 'connection reset');
     expect(script.justSent()).toEqual([]);
-    expect(script.step('ReserveSite')).toMatchObject({ state: 'RUNNING', attempts: 1, deadlineKind: 'resend', error: 'connection reset' });
-    expect(script.step('ReserveSite').deadlineAt).toEqual(new Date(script.now.getTime() + 1 * SECOND));
+    expect(script.step('HoldSeat')).toMatchObject({ state: 'RUNNING', attempts: 1, deadlineKind: 'resend', error: 'connection reset' });
+    expect(script.step('HoldSeat').deadlineAt).toEqual(new Date(script.now.getTime() + 1 * SECOND));
 
-    script.passDeadline('ReserveSite');
-    const second = script.lastSent('ReserveSite');
-    expect(script.justSent()).toEqual(['ReserveSite']);
+    script.passDeadline('HoldSeat');
+    const second = script.lastSent('HoldSeat');
+    expect(script.justSent()).toEqual(['HoldSeat']);
     expect(second.id).not.toBe(first.id);
     expect(second.payload).toEqual(first.payload);
-    expect(script.step('ReserveSite')).toMatchObject({ state: 'RUNNING', attempts: 2, deadlineKind: 'reply', lastMessageId: second.id });
-    expect(script.step('ReserveSite').deadlineAt).toEqual(new Date(script.now.getTime() + 30 * SECOND));
+    expect(script.step('HoldSeat')).toMatchObject({ state: 'RUNNING', attempts: 2, deadlineKind: 'reply', lastMessageId: second.id });
+    expect(script.step('HoldSeat').deadlineAt).toEqual(new Date(script.now.getTime() + 30 * SECOND));
 
-    script.fail(ReserveSite, 'transient', 'connection reset');
-    expect(script.step('ReserveSite').deadlineAt).toEqual(new Date(script.now.getTime() + 2 * SECOND)); // backoff doubled
+    script.fail(HoldSeat, 'transient', 'connection reset');
+    expect(script.step('HoldSeat').deadlineAt).toEqual(new Date(script.now.getTime() + 2 * SECOND)); // backoff doubled
   });
 
   it('backs off after a reply deadline passes before re-sending', () => {
-    const script = new SagaScript(testSaga);
-    script.start(site);
+    const script = new SagaScript(tripSaga, tripReplyFields);
+    script.start(trip);
 
-    script.passDeadline('ReserveSite');
+    script.passDeadline('HoldSeat');
     expect(script.justSent()).toEqual([]);
-    expect(script.step('ReserveSite')).toMatchObject({ attempts: 1, deadlineKind: 'resend', error: 'no reply within 30000 ms' });
+    expect(script.step('HoldSeat')).toMatchObject({ attempts: 1, deadlineKind: 'resend', error: 'no reply within 30000 ms' });
 
-    script.passDeadline('ReserveSite');
-    expect(script.justSent()).toEqual(['ReserveSite']);
-    expect(script.step('ReserveSite').attempts).toBe(2);
+    script.passDeadline('HoldSeat');
+    expect(script.justSent()).toEqual(['HoldSeat']);
+    expect(script.step('HoldSeat').attempts).toBe(2);
   });
 
-  it('undoes storage and database together, then the reservation, when ProvisionDatabase never answers', () => {
+  it('undoes storage and database together, then the reservation, when ChargeCard never answers', () => {
     const script = provisioning();
-    script.succeed(ProvisionStorage, { path: '/srv/sites/my-blog' });
+    script.succeed(BookHotel, { confirmation: 'H-1' });
 
-    script.passDeadline('ProvisionDatabase'); // no reply to send 1
-    script.passDeadline('ProvisionDatabase'); // send 2
-    script.passDeadline('ProvisionDatabase'); // no reply to send 2
-    script.passDeadline('ProvisionDatabase'); // send 3
-    expect(script.step('ProvisionDatabase').attempts).toBe(3);
-    script.passDeadline('ProvisionDatabase'); // no reply to send 3: attempts spent
+    script.passDeadline('ChargeCard'); // no reply to send 1
+    script.passDeadline('ChargeCard'); // send 2
+    script.passDeadline('ChargeCard'); // no reply to send 2
+    script.passDeadline('ChargeCard'); // send 3
+    expect(script.step('ChargeCard').attempts).toBe(3);
+    script.passDeadline('ChargeCard'); // no reply to send 3: attempts spent
 
     expect(script.saga.status).toBe('COMPENSATING');
-    expect(script.justSent()).toEqual(['DeprovisionStorage', 'DropDatabase']);
-    expect(script.step('ProvisionDatabase')).toMatchObject({ state: 'COMPENSATING', mayHaveTakenEffect: true, compensationAttempts: 1 });
-    expect(states(script)).toMatchObject({ ReserveSite: 'SUCCEEDED', ProvisionStorage: 'COMPENSATING', BootstrapSite: 'SKIPPED', ActivateSite: 'SKIPPED' });
+    expect(script.justSent()).toEqual(['CancelHotel', 'RefundCard']);
+    expect(script.step('ChargeCard')).toMatchObject({ state: 'COMPENSATING', mayHaveTakenEffect: true, compensationAttempts: 1 });
+    expect(states(script)).toMatchObject({ HoldSeat: 'SUCCEEDED', BookHotel: 'COMPENSATING', IssueTicket: 'SKIPPED', ConfirmTrip: 'SKIPPED' });
 
-    script.succeed(DropDatabase);
+    script.succeed(RefundCard);
     expect(script.justSent()).toEqual([]); // the group is undone together before the stage below it
-    script.succeed(DeprovisionStorage);
-    expect(script.justSent()).toEqual(['ReleaseSite']);
+    script.succeed(CancelHotel);
+    expect(script.justSent()).toEqual(['ReleaseSeat']);
 
-    script.succeed(ReleaseSite);
+    script.succeed(ReleaseSeat);
     expect(script.saga.status).toBe('COMPENSATED');
-    expect(script.justSent()).toEqual(['SiteCreationFailed']);
-    expect(script.lastSent('SiteCreationFailed').payload).toEqual({
-      siteId: site.siteId,
-      failedStep: 'ProvisionDatabase',
+    expect(script.justSent()).toEqual(['TripFailed']);
+    expect(script.lastSent('TripFailed').payload).toEqual({
+      tripId: trip.tripId,
+      failedStep: 'ChargeCard',
       reason: 'no reply within 60000 ms (gave up after 3 attempts)',
     });
     expect(states(script)).toEqual({
-      ReserveSite: 'COMPENSATED',
-      ProvisionStorage: 'COMPENSATED',
-      ProvisionDatabase: 'COMPENSATED',
-      BootstrapSite: 'SKIPPED',
-      ActivateSite: 'SKIPPED',
+      HoldSeat: 'COMPENSATED',
+      BookHotel: 'COMPENSATED',
+      ChargeCard: 'COMPENSATED',
+      IssueTicket: 'SKIPPED',
+      ConfirmTrip: 'SKIPPED',
     });
     expect(script.saga.steps.every((step) => step.deadlineAt === null)).toBe(true);
   });
@@ -181,135 +178,136 @@ describe('decide: failures', () => {
   it('undoes a sibling still running when its partner is refused, and ignores the sibling’s late success', () => {
     const script = provisioning();
 
-    script.fail(ProvisionDatabase, 'business', 'quota exceeded');
-    expect(script.justSent()).toEqual(['DeprovisionStorage']);
-    expect(script.step('ProvisionStorage')).toMatchObject({ state: 'COMPENSATING', mayHaveTakenEffect: true });
-    expect(script.step('ProvisionDatabase')).toMatchObject({ state: 'FAILED', mayHaveTakenEffect: false, compensationAttempts: 0 });
+    script.fail(ChargeCard, 'business', 'quota exceeded');
+    expect(script.justSent()).toEqual(['CancelHotel']);
+    expect(script.step('BookHotel')).toMatchObject({ state: 'COMPENSATING', mayHaveTakenEffect: true });
+    expect(script.step('ChargeCard')).toMatchObject({ state: 'FAILED', mayHaveTakenEffect: false, compensationAttempts: 0 });
 
     const before = script.saga;
-    script.succeed(ProvisionStorage, { path: '/srv/sites/my-blog' });
-    expect(script.last?.ignored).toMatch(/ProvisionStorage is COMPENSATING/);
+    script.succeed(BookHotel, { confirmation: 'H-1' });
+    expect(script.last?.ignored).toMatch(/BookHotel is COMPENSATING/);
     expect(script.saga).toBe(before);
-    expect(script.last?.history.map((entry) => entry.type)).toEqual(['StorageProvisioned']);
+    expect(script.last?.history.map((entry) => entry.type)).toEqual(['HotelBooked']);
 
-    script.succeed(DeprovisionStorage);
-    expect(script.justSent()).toEqual(['ReleaseSite']);
+    script.succeed(CancelHotel);
+    expect(script.justSent()).toEqual(['ReleaseSeat']);
   });
 
   it('flags the saga FAILED and needing attention when a compensation runs out of attempts, without undoing earlier stages', () => {
     const script = provisioning();
-    script.succeed(ProvisionStorage, { path: '/srv/sites/my-blog' });
-    script.fail(ProvisionDatabase, 'business', 'quota exceeded');
-    expect(script.justSent()).toEqual(['DeprovisionStorage']);
+    script.succeed(BookHotel, { confirmation: 'H-1' });
+    script.fail(ChargeCard, 'business', 'quota exceeded');
+    expect(script.justSent()).toEqual(['CancelHotel']);
 
-    script.fail(DeprovisionStorage, 'business', 'directory busy'); // compensations retry whatever the class
-    expect(script.step('ProvisionStorage')).toMatchObject({ state: 'COMPENSATING', compensationAttempts: 1, deadlineKind: 'resend' });
-    script.passDeadline('ProvisionStorage');
-    expect(script.justSent()).toEqual(['DeprovisionStorage']);
-    script.fail(DeprovisionStorage, 'transient', 'disk unavailable');
-    script.passDeadline('ProvisionStorage');
-    script.passDeadline('ProvisionStorage'); // no reply to send 3
+    script.fail(CancelHotel, 'business', 'directory busy'); // compensations retry whatever the class
+    expect(script.step('BookHotel')).toMatchObject({ state: 'COMPENSATING', compensationAttempts: 1, deadlineKind: 'resend' });
+    script.passDeadline('BookHotel');
+    expect(script.justSent()).toEqual(['CancelHotel']);
+    script.fail(CancelHotel, 'transient', 'disk unavailable');
+    script.passDeadline('BookHotel');
+    script.passDeadline('BookHotel'); // no reply to send 3
 
     expect(script.saga.status).toBe('FAILED');
-    expect(script.justSent()).toEqual(['SagaNeedsAttention']);
-    expect(script.lastSent('SagaNeedsAttention').payload).toEqual({
-      siteId: site.siteId,
-      sagaType: 'TestCreateSite',
-      step: 'ProvisionStorage',
+    expect(script.justSent()).toEqual(['TripNeedsAttention']);
+    expect(script.lastSent('TripNeedsAttention').payload).toEqual({
+      tripId: trip.tripId,
+      sagaType: 'BookTrip',
+      step: 'BookHotel',
       reason: 'compensation: no reply within 30000 ms (gave up after 3 attempts)',
     });
-    expect(script.saga.failure).toMatchObject({ failedStep: 'ProvisionDatabase', cause: 'business', stuck: [{ step: 'ProvisionStorage' }] });
-    expect(states(script)).toMatchObject({ ReserveSite: 'SUCCEEDED', ProvisionStorage: 'FAILED' });
-    expect(script.sent.map((envelope) => envelope.type)).not.toContain('ReleaseSite');
+    expect(script.saga.failure).toMatchObject({ failedStep: 'ChargeCard', cause: 'business', stuck: [{ step: 'BookHotel' }] });
+    expect(states(script)).toMatchObject({ HoldSeat: 'SUCCEEDED', BookHotel: 'FAILED' });
+    expect(script.sent.map((envelope) => envelope.type)).not.toContain('ReleaseSeat');
   });
 
   it('leaves a step without compensation FAILED and undoes the rest when it exhausts its attempts', () => {
     const script = provisioning();
-    script.succeed(ProvisionStorage, { path: '/srv/sites/my-blog' });
-    script.succeed(ProvisionDatabase, databaseProvisioned);
+    script.succeed(BookHotel, { confirmation: 'H-1' });
+    script.succeed(ChargeCard, cardCharged);
     for (let send = 1; send <= 3; send += 1) {
-      script.fail(BootstrapSite, 'transient', 'database starting up');
-      if (send < 3) script.passDeadline('BootstrapSite');
+      script.fail(IssueTicket, 'transient', 'database starting up');
+      if (send < 3) script.passDeadline('IssueTicket');
     }
 
-    expect(script.step('BootstrapSite')).toMatchObject({ state: 'FAILED', mayHaveTakenEffect: true, attempts: 3 });
-    expect(script.justSent()).toEqual(['DeprovisionStorage', 'DropDatabase']);
-    script.succeed(DeprovisionStorage);
-    script.succeed(DropDatabase);
-    script.succeed(ReleaseSite);
+    expect(script.step('IssueTicket')).toMatchObject({ state: 'FAILED', mayHaveTakenEffect: true, attempts: 3 });
+    expect(script.justSent()).toEqual(['CancelHotel', 'RefundCard']);
+    script.succeed(CancelHotel);
+    script.succeed(RefundCard);
+    script.succeed(ReleaseSeat);
     expect(script.saga.status).toBe('COMPENSATED');
-    expect(states(script)).toMatchObject({ BootstrapSite: 'FAILED', ActivateSite: 'SKIPPED' });
+    expect(states(script)).toMatchObject({ IssueTicket: 'FAILED', ConfirmTrip: 'SKIPPED' });
   });
 
   it('keeps a succeeded step without compensation SUCCEEDED when a later step is undone', () => {
     const script = provisioning();
-    script.succeed(ProvisionStorage, { path: '/srv/sites/my-blog' });
-    script.succeed(ProvisionDatabase, databaseProvisioned);
-    script.succeed(BootstrapSite, { adminUser: 'admin' });
+    script.succeed(BookHotel, { confirmation: 'H-1' });
+    script.succeed(ChargeCard, cardCharged);
+    script.succeed(IssueTicket, { seat: 'admin' });
 
-    script.fail(ActivateSite, 'business', 'domain blocked');
+    script.fail(ConfirmTrip, 'business', 'domain blocked');
 
-    expect(script.justSent()).toEqual(['DeprovisionStorage', 'DropDatabase']);
-    expect(states(script)).toMatchObject({ BootstrapSite: 'SUCCEEDED', ActivateSite: 'FAILED' });
+    expect(script.justSent()).toEqual(['CancelHotel', 'RefundCard']);
+    expect(states(script)).toMatchObject({ IssueTicket: 'SUCCEEDED', ConfirmTrip: 'FAILED' });
   });
 });
 
 describe('decide: late and duplicate messages', () => {
   it('records a duplicate success of a step already SUCCEEDED and changes nothing', () => {
     const script = provisioning();
-    script.succeed(ProvisionStorage, { path: '/srv/sites/my-blog' });
+    script.succeed(BookHotel, { confirmation: 'H-1' });
     const before = script.saga;
 
-    script.succeed(ProvisionStorage, { path: '/srv/sites/my-blog' });
+    script.succeed(BookHotel, { confirmation: 'H-1' });
 
     expect(script.saga).toBe(before);
     expect(script.justSent()).toEqual([]);
-    expect(script.last?.ignored).toMatch(/ProvisionStorage is SUCCEEDED/);
-    expect(script.last?.history).toEqual([expect.objectContaining({ direction: 'in', type: 'StorageProvisioned', topic: 'storage.events', step: 'ProvisionStorage' })]);
+    expect(script.last?.ignored).toMatch(/BookHotel is SUCCEEDED/);
+    expect(script.last?.history).toEqual([expect.objectContaining({ direction: 'in', type: 'HotelBooked', topic: 'trips.events', step: 'BookHotel' })]);
   });
 
   it('does not count a transient failure of an earlier send twice', () => {
-    const script = new SagaScript(testSaga);
-    script.start(site);
-    const staleFailure = script.replyTo(ReserveSite, 'failed', { siteId: site.siteId, reason: 'connection reset', class: 'transient' });
+    const script = new SagaScript(tripSaga, tripReplyFields);
+    script.start(trip);
+    const staleFailure = script.replyTo(HoldSeat, 'failed', { tripId: trip.tripId, reason: 'connection reset', class: 'transient' });
     script.input({ kind: 'reply', envelope: staleFailure });
-    script.passDeadline('ReserveSite'); // send 2 is out
+    script.passDeadline('HoldSeat'); // send 2 is out
 
     script.input({ kind: 'reply', envelope: { ...staleFailure, id: 'redelivered-copy' } });
 
     expect(script.last?.ignored).toMatch(/earlier send/);
-    expect(script.step('ReserveSite')).toMatchObject({ attempts: 2, deadlineKind: 'reply' });
+    expect(script.step('HoldSeat')).toMatchObject({ attempts: 2, deadlineKind: 'reply' });
   });
 
   it('accepts a late success of an earlier send while the step backs off', () => {
-    const script = new SagaScript(testSaga);
-    script.start(site);
-    script.passDeadline('ReserveSite'); // backing off
+    const script = new SagaScript(tripSaga, tripReplyFields);
+    script.start(trip);
+    script.passDeadline('HoldSeat'); // backing off
 
-    script.succeed(ReserveSite, { name: site.name, domain: site.domain });
+    script.succeed(HoldSeat, { traveller: trip.traveller, destination: trip.destination });
 
-    expect(script.step('ReserveSite').state).toBe('SUCCEEDED');
-    expect(script.justSent()).toEqual(['ProvisionStorage', 'ProvisionDatabase']);
+    expect(script.step('HoldSeat').state).toBe('SUCCEEDED');
+    expect(script.justSent()).toEqual(['BookHotel', 'ChargeCard']);
   });
 
-  it('records an event no step of the saga answers to and changes nothing', () => {
-    const script = new SagaScript(testSaga);
-    script.start(site);
-    const stray = DropDatabase.succeeded.create({ siteId: site.siteId }, { sagaId: script.saga.id, correlationId: 'x', causationId: null });
-    const foreign = { ...stray, type: 'SomethingElse' };
+  it('refuses, loudly, an event that answers no command the saga sends, and changes nothing', () => {
+    const script = new SagaScript(tripSaga, tripReplyFields);
+    script.start(trip);
+    const before = script.saga;
+    // CancelTrip is a command of the catalogue that no step of BookTrip sends.
+    const stray = CancelTrip.succeeded.create({ tripId: trip.tripId }, { sagaId: script.saga.id, correlationId: 'x', causationId: null });
 
-    script.input({ kind: 'reply', envelope: foreign });
-
-    expect(script.last?.ignored).toMatch(/no step of TestCreateSite answers to SomethingElse/);
+    expect(() => script.input({ kind: 'reply', envelope: stray })).toThrow(UnroutableReply);
+    expect(() => script.input({ kind: 'reply', envelope: stray })).toThrow(/no step of BookTrip sends a command that TripCancelled answers/);
+    expect(script.saga).toBe(before);
   });
 
   it('ignores a deadline that a reply already moved on, recording nothing', () => {
-    const script = new SagaScript(testSaga);
-    script.start(site);
-    script.succeed(ReserveSite, { name: site.name, domain: site.domain });
+    const script = new SagaScript(tripSaga, tripReplyFields);
+    script.start(trip);
+    script.succeed(HoldSeat, { traveller: trip.traveller, destination: trip.destination });
     script.advance(60 * SECOND);
 
-    const decision = script.input({ kind: 'deadline', step: 'ReserveSite' });
+    const decision = script.input({ kind: 'deadline', step: 'HoldSeat' });
 
     expect(decision.ignored).not.toBeNull();
     expect(decision.history).toEqual([]);
@@ -317,13 +315,13 @@ describe('decide: late and duplicate messages', () => {
 });
 
 describe('decide: operators', () => {
-  function stuck(): SagaScript<TestSiteData> {
+  function stuck(): SagaScript<TripData> {
     const script = provisioning();
-    script.succeed(ProvisionStorage, { path: '/srv/sites/my-blog' });
-    script.fail(ProvisionDatabase, 'business', 'quota exceeded');
+    script.succeed(BookHotel, { confirmation: 'H-1' });
+    script.fail(ChargeCard, 'business', 'quota exceeded');
     for (let send = 1; send <= 3; send += 1) {
-      script.fail(DeprovisionStorage, 'transient', 'disk unavailable');
-      if (send < 3) script.passDeadline('ProvisionStorage');
+      script.fail(CancelHotel, 'transient', 'disk unavailable');
+      if (send < 3) script.passDeadline('BookHotel');
     }
     expect(script.saga.status).toBe('FAILED');
     return script;
@@ -331,50 +329,50 @@ describe('decide: operators', () => {
 
   it('re-sends the failed compensation with fresh attempts when a FAILED saga is retried, then finishes undoing', () => {
     const script = stuck();
-    const previous = script.lastSent('DeprovisionStorage');
+    const previous = script.lastSent('CancelHotel');
 
     script.input({ kind: 'retry', requestId: 'admin-retry-1' });
 
     expect(script.saga.status).toBe('COMPENSATING');
-    expect(script.justSent()).toEqual(['DeprovisionStorage']);
-    expect(script.lastSent('DeprovisionStorage').id).not.toBe(previous.id);
-    expect(script.lastSent('DeprovisionStorage').causationId).toBe('admin-retry-1');
-    expect(script.step('ProvisionStorage')).toMatchObject({ state: 'COMPENSATING', compensationAttempts: 1 });
+    expect(script.justSent()).toEqual(['CancelHotel']);
+    expect(script.lastSent('CancelHotel').id).not.toBe(previous.id);
+    expect(script.lastSent('CancelHotel').causationId).toBe('admin-retry-1');
+    expect(script.step('BookHotel')).toMatchObject({ state: 'COMPENSATING', compensationAttempts: 1 });
     expect(script.saga.failure?.stuck).toEqual([]);
 
-    script.succeed(DeprovisionStorage);
-    expect(script.justSent()).toEqual(['ReleaseSite']);
-    script.succeed(ReleaseSite);
+    script.succeed(CancelHotel);
+    expect(script.justSent()).toEqual(['ReleaseSeat']);
+    script.succeed(ReleaseSeat);
     expect(script.saga.status).toBe('COMPENSATED');
-    expect(script.lastSent('SiteCreationFailed').payload).toMatchObject({ failedStep: 'ProvisionDatabase', reason: 'quota exceeded' });
+    expect(script.lastSent('TripFailed').payload).toMatchObject({ failedStep: 'ChargeCard', reason: 'quota exceeded' });
   });
 
   it('re-sends every running step now when a RUNNING saga is retried', () => {
     const script = provisioning();
-    script.fail(ProvisionStorage, 'transient', 'disk busy'); // backing off
+    script.fail(BookHotel, 'transient', 'disk busy'); // backing off
 
     script.input({ kind: 'retry' });
 
-    expect(script.justSent()).toEqual(['ProvisionStorage', 'ProvisionDatabase']);
-    expect(script.step('ProvisionStorage')).toMatchObject({ attempts: 1, deadlineKind: 'reply' });
+    expect(script.justSent()).toEqual(['BookHotel', 'ChargeCard']);
+    expect(script.step('BookHotel')).toMatchObject({ attempts: 1, deadlineKind: 'reply' });
   });
 
   it('compensates a RUNNING saga when it is aborted, recording the reason', () => {
     const script = provisioning();
-    script.succeed(ProvisionStorage, { path: '/srv/sites/my-blog' });
+    script.succeed(BookHotel, { confirmation: 'H-1' });
 
     script.input({ kind: 'abort', reason: 'customer cancelled' });
 
     expect(script.saga.status).toBe('COMPENSATING');
-    expect(script.justSent()).toEqual(['DeprovisionStorage', 'DropDatabase']);
-    expect(script.saga.failure).toMatchObject({ failedStep: 'ProvisionDatabase', reason: 'aborted: customer cancelled', cause: 'aborted' });
+    expect(script.justSent()).toEqual(['CancelHotel', 'RefundCard']);
+    expect(script.saga.failure).toMatchObject({ failedStep: 'ChargeCard', reason: 'aborted: customer cancelled', cause: 'aborted' });
     expect(script.last?.history[0]).toMatchObject({ direction: 'in', type: 'AbortRequested' });
   });
 
   it('refuses to abort a saga that is not running and to retry a finished one', () => {
-    const script = new SagaScript(testSaga);
-    script.start(site);
-    script.fail(ReserveSite, 'business', 'name taken');
+    const script = new SagaScript(tripSaga, tripReplyFields);
+    script.start(trip);
+    script.fail(HoldSeat, 'business', 'name taken');
     const saga = script.saga;
 
     expect(() => script.input({ kind: 'abort', reason: 'late' })).toThrow(SagaTransitionRefused);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Causation, Envelope, FailurePayload, MessageDefinition } from '@sitesaga/contracts';
-import type { AnyCommand, CommandInvocation, OutcomeContext, OutgoingMessage, SagaDefinition, SagaStep } from './define-saga';
-import { SagaTransitionRefused } from './errors';
+import type { Causation, Envelope, Failure } from '@sitesaga/message-kit';
+import type { OutcomeContext, OutgoingMessage, ReplyRoute, SagaDefinition, SagaStep, Send } from './define-saga';
+import { SagaTransitionRefused, UnroutableReply } from './errors';
 import { backoffDelay } from './retry-policy';
 import { type HistoryEntry, isTerminal, pendingStep, type SagaFailure, type SagaState, type SagaStatus, type StepState } from './saga-state';
 
@@ -48,29 +48,25 @@ export interface DecideOptions {
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-type Route<D> = {
-  readonly step: SagaStep<D>;
-  readonly leg: 'forward' | 'compensation';
-  readonly outcome: 'succeeded' | 'failed';
-  readonly event: MessageDefinition;
-};
+type Route<D> = Omit<ReplyRoute, 'step'> & { readonly step: SagaStep<D> };
 
 /**
  * The whole saga logic, pure: given a definition, the current state (null before start),
  * one input and the time, returns the next state and the messages to send. It does no
  * I/O; `SagaEngine` loads, calls this, saves with a version check and publishes.
- * Throws SagaTransitionRefused for an operator action that makes no sense in the state.
+ * Throws SagaTransitionRefused for an operator action that makes no sense in the state,
+ * and UnroutableReply for an event that answers no command of the definition.
  */
-export function decide<D>(
-  definition: SagaDefinition<D>,
-  state: SagaState<D> | null,
-  input: SagaInput<D>,
-  now: Date,
-  options: DecideOptions = {},
-): Decision<D> {
+export function decide<D>(definition: SagaDefinition<D>, state: SagaState<D> | null, input: SagaInput<D>, now: Date, options: DecideOptions = {}): Decision<D> {
   if (input.kind === 'start') {
     if (state) throw new SagaTransitionRefused(state.id, 'start', state.status);
-    const transition = new Transition(definition, initialState(definition, input.sagaId, input.data, input.cause.correlationId, now), now, options, input.cause.id);
+    const transition = new Transition(
+      definition,
+      initialState(definition, input.sagaId, input.data, input.cause.correlationId, now),
+      now,
+      options,
+      input.cause.id,
+    );
     transition.record({ direction: 'in', topic: input.cause.topic ?? null, messageId: input.cause.id, type: input.cause.type, step: null });
     return transition.start();
   }
@@ -113,16 +109,6 @@ function initialState<D>(definition: SagaDefinition<D>, id: string, data: D, cor
   };
 }
 
-/** The command a step sends with the current data, or null when the action cannot build it yet. */
-function commandOf<D>(action: ((data: D) => CommandInvocation) | null, data: D): AnyCommand | null {
-  if (!action) return null;
-  try {
-    return action(data).command;
-  } catch {
-    return null;
-  }
-}
-
 /** One decision in progress: a private working copy of the state, changed in place, returned as a new state. */
 class Transition<D> {
   private status: SagaStatus;
@@ -146,7 +132,10 @@ class Transition<D> {
     this.data = original.data;
     this.failure = original.failure;
     // Rows follow the definition: a step added to a definition later starts PENDING in old sagas.
-    this.steps = definition.steps.map((step) => ({ ...(original.steps.find((row) => row.name === step.name) ?? pendingStep(step.name, step.position)), position: step.position }));
+    this.steps = definition.steps.map((step) => ({
+      ...(original.steps.find((row) => row.name === step.name) ?? pendingStep(step.name, step.position)),
+      position: step.position,
+    }));
     this.newId = options.newId ?? randomUUID;
     this.random = options.random ?? Math.random;
   }
@@ -163,8 +152,9 @@ class Transition<D> {
 
   reply(envelope: Envelope, duringOutage = false): Decision<D> {
     const route = this.routeOf(envelope.type);
-    this.record({ direction: 'in', topic: route?.event.topic ?? null, messageId: envelope.id, type: envelope.type, step: route?.step.name ?? null });
-    if (!route) return this.ignore(`no step of ${this.definition.type} answers to ${envelope.type}`);
+    // Not a reply to anything this saga sends: a routing error, never silently dropped.
+    if (!route) throw new UnroutableReply(this.definition.type, envelope.type);
+    this.record({ direction: 'in', topic: route.event.topic, messageId: envelope.id, type: envelope.type, step: route.step.name });
     if (isTerminal(this.status)) return this.ignore(`saga is ${this.status}`);
     const step = this.stepState(route.step.name);
     const waitingFor = route.leg === 'forward' ? 'RUNNING' : 'COMPENSATING';
@@ -177,17 +167,18 @@ class Transition<D> {
       else this.compensated(step);
       return this.done();
     }
-    const failure = payload as FailurePayload;
+    const failure = payload as Failure;
     const answersEarlierSend = envelope.causationId !== null && step.lastMessageId !== null && envelope.causationId !== step.lastMessageId;
     if (route.leg === 'forward' && failure.class === 'business') {
       // A refusal speaks for the send it answers only: a later send of the step may have
       // succeeded (or may yet), so a stale refusal decides nothing.
       if (answersEarlierSend) return this.ignore(`${envelope.type} answers an earlier send of ${step.name}`);
       this.finish(step, 'FAILED', failure.reason);
+      const reasons = failure.reasons && failure.reasons.length > 0 ? { reasons: [...failure.reasons] } : {};
       // The refused send did nothing; an earlier send that never got a definitive answer may
       // have, so the step is undone too (an undo of what never happened is a success).
       step.mayHaveTakenEffect = step.attempts > 1;
-      this.beginCompensation({ failedStep: step.name, reason: failure.reason, cause: 'business', stuck: [] });
+      this.beginCompensation({ failedStep: step.name, reason: failure.reason, cause: 'business', stuck: [], ...reasons });
       return this.done();
     }
     // A transient failure of an earlier send (the step is backing off, or a later send is out) was already counted.
@@ -223,7 +214,8 @@ class Transition<D> {
   }
 
   retry(): Decision<D> {
-    const resend = (state: 'RUNNING' | 'COMPENSATING' | 'FAILED') => this.steps.filter((step) => step.state === state && (state !== 'FAILED' || step.compensationAttempts > 0));
+    const resend = (state: 'RUNNING' | 'COMPENSATING' | 'FAILED') =>
+      this.steps.filter((step) => step.state === state && (state !== 'FAILED' || step.compensationAttempts > 0));
     this.record({ direction: 'in', topic: null, messageId: this.causationId, type: 'RetryRequested', step: null });
     if (this.status === 'FAILED' && !this.steps.some((step) => step.compensationAttempts > 0)) {
       // Stopped going forward (a `whenExhausted: 'stop'` saga, or one set aside), nothing undone: go on from where it stopped.
@@ -286,7 +278,7 @@ class Transition<D> {
   }
 
   private sendForward(definitionStep: SagaStep<D>, step: Mutable<StepState>): void {
-    const id = this.send(definitionStep.action(this.data), definitionStep.name);
+    const id = this.send(definitionStep.action, definitionStep.name);
     step.state = 'RUNNING';
     step.attempts += 1;
     step.startedAt ??= this.now;
@@ -341,7 +333,13 @@ class Transition<D> {
         sibling.deadlineKind = null;
       }
     }
-    this.emit(this.definition.onNeedsAttention?.(this.data, { step: step.name, reason: step.error ?? reason, failedStep: step.name, failedReason: reason }, this.context()) ?? []);
+    this.emit(
+      this.definition.onNeedsAttention?.(
+        this.data,
+        { step: step.name, reason: step.error ?? reason, failedStep: step.name, failedReason: reason },
+        this.context(),
+      ) ?? [],
+    );
   }
 
   // ---- compensation ----
@@ -397,6 +395,7 @@ class Transition<D> {
             failedStep: failure?.failedStep ?? '(unknown)',
             reason: failure?.reason ?? '(unknown)',
             aborted: failure?.cause === 'aborted',
+            ...(failure?.reasons ? { reasons: failure.reasons } : {}),
             cause: failure === null || failure.cause === 'quarantined' ? 'exhausted' : failure.cause,
           },
           this.context(),
@@ -412,7 +411,7 @@ class Transition<D> {
 
   private sendCompensation(definitionStep: SagaStep<D>, step: Mutable<StepState>): void {
     if (!definitionStep.compensate) throw new Error(`${definitionStep.name} has no compensation`);
-    const id = this.send(definitionStep.compensate(this.data), definitionStep.name);
+    const id = this.send(definitionStep.compensate, definitionStep.name);
     step.state = 'COMPENSATING';
     step.compensationAttempts += 1;
     step.deadlineAt = this.after(definitionStep.compensationTimeoutMs);
@@ -453,10 +452,10 @@ class Transition<D> {
   }
 
   /** Builds a command with a new id every time: participants dedupe by id, so a re-send must not look like a duplicate. */
-  private send(invocation: CommandInvocation, stepName: string): string {
-    const envelope = invocation.command.create(invocation.payload, this.causation(), { id: this.newId(), occurredAt: this.now });
+  private send(sent: Send<D>, stepName: string): string {
+    const envelope = sent.command.create(sent.payload(this.data), this.causation(), { id: this.newId(), occurredAt: this.now });
     this.outgoing.push(envelope);
-    this.record({ direction: 'out', topic: invocation.command.topic, messageId: envelope.id, type: envelope.type, step: stepName });
+    this.record({ direction: 'out', topic: sent.command.topic, messageId: envelope.id, type: envelope.type, step: stepName });
     return envelope.id;
   }
 
@@ -493,24 +492,13 @@ class Transition<D> {
   }
 
   /**
-   * Which step and leg an event answers, by its type. A step waiting for that event wins;
-   * otherwise the first step whose command it answers (for the history only).
+   * Which step and leg an event answers, by the definition's static routes. A step waiting
+   * for that event wins; otherwise the first step whose command it answers (for the history only).
    */
   private routeOf(type: string): Route<D> | null {
-    let fallback: Route<D> | null = null;
-    for (const definitionStep of this.definition.steps) {
-      const state = this.stepState(definitionStep.name).state;
-      for (const leg of ['forward', 'compensation'] as const) {
-        const command = commandOf(leg === 'forward' ? definitionStep.action : definitionStep.compensate, this.data);
-        if (!command) continue;
-        const outcome = command.succeeded.type === type ? 'succeeded' : command.failed.type === type ? 'failed' : null;
-        if (!outcome) continue;
-        const route: Route<D> = { step: definitionStep, leg, outcome, event: command[outcome] as MessageDefinition };
-        if (state === (leg === 'forward' ? 'RUNNING' : 'COMPENSATING')) return route;
-        fallback ??= route;
-      }
-    }
-    return fallback;
+    const candidates = this.definition.routes.get(type) ?? [];
+    const routes = candidates.map((route) => ({ ...route, step: this.definitionStep(route.step) }));
+    return routes.find((route) => this.stepState(route.step.name).state === (route.leg === 'forward' ? 'RUNNING' : 'COMPENSATING')) ?? routes[0] ?? null;
   }
 
   private ignore(reason: string): Decision<D> {

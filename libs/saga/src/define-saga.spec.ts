@@ -1,18 +1,18 @@
-import { ReleaseSite, ReserveSite } from '@sitesaga/contracts';
-import { defineSaga, scaleTimings, step } from './define-saga';
+import { ReleaseSeat, HoldSeat } from './testing/trip-catalogue';
+import { defineSaga, scaleTimings, send, step } from './define-saga';
 import { InvalidSagaDefinition } from './errors';
 import { redactSagaData } from './redaction';
-import { testSaga } from './testing/test-saga';
+import { tripSaga } from './testing/trip-saga';
 
-const reserve = (data: { siteId: string }) => ({ command: ReserveSite, payload: { siteId: data.siteId, name: 'my-blog', domain: 'blog.example.com' } });
-const release = (data: { siteId: string }) => ({ command: ReleaseSite, payload: { siteId: data.siteId } });
+const reserve = send(HoldSeat, (data: { tripId: string }) => ({ tripId: data.tripId, traveller: 'ada', destination: 'Lisbon' }));
+const release = send(ReleaseSeat, (data: { tripId: string }) => ({ tripId: data.tripId }));
 
 describe('defineSaga', () => {
   it('resolves timings from the defaults, the step and its compensation', () => {
-    const saga = defineSaga<{ siteId: string }>({
+    const saga = defineSaga<{ tripId: string }>({
       type: 'Timings',
       defaults: { timeout: '10s', retry: { maxAttempts: 4, backoff: '200ms' } },
-      stages: [step('Reserve', reserve, { compensate: release, timeout: '1m', compensation: { retry: { maxAttempts: 9 } } })],
+      stages: [step('Reserve', reserve, { undo: release, timeout: '1m', compensation: { retry: { maxAttempts: 9 } } })],
     });
 
     const [reserveStep] = saga.steps;
@@ -26,12 +26,14 @@ describe('defineSaga', () => {
   });
 
   it('refuses a mistyped duration when the saga is defined, not when it runs', () => {
-    expect(() => defineSaga({ type: 'Typo', stages: [step('Reserve', reserve, { timeout: '30 s' as never })] })).toThrow(/Typo, step Reserve: invalid duration/);
+    expect(() => defineSaga({ type: 'Typo', stages: [step('Reserve', reserve, { timeout: '30 s' as never })] })).toThrow(
+      /Typo, step Reserve: invalid duration/,
+    );
   });
 
   it('shrinks every timeout and backoff, not the attempt counts, when scaled for tests', () => {
-    const fast = scaleTimings(testSaga, 0.001);
-    const database = fast.steps.find((candidate) => candidate.name === 'ProvisionDatabase');
+    const fast = scaleTimings(tripSaga, 0.001);
+    const database = fast.steps.find((candidate) => candidate.name === 'ChargeCard');
 
     expect(database).toMatchObject({ timeoutMs: 60, compensationTimeoutMs: 60 });
     expect(database?.retry).toMatchObject({ maxAttempts: 3, backoffMs: 1, maxBackoffMs: 30 });
@@ -41,9 +43,9 @@ describe('defineSaga', () => {
 
 describe('redactSagaData', () => {
   it('hides the keys the definition names, wherever they occur', () => {
-    const data = { siteId: 'x', credentials: 'v1.a.b.c', nested: [{ credentials: 'v1.d.e.f', kept: 1 }] };
+    const data = { tripId: 'x', receipt: 'v1.a.b.c', nested: [{ receipt: 'v1.d.e.f', kept: 1 }] };
 
-    expect(redactSagaData(testSaga, data)).toEqual({ siteId: 'x', credentials: '[redacted]', nested: [{ credentials: '[redacted]', kept: 1 }] });
-    expect(data.credentials).toBe('v1.a.b.c');
+    expect(redactSagaData(tripSaga, data)).toEqual({ tripId: 'x', receipt: '[redacted]', nested: [{ receipt: '[redacted]', kept: 1 }] });
+    expect(data.receipt).toBe('v1.a.b.c');
   });
 });

@@ -1,16 +1,20 @@
-import type { CommandDefinition, MessageDefinition, PayloadOf } from '@sitesaga/contracts';
+import type { CommandDefinition, MessageDefinition, PayloadOf } from '@sitesaga/message-kit';
 import { type Duration, toMilliseconds } from './duration';
 import { InvalidSagaDefinition } from './errors';
 import { DEFAULT_RETRY_POLICY, type ResolvedRetryPolicy, resolveRetryPolicy, type RetryPolicy } from './retry-policy';
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- a definition holds commands of any payload; `step` and `emit` keep the call sites typed */
-export type AnyCommand = CommandDefinition<string, any>;
+/* eslint-disable @typescript-eslint/no-explicit-any -- a definition holds commands of any payload; `send`, `step` and `emit` keep the call sites typed */
+export type AnyCommand = CommandDefinition<string, any, any, any>;
 export type AnyMessage = MessageDefinition<string, any>;
 
-/** What a step's action returns: the command to send and its payload. The command knows its topic and its reply events. */
-export interface CommandInvocation<C extends AnyCommand = AnyCommand> {
+/**
+ * What a step (or its undo) sends: a command named in the table, and how its payload is
+ * built from the saga's data. The command knows its topic and its reply events, so the
+ * engine routes replies by a lookup computed from the definition, never by calling code.
+ */
+export interface Send<D, C extends AnyCommand = AnyCommand> {
   readonly command: C;
-  readonly payload: PayloadOf<C>;
+  readonly payload: (data: D) => PayloadOf<C>;
 }
 
 /** A message an outcome hook asks to send (built with `emit` for a typed payload). */
@@ -19,6 +23,9 @@ export interface OutgoingMessage<P = any> {
   readonly payload: P;
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
+
+/** `send(ProvisionStorage, bySite)`: the command and its payload builder. */
+export const send = <D, C extends AnyCommand>(command: C, payload: (data: D) => PayloadOf<C>): Send<D, C> => ({ command, payload });
 
 export const emit = <P>(definition: MessageDefinition<string, P>, payload: P): OutgoingMessage<P> => ({ definition, payload });
 
@@ -37,6 +44,8 @@ export interface CompensationOutcome {
   readonly aborted: boolean;
   /** `business`: the step was refused; `exhausted`: it ran out of attempts; `aborted`: an operator stopped the saga. */
   readonly cause: 'business' | 'exhausted' | 'aborted';
+  /** For a business refusal about fields: which ones, as the participant said (`{ field, message }`). */
+  readonly reasons?: readonly { readonly field: string; readonly message: string }[];
 }
 
 /** Given to `onNeedsAttention`: `step` (a compensation, or a forward step of a `whenExhausted: 'stop'` saga) ran out of attempts with `reason`; the saga is FAILED. */
@@ -51,7 +60,7 @@ type Timing = { readonly timeout?: Duration; readonly retry?: Partial<RetryPolic
 
 export interface StepOptions<D, S = unknown> {
   /** The undo, sent when a later step fails. Without one, a step that succeeded stays SUCCEEDED when the saga compensates. */
-  readonly compensate?: (data: D) => CommandInvocation;
+  readonly undo?: Send<D>;
   /** How long to wait for a reply to one send (default: the saga's `defaults.timeout`). */
   readonly timeout?: Duration;
   /** Overrides of the saga's default retry policy for this step's command. */
@@ -65,7 +74,7 @@ export interface StepOptions<D, S = unknown> {
 export interface StepDefinition<D> {
   readonly kind: 'step';
   readonly name: string;
-  readonly action: (data: D) => CommandInvocation;
+  readonly action: Send<D>;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the payload type was checked by `step`
   readonly options: StepOptions<D, any>;
 }
@@ -77,12 +86,8 @@ export interface ParallelStage<D> {
 
 export type Stage<D> = StepDefinition<D> | ParallelStage<D>;
 
-/** One step: send `action(data)`'s command, wait for its success or failure event. */
-export function step<D, C extends AnyCommand>(
-  name: string,
-  action: (data: D) => CommandInvocation<C>,
-  options: StepOptions<D, PayloadOf<C['succeeded']>> = {},
-): StepDefinition<D> {
+/** One step: send `action`'s command, wait for its success or failure event. */
+export function step<D, C extends AnyCommand>(name: string, action: Send<D, C>, options: StepOptions<D, PayloadOf<C['succeeded']>> = {}): StepDefinition<D> {
   return { kind: 'step', name, action, options };
 }
 
@@ -117,8 +122,8 @@ export interface SagaStep<D> {
   readonly name: string;
   /** Index of its stage. */
   readonly position: number;
-  readonly action: (data: D) => CommandInvocation;
-  readonly compensate: ((data: D) => CommandInvocation) | null;
+  readonly action: Send<D>;
+  readonly compensate: Send<D> | null;
   readonly timeoutMs: number;
   readonly retry: ResolvedRetryPolicy;
   readonly compensationTimeoutMs: number;
@@ -126,10 +131,25 @@ export interface SagaStep<D> {
   readonly onSucceeded: ((data: D, payload: unknown) => D) | null;
 }
 
+/** Which step and leg a reply event answers, and whether it says success or failure. */
+export interface ReplyRoute {
+  readonly step: string;
+  readonly leg: 'forward' | 'compensation';
+  readonly outcome: 'succeeded' | 'failed';
+  readonly event: MessageDefinition;
+}
+
 export interface SagaDefinition<D> {
   readonly type: string;
   /** Every step, in stage order; `position` says which stage. */
   readonly steps: readonly SagaStep<D>[];
+  /**
+   * Reply event type → the steps and legs it may answer, in step order: computed once from
+   * the commands the table names. A type with no route is no reply of this saga.
+   */
+  readonly routes: ReadonlyMap<string, readonly ReplyRoute[]>;
+  /** Every reply event of every command the saga sends (forward or undo): what its host subscribes to. */
+  readonly replies: readonly MessageDefinition[];
   readonly stageCount: number;
   readonly onStarted: NonNullable<SagaSpec<D>['onStarted']> | null;
   readonly onCompleted: NonNullable<SagaSpec<D>['onCompleted']> | null;
@@ -172,7 +192,7 @@ export function defineSaga<D>(spec: SagaSpec<D>): SagaDefinition<D> {
           name: member.name,
           position,
           action: member.action,
-          compensate: options.compensate ?? null,
+          compensate: options.undo ?? null,
           timeoutMs: toMilliseconds(timeout),
           retry: resolveRetryPolicy(retry),
           compensationTimeoutMs: toMilliseconds(options.compensation?.timeout ?? timeout),
@@ -185,9 +205,12 @@ export function defineSaga<D>(spec: SagaSpec<D>): SagaDefinition<D> {
     });
   });
   const searchKey = spec.searchKey;
+  const routes = routesOf(steps);
   return {
     type: spec.type,
     steps,
+    routes,
+    replies: [...new Set([...routes.values()].flatMap((candidates) => candidates.map((route) => route.event)))],
     stageCount: spec.stages.length,
     onStarted: spec.onStarted ?? null,
     onCompleted: spec.onCompleted ?? null,
@@ -224,4 +247,26 @@ export function scaleTimings<D>(definition: SagaDefinition<D>, factor: number): 
       compensationRetry: scalePolicy(step.compensationRetry),
     })),
   };
+}
+
+function routesOf<D>(steps: readonly SagaStep<D>[]): Map<string, ReplyRoute[]> {
+  const routes = new Map<string, ReplyRoute[]>();
+  for (const step of steps) {
+    for (const [leg, sent] of [
+      ['forward', step.action],
+      ['compensation', step.compensate],
+    ] as const) {
+      if (!sent) continue;
+      for (const outcome of ['succeeded', 'failed'] as const) {
+        const event = sent.command[outcome] as MessageDefinition;
+        routes.set(event.type, [...(routes.get(event.type) ?? []), { step: step.name, leg, outcome, event }]);
+      }
+    }
+  }
+  return routes;
+}
+
+/** Every reply event the given sagas wait for, each once: a host subscribes its reply handler to these. */
+export function repliesOf(definitions: readonly { readonly replies: readonly MessageDefinition[] }[]): MessageDefinition[] {
+  return [...new Set(definitions.flatMap((definition) => definition.replies))];
 }

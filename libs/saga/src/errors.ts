@@ -1,3 +1,5 @@
+import { ContractViolation } from '@sitesaga/message-kit';
+
 /** An operator action (retry, abort) that makes no sense in the saga's current state. */
 export class SagaTransitionRefused extends Error {
   constructor(
@@ -53,5 +55,20 @@ export class InvalidSagaDefinition extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'InvalidSagaDefinition';
+  }
+}
+
+/**
+ * An event that answers no command the saga's definition sends: a routing error (a reply
+ * misdelivered, or a definition that lost the step). Never dropped in silence: it is a
+ * ContractViolation, so the transport sends the message to its DLQ with this reason.
+ */
+export class UnroutableReply extends ContractViolation {
+  constructor(
+    readonly sagaType: string,
+    readonly eventType: string,
+  ) {
+    super('unroutable reply', [{ field: 'type', message: `no step of ${sagaType} sends a command that ${eventType} answers` }]);
+    this.name = 'UnroutableReply';
   }
 }

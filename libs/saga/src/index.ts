@@ -21,3 +21,4 @@ import { CreateSagaTables1732400000100 } from './persistence/1732400000100-creat
 /** For the host's TypeORM DataSource: `entities: [...SAGA_ENTITIES]`, `migrations: [...SAGA_MIGRATIONS]`. */
 export const SAGA_ENTITIES = [SagaInstanceEntity, SagaStepEntity, SagaHistoryEntity] as const;
 export const SAGA_MIGRATIONS = [CreateSagaTables1732400000100] as const;
+export * from './saga-script';

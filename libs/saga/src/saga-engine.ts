@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Envelope } from '@sitesaga/contracts';
+import type { Envelope } from '@sitesaga/message-kit';
 import type { EntityManager } from 'typeorm';
 import { type Decision, decide, type SagaCause, type SagaInput } from './decide';
 import { type AnySagaDefinition, type OutgoingMessage, type SagaDefinition, scaleTimings } from './define-saga';

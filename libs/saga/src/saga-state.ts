@@ -60,6 +60,8 @@ export interface SagaFailure {
   readonly cause: 'business' | 'exhausted' | 'aborted' | 'quarantined';
   /** Steps that ran out of attempts (saga FAILED): compensations, or forward steps of a saga that stops when exhausted; empty once retried. */
   readonly stuck: readonly { readonly step: string; readonly reason: string }[];
+  /** The fields a business refusal was about (the failure event's `reasons`), for the outcome hooks. */
+  readonly reasons?: readonly { readonly field: string; readonly message: string }[];
 }
 
 export interface SagaState<D = unknown> {

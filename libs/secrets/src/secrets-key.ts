@@ -23,6 +23,16 @@ export function parseSecretsKey(text: string): SecretsKey {
   throw new Error(`SECRETS_KEY must be ${SECRETS_KEY_BYTES} bytes, given as 64 hex digits or base64 (e.g. \`openssl rand -base64 32\`)`);
 }
 
+/** Whether `text` is a valid SECRETS_KEY (for the services' environment schemas). */
+export function isSecretsKey(text: string): boolean {
+  try {
+    parseSecretsKey(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * SECRETS_KEY from the environment. Unset: refused in production; elsewhere a fixed
  * development key, announced loudly through `warn` (stderr by default), so a forgotten

@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { BootstrapSite, type Envelope, type PayloadOf } from '@sitesaga/contracts';
-import { FaultInjector, HandlesMessage, LOGGER, UnitOfWork } from '@sitesaga/messaging';
+import { HandlesMessage, LOGGER, UnitOfWork } from '@sitesaga/messaging';
 import type { Logger } from 'pino';
 import { BOOTSTRAP_CONFIG, type BootstrapConfig } from '../config/bootstrap-config';
 import { BOOTSTRAP_VERSION } from '../domain/site-content';
@@ -22,7 +22,6 @@ import { SiteConfigFiles } from '../storage/site-config-files';
 export class BootstrapSiteHandler {
   constructor(
     private readonly unitOfWork: UnitOfWork,
-    private readonly faults: FaultInjector,
     private readonly installer: SiteSchemaInstaller,
     private readonly files: SiteConfigFiles,
     @Inject(BOOTSTRAP_CONFIG) private readonly config: BootstrapConfig,
@@ -31,7 +30,6 @@ export class BootstrapSiteHandler {
 
   async handle(command: Envelope<PayloadOf<typeof BootstrapSite>>): Promise<void> {
     await this.unitOfWork.handleCommand(command, async (tx) => {
-      if (this.faults.apply(command) === 'drop') return; // stall: consumed, never answered
       const site = command.payload;
       // Refused before anything is touched: another site's database, credentials that do not open.
       const login = siteLoginFor(this.config.secretsKey, site);

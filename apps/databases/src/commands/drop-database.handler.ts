@@ -1,6 +1,6 @@
 import { DropDatabase, type Envelope, type PayloadOf } from '@sitesaga/contracts';
 import { Inject } from '@nestjs/common';
-import { FaultInjector, HandlesMessage, LOGGER, UnitOfWork } from '@sitesaga/messaging';
+import { HandlesMessage, LOGGER, UnitOfWork } from '@sitesaga/messaging';
 import type { Logger } from 'pino';
 import { siteDatabaseNames } from '@sitesaga/contracts';
 import { lockSite, saveDatabaseRecord } from '../persistence/database-records';
@@ -16,14 +16,12 @@ import { SiteDatabaseServer } from '../site-server/site-database-server';
 export class DropDatabaseHandler {
   constructor(
     private readonly unitOfWork: UnitOfWork,
-    private readonly faults: FaultInjector,
     private readonly server: SiteDatabaseServer,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async handle(command: Envelope<PayloadOf<typeof DropDatabase>>): Promise<void> {
     await this.unitOfWork.handleCommand(command, async (tx) => {
-      if (this.faults.apply(command) === 'drop') return; // stall: consumed, never answered
       const { siteId } = command.payload;
       const names = siteDatabaseNames(siteId);
       await lockSite(tx.manager, siteId);

@@ -1,6 +1,6 @@
 import { type Envelope, type PayloadOf, ProvisionDatabase } from '@sitesaga/contracts';
 import { Inject } from '@nestjs/common';
-import { BusinessRejection, FaultInjector, HandlesMessage, LOGGER, UnitOfWork } from '@sitesaga/messaging';
+import { BusinessRejection, HandlesMessage, LOGGER, UnitOfWork } from '@sitesaga/messaging';
 import type { Logger } from 'pino';
 import { SiteCredentials } from '../credentials/site-credentials';
 import { generateDatabasePassword } from '../domain/database-password';
@@ -19,7 +19,6 @@ import { SiteDatabaseServer } from '../site-server/site-database-server';
 export class ProvisionDatabaseHandler {
   constructor(
     private readonly unitOfWork: UnitOfWork,
-    private readonly faults: FaultInjector,
     private readonly server: SiteDatabaseServer,
     private readonly credentials: SiteCredentials,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -27,7 +26,6 @@ export class ProvisionDatabaseHandler {
 
   async handle(command: Envelope<PayloadOf<typeof ProvisionDatabase>>): Promise<void> {
     await this.unitOfWork.handleCommand(command, async (tx) => {
-      if (this.faults.apply(command) === 'drop') return; // stall: consumed, never answered
       const { siteId } = command.payload;
       const names = siteDatabaseNames(siteId);
       await lockSite(tx.manager, siteId);

@@ -3,3 +3,4 @@ export { SiteCredentials } from '../credentials/site-credentials';
 export { verifierMatches } from '../domain/scram-verifier';
 export { generateDatabasePassword } from '../domain/database-password';
 export { SiteDatabaseServer } from '../site-server/site-database-server';
+export { DATABASES_ENV } from '../config/databases-env';

@@ -10,7 +10,7 @@ import {
 } from '@sitesaga/contracts';
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
-import { SEALED_CREDENTIALS } from '@sitesaga/saga/testing';
+import { SEALED_CREDENTIALS } from './testing/test-site-saga';
 import { waitFor } from '../../../../test/support/wait-for';
 import { type AdminTestApp, startAdminTestApp } from './testing/admin-test-app';
 

@@ -1,5 +1,6 @@
 import { CreateSite, DeleteSite, type Envelope, sagaIdFor } from '@sitesaga/contracts';
-import { CreateMessagingTables1732400000000, createLogger, UnitOfWork } from '@sitesaga/messaging';
+import { CreateMessagingTables1732400000000 } from '@sitesaga/messaging';
+import { createLogger } from '@sitesaga/service';
 import { SAGA_ENTITIES, SagaEngine, SagaStore } from '@sitesaga/saga';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
@@ -11,6 +12,7 @@ import { deleteSiteSaga } from '../sagas/delete-site.saga';
 import type { SagaChanges } from '../sagas/saga-changes';
 import { CreateSiteHandler } from './create-site.handler';
 import { DeleteSiteHandler } from './delete-site.handler';
+import { testUnitOfWork } from '../testing/test-unit-of-work';
 
 /** Every client command gets an answer, and no answer speaks for somebody else's saga. */
 jest.setTimeout(60_000);
@@ -32,13 +34,7 @@ beforeAll(async () => {
   await dataSource.initialize();
   await dataSource.runMigrations();
   const logger = createLogger('site-saga', { level: 'silent', destination: new Writable({ write: (_chunk, _encoding, done) => done() }) });
-  const unitOfWork = new UnitOfWork(dataSource, {
-    consumer: 'site-saga',
-    logger,
-    onOutboxWritten: () => undefined,
-    attempts: 1,
-    backoff: { initialMs: 10, factor: 2, maxMs: 100, jitter: 0 },
-  });
+  const unitOfWork = testUnitOfWork(dataSource, logger);
   const engine = new SagaEngine([createSiteSaga, deleteSiteSaga], new SagaStore({ outboxTable: 'outbox_messages' }));
   const changes = { committed: () => undefined } as unknown as SagaChanges;
   createHandler = new CreateSiteHandler(unitOfWork, engine, changes, logger);

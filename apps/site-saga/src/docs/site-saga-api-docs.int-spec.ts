@@ -1,5 +1,5 @@
 import { DropDatabase, ProvisionStorage, ReleaseSite, ReserveSite } from '@sitesaga/contracts';
-import { apiDocument, describedButMissing, undescribed } from '@sitesaga/messaging';
+import { apiDocument, describedButMissing, undescribed } from '@sitesaga/service';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { randomUUID } from 'node:crypto';

@@ -1,6 +1,6 @@
 import { asyncApiDocument } from '@sitesaga/contracts';
 import { ADMIN_API } from '@sitesaga/http-contracts';
-import type { ApiDocsOptions } from '@sitesaga/messaging';
+import type { ApiDocsOptions } from '@sitesaga/service';
 
 /**
  * The orchestrator's HTTP docs: the admin API, generated from its zod shapes in

@@ -1,21 +1,9 @@
 import { Controller, Inject } from '@nestjs/common';
-import {
-  ActivateSite,
-  BootstrapSite,
-  type CommandDefinition,
-  DeprovisionStorage,
-  DropDatabase,
-  type Envelope,
-  MarkSiteDeleted,
-  MarkSiteDeleting,
-  ProvisionDatabase,
-  ProvisionStorage,
-  ReleaseSite,
-  ReserveSite,
-} from '@sitesaga/contracts';
+import type { Envelope } from '@sitesaga/contracts';
 import { classifyFailure, describeError, LOGGER, OnMessage, UnitOfWork } from '@sitesaga/messaging';
-import { SagaEngine } from '@sitesaga/saga';
+import { repliesOf, SagaEngine } from '@sitesaga/saga';
 import type { Logger } from 'pino';
+import { SAGAS } from '../sagas';
 import { SagaChanges } from '../sagas/saga-changes';
 import { PlumbingMonitor } from '../timers/plumbing-monitor';
 
@@ -25,21 +13,8 @@ import { PlumbingMonitor } from '../timers/plumbing-monitor';
  */
 const OUTAGE_AFTERMATH_MS = 60_000;
 
-/** The participant commands our sagas send (forward steps and compensations). */
-const SENT_COMMANDS: readonly CommandDefinition[] = [
-  ReserveSite,
-  ReleaseSite,
-  ActivateSite,
-  MarkSiteDeleting,
-  MarkSiteDeleted,
-  ProvisionStorage,
-  DeprovisionStorage,
-  ProvisionDatabase,
-  DropDatabase,
-  BootstrapSite,
-];
-
-export const REPLY_EVENTS = SENT_COMMANDS.flatMap((command) => [command.succeeded, command.failed]);
+/** Every reply of every command our sagas send, forward or undo: read off the saga definitions, never listed by hand. */
+export const REPLY_EVENTS = repliesOf(SAGAS);
 
 /**
  * A participant's reply advances its saga: inbox row, saga state (version-checked),
@@ -48,7 +23,9 @@ export const REPLY_EVENTS = SENT_COMMANDS.flatMap((command) => [command.succeede
  * retries in place. Anything else means the saga cannot be run as it stands (its data
  * breaks what a step needs, its definition changed): the saga is set aside for a person
  * (FAILED, `SagaNeedsAttention`) with the reply recorded, and the partition moves on.
- * (A saga whose type is unknown is set aside by the engine itself.)
+ * (A saga whose type is unknown is set aside by the engine itself.) A reply that no step
+ * of its saga's definition sends a command for is a routing error (UnroutableReply, a
+ * contract violation): the transport sends it to the DLQ, loudly.
  */
 @Controller()
 export class ParticipantEventsHandler {
@@ -68,6 +45,8 @@ export class ParticipantEventsHandler {
       const duringOutage = this.plumbing.outageWithin(OUTAGE_AFTERMATH_MS);
       const outcome = await this.unitOfWork.run(event, (tx) => this.engine.handleReply(tx, event, { duringOutage }));
       if (outcome.status === 'done' && outcome.result) this.changes.committed(event.sagaId);
+      // A participant may answer a command no saga of ours sent (a client or a test talking to it directly).
+      if (outcome.status === 'done' && !outcome.result) this.logger.warn(`${event.type} names no saga of site-saga: not for us`);
     } catch (error) {
       if (classifyFailure(error) !== 'unexpected') throw error;
       this.logger.error({ err: error }, `${event.type} cannot be applied to its saga: saga set aside for a person`);

@@ -10,17 +10,19 @@ import {
   ReleaseSite,
   ReserveSite,
 } from '@sitesaga/contracts';
-import { CreateMessagingTables1732400000000, createLogger, UnitOfWork } from '@sitesaga/messaging';
+import { CreateMessagingTables1732400000000, type UnitOfWork } from '@sitesaga/messaging';
+import { createLogger } from '@sitesaga/service';
 import { SAGA_ENTITIES, SAGA_MIGRATIONS, SagaEngine } from '@sitesaga/saga';
 import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
-import { SEALED_CREDENTIALS, testSaga } from '@sitesaga/saga/testing';
+import { SEALED_CREDENTIALS, testSaga } from '../admin/testing/test-site-saga';
 import { freshDatabase } from '../../../../test/support/fresh-database';
 import { SagaFixtures } from '../admin/testing/admin-test-app';
 import type { SagaStream } from '../admin/saga-stream';
 import { MeasuredSagaStore } from './measured-saga-store';
 import { SagaMetrics } from './saga-metrics';
+import { testUnitOfWork } from '../testing/test-unit-of-work';
 
 jest.setTimeout(60_000);
 
@@ -49,7 +51,7 @@ beforeAll(async () => {
   metrics = new SagaMetrics(registry, dataSource, { sagaTypes: [testSaga.type, 'NeverStarted'], reuseMs: 0 });
   engine = new SagaEngine([testSaga], new MeasuredSagaStore(metrics), { timeScale: 0.01 });
   const logger = createLogger('site-saga', { level: 'silent', destination: new Writable({ write: (_chunk, _encoding, done) => done() }) });
-  unitOfWork = new UnitOfWork(dataSource, { consumer: 'site-saga', logger, onOutboxWritten: () => undefined, attempts: 1, backoff: { initialMs: 10, factor: 2, maxMs: 100, jitter: 0 } });
+  unitOfWork = testUnitOfWork(dataSource, logger);
   const changes = { publish: (sagaId: string) => (announce ? metrics.committed(sagaId) : undefined) } as unknown as SagaStream;
   fixtures = new SagaFixtures(engine, unitOfWork, changes, dataSource);
 });

@@ -13,7 +13,7 @@ import {
   SiteCreationRejected,
   SiteCreationStarted,
 } from '@sitesaga/contracts';
-import { type CompensationOutcome, defineSaga, emit, parallel, step } from '@sitesaga/saga';
+import { type CompensationOutcome, defineSaga, emit, parallel, send, step } from '@sitesaga/saga';
 
 /** Fixed when the saga starts: every retry and every undo names the same site. */
 export interface CreateSiteData {
@@ -33,19 +33,19 @@ export const createSiteSaga = defineSaga<CreateSiteData>({
   type: 'CreateSite',
   defaults: { timeout: '30s', retry: { maxAttempts: 5, backoff: '1s', factor: 2, jitter: 0.2, maxBackoff: '30s' } },
   stages: [
-    step('ReserveSite', reserveSite, { compensate: releaseSite }),
+    step('ReserveSite', send(ReserveSite, reservation), { undo: send(ReleaseSite, bySite) }),
     parallel(
-      step('ProvisionStorage', provisionStorage, { compensate: deprovisionStorage }),
-      step('ProvisionDatabase', provisionDatabase, { compensate: dropDatabase, timeout: '60s', onSucceeded: rememberDatabase }),
+      step('ProvisionStorage', send(ProvisionStorage, bySite), { undo: send(DeprovisionStorage, bySite) }),
+      step('ProvisionDatabase', send(ProvisionDatabase, bySite), { undo: send(DropDatabase, bySite), timeout: '60s', onSucceeded: rememberDatabase }),
     ),
-    step('BootstrapSite', bootstrapSite), // lives in storage and database: undone with them
-    step('ActivateSite', activateSite),
+    step('BootstrapSite', send(BootstrapSite, bootstrapInput)), // lives in storage and database: undone with them
+    step('ActivateSite', send(ActivateSite, bySite)),
   ],
   onStarted: (d) => [emit(SiteCreationStarted, { siteId: d.siteId, name: d.name, domain: d.domain })],
   onCompleted: (d) => [emit(SiteCreated, { siteId: d.siteId, name: d.name, domain: d.domain, url: siteUrl(d) })],
   onCompensated: (d, outcome) =>
     isRejection(outcome)
-      ? [emit(SiteCreationRejected, { reasons: reasonsOf(outcome.reason) })]
+      ? [emit(SiteCreationRejected, { reasons: rejectionReasons(outcome) })]
       : [emit(SiteCreationFailed, { siteId: d.siteId, failedStep: outcome.failedStep, reason: outcome.reason })],
   onNeedsAttention: (d, attention, context) => [
     emit(SagaNeedsAttention, { siteId: d.siteId, sagaType: context.sagaType, step: attention.step, reason: attention.reason }),
@@ -54,44 +54,26 @@ export const createSiteSaga = defineSaga<CreateSiteData>({
   searchKey: (d) => d.name,
 });
 
-function reserveSite(d: CreateSiteData) {
-  return { command: ReserveSite, payload: { siteId: d.siteId, name: d.name, domain: d.domain, tagline: d.tagline, adminEmail: d.adminEmail } };
+function bySite(d: CreateSiteData) {
+  return { siteId: d.siteId };
 }
-function releaseSite(d: CreateSiteData) {
-  return { command: ReleaseSite, payload: { siteId: d.siteId } };
-}
-function provisionStorage(d: CreateSiteData) {
-  return { command: ProvisionStorage, payload: { siteId: d.siteId } };
-}
-function deprovisionStorage(d: CreateSiteData) {
-  return { command: DeprovisionStorage, payload: { siteId: d.siteId } };
-}
-function provisionDatabase(d: CreateSiteData) {
-  return { command: ProvisionDatabase, payload: { siteId: d.siteId } };
-}
-function dropDatabase(d: CreateSiteData) {
-  return { command: DropDatabase, payload: { siteId: d.siteId } };
+function reservation(d: CreateSiteData) {
+  return { siteId: d.siteId, name: d.name, domain: d.domain, tagline: d.tagline, adminEmail: d.adminEmail };
 }
 function rememberDatabase(d: CreateSiteData, provisioned: { databaseName: string; credentials: string }): CreateSiteData {
   return { ...d, databaseName: provisioned.databaseName, credentials: provisioned.credentials };
 }
-function bootstrapSite(d: CreateSiteData) {
+function bootstrapInput(d: CreateSiteData) {
   if (!d.databaseName || !d.credentials) throw new Error('BootstrapSite needs the provisioned database');
   return {
-    command: BootstrapSite,
-    payload: {
-      siteId: d.siteId,
-      name: d.name,
-      domain: d.domain,
-      tagline: d.tagline,
-      adminEmail: d.adminEmail,
-      databaseName: d.databaseName,
-      credentials: d.credentials,
-    },
+    siteId: d.siteId,
+    name: d.name,
+    domain: d.domain,
+    tagline: d.tagline,
+    adminEmail: d.adminEmail,
+    databaseName: d.databaseName,
+    credentials: d.credentials,
   };
-}
-function activateSite(d: CreateSiteData) {
-  return { command: ActivateSite, payload: { siteId: d.siteId } };
 }
 
 const siteUrl = (d: CreateSiteData): string => `https://${d.domain}`;
@@ -99,10 +81,6 @@ const siteUrl = (d: CreateSiteData): string => `https://${d.domain}`;
 /** A site refused at reservation (name or domain taken, invalid) did nothing: the client's request is rejected, not failed. */
 const isRejection = (outcome: CompensationOutcome): boolean => outcome.failedStep === 'ReserveSite' && outcome.cause === 'business';
 
-/** The sites service words its refusals "<field> <message>", several joined by "; " (e.g. "name taken; domain taken"). */
-function reasonsOf(reason: string): { field: string; message: string }[] {
-  return reason.split(/;\s*/).map((part) => {
-    const match = /^(name|domain|adminEmail|tagline)\s+(.+)$/.exec(part.trim());
-    return match ? { field: match[1]!, message: match[2]! } : { field: 'site', message: part };
-  });
-}
+/** The fields the sites service refused, as it named them; a refusal about no field is about the site. */
+const rejectionReasons = (outcome: CompensationOutcome): { field: string; message: string }[] =>
+  outcome.reasons && outcome.reasons.length > 0 ? [...outcome.reasons] : [{ field: 'site', message: outcome.reason }];

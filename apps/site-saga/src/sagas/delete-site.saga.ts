@@ -1,13 +1,5 @@
-import {
-  DeprovisionStorage,
-  DropDatabase,
-  MarkSiteDeleted,
-  MarkSiteDeleting,
-  SagaNeedsAttention,
-  SiteDeleted,
-  SiteDeletionFailed,
-} from '@sitesaga/contracts';
-import { defineSaga, emit, parallel, step } from '@sitesaga/saga';
+import { DeprovisionStorage, DropDatabase, MarkSiteDeleted, MarkSiteDeleting, SagaNeedsAttention, SiteDeleted, SiteDeletionFailed } from '@sitesaga/contracts';
+import { defineSaga, emit, parallel, send, step } from '@sitesaga/saga';
 
 export interface DeleteSiteData {
   readonly siteId: string;
@@ -24,12 +16,9 @@ export const deleteSiteSaga = defineSaga<DeleteSiteData>({
   type: 'DeleteSite',
   defaults: { timeout: '30s', retry: { maxAttempts: 8, backoff: '1s', factor: 2, jitter: 0.2, maxBackoff: '30s' } },
   stages: [
-    step('MarkSiteDeleting', (d) => ({ command: MarkSiteDeleting, payload: { siteId: d.siteId } })),
-    parallel(
-      step('DeprovisionStorage', (d) => ({ command: DeprovisionStorage, payload: { siteId: d.siteId } })),
-      step('DropDatabase', (d) => ({ command: DropDatabase, payload: { siteId: d.siteId } }), { timeout: '60s' }),
-    ),
-    step('MarkSiteDeleted', (d) => ({ command: MarkSiteDeleted, payload: { siteId: d.siteId } })),
+    step('MarkSiteDeleting', send(MarkSiteDeleting, bySite)),
+    parallel(step('DeprovisionStorage', send(DeprovisionStorage, bySite)), step('DropDatabase', send(DropDatabase, bySite), { timeout: '60s' })),
+    step('MarkSiteDeleted', send(MarkSiteDeleted, bySite)),
   ],
   whenExhausted: 'stop',
   onCompleted: (d) => [emit(SiteDeleted, { siteId: d.siteId })],
@@ -44,3 +33,7 @@ export const deleteSiteSaga = defineSaga<DeleteSiteData>({
   ],
   searchKey: () => null,
 });
+
+function bySite(d: DeleteSiteData) {
+  return { siteId: d.siteId };
+}

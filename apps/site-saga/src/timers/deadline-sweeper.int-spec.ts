@@ -1,4 +1,5 @@
-import { CreateMessagingTables1732400000000, createLogger, UnitOfWork } from '@sitesaga/messaging';
+import { CreateMessagingTables1732400000000, type UnitOfWork } from '@sitesaga/messaging';
+import { createLogger } from '@sitesaga/service';
 import { SAGA_ENTITIES, SagaEngine, SagaStore, type SagaState } from '@sitesaga/saga';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
@@ -11,6 +12,7 @@ import { sagaNeedsAttentionOnQuarantine } from '../sagas/quarantine';
 import type { SagaChanges } from '../sagas/saga-changes';
 import type { PlumbingMonitor } from './plumbing-monitor';
 import { DeadlineSweeper } from './deadline-sweeper';
+import { testUnitOfWork } from '../testing/test-unit-of-work';
 
 jest.setTimeout(60_000);
 
@@ -54,13 +56,7 @@ beforeAll(async () => {
   });
   await dataSource.initialize();
   await dataSource.runMigrations();
-  unitOfWork = new UnitOfWork(dataSource, {
-    consumer: 'site-saga',
-    logger,
-    onOutboxWritten: () => undefined,
-    attempts: 1,
-    backoff: { initialMs: 10, factor: 2, maxMs: 100, jitter: 0 },
-  });
+  unitOfWork = testUnitOfWork(dataSource, logger);
   engine = new SagaEngine([createSiteSaga, deleteSiteSaga], new SagaStore({ outboxTable: 'outbox_messages' }), {
     clock: () => now,
     onQuarantined: sagaNeedsAttentionOnQuarantine,

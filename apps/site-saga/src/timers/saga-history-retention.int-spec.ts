@@ -1,4 +1,5 @@
-import { createLogger, inboxRetention, MESSAGING_MIGRATIONS, RetentionPruner } from '@sitesaga/messaging';
+import { inboxRetention, MESSAGING_MIGRATIONS, RetentionPruner } from '@sitesaga/messaging';
+import { createLogger } from '@sitesaga/service';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';

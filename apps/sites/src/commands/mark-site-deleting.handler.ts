@@ -1,5 +1,5 @@
 import { type Envelope, MarkSiteDeleting, type PayloadOf } from '@sitesaga/contracts';
-import { BusinessRejection, FaultInjector, HandlesMessage, UnitOfWork } from '@sitesaga/messaging';
+import { BusinessRejection, HandlesMessage, UnitOfWork } from '@sitesaga/messaging';
 import { refusalOf } from '../domain/site-status';
 import { findSiteStatus, transitionSite } from '../persistence/site-records';
 
@@ -9,14 +9,10 @@ import { findSiteStatus, transitionSite } from '../persistence/site-records';
  */
 @HandlesMessage(MarkSiteDeleting)
 export class MarkSiteDeletingHandler {
-  constructor(
-    private readonly unitOfWork: UnitOfWork,
-    private readonly faults: FaultInjector,
-  ) {}
+  constructor(private readonly unitOfWork: UnitOfWork) {}
 
   async handle(command: Envelope<PayloadOf<typeof MarkSiteDeleting>>): Promise<void> {
     await this.unitOfWork.handleCommand(command, async (tx) => {
-      if (this.faults.apply(command) === 'drop') return; // stall: consumed, never answered
       const { siteId } = command.payload;
       const moved = await transitionSite(tx.manager, siteId, 'markDeleting', command.sagaId);
       if (!moved) throw new BusinessRejection(refusalOf('markDeleting', (await findSiteStatus(tx.manager, siteId))?.status ?? null));

@@ -1,5 +1,5 @@
 import { type Envelope, type PayloadOf, ReleaseSite } from '@sitesaga/contracts';
-import { FaultInjector, HandlesMessage, UnitOfWork } from '@sitesaga/messaging';
+import { HandlesMessage, UnitOfWork } from '@sitesaga/messaging';
 import { closeRequest, transitionSite } from '../persistence/site-records';
 
 /**
@@ -9,14 +9,10 @@ import { closeRequest, transitionSite } from '../persistence/site-records';
  */
 @HandlesMessage(ReleaseSite)
 export class ReleaseSiteHandler {
-  constructor(
-    private readonly unitOfWork: UnitOfWork,
-    private readonly faults: FaultInjector,
-  ) {}
+  constructor(private readonly unitOfWork: UnitOfWork) {}
 
   async handle(command: Envelope<PayloadOf<typeof ReleaseSite>>): Promise<void> {
     await this.unitOfWork.handleCommand(command, async (tx) => {
-      if (this.faults.apply(command) === 'drop') return; // stall: consumed, never answered
       const { siteId } = command.payload;
       await transitionSite(tx.manager, siteId, 'release', command.sagaId);
       // A client request that never became a record stops showing as PENDING.

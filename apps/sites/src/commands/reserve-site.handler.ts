@@ -1,6 +1,6 @@
-import { type Envelope, type PayloadOf, ReserveSite } from '@sitesaga/contracts';
-import { FaultInjector, HandlesMessage, TransientFailure, type Transaction, UnitOfWork } from '@sitesaga/messaging';
-import { repeatedReservation, takenReason } from '../domain/site-status';
+import { type Envelope, type FieldReason, type PayloadOf, ReserveSite } from '@sitesaga/contracts';
+import { HandlesMessage, TransientFailure, type Transaction, UnitOfWork } from '@sitesaga/messaging';
+import { repeatedReservation, takenReasons } from '../domain/site-status';
 import { closeRequest, findSiteStatus, insertPendingSite, liveHolders } from '../persistence/site-records';
 
 type ReserveSiteCommand = Envelope<PayloadOf<typeof ReserveSite>>;
@@ -12,14 +12,10 @@ type ReserveSiteCommand = Envelope<PayloadOf<typeof ReserveSite>>;
  */
 @HandlesMessage(ReserveSite)
 export class ReserveSiteHandler {
-  constructor(
-    private readonly unitOfWork: UnitOfWork,
-    private readonly faults: FaultInjector,
-  ) {}
+  constructor(private readonly unitOfWork: UnitOfWork) {}
 
   async handle(command: ReserveSiteCommand): Promise<void> {
     await this.unitOfWork.handleCommand(command, async (tx) => {
-      if (this.faults.apply(command) === 'drop') return; // stall: consumed, never answered
       const { siteId, name, domain } = command.payload;
 
       const existing = await findSiteStatus(tx.manager, siteId);
@@ -41,10 +37,10 @@ export class ReserveSiteHandler {
       // Refused by a unique index: the same site id reserved meanwhile, or a live holder.
       const concurrent = await findSiteStatus(tx.manager, siteId);
       if (concurrent) return this.answerRepeated(tx, command, concurrent);
-      const reason = takenReason(await liveHolders(tx.manager, name, domain, siteId));
+      const taken = takenReasons(await liveHolders(tx.manager, name, domain, siteId));
       // The holder was released between our insert and our look: try again.
-      if (!reason) throw new TransientFailure(`reservation of ${name} raced with a release`);
-      await this.refuse(tx, siteId, reason);
+      if (!taken) throw new TransientFailure(`reservation of ${name} raced with a release`);
+      await this.refuse(tx, siteId, taken.reason, taken.reasons);
     });
   }
 
@@ -59,8 +55,8 @@ export class ReserveSiteHandler {
    * A business refusal, answered here rather than thrown so that the client's request
    * record is closed in the same transaction (GET then shows why, and the name is free).
    */
-  private async refuse(tx: Transaction, siteId: string, reason: string): Promise<void> {
+  private async refuse(tx: Transaction, siteId: string, reason: string, reasons?: FieldReason[]): Promise<void> {
     await closeRequest(tx.manager, siteId, reason);
-    tx.reply(ReserveSite.failed, { siteId, reason, class: 'business' });
+    tx.reply(ReserveSite.failed, { siteId, reason, class: 'business', ...(reasons ? { reasons } : {}) });
   }
 }

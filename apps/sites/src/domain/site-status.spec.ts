@@ -1,9 +1,13 @@
-import { refusalOf, repeatedReservation, siteUrlOf, takenReason, TRANSITIONS } from './site-status';
+import { refusalOf, repeatedReservation, siteUrlOf, takenReasons, TRANSITIONS } from './site-status';
 
 describe('site status rules', () => {
   it('treats the same reservation for the same site id as a success again', () => {
-    expect(repeatedReservation({ name: 'blog', domain: 'blog.example.com', status: 'PENDING' }, { name: 'blog', domain: 'blog.example.com' })).toEqual({ ok: true });
-    expect(repeatedReservation({ name: 'blog', domain: 'blog.example.com', status: 'ACTIVE' }, { name: 'blog', domain: 'blog.example.com' })).toEqual({ ok: true });
+    expect(repeatedReservation({ name: 'blog', domain: 'blog.example.com', status: 'PENDING' }, { name: 'blog', domain: 'blog.example.com' })).toEqual({
+      ok: true,
+    });
+    expect(repeatedReservation({ name: 'blog', domain: 'blog.example.com', status: 'ACTIVE' }, { name: 'blog', domain: 'blog.example.com' })).toEqual({
+      ok: true,
+    });
   });
 
   it('refuses a reservation that reuses a site id for another name, or a released site', () => {
@@ -18,10 +22,16 @@ describe('site status rules', () => {
   });
 
   it('names every part of a reservation that a live site holds', () => {
-    expect(takenReason({ name: true, domain: false })).toBe('name taken');
-    expect(takenReason({ name: false, domain: true })).toBe('domain taken');
-    expect(takenReason({ name: true, domain: true })).toBe('name taken; domain taken');
-    expect(takenReason({ name: false, domain: false })).toBeNull();
+    expect(takenReasons({ name: true, domain: false })).toEqual({ reason: 'name taken', reasons: [{ field: 'name', message: 'taken' }] });
+    expect(takenReasons({ name: false, domain: true })).toEqual({ reason: 'domain taken', reasons: [{ field: 'domain', message: 'taken' }] });
+    expect(takenReasons({ name: true, domain: true })).toEqual({
+      reason: 'name taken; domain taken',
+      reasons: [
+        { field: 'name', message: 'taken' },
+        { field: 'domain', message: 'taken' },
+      ],
+    });
+    expect(takenReasons({ name: false, domain: false })).toBeNull();
   });
 
   it('lets every command succeed again on a site already in its target status', () => {

@@ -1,3 +1,4 @@
+import type { FieldReason } from '@sitesaga/contracts';
 import { SITE_STATUSES } from '@sitesaga/http-contracts';
 
 /**
@@ -51,10 +52,13 @@ export function repeatedReservation(existing: ExistingSite, request: Reservation
   return { ok: false, reason: `site is ${existing.status}` };
 }
 
-/** The reason a reservation is refused, from which of its name and domain a live site holds. */
-export function takenReason(taken: { name: boolean; domain: boolean }): string | null {
-  const reasons = [taken.name ? 'name taken' : null, taken.domain ? 'domain taken' : null].filter((reason): reason is string => reason !== null);
-  return reasons.length > 0 ? reasons.join('; ') : null;
+/**
+ * Why a reservation is refused, from which of its name and domain a live site holds: one
+ * reason per field (carried as such to SiteCreationRejected), and a sentence for people.
+ */
+export function takenReasons(taken: { name: boolean; domain: boolean }): { reason: string; reasons: FieldReason[] } | null {
+  const reasons = (['name', 'domain'] as const).filter((field) => taken[field]).map((field) => ({ field, message: 'taken' }));
+  return reasons.length > 0 ? { reason: reasons.map((reason) => `${reason.field} ${reason.message}`).join('; '), reasons } : null;
 }
 
 /** Why a command cannot move a site in `status` (null for an unknown site). */

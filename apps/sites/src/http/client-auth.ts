@@ -1,5 +1,5 @@
 import { type CanActivate, createParamDecorator, type ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
-import { bearerOf, type HeaderValue, OperatorTokens, parseNamedSecrets } from '@sitesaga/messaging';
+import { bearerOf, type HeaderValue, OperatorTokens, parseNamedSecrets } from '@sitesaga/service';
 import { createHash } from 'node:crypto';
 
 /**

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { OpenAPIObject } from '@nestjs/swagger';
-import { apiDocument, describedButMissing, OperatorTokens, undescribed } from '@sitesaga/messaging';
+import { apiDocument, describedButMissing, OperatorTokens, undescribed } from '@sitesaga/service';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { ClientKeys } from './client-auth';

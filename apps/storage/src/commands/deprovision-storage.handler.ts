@@ -1,5 +1,5 @@
 import { DeprovisionStorage, type Envelope, type PayloadOf } from '@sitesaga/contracts';
-import { FaultInjector, HandlesMessage, UnitOfWork } from '@sitesaga/messaging';
+import { HandlesMessage, UnitOfWork } from '@sitesaga/messaging';
 import { SiteDirectories } from '../disk/site-directories';
 import { recordDeprovisioned } from '../persistence/storage-records';
 
@@ -8,13 +8,11 @@ import { recordDeprovisioned } from '../persistence/storage-records';
 export class DeprovisionStorageHandler {
   constructor(
     private readonly unitOfWork: UnitOfWork,
-    private readonly faults: FaultInjector,
     private readonly directories: SiteDirectories,
   ) {}
 
   async handle(command: Envelope<PayloadOf<typeof DeprovisionStorage>>): Promise<void> {
     await this.unitOfWork.handleCommand(command, async (tx) => {
-      if (this.faults.apply(command) === 'drop') return; // stall: consumed, never answered
       const { siteId } = command.payload;
       this.directories.directoryOf(siteId); // pure; refuses a path outside STORAGE_ROOT before anything is written
       await recordDeprovisioned(tx.manager, { siteId, sagaId: command.sagaId });

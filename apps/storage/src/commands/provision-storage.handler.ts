@@ -1,5 +1,5 @@
 import { type Envelope, type PayloadOf, ProvisionStorage } from '@sitesaga/contracts';
-import { FaultInjector, HandlesMessage, UnitOfWork } from '@sitesaga/messaging';
+import { HandlesMessage, UnitOfWork } from '@sitesaga/messaging';
 import { SiteDirectories } from '../disk/site-directories';
 import { recordProvisioned } from '../persistence/storage-records';
 
@@ -8,13 +8,11 @@ import { recordProvisioned } from '../persistence/storage-records';
 export class ProvisionStorageHandler {
   constructor(
     private readonly unitOfWork: UnitOfWork,
-    private readonly faults: FaultInjector,
     private readonly directories: SiteDirectories,
   ) {}
 
   async handle(command: Envelope<PayloadOf<typeof ProvisionStorage>>): Promise<void> {
     await this.unitOfWork.handleCommand(command, async (tx) => {
-      if (this.faults.apply(command) === 'drop') return; // stall: consumed, never answered
       const { siteId } = command.payload;
       const directory = this.directories.directoryOf(siteId); // pure; refuses a path outside STORAGE_ROOT
       await recordProvisioned(tx.manager, { siteId, path: directory, sagaId: command.sagaId });

@@ -16,7 +16,11 @@ export interface MessagingConfig {
   readonly partitionsConsumedConcurrently: number;
   readonly sessionTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
-  /** How many in-place attempts a handler gets for a transient error before the message is given back to Kafka. */
+  /**
+   * How many attempts in all a handler gets for a transient error (HANDLER_ATTEMPTS): the
+   * transport is the one retry layer; a participant command answers with a transient
+   * failure on the last one, any other handler gives the message back to Kafka.
+   */
   readonly handlerAttempts: number;
   readonly handlerBackoff: { initialMs: number; factor: number; maxMs: number; jitter: number };
   /** Fallback poll of the outbox when no wake-up arrives. */

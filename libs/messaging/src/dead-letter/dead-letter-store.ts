@@ -1,4 +1,4 @@
-import type { FieldReason } from '@sitesaga/contracts';
+import type { FieldReason } from '@sitesaga/message-kit';
 import type { IHeaders } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { truncateUtf8 } from '../kafka/record-limits';

@@ -1,4 +1,4 @@
-import { dlqTopicOf, type FieldReason } from '@sitesaga/contracts';
+import { dlqTopicOf, type FieldReason } from '@sitesaga/message-kit';
 import type { IHeaders, KafkaMessage, Message, Producer } from 'kafkajs';
 import { headerBytes, MAX_RECORD_BYTES, recordBytes, truncateUtf8 } from '../kafka/record-limits';
 

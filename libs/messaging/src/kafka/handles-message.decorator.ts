@@ -1,6 +1,6 @@
 import { applyDecorators, Catch, Controller, type RpcExceptionFilter, UseFilters } from '@nestjs/common';
 import { EventPattern } from '@nestjs/microservices';
-import type { MessageDefinition } from '@sitesaga/contracts';
+import type { MessageDefinition } from '@sitesaga/message-kit';
 import { type Observable, throwError } from 'rxjs';
 
 /**

@@ -1,5 +1,5 @@
 import { type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
-import { ContractViolation, type Envelope, type FieldReason, parseEnvelope, validateMessage } from '@sitesaga/contracts';
+import { type Catalogue, ContractViolation, type Envelope, type FieldReason } from '@sitesaga/message-kit';
 import type { Consumer, ConsumerCrashEvent, EachBatchPayload, EachMessagePayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { lastValueFrom } from 'rxjs';
@@ -13,6 +13,7 @@ import { hopTiming } from '../observability/hop-timing';
 import type { MessagingMetrics } from '../observability/messaging-metrics';
 import { type BackoffPolicy, backoffDelay, delay } from '../retry/backoff';
 import { isConnectionFailure } from '../retry/connection-failure';
+import { type DeliveryAttempt, withDeliveryAttempt } from '../retry/delivery-attempt';
 import { classifyFailure, describeError } from '../retry/failure-classification';
 import { createDeadLetterProducer } from './kafka-client';
 import { KafkaEnvelopeContext } from './kafka-envelope.context';
@@ -32,6 +33,8 @@ export const invalidPatternOf = (type: string): string => `invalid:${type}`;
 export interface KafkaEnvelopeServerOptions {
   readonly kafka: Kafka;
   readonly config: MessagingConfig;
+  /** The messages the service reads: every consumed message is parsed and validated against it. */
+  readonly catalogue: Catalogue;
   /** Topics this service consumes; handlers are matched by envelope type. */
   readonly topics: readonly string[];
   readonly logger: Logger;
@@ -87,7 +90,9 @@ const RESTART_BACKOFF: BackoffPolicy = { initialMs: 1_000, factor: 2, maxMs: 30_
  *   partition moves on; an error that keeps failing the same way (a bug, not an outage)
  *   is dead-lettered after its attempts instead of looping forever;
  * - a transient error is retried in place with backoff, then given back to kafkajs,
- *   which re-reads from the same offset: the message never loses its place;
+ *   which re-reads from the same offset: the message never loses its place. This is the
+ *   one retry layer: a participant command's unit of work does not loop itself, it learns
+ *   from the attempt (retry/delivery-attempt.ts) when to answer with a transient failure;
  * - errors reach the transport whole (see RethrowToTransportFilter) and are logged with
  *   the message's saga and correlation ids: nothing is swallowed;
  * - a slow handler keeps heart-beating, so it does not cost a rebalance and duplicates;
@@ -262,19 +267,21 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
       if (!isRunning() || isStale()) return;
       const chunk = batch.messages.slice(index, index + config.batchSize);
       const prepared = chunk.length > 1 ? this.prepare(topic, batch.partition, chunk, heartbeat) : null;
+      const tried = new Map<number, DeliveryAttempt>();
       const together =
         prepared !== null &&
         (await this.options.batcher!.runBatch(
           prepared.map(({ envelope }) => envelope),
-          (at) => this.dispatchOnce(prepared[at]!),
+          (at) => this.dispatchOnce(prepared[at]!, (attempt) => tried.set(at, attempt)),
         ));
       if (together) {
         for (const { envelope } of prepared) metrics?.consumed.inc({ topic, type: envelope.type, outcome: 'handled' });
         for (const message of chunk) resolveOffset(message.offset);
       } else {
-        for (const message of chunk) {
+        for (const [at, message] of chunk.entries()) {
           if (!isRunning() || isStale()) return;
-          await this.handleMessage({ topic, partition: batch.partition, message, heartbeat, pause });
+          // A command whose own work failed in the batch has had its first attempt.
+          await this.handleMessage({ topic, partition: batch.partition, message, heartbeat, pause }, tried.get(at)?.spent ? 1 : 0);
           resolveOffset(message.offset);
         }
       }
@@ -288,7 +295,7 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
     const prepared: PreparedMessage[] = [];
     for (const message of messages) {
       try {
-        const envelope = validateMessage(parseEnvelope(message.value), topic);
+        const envelope = this.options.catalogue.validate(this.options.catalogue.parseEnvelope(message.value), topic);
         const handler = this.getHandlerByPattern(envelope.type);
         if (!handler) return null;
         prepared.push({ envelope, handler, context: new KafkaEnvelopeContext([topic, partition, message, heartbeat]) });
@@ -300,19 +307,28 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
     return prepared;
   }
 
-  /** One handler call inside a batch unit of work: no retry here (a failure sends the batch down the one-by-one path). */
-  private async dispatchOnce({ envelope, handler, context }: PreparedMessage): Promise<void> {
-    await withMessageScope(envelope, async () => {
-      await lastValueFrom(this.transformToObservable(await handler(envelope, context)), { defaultValue: undefined });
-    });
+  /**
+   * One handler call inside a batch unit of work: no retry here (a failure sends the batch
+   * down the one-by-one path, where the attempts go on). `track` receives the attempt, which
+   * a participant command marks `spent` when its own work failed.
+   */
+  private async dispatchOnce({ envelope, handler, context }: PreparedMessage, track: (attempt: DeliveryAttempt) => void): Promise<void> {
+    const attempt: DeliveryAttempt = { messageId: envelope.id, attempt: 1, last: false, spent: false };
+    track(attempt);
+    await withMessageScope(envelope, () =>
+      withDeliveryAttempt(attempt, async () => {
+        await lastValueFrom(this.transformToObservable(await handler(envelope, context)), { defaultValue: undefined });
+      }),
+    );
   }
 
-  private async handleMessage({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {
+  /** `spent`: attempts this message already had (its try inside a batch unit of work that failed). */
+  private async handleMessage({ topic, partition, message, heartbeat }: EachMessagePayload, spent = 0): Promise<void> {
     const { metrics, config } = this.options;
     const recv = hopTiming ? Date.now() : 0;
     let envelope: Envelope;
     try {
-      envelope = parseEnvelope(message.value);
+      envelope = this.options.catalogue.parseEnvelope(message.value);
     } catch (error) {
       if (!(error instanceof ContractViolation)) throw error;
       await this.deadLetter(topic, partition, message, error.message, error.reasons, 'unreadable');
@@ -321,7 +337,7 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
 
     const context = new KafkaEnvelopeContext([topic, partition, message, heartbeat]);
     try {
-      envelope = validateMessage(envelope, topic);
+      envelope = this.options.catalogue.validate(envelope, topic);
     } catch (error) {
       if (!(error instanceof ContractViolation)) throw error;
       // A readable envelope with a bad payload may be answered by the service (e.g. a
@@ -347,15 +363,17 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
       }
       return;
     }
-    await this.dispatch(handler, envelope, envelope, context);
+    await this.dispatch(handler, envelope, envelope, context, spent);
     hopTiming?.record({ ev: 'recv', id: envelope.id, kts: Number(message.timestamp), recv, done: Date.now() });
   }
 
   /**
    * Runs a handler with the message's correlation scope and a heartbeat, retrying in
-   * place; decides what happens when it keeps failing (see the class comment).
+   * place up to `handlerAttempts` attempts in all (`spent` of them already had); decides
+   * what happens when it keeps failing (see the class comment). Each attempt runs in its
+   * DeliveryAttempt scope, so that a participant command knows its last one.
    */
-  private async dispatch(handler: MessageHandler, data: unknown, envelope: Envelope, context: KafkaEnvelopeContext): Promise<void> {
+  private async dispatch(handler: MessageHandler, data: unknown, envelope: Envelope, context: KafkaEnvelopeContext, spent = 0): Promise<void> {
     const { logger, metrics, config } = this.options;
     const topic = context.getTopic();
     const partition = context.getPartition();
@@ -364,11 +382,14 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
     const timer = metrics?.handlingSeconds.startTimer({ type: envelope.type });
     let outage = 0;
     try {
-      for (let attempt = 1; ; attempt++) {
+      for (let attempt = spent + 1; ; attempt++) {
         try {
-          await withMessageScope(envelope, async () => {
-            await lastValueFrom(this.transformToObservable(await handler(data, context)), { defaultValue: undefined });
-          });
+          const delivery: DeliveryAttempt = { messageId: envelope.id, attempt, last: attempt >= config.handlerAttempts, spent: false };
+          await withMessageScope(envelope, () =>
+            withDeliveryAttempt(delivery, async () => {
+              await lastValueFrom(this.transformToObservable(await handler(data, context)), { defaultValue: undefined });
+            }),
+          );
           metrics?.consumed.inc({ topic, type: envelope.type, outcome: 'handled' });
           return;
         } catch (error) {

@@ -1,16 +1,7 @@
-import { definitionOf, type Envelope } from '@sitesaga/contracts';
+import { type Catalogue, type Envelope, envelopeHeaders } from '@sitesaga/message-kit';
 import { escapeLiteral } from 'pg';
 
-/** Kafka headers that let a reader route or trace a message without parsing it. */
-export const envelopeHeaders = (envelope: Envelope): Record<string, string> => ({
-  'message-id': envelope.id,
-  'message-type': envelope.type,
-  'message-version': String(envelope.version),
-  'saga-id': envelope.sagaId,
-  'correlation-id': envelope.correlationId,
-  ...(envelope.causationId ? { 'causation-id': envelope.causationId } : {}),
-  'content-type': 'application/json',
-});
+export { envelopeHeaders };
 
 /** One outbox row as the unit of work writes it, and as the relay publishes it. */
 export interface OutboxRecord {
@@ -32,9 +23,9 @@ export interface CommittedOutboxRecord extends OutboxRecord {
  * caller, and the Kafka key is the saga id, so one saga's messages stay in order on one
  * partition.
  */
-export function outboxRecords(envelopes: readonly Envelope[]): OutboxRecord[] {
+export function outboxRecords(envelopes: readonly Envelope[], catalogue: Catalogue): OutboxRecord[] {
   return envelopes.map((envelope) => {
-    const definition = definitionOf(envelope.type, envelope.version);
+    const definition = catalogue.definitionOf(envelope.type, envelope.version);
     if (!definition) throw new Error(`no contract for ${envelope.type} v${envelope.version}: refusing to publish it`);
     return { messageId: envelope.id, topic: definition.topic, key: envelope.sagaId, type: envelope.type, value: JSON.stringify(envelope), headers: envelopeHeaders(envelope) };
   });

@@ -1,4 +1,4 @@
-import { causedBy, type Envelope, type MessageDefinition } from '@sitesaga/contracts';
+import { causedBy, type Envelope, type MessageDefinition } from '@sitesaga/message-kit';
 import type { EntityManager } from 'typeorm';
 
 /**

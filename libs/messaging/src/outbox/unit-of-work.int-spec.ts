@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Envelope, ProvisionStorage } from '@sitesaga/contracts';
+import { type Envelope, ProvisionStorage, SITE_CATALOGUE } from '@sitesaga/contracts';
 import { Client } from 'pg';
 import pino from 'pino';
 import { DataSource } from 'typeorm';
@@ -7,13 +7,15 @@ import { freshDatabase } from '../../../../test/support/fresh-database';
 import { startTcpProxy, type TcpProxy } from '../../../../test/support/tcp-proxy';
 import { waitFor } from '../../../../test/support/wait-for';
 import { CreateMessagingTables1732400000000 } from '../persistence/1732400000000-create-messaging-tables';
+import { withDeliveryAttempt } from '../retry/delivery-attempt';
 import { UnitOfWork } from './unit-of-work';
 
 /**
  * The unit of work's pool when the server drops its sessions (pg_terminate_backend: what a
  * server restart or a failover does to every connection, without stopping the shared
  * server). A participant must wait such an outage out and answer the command with its
- * success, never with a failure; errors a retry cures (deadlocks) keep their limit.
+ * success, never with a failure; errors a retry cures (deadlocks) are the transport's to
+ * retry, and answered with a transient failure on its last attempt.
  */
 jest.setTimeout(90_000);
 const logger = pino({ level: 'silent' });
@@ -65,7 +67,12 @@ beforeAll(async () => {
   await dataSource.runMigrations();
   admin = new Client({ connectionString: database.url });
   await admin.connect();
-  unitOfWork = new UnitOfWork(dataSource, { consumer: 'uow-it', logger, attempts: 2, backoff: { initialMs: 20, factor: 2, maxMs: 200, jitter: 0 } });
+  unitOfWork = new UnitOfWork(dataSource, {
+    consumer: 'uow-it',
+    catalogue: SITE_CATALOGUE,
+    logger,
+    backoff: { initialMs: 20, factor: 2, maxMs: 200, jitter: 0 },
+  });
 });
 
 afterAll(async () => {
@@ -81,7 +88,7 @@ describe('UnitOfWork when the database drops its connections', () => {
     const marker = `uow_outage_${randomUUID().replace(/-/g, '')}`;
     let runs = 0;
     // The first four runs hang in the database and lose their session there: an outage
-    // that outlasts the two attempts a transient error gets.
+    // that outlasts any number of attempts a transient error gets (an outage spends none).
     const handled = unitOfWork.handleCommand(envelope, async (tx) => {
       runs += 1;
       if (runs <= 4) await tx.manager.query(`SELECT pg_sleep(30), '${marker}'`);
@@ -120,7 +127,26 @@ describe('UnitOfWork when the database drops its connections', () => {
     expect(await outboxOf(envelope.sagaId)).toEqual([{ type: ProvisionStorage.succeeded.type, class: null }]);
   });
 
-  it('still gives a deadlock only its attempts, then answers with a transient failure', async () => {
+  it('hands a deadlock back to the transport before its last attempt, and answers it with a transient failure on the last', async () => {
+    const envelope = command();
+    let runs = 0;
+    const deadlock = async (): Promise<void> => {
+      runs += 1;
+      throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
+    };
+    const attempt = (n: number) => ({ messageId: envelope.id, attempt: n, last: n === 2, spent: false });
+    await expect(withDeliveryAttempt(attempt(1), () => unitOfWork.handleCommand(envelope, deadlock))).rejects.toMatchObject({ code: '40P01' });
+    expect(runs).toBe(1);
+    expect(await outboxOf(envelope.sagaId)).toEqual([]);
+    expect(await inboxCount(envelope.id)).toBe(0);
+
+    const outcome = await withDeliveryAttempt(attempt(2), () => unitOfWork.handleCommand(envelope, deadlock));
+    expect(outcome.status).toBe('done');
+    expect(runs).toBe(2);
+    expect(await outboxOf(envelope.sagaId)).toEqual([{ type: ProvisionStorage.failed.type, class: 'transient' }]);
+  });
+
+  it('answers at once with a transient failure when no transport runs it (a direct call is one, last attempt)', async () => {
     const envelope = command();
     let runs = 0;
     const outcome = await unitOfWork.handleCommand(envelope, async () => {
@@ -128,7 +154,7 @@ describe('UnitOfWork when the database drops its connections', () => {
       throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
     });
     expect(outcome.status).toBe('done');
-    expect(runs).toBe(2);
+    expect(runs).toBe(1);
     expect(await outboxOf(envelope.sagaId)).toEqual([{ type: ProvisionStorage.failed.type, class: 'transient' }]);
   });
 

@@ -1,13 +1,15 @@
-import { type CommandDefinition, causedBy, definitionOf, type Envelope, type FailureClass } from '@sitesaga/contracts';
+import { type Catalogue, type CommandDefinition, causedBy, type Envelope, type Failure } from '@sitesaga/message-kit';
 import type { Logger } from 'pino';
 import type { PoolClient, QueryResult } from 'pg';
 import type { DataSource } from 'typeorm';
 import { type BackoffPolicy, backoffDelay } from '../retry/backoff';
 import { isConnectionFailure } from '../retry/connection-failure';
-import { classifyFailure, describeError } from '../retry/failure-classification';
+import { deliveryAttemptOf } from '../retry/delivery-attempt';
+import { BusinessRejection, classifyFailure, describeError } from '../retry/failure-classification';
 import { inboxInsertSql, inboxInsertManySql } from '../inbox/inbox';
-import { BatchAborted, type BatchScope, batchScope } from './batch-scope';
 import { hopTiming } from '../observability/hop-timing';
+import { adoptTransaction, forgetTransaction } from './adopted-transaction';
+import { BatchAborted, type BatchScope, batchScope } from './batch-scope';
 import { type CommittedOutboxRecord, type OutboxRecord, outboxInsertSql, outboxMarkSentSql, outboxRecords } from './outbox-writer';
 import { OutboxTransaction, type Transaction } from './transaction';
 
@@ -28,6 +30,8 @@ export interface CommittedOutboxSink {
 export interface UnitOfWorkOptions {
   /** Inbox consumer name: the service name. */
   readonly consumer: string;
+  /** The messages the service speaks: outbox rows take their topic from it, failures their shape. */
+  readonly catalogue: Catalogue;
   readonly logger: Logger;
   /** The relay of this process: committed rows are handed to it (see CommittedOutboxSink). */
   readonly outbox?: CommittedOutboxSink;
@@ -40,15 +44,21 @@ export interface UnitOfWorkOptions {
    * global queue lock, a cost worth paying only when it buys latency.
    */
   readonly relayIsRemote?: () => boolean;
-  readonly attempts: number;
+  /** Backoff while an unreachable database is waited out (an outage spends no attempt). */
   readonly backoff: BackoffPolicy;
+  /**
+   * Asked before every attempt of every participant command (the fault injector): throw
+   * to fail the attempt, or say `drop` to consume the command without answering it.
+   */
+  readonly intercept?: (command: Envelope) => 'proceed' | 'drop';
 }
 
 /**
  * Transaction + inbox + outbox, for every service (STYLE.md, "How a participant command
  * handler should read"). `run` is the plain form; `handleCommand` adds what a command
- * handler needs: local retries of transient errors and exactly one outcome event per
- * command id, success or a failure that carries its class.
+ * handler needs: exactly one outcome event per command id, success or a failure that
+ * carries its class. It never retries a failed attempt itself: the transport does (see
+ * retry/delivery-attempt.ts), so that a command is tried HANDLER_ATTEMPTS times in all.
  */
 export class UnitOfWork {
   /** Set at shutdown: an outage is then no longer waited out (the command is redelivered after the restart). */
@@ -73,7 +83,6 @@ export class UnitOfWork {
     const t0 = hopTiming ? Date.now() : 0;
     const runner = this.dataSource.createQueryRunner();
     const client = (await runner.connect()) as PoolClient;
-    const transaction = runner as unknown as { isTransactionActive: boolean; transactionDepth: number };
     let open = false;
     let marks: string[] = [];
     try {
@@ -92,12 +101,11 @@ export class UnitOfWork {
         await client.query('BEGIN');
       }
       // TypeORM must see the transaction as its own: `manager.save` then opens none.
-      transaction.isTransactionActive = true;
-      transaction.transactionDepth = 1;
+      adoptTransaction(runner);
       const tx = new OutboxTransaction(runner.manager, cause);
       const result = await work(tx);
       const tw = hopTiming ? Date.now() : 0;
-      const records = outboxRecords(tx.pending);
+      const records = outboxRecords(tx.pending, this.options.catalogue);
       const outbox = outboxInsertSql(records);
       const notify = outbox && this.options.relayIsRemote?.() ? `SELECT pg_notify('outbox_messages', '');` : '';
       // Rows the relay published since the last commit are marked sent here, for free.
@@ -114,8 +122,7 @@ export class UnitOfWork {
       if (open) await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
-      transaction.isTransactionActive = false;
-      transaction.transactionDepth = 0;
+      forgetTransaction(runner);
       await runner.release();
     }
   }
@@ -133,7 +140,6 @@ export class UnitOfWork {
   async runBatch(causes: readonly Envelope[], handle: (index: number) => Promise<void>): Promise<boolean> {
     const runner = this.dataSource.createQueryRunner();
     const client = (await runner.connect()) as PoolClient;
-    const transaction = runner as unknown as { isTransactionActive: boolean; transactionDepth: number };
     let open = false;
     let marks: string[] = [];
     let settle: { resolve: () => void; reject: (error: unknown) => void } = { resolve: () => undefined, reject: () => undefined };
@@ -145,8 +151,7 @@ export class UnitOfWork {
       open = true;
       const [, inbox] = (await client.query(`BEGIN; ${inboxInsertManySql(this.options.consumer, causes)}`)) as unknown as [QueryResult, QueryResult];
       const fresh = new Set((inbox.rows as { message_id: string }[]).map((row) => row.message_id));
-      transaction.isTransactionActive = true;
-      transaction.transactionDepth = 1;
+      adoptTransaction(runner);
       const active: BatchScope = {
         owner: this,
         manager: runner.manager,
@@ -193,8 +198,7 @@ export class UnitOfWork {
       if (!(error instanceof BatchAborted)) this.options.logger.warn({ err: error, messages: causes.length }, 'a batch unit of work failed; handling its messages one by one');
       return false;
     } finally {
-      transaction.isTransactionActive = false;
-      transaction.transactionDepth = 0;
+      forgetTransaction(runner);
       await runner.release();
     }
   }
@@ -220,7 +224,7 @@ export class UnitOfWork {
     } finally {
       scope.inRun = false;
     }
-    scope.records.push(...outboxRecords(tx.pending));
+    scope.records.push(...outboxRecords(tx.pending, this.options.catalogue));
     scope.reached();
     await scope.committed;
     return { status: 'done', result, published: tx.pending };
@@ -239,10 +243,12 @@ export class UnitOfWork {
   }
 
   /**
-   * Handles a participant command: `work` must publish the success event. A
-   * `BusinessRejection` commits the inbox row and a failure event with class `business`;
-   * a transient or unexpected error is retried here with backoff, and when attempts run
-   * out a failure event with class `transient` is committed instead.
+   * Handles one attempt at a participant command: `work` must publish the success event.
+   * A `BusinessRejection` commits the inbox row and a failure event with class `business`.
+   * A transient or unexpected error is handed back to the transport, which retries the
+   * handler with backoff (the one retry layer: `HANDLER_ATTEMPTS` attempts in all); on the
+   * transport's last attempt — or when no transport runs this command: a direct call is
+   * one, last attempt — a failure event with class `transient` is committed instead.
    *
    * A database that cannot be reached (the service's own or the site server: refused,
    * dropped, restarting) is no failure of the command: it is waited out, with capped
@@ -252,29 +258,41 @@ export class UnitOfWork {
    * errors a few retries cure (deadlock, serialization failure…) use up attempts.
    */
   async handleCommand<P>(command: Envelope<P>, work: (tx: Transaction) => Promise<void>): Promise<UnitOfWorkOutcome<void>> {
-    const definition = definitionOf(command.type, command.version) as CommandDefinition | undefined;
-    if (!definition || definition.kind !== 'command') throw new Error(`${command.type} is not a participant command`);
-    let attempt = 0;
-    for (;;) {
-      attempt += 1;
-      let failure: unknown;
-      try {
-        return await this.outlastingOutages(command, () => this.run(command, work));
-      } catch (error) {
-        if (error instanceof BatchAborted) throw error; // handled again alone, outside the batch
-        failure = error;
+    const definition = this.options.catalogue.commandOf(command.type, command.version);
+    if (!definition) throw new Error(`${command.type} is not a participant command`);
+    const delivery = deliveryAttemptOf(command.id);
+    let workFailed = false;
+    let failure: unknown;
+    try {
+      return await this.outlastingOutages(command, () =>
+        this.run(command, async (tx) => {
+          try {
+            if (this.options.intercept?.(command) === 'drop') return; // consumed, never answered
+            await work(tx);
+          } catch (error) {
+            workFailed = true;
+            throw error;
+          }
+        }),
+      );
+    } catch (error) {
+      if (error instanceof BatchAborted) {
+        // Handled again alone, outside the batch; a try whose own work failed counts as an attempt.
+        if (workFailed && delivery) delivery.spent = true;
+        throw error;
       }
-      const kind = classifyFailure(failure);
-      if (kind === 'business') return this.outlastingOutages(command, () => this.reportFailure(command, definition, 'business', describeError(failure)));
-      if (kind === 'unreadable' || this.stopping) throw failure;
-      if (attempt >= this.options.attempts) {
-        this.options.logger.error({ err: failure, attempt }, `${command.type} failed after ${attempt} attempts`);
-        return this.outlastingOutages(command, () => this.reportFailure(command, definition, 'transient', describeError(failure)));
-      }
-      const wait = backoffDelay(this.options.backoff, attempt);
-      this.options.logger.warn({ err: failure, attempt, retryInMs: wait, kind }, `${command.type} failed; retrying`);
-      await this.pause(wait);
+      failure = error;
     }
+    const kind = classifyFailure(failure);
+    if (kind === 'business') {
+      const reasons = failure instanceof BusinessRejection ? failure.reasons : undefined;
+      return this.outlastingOutages(command, () => this.reportFailure(command, definition, { reason: describeError(failure), class: 'business', reasons }));
+    }
+    if (kind === 'unreadable' || this.stopping) throw failure;
+    if (delivery && !delivery.last) throw failure; // the transport tries again
+    const attempts = delivery?.attempt ?? 1;
+    this.options.logger.error({ err: failure, attempt: attempts }, `${command.type} failed after ${attempts} attempts`);
+    return this.outlastingOutages(command, () => this.reportFailure(command, definition, { reason: describeError(failure), class: 'transient' }));
   }
 
   /**
@@ -323,11 +341,12 @@ export class UnitOfWork {
     });
   }
 
-  private reportFailure(command: Envelope, definition: CommandDefinition, failureClass: FailureClass, reason: string): Promise<UnitOfWorkOutcome<void>> {
-    const siteId = (command.payload as { siteId?: string }).siteId ?? command.sagaId;
-    this.options.logger.warn({ failureClass, reason }, `${command.type} refused`);
+  /** The command's own failure event, built by its definition from the command (it names what the command named). */
+  private reportFailure(command: Envelope, definition: CommandDefinition, failure: Failure): Promise<UnitOfWorkOutcome<void>> {
+    this.options.logger.warn({ failureClass: failure.class, reason: failure.reason }, `${command.type} refused`);
+    const bounded: Failure = { ...failure, reason: failure.reason.slice(0, 2000) };
     return this.run(command, async (tx) => {
-      tx.publish(definition.failed.create({ siteId, reason: reason.slice(0, 2000), class: failureClass }, causedBy(command)));
+      tx.publish(definition.failed.create(definition.failure(command.payload, bounded), causedBy(command)));
     });
   }
 }

@@ -1,4 +1,4 @@
-import { ContractViolation } from '@sitesaga/contracts';
+import { ContractViolation, type FieldReason } from '@sitesaga/message-kit';
 import { isConnectionFailure } from './connection-failure';
 
 /**
@@ -7,12 +7,13 @@ import { isConnectionFailure } from './connection-failure';
  * the command's failure event with `class: "business"`.
  */
 export class BusinessRejection extends Error {
-  constructor(
-    message: string,
-    readonly details?: Record<string, unknown>,
-  ) {
+  /** The command's fields the refusal is about, when it is about fields: carried as `reasons` in the failure event. */
+  readonly reasons: readonly FieldReason[] | undefined;
+
+  constructor(message: string, options: { reasons?: readonly FieldReason[] } = {}) {
     super(message);
     this.name = 'BusinessRejection';
+    this.reasons = options.reasons;
   }
 }
 

@@ -9,6 +9,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
+import type { Catalogue, Envelope } from '@sitesaga/message-kit';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -21,22 +22,20 @@ import { OutboxBacklogMetrics } from '../observability/outbox-backlog-metrics';
 import { OutboxRelay } from '../outbox/outbox-relay';
 import { inboxRetention, RetentionPruner } from '../retention/retention-pruner';
 import { UnitOfWork } from '../outbox/unit-of-work';
-import { FaultInjector } from '../fault-injection/fault-injector';
-import { FaultsController, FaultsGuard } from '../fault-injection/faults.controller';
-import { OperatorTokens } from '../auth/operator-tokens';
-import { HealthController } from './health.controller';
-import { MetricsController } from './metrics.controller';
 import { DATABASE_URL, KAFKA, LOGGER, MESSAGING_CONFIG, OUTBOX_PRODUCER } from './messaging.module.tokens';
 
 export { DATABASE_URL, KAFKA, LOGGER, MESSAGING_CONFIG, OUTBOX_PRODUCER };
-
 
 export interface MessagingModuleOptions {
   readonly config: MessagingConfig;
   readonly logger: Logger;
   readonly databaseUrl: string;
+  /** The service's messages (e.g. the site catalogue): what it reads is validated, and what it writes routed, by it. */
+  readonly catalogue: Catalogue;
   /** Topics the service consumes. */
   readonly topics: readonly string[];
+  /** Asked before every attempt of every participant command (the service chassis' fault injection). */
+  readonly intercept?: (command: Envelope) => 'proceed' | 'drop';
 }
 
 /**
@@ -81,7 +80,6 @@ export class MessagingModule {
   static forRoot(options: MessagingModuleOptions): DynamicModule {
     return {
       module: MessagingModule,
-      controllers: [HealthController, MetricsController, FaultsController],
       providers: [
         { provide: MESSAGING_CONFIG, useValue: options.config },
         { provide: LOGGER, useValue: options.logger },
@@ -128,18 +126,28 @@ export class MessagingModule {
           useFactory: (dataSource: DataSource, relay: OutboxRelay) =>
             new UnitOfWork(dataSource, {
               consumer: options.config.service,
+              catalogue: options.catalogue,
               logger: options.logger,
               outbox: relay,
               relayIsRemote: () => !relay.leader,
-              attempts: options.config.handlerAttempts,
               backoff: options.config.handlerBackoff,
+              intercept: options.intercept,
             }),
           inject: [getDataSourceToken(), OutboxRelay],
         },
         {
           provide: KafkaEnvelopeServer,
           useFactory: (kafka: Kafka, metrics: MessagingMetrics, dataSource: DataSource, unitOfWork: UnitOfWork) =>
-            new KafkaEnvelopeServer({ kafka, config: options.config, topics: options.topics, logger: options.logger, metrics, dataSource, batcher: unitOfWork }),
+            new KafkaEnvelopeServer({
+              kafka,
+              config: options.config,
+              catalogue: options.catalogue,
+              topics: options.topics,
+              logger: options.logger,
+              metrics,
+              dataSource,
+              batcher: unitOfWork,
+            }),
           inject: [KAFKA, MessagingMetrics, getDataSourceToken(), UnitOfWork],
         },
         {
@@ -157,12 +165,9 @@ export class MessagingModule {
           },
           inject: [getDataSourceToken(), Registry],
         },
-        { provide: FaultInjector, useFactory: () => FaultInjector.fromEnv() },
-        { provide: OperatorTokens, useFactory: () => OperatorTokens.fromEnv() },
-        FaultsGuard,
         OutboxRelayLifecycle,
       ],
-      exports: [FaultInjector, OperatorTokens, RetentionPruner, MESSAGING_CONFIG, LOGGER, DATABASE_URL, Registry, MessagingMetrics, KAFKA, OutboxRelay, UnitOfWork, KafkaEnvelopeServer],
+      exports: [RetentionPruner, MESSAGING_CONFIG, LOGGER, DATABASE_URL, Registry, MessagingMetrics, KAFKA, OutboxRelay, UnitOfWork, KafkaEnvelopeServer],
     };
   }
 }

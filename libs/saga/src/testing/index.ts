@@ -1,4 +1,4 @@
 // `@sitesaga/saga/testing`: what tests of the engine's hosts use (never built into dist).
-export * from './saga-script';
 export * from './scratch-database';
-export * from './test-saga';
+export * from './trip-catalogue';
+export * from './trip-saga';

@@ -8,7 +8,8 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import { causedBy, type Envelope, type FailureClass } from '@sitesaga/contracts';
-import { createLogger, LOGGER, MESSAGING_MIGRATIONS, PinoNestLogger, UnitOfWork } from '@sitesaga/messaging';
+import { LOGGER, MESSAGING_MIGRATIONS, UnitOfWork } from '@sitesaga/messaging';
+import { createLogger, PinoNestLogger } from '@sitesaga/service';
 import { type AnyCommand, SAGA_ENTITIES, SAGA_MIGRATIONS, SagaEngine, type SagaState } from '@sitesaga/saga';
 import { AdminRevokedSessions1764600000100 } from '../../persistence/migrations/1764600000100-admin-revoked-sessions';
 import { randomUUID } from 'node:crypto';
@@ -16,10 +17,11 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
-import { type TestSiteData, testSaga } from '@sitesaga/saga/testing';
+import { type TestSiteData, testSaga } from './test-site-saga';
 import { freshDatabase } from '../../../../../test/support/fresh-database';
 import { AdminModule } from '../admin.module';
 import { SagaStream, type SagaStreamOptions } from '../saga-stream';
+import { testUnitOfWork } from '../../testing/test-unit-of-work';
 
 export { testSaga, type TestSiteData };
 
@@ -81,8 +83,7 @@ export async function startAdminTestApp(options: AdminTestAppOptions): Promise<A
       ...(options.engineIn === 'root' ? [] : [{ provide: SagaEngine, useValue: engine }]),
       {
         provide: UnitOfWork,
-        useFactory: (dataSource: DataSource) =>
-          new UnitOfWork(dataSource, { consumer: 'site-saga', logger, onOutboxWritten: () => undefined, attempts: 1, backoff: { initialMs: 10, factor: 2, maxMs: 100, jitter: 0 } }),
+        useFactory: (dataSource: DataSource) => testUnitOfWork(dataSource, logger),
         inject: [getDataSourceToken()],
       },
     ],

@@ -1,5 +1,5 @@
-import type { ZodError } from 'zod';
-import { printable } from './storable-text';
+import { type ZodError, z } from 'zod';
+import { diagnosticText, printable } from './storable-text';
 
 /** A field-level reason, as clients see it in HTTP 400 bodies and `SiteCreationRejected`. */
 export interface FieldReason {
@@ -84,3 +84,12 @@ export class ContractViolation extends Error {
     this.reasons = bounded;
   }
 }
+
+/**
+ * A list of field reasons as a message carries it (a rejection event, a failure's
+ * `reasons`): each field and message escaped and capped, the list bounded.
+ */
+export const fieldReasonList = z
+  .array(z.object({ field: diagnosticText(REASON_LIMITS.field), message: diagnosticText(REASON_LIMITS.message) }).strict())
+  .min(1)
+  .transform((reasons) => boundReasons(reasons));

@@ -1,5 +1,5 @@
-import type { Envelope } from '@sitesaga/contracts';
-import { BusinessRejection, TransientFailure } from '../retry/failure-classification';
+import type { Envelope } from '@sitesaga/message-kit';
+import { BusinessRejection, TransientFailure } from '@sitesaga/messaging';
 
 /**
  * What an injected fault does to a command:
@@ -76,9 +76,10 @@ export class FaultInjector {
   }
 
   /**
-   * Call first in a command handler. Throws for `fail` and `transient`, exits for
-   * `crash`, and returns 'drop' for `stall` (the handler then records the command in its
-   * inbox and answers nothing).
+   * Asked by the unit of work before every attempt of a participant command (its
+   * `intercept` hook: no handler calls it). Throws for `fail` and `transient`, exits for
+   * `crash`, and returns 'drop' for `stall` (the command is then recorded in the inbox and
+   * answered with nothing).
    */
   apply(command: Envelope): 'proceed' | 'drop' {
     if (this.rules.length === 0) return 'proceed';

@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { type Causation, type Envelope, envelopeSchema, envelopeText, newMessageId, sagaIdFor } from './envelope';
-import type { Topic } from './topics';
+import { type Causation, type Envelope, envelopeText, newMessageId } from './envelope';
 import { diagnosticText, shapeProblemsOf } from './storable-text';
-import { boundReasons, ContractViolation, countOf, type FieldReason, fieldReasonsOf, REASON_LIMITS } from './validation';
+import { boundReasons, ContractViolation, countOf, type FieldReason, fieldReasonList, fieldReasonsOf, REASON_LIMITS } from './validation';
 
 export type MessageKind = 'command' | 'event';
 
@@ -15,7 +14,12 @@ export interface MessageDefinition<T extends string = string, P = unknown> {
   readonly type: T;
   readonly version: number;
   readonly kind: MessageKind;
-  readonly topic: Topic;
+  readonly topic: string;
+  /**
+   * A client's command that may name no saga: the catalogue then assigns its saga id
+   * (see `Catalogue.parseEnvelope`). Every other message must carry one.
+   */
+  readonly startsSaga: boolean;
   readonly schema: z.ZodType<P, z.ZodTypeDef, unknown>;
   /** Builds a validated envelope. `id` may be fixed by the caller (an idempotency key). */
   create(payload: P, causation: Causation, options?: { id?: string; occurredAt?: Date }): Envelope<P, T>;
@@ -24,30 +28,43 @@ export interface MessageDefinition<T extends string = string, P = unknown> {
   is(envelope: Envelope): envelope is Envelope<P, T>;
 }
 
-/** A command with the events that answer it: no wiring needed by a saga that sends it. */
-export interface CommandDefinition<T extends string = string, P = unknown> extends MessageDefinition<T, P> {
+/**
+ * Why a participant could not do what a command asked: the generic part of every failure
+ * event. `class` says whether retrying can change it; `reasons`, when the refusal is about
+ * the command's fields, says which ones, as `{ field, message }` (never text to parse).
+ */
+export const failureClass = z.enum(['business', 'transient']);
+export type FailureClass = z.infer<typeof failureClass>;
+export interface Failure {
+  readonly reason: string;
+  readonly class: FailureClass;
+  readonly reasons?: readonly FieldReason[];
+}
+/** The fields of `Failure` as zod shapes, for a catalogue's failure events (`z.object({ ...failureFields, siteId })`). */
+export const failureFields = {
+  reason: diagnosticText(2000, 1),
+  class: failureClass,
+  reasons: fieldReasonList.optional(),
+};
+export const failurePayload = z.object(failureFields).strict();
+
+/**
+ * A command with the events that answer it: a saga that sends it knows its replies, and a
+ * participant that fails it knows how to say so (`failure` builds the failure event's
+ * payload from the command's and the generic failure).
+ */
+export interface CommandDefinition<T extends string = string, P = unknown, S = unknown, F extends Failure = Failure> extends MessageDefinition<T, P> {
   readonly kind: 'command';
-  readonly succeeded: MessageDefinition<string, { siteId: string }>;
-  readonly failed: MessageDefinition<string, FailurePayload>;
+  readonly succeeded: MessageDefinition<string, S>;
+  readonly failed: MessageDefinition<string, F>;
+  failure(payload: P, failure: Failure): F;
 }
 
 export type PayloadOf<D> = D extends MessageDefinition<string, infer P> ? P : never;
 
-/** What every participant's failure event carries (SPEC.md). */
-export const failureClass = z.enum(['business', 'transient']);
-export type FailureClass = z.infer<typeof failureClass>;
-export const failurePayload = z
-  .object({
-    siteId: z.string().uuid(),
-    reason: diagnosticText(2000, 1),
-    class: failureClass,
-  })
-  .strict();
-export type FailurePayload = z.infer<typeof failurePayload>;
-
 function define<T extends string, P>(
   kind: MessageKind,
-  spec: { type: T; version?: number; topic: Topic; schema: z.ZodType<P, z.ZodTypeDef, unknown> },
+  spec: { type: T; version?: number; topic: string; schema: z.ZodType<P, z.ZodTypeDef, unknown>; startsSaga?: boolean },
 ): MessageDefinition<T, P> {
   const version = spec.version ?? 1;
   const definition: MessageDefinition<T, P> = {
@@ -55,6 +72,7 @@ function define<T extends string, P>(
     version,
     kind,
     topic: spec.topic,
+    startsSaga: spec.startsSaga ?? false,
     schema: spec.schema,
     create(payload, causation, options) {
       const checked = spec.schema.safeParse(payload);
@@ -122,47 +140,22 @@ export function checkPayload<P>(
 export const defineEvent = <T extends string, P>(spec: {
   type: T;
   version?: number;
-  topic: Topic;
+  topic: string;
   schema: z.ZodType<P, z.ZodTypeDef, unknown>;
+  /** A client's command answered by events, not by a success/failure pair (see `MessageDefinition.startsSaga`). */
+  startsSaga?: boolean;
 }): MessageDefinition<T, P> => define('event', spec);
 
-export const defineCommand = <T extends string, P>(spec: {
+/** `failure` may be left out when the failure event carries the generic failure alone. */
+export function defineCommand<T extends string, P, S, F extends Failure = Failure>(spec: {
   type: T;
   version?: number;
-  topic: Topic;
+  topic: string;
   schema: z.ZodType<P, z.ZodTypeDef, unknown>;
-  succeeded: MessageDefinition<string, { siteId: string }>;
-  failed: MessageDefinition<string, FailurePayload>;
-}): CommandDefinition<T, P> => ({ ...define('command', spec), kind: 'command', succeeded: spec.succeeded, failed: spec.failed });
-
-/** Client commands that may leave the saga id to the orchestrator. */
-const SAGA_STARTING_TYPES = new Set(['CreateSite', 'DeleteSite']);
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/**
- * Parses raw bytes into an envelope; throws ContractViolation with (bounded) field
- * reasons. Bytes that are not UTF-8 are refused, not patched with U+FFFD: an id or name
- * silently rewritten would be another id or name than the one sent.
- */
-export function parseEnvelope(raw: Buffer | string | null): Envelope {
-  if (raw === null) throw new ContractViolation('unreadable message', [{ field: '(value)', message: 'empty message value' }]);
-  let text: string;
-  try {
-    text = typeof raw === 'string' ? raw : utf8.decode(raw);
-  } catch {
-    throw new ContractViolation('unreadable message', [{ field: '(value)', message: 'not UTF-8 text' }]);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ContractViolation('unreadable message', [{ field: '(value)', message: `not JSON: ${(error as Error).message}` }]);
-  }
-  const checked = envelopeSchema.safeParse(json);
-  if (!checked.success) throw new ContractViolation('invalid envelope', fieldReasonsOf(checked.error));
-  const { sagaId, ...rest } = checked.data;
-  if (sagaId !== undefined) return { ...rest, sagaId } as Envelope;
-  if (!SAGA_STARTING_TYPES.has(rest.type)) throw new ContractViolation('invalid envelope', [{ field: 'sagaId', message: 'Required' }]);
-  return { ...rest, sagaId: sagaIdFor(rest.id) } as Envelope;
+  succeeded: MessageDefinition<string, S>;
+  failed: MessageDefinition<string, F>;
+  failure?: (payload: P, failure: Failure) => F;
+}): CommandDefinition<T, P, S, F> {
+  const failure = spec.failure ?? ((_payload: P, generic: Failure) => generic as F);
+  return { ...define('command', spec), kind: 'command', succeeded: spec.succeeded, failed: spec.failed, failure };
 }

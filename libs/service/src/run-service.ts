@@ -1,15 +1,23 @@
 import type { DynamicModule, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import type { Catalogue } from '@sitesaga/message-kit';
 import type { Logger } from 'pino';
 import { DataSource, type DataSourceOptions, type MixedList } from 'typeorm';
-import { messagingConfigFromEnv, type MessagingConfig } from '../config/messaging-config';
-import { databaseUrlFor, ensureDatabaseExists } from '../config/database-url';
-import { KafkaEnvelopeServer } from '../kafka/kafka-envelope.server';
-import { createLogger, PinoNestLogger } from '../logging/logger';
-import { runMigrationsExclusively } from '../persistence/exclusive-migrations';
-import { MESSAGING_MIGRATIONS } from '../persistence/messaging-migrations';
-import { MessagingModule } from './messaging.module';
+import {
+  databaseUrlFor,
+  ensureDatabaseExists,
+  KafkaEnvelopeServer,
+  MESSAGING_MIGRATIONS,
+  messagingConfigFromEnv,
+  type MessagingConfig,
+  MessagingModule,
+  runMigrationsExclusively,
+} from '@sitesaga/messaging';
+import { type ServiceEnvSchema, validateEnvironment } from './config/env-schema';
+import { createLogger, PinoNestLogger } from './logging/logger';
+import { FaultInjector } from './fault-injection/fault-injector';
+import { ServiceModule } from './service.module';
 
 /** What a service's module receives: parsed configuration and the infrastructure imports. */
 export interface ServiceInfrastructure {
@@ -24,6 +32,10 @@ export interface ServiceInfrastructure {
 export interface ServiceSpec {
   readonly name: string;
   readonly defaultPort: number;
+  /** Every environment variable the service reads (SERVICE_ENV extended with its own): checked before anything starts. */
+  readonly env: ServiceEnvSchema;
+  /** The messages the service speaks (e.g. the site catalogue), handed to the messaging module. */
+  readonly catalogue: Catalogue;
   readonly topics: readonly string[];
   /** Messages of a fetched batch handled in one unit of work by default (MESSAGING_BATCH_SIZE overrides; see MessagingConfig). */
   readonly batchSize?: number;
@@ -47,6 +59,7 @@ export function serviceInfrastructure(spec: ServiceSpec, env: NodeJS.ProcessEnv 
   const config = messagingConfigFromEnv(spec.name, env, { batchSize: spec.batchSize });
   const logger = createLogger(spec.name);
   const databaseUrl = databaseUrlFor(spec.name, env);
+  const faults = FaultInjector.fromEnv(env);
   return {
     config,
     logger,
@@ -80,7 +93,9 @@ export function serviceInfrastructure(spec: ServiceSpec, env: NodeJS.ProcessEnv 
           return dataSource;
         },
       }),
-      MessagingModule.forRoot({ config, logger, databaseUrl, topics: spec.topics }),
+      // Fault injection, for every command handler at once (off unless FAULTS or PUT /faults say otherwise).
+      MessagingModule.forRoot({ config, logger, databaseUrl, catalogue: spec.catalogue, topics: spec.topics, intercept: (command) => faults.apply(command) }),
+      ServiceModule.forRoot(faults),
     ],
   };
 }
@@ -91,6 +106,8 @@ export function serviceInfrastructure(spec: ServiceSpec, env: NodeJS.ProcessEnv 
  * lets handlers finish and commit, flushes the outbox, then exits.
  */
 export async function runService(spec: ServiceSpec): Promise<INestApplication> {
+  // Every bad variable at once (InvalidEnvironment lists them), before a connection is made.
+  validateEnvironment(spec.env, process.env);
   const infrastructure = serviceInfrastructure(spec);
   const { logger } = infrastructure;
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));

@@ -39,8 +39,8 @@ export const envelopeSchema = z.object({
   id: envelopeText,
   type: z.string().regex(/^[A-Z][A-Za-z]{1,80}$/, 'must be a PascalCase message type'),
   version: z.number().int().positive(),
-  // Optional only on the wire: a client's CreateSite/DeleteSite may leave it to the
-  // orchestrator (see parseEnvelope); every other message must carry it.
+  // Optional only on the wire: a client's command that starts a saga may leave it to the
+  // orchestrator (see Catalogue.parseEnvelope); every other message must carry it.
   sagaId: uuid.optional(),
   correlationId: envelopeText,
   causationId: envelopeText.nullable().optional().default(null),
@@ -72,13 +72,27 @@ export const causedBy = (cause: Pick<Envelope, 'id' | 'sagaId' | 'correlationId'
 export const newMessageId = (): string => randomUUID();
 
 /**
- * The saga id the orchestrator assigns to a client command that names none: derived from
- * the command's id (a name-based UUID), so the same command sent twice names one saga.
+ * A name-based UUID (version 5 layout) of `name` in `namespace`: the same input names the
+ * same id, e.g. the saga id a catalogue assigns to a client command that names none.
  */
-export function sagaIdFor(messageId: string): string {
-  const hash = createHash('sha1').update(`site-saga:${messageId}`).digest();
+export function nameBasedId(namespace: string, name: string): string {
+  const hash = createHash('sha1').update(`${namespace}:${name}`).digest();
   hash[6] = (hash[6]! & 0x0f) | 0x50; // version 5
   hash[8] = (hash[8]! & 0x3f) | 0x80; // RFC 4122 variant
   const hex = hash.subarray(0, 16).toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
+
+/**
+ * The Kafka headers every message carries (the outbox writes them; AsyncAPI documents
+ * them): a reader can route or trace a message without parsing its value.
+ */
+export const envelopeHeaders = (envelope: Envelope): Record<string, string> => ({
+  'message-id': envelope.id,
+  'message-type': envelope.type,
+  'message-version': String(envelope.version),
+  'saga-id': envelope.sagaId,
+  'correlation-id': envelope.correlationId,
+  ...(envelope.causationId ? { 'causation-id': envelope.causationId } : {}),
+  'content-type': 'application/json',
+});

@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import pino, { type Logger } from 'pino';
-import { currentMessageScope } from '../correlation';
+import { currentMessageScope } from '@sitesaga/messaging';
 
 /**
  * Secrets never reach a log line: any field with one of these names is censored wherever

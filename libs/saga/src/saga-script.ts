@@ -1,13 +1,15 @@
-import { causedBy, type Envelope, type FailureClass } from '@sitesaga/contracts';
-import { type Decision, decide, type SagaInput } from '../decide';
-import type { AnyCommand, SagaDefinition } from '../define-saga';
-import type { SagaState, StepState } from '../saga-state';
+import { causedBy, type Envelope, type FailureClass } from '@sitesaga/message-kit';
+import { type Decision, decide, type SagaInput } from './decide';
+import type { AnyCommand, SagaDefinition } from './define-saga';
+import type { SagaState, StepState } from './saga-state';
 
 /**
  * Drives `decide` like a conversation, with no broker and no database: a fake clock,
- * counted message ids, and replies built from the commands the saga really sent.
+ * counted message ids, and replies built from the commands the saga really sent (as
+ * Eventuate's saga unit tests script command → reply). `replyFields` are the fields every
+ * reply of the domain carries (e.g. the id of what the saga works on).
  */
-export class SagaScript<D extends { siteId: string }> {
+export class SagaScript<D> {
   state: SagaState<D> | null = null;
   now: Date;
   last: Decision<D> | null = null;
@@ -17,6 +19,7 @@ export class SagaScript<D extends { siteId: string }> {
 
   constructor(
     private readonly definition: SagaDefinition<D>,
+    private readonly replyFields: (data: D) => Record<string, unknown> = () => ({}),
     start = new Date('2024-11-23T10:00:00.000Z'),
   ) {
     this.now = start;
@@ -53,23 +56,41 @@ export class SagaScript<D extends { siteId: string }> {
     return this.last;
   }
 
-  start(data: D, sagaId = 'aaaaaaaa-0000-4000-8000-000000000001'): Decision<D> {
-    return this.input({ kind: 'start', sagaId, data, cause: { id: 'create-site-request-1', type: 'CreateSite', correlationId: 'correlation-1', topic: 'site-saga.commands' } });
+  start(
+    data: D,
+    sagaId = 'aaaaaaaa-0000-4000-8000-000000000001',
+    cause = { id: 'request-1', type: this.definition.type, correlationId: 'correlation-1', topic: null as string | null },
+  ): Decision<D> {
+    return this.input({ kind: 'start', sagaId, data, cause });
   }
 
   /** The participant answers the last `command` the saga sent with its success event. */
   succeed(command: AnyCommand, extra: Record<string, unknown> = {}): Decision<D> {
-    return this.input({ kind: 'reply', envelope: this.replyTo(command, 'succeeded', { siteId: this.saga.data.siteId, ...extra }) });
+    return this.input({ kind: 'reply', envelope: this.replyTo(command, 'succeeded', { ...this.replyFields(this.saga.data), ...extra }) });
   }
 
   /** The participant answers the last `command` the saga sent with its failure event. */
-  fail(command: AnyCommand, failureClass: FailureClass, reason: string): Decision<D> {
-    return this.input({ kind: 'reply', envelope: this.replyTo(command, 'failed', { siteId: this.saga.data.siteId, reason, class: failureClass }) });
+  fail(command: AnyCommand, failureClass: FailureClass, reason: string, reasons?: readonly { field: string; message: string }[]): Decision<D> {
+    const failure = { ...this.replyFields(this.saga.data), reason, class: failureClass, ...(reasons ? { reasons } : {}) };
+    return this.input({ kind: 'reply', envelope: this.replyTo(command, 'failed', failure) });
   }
 
   replyTo(command: AnyCommand, outcome: 'succeeded' | 'failed', payload: unknown): Envelope {
     const definition = command[outcome];
     return definition.create(payload as never, causedBy(this.lastSent(command.type)), { id: this.newId(), occurredAt: this.now });
+  }
+
+  /**
+   * The participant fails `command` with a transient error on every send until `attempts`
+   * sends are spent: after each failure but the last, the backoff passes (`step`'s deadline)
+   * and the saga sends it again.
+   */
+  exhaust(command: AnyCommand, step: string, attempts: number, reason = 'connection refused'): Decision<D> {
+    for (let attempt = 1; attempt < attempts; attempt++) {
+      this.fail(command, 'transient', reason);
+      this.passDeadline(step);
+    }
+    return this.fail(command, 'transient', reason);
   }
 
   /** Moves the clock to the step's deadline and fires it. */

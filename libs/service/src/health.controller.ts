@@ -3,9 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
-import { KafkaEnvelopeServer } from '../kafka/kafka-envelope.server';
-import { OutboxRelay } from '../outbox/outbox-relay';
-import { KAFKA, LOGGER } from './messaging.module.tokens';
+import { KAFKA, KafkaEnvelopeServer, LOGGER, OutboxRelay } from '@sitesaga/messaging';
 
 type Check = { status: 'up' | 'down' };
 type Report = { status: 'ok' | 'error'; checks: Record<string, Check & Record<string, unknown>> };

@@ -1,0 +1,9 @@
+import { numberAboveEnv, SERVICE_ENV, wholeNumberEnv } from '@sitesaga/service';
+import { z } from 'zod';
+
+/** Every variable the orchestrator reads: the chassis' and its own (siteSagaConfigFromEnv turns them into its config). */
+export const SITE_SAGA_ENV = SERVICE_ENV.extend({
+  ADMIN_TOKEN: z.string({ required_error: 'is required: a secret of at least 16 characters' }).min(16, 'must be a secret of at least 16 characters'),
+  SAGA_TIME_SCALE: numberAboveEnv(0, 100),
+  SAGA_TIMER_INTERVAL_MS: wholeNumberEnv(10),
+});
