@@ -252,7 +252,7 @@ describe('operators', () => {
 describe('production mode', () => {
   it('refuses to start without a real ADMIN_TOKEN or SECRETS_KEY, and never prints the token', async () => {
     const production = { ...baseEnv(), NODE_ENV: 'production', STORAGE_ROOT: `/tmp/sitesaga-access-${run}` };
-    await expect(startService('site-saga', { ...production, ADMIN_TOKEN: '' })).rejects.toThrow(/refusing to start: ADMIN_TOKEN must be set/);
+    await expect(startService('site-saga', { ...production, ADMIN_TOKEN: '' })).rejects.toThrow(/ADMIN_TOKEN: must be a secret of at least 16 characters|refusing to start: ADMIN_TOKEN must be set/);
     const placeholder = 'change-me-change-me-change-me';
     const refused = startService('site-saga', { ...production, ADMIN_TOKEN: placeholder });
     await expect(refused).rejects.toThrow(/ADMIN_TOKEN is a placeholder/);

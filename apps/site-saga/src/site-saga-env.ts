@@ -6,4 +6,6 @@ export const SITE_SAGA_ENV = SERVICE_ENV.extend({
   ADMIN_TOKEN: z.string({ required_error: 'is required: a secret of at least 16 characters' }).min(16, 'must be a secret of at least 16 characters'),
   SAGA_TIME_SCALE: numberAboveEnv(0, 100),
   SAGA_TIMER_INTERVAL_MS: wholeNumberEnv(10),
+  ADMIN_MAX_FAILED_ATTEMPTS: wholeNumberEnv(1),
+  SAGA_HISTORY_RETENTION_MS: wholeNumberEnv(0),
 });

@@ -76,6 +76,15 @@ export const SERVICE_ENV = z.object({
   DATABASE_NAME_PREFIX: optional(z.string().regex(/^[a-z_][a-z0-9_]*$/, 'must be a lower-case SQL identifier prefix (letters, digits, "_")')),
   DATABASE_POOL_SIZE: wholeNumberEnv(1),
   FAULTS: optional(z.string()),
+  // Fault injection exists only with FAULTS_ENABLED=1 (never in production), behind the operator tokens.
+  FAULTS_ENABLED: optional(z.enum(['0', '1'], { message: 'must be 1 (on) or 0 (off)' })),
+  // The operators' tokens (the admin endpoint, every site, /faults): checked for strength where they are read.
+  ADMIN_TOKEN: optional(z.string()),
+  ADMIN_TOKENS: optional(z.string()),
+  // Retention of inbox rows (and, in the orchestrator, of ended sagas' history).
+  INBOX_RETENTION_MS: wholeNumberEnv(0),
+  RETENTION_BATCH_SIZE: wholeNumberEnv(1),
+  RETENTION_INTERVAL_MS: wholeNumberEnv(0),
 });
 
 export type ServiceEnvSchema = z.ZodTypeAny;
