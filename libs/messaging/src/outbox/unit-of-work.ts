@@ -84,7 +84,6 @@ export class UnitOfWork {
     const runner = this.dataSource.createQueryRunner();
     const client = (await runner.connect()) as PoolClient;
     let open = false;
-    let marks: string[] = [];
     try {
       open = true;
       if (cause) {
@@ -105,20 +104,11 @@ export class UnitOfWork {
       const tx = new OutboxTransaction(runner.manager, cause);
       const result = await work(tx);
       const tw = hopTiming ? Date.now() : 0;
-      const records = outboxRecords(tx.pending, this.options.catalogue);
-      const outbox = outboxInsertSql(records);
-      const notify = outbox && this.options.relayIsRemote?.() ? `SELECT pg_notify('outbox_messages', '');` : '';
-      // Rows the relay published since the last commit are marked sent here, for free.
-      marks = this.options.outbox?.takeMarks() ?? [];
-      const mark = outboxMarkSentSql(marks);
-      const results = (await client.query(`${outbox ? `${outbox}; ` : ''}${mark ? `${mark}; ` : ''}${notify} COMMIT`)) as unknown as QueryResult | QueryResult[];
+      await this.commit(client, outboxRecords(tx.pending, this.options.catalogue));
       open = false;
-      marks = [];
       hopTiming?.record({ ev: 'uow', cause: cause?.id, out: tx.pending.map((e) => e.id), t0, tw, tc: Date.now() });
-      this.handOff(records, results);
       return { status: 'done', result, published: tx.pending };
     } catch (error) {
-      if (marks.length > 0) this.options.outbox?.returnMarks(marks);
       if (open) await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
@@ -141,7 +131,6 @@ export class UnitOfWork {
     const runner = this.dataSource.createQueryRunner();
     const client = (await runner.connect()) as PoolClient;
     let open = false;
-    let marks: string[] = [];
     let settle: { resolve: () => void; reject: (error: unknown) => void } = { resolve: () => undefined, reject: () => undefined };
     const committed = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
     committed.catch(() => undefined);
@@ -174,22 +163,15 @@ export class UnitOfWork {
         if (failed) active.aborted ??= failed.error;
       }
       if (active.aborted !== undefined) throw new BatchAborted(active.aborted);
-      const outbox = outboxInsertSql(active.records);
-      const notify = outbox && this.options.relayIsRemote?.() ? `SELECT pg_notify('outbox_messages', '');` : '';
-      marks = this.options.outbox?.takeMarks() ?? [];
-      const mark = outboxMarkSentSql(marks);
-      const results = (await client.query(`${outbox ? `${outbox}; ` : ''}${mark ? `${mark}; ` : ''}${notify} COMMIT`)) as unknown as QueryResult | QueryResult[];
+      await this.commit(client, active.records);
       open = false;
-      marks = [];
       active.closed = true;
-      this.handOff(active.records, results);
       settle.resolve();
       // A handler that fails after the commit (its own follow-up) is handled again alone:
       // its inbox row makes that a duplicate, so nothing happens twice.
       const outcomes = await Promise.allSettled(handlers);
       return outcomes.every((outcome) => outcome.status === 'fulfilled');
     } catch (error) {
-      if (marks.length > 0) this.options.outbox?.returnMarks(marks);
       if (scope) scope.closed = true;
       if (open) await client.query('ROLLBACK').catch(() => undefined);
       open = false;
@@ -228,6 +210,26 @@ export class UnitOfWork {
     scope.reached();
     await scope.committed;
     return { status: 'done', result, published: tx.pending };
+  }
+
+  /**
+   * The last round trip of a unit of work: the outbox rows, the NOTIFY that wakes a relay
+   * in another process, the marks of rows this process's relay published since the last
+   * commit (sent_at, for free), and COMMIT. Then the rows go to the relay of this process.
+   */
+  private async commit(client: PoolClient, records: readonly OutboxRecord[]): Promise<void> {
+    const outbox = outboxInsertSql(records);
+    const notify = outbox && this.options.relayIsRemote?.() ? `SELECT pg_notify('outbox_messages', '');` : '';
+    const marks = this.options.outbox?.takeMarks() ?? [];
+    const mark = outboxMarkSentSql(marks);
+    let results: QueryResult | QueryResult[];
+    try {
+      results = (await client.query(`${outbox ? `${outbox}; ` : ''}${mark ? `${mark}; ` : ''}${notify} COMMIT`)) as unknown as QueryResult | QueryResult[];
+    } catch (error) {
+      if (marks.length > 0) this.options.outbox?.returnMarks(marks);
+      throw error;
+    }
+    this.handOff(records, results);
   }
 
   /** Gives committed rows to the relay of this process (or wakes it), with the positions the INSERT returned. */
