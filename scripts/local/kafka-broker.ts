@@ -44,6 +44,11 @@ export interface StartKafkaOptions {
   existingBrokers?: string;
   /** Progress lines; default console.log. */
   log?: (line: string) => void;
+  /**
+   * A second listener, SASL_PLAINTEXT with SCRAM-SHA-256, on `port`, for these users
+   * (name → password, written into the storage at format time: a fresh `dataDir`).
+   */
+  sasl?: { readonly port: number; readonly users: Readonly<Record<string, string>> };
 }
 
 export interface KafkaBroker {
@@ -135,13 +140,13 @@ async function launch(options: LaunchOptions, releasePort: () => void): Promise<
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
 
-    fs.writeFileSync(propsFile, serverProperties({ port, controllerPort, dataDir }));
+    fs.writeFileSync(propsFile, serverProperties({ port, controllerPort, dataDir, saslPort: options.sasl?.port }));
     const loggingArgs = writeLoggingConfig(home, major);
     const javaArgs = [...jvmOptions(), ...loggingArgs, '-cp', path.join(jars, '*')];
 
     if (!fs.existsSync(path.join(dataDir, 'meta.properties'))) {
       fs.rmSync(dataDir, { recursive: true, force: true });
-      formatStorage(javaArgs, propsFile, major, logFile);
+      formatStorage(javaArgs, propsFile, major, logFile, options.sasl?.users);
       fs.writeFileSync(versionFile, `${version}\n`);
     }
 
@@ -423,16 +428,23 @@ export function fetchKafkaJars(version: string, log: (line: string) => void = co
 
 // ---- broker configuration -----------------------------------------------------------
 
-function serverProperties({ port, controllerPort, dataDir }: { port: number; controllerPort: number; dataDir: string }): string {
+function serverProperties({ port, controllerPort, dataDir, saslPort }: { port: number; controllerPort: number; dataDir: string; saslPort?: number }): string {
+  const sasl = saslPort === undefined ? '' : `,SASL_PLAINTEXT://127.0.0.1:${saslPort}`;
   return `# Written by scripts/local/kafka-broker.ts on every start; edits are lost.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:${controllerPort}
-listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
-advertised.listeners=PLAINTEXT://127.0.0.1:${port}
+listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${sasl}
+advertised.listeners=PLAINTEXT://127.0.0.1:${port}${sasl}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT${
+    saslPort === undefined
+      ? ''
+      : `
+sasl.enabled.mechanisms=SCRAM-SHA-256
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;`
+  }
 log.dirs=${dataDir}
 # Topics come from libs/contracts/src/topics.ts only: a typo must fail, not create a topic.
 auto.create.topics.enable=false
@@ -507,10 +519,11 @@ log4j.logger.org.apache.kafka.clients=WARN
   return [`-Dlog4j.configuration=file:${file}`];
 }
 
-function formatStorage(javaArgs: string[], propsFile: string, major: number, logFile: string): void {
+function formatStorage(javaArgs: string[], propsFile: string, major: number, logFile: string, scramUsers: Readonly<Record<string, string>> = {}): void {
   const clusterId = randomBytes(16).toString('base64url');
+  const scram = Object.entries(scramUsers).flatMap(([name, password]) => ['--add-scram', `SCRAM-SHA-256=[name=${name},password=${password}]`]);
   const run = (extra: string[]) =>
-    spawnSync(javaBinary(), [...javaArgs, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', propsFile, '--ignore-formatted', ...extra], {
+    spawnSync(javaBinary(), [...javaArgs, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', propsFile, '--ignore-formatted', ...scram, ...extra], {
       encoding: 'utf8',
     });
   let result = run([]);

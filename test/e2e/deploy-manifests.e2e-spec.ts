@@ -49,6 +49,10 @@ const SERVICE_NAMES = Object.keys(SERVICES) as ServiceName[];
 const OPTIONAL_ENV: Readonly<Record<string, string>> = {
   KAFKA_TOPIC_PREFIX: 'empty: the spec topic names (set it to share a Kafka between environments)',
   KAFKA_GROUP_ID: 'default: the topic prefix and the service name',
+  KAFKA_SASL_MECHANISM: 'unset: no SASL (a broker that wants it names the mechanism: scram-sha-256, scram-sha-512 or plain)',
+  KAFKA_SASL_USERNAME: "unset: no SASL (the service's broker principal, see infra/kafka-acls.md)",
+  KAFKA_SASL_PASSWORD: 'unset: no SASL',
+  KAFKA_SSL: 'unset: plaintext to the broker (1: TLS)',
   KAFKA_PARTITIONS_CONCURRENCY: 'default 6 partitions handled at once per consumer',
   KAFKA_SESSION_TIMEOUT_MS: 'default 10 s',
   KAFKA_HEARTBEAT_INTERVAL_MS: 'default 3 s',

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { Kafka, type KafkaConfig, logLevel, Partitioners, type Producer, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { MessagingConfig } from '../config/messaging-config';
 
@@ -9,11 +9,34 @@ const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
-/** One kafkajs client per process, logging through pino. */
-export function createKafka(config: MessagingConfig, logger: Logger): Kafka {
+const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+
+/**
+ * How the service proves itself to the broker: SASL (KAFKA_SASL_MECHANISM: scram-sha-256,
+ * scram-sha-512 or plain, with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD — one
+ * principal per service, which the broker's topic ACLs name, see infra/kafka-acls.md) and
+ * TLS (KAFKA_SSL=1). Nothing when unset (a local broker). The password stays out of every
+ * log line and of MessagingConfig.
+ */
+export function kafkaSecurityFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<KafkaConfig, 'sasl' | 'ssl'> {
+  const ssl = env.KAFKA_SSL === '1' ? { ssl: true } : {};
+  const mechanism = env.KAFKA_SASL_MECHANISM?.trim().toLowerCase();
+  if (!mechanism) return ssl;
+  if (!(SASL_MECHANISMS as readonly string[]).includes(mechanism)) {
+    throw new Error(`KAFKA_SASL_MECHANISM must be one of ${SASL_MECHANISMS.join(', ')}, got "${mechanism.slice(0, 40)}"`);
+  }
+  const username = env.KAFKA_SASL_USERNAME ?? '';
+  const password = env.KAFKA_SASL_PASSWORD ?? '';
+  if (!username || !password) throw new Error('KAFKA_SASL_MECHANISM needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD');
+  return { ...ssl, sasl: { mechanism, username, password } as SASLOptions };
+}
+
+/** One kafkajs client per process, logging through pino; SASL and TLS from the environment (kafkaSecurityFromEnv). */
+export function createKafka(config: MessagingConfig, logger: Logger, security: Pick<KafkaConfig, 'sasl' | 'ssl'> = kafkaSecurityFromEnv()): Kafka {
   return new Kafka({
     clientId: config.service,
     brokers: config.brokers,
+    ...security,
     logLevel: logLevel.WARN,
     retry: { initialRetryTime: 200, retries: 10, maxRetryTime: 10_000 },
     logCreator:

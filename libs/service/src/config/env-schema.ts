@@ -59,6 +59,11 @@ export const SERVICE_ENV = z.object({
   KAFKA_BROKERS: optional(z.string().refine((text) => text.split(',').some((broker) => broker.trim() !== ''), 'must name at least one broker (host:port, comma-separated)')),
   KAFKA_TOPIC_PREFIX: optional(z.string().regex(/^[A-Za-z0-9._-]*$/, 'may hold only letters, digits, ".", "_" and "-"')),
   KAFKA_GROUP_ID: optional(z.string()),
+  // The service's broker principal (infra/kafka-acls.md); checked together where they are read.
+  KAFKA_SASL_MECHANISM: checkedEnv((text) => ['plain', 'scram-sha-256', 'scram-sha-512'].includes(text.trim().toLowerCase()), 'must be scram-sha-256, scram-sha-512 or plain'),
+  KAFKA_SASL_USERNAME: optional(z.string()),
+  KAFKA_SASL_PASSWORD: optional(z.string()),
+  KAFKA_SSL: optional(z.enum(['0', '1'], { message: 'must be 1 (TLS to the broker) or 0' })),
   KAFKA_PARTITIONS_CONCURRENCY: wholeNumberEnv(1),
   KAFKA_SESSION_TIMEOUT_MS: wholeNumberEnv(1),
   KAFKA_HEARTBEAT_INTERVAL_MS: wholeNumberEnv(1),
