@@ -342,10 +342,13 @@ export class SpareDatabasePool {
       await session.query(`CREATE ROLE ${id} NOLOGIN; GRANT ${id} TO CURRENT_USER`);
       await this.quiet();
       if (this.stopped) return null;
-      await session.query(`CREATE DATABASE ${id} OWNER ${id} TEMPLATE ${quoteIdentifier(this.options.names.template)}${this.options.strategyClause}`);
+      // Closed to everyone until PUBLIC's access is taken: nobody can reach a spare mid-build
+      // (CREATE DATABASE cannot share a transaction with the REVOKE), and a closed spare is
+      // never taken for a ready one by the sweep.
+      await session.query(`CREATE DATABASE ${id} OWNER ${id} TEMPLATE ${quoteIdentifier(this.options.names.template)}${this.options.strategyClause} ALLOW_CONNECTIONS false`);
       await this.quiet();
       if (this.stopped) return null;
-      await session.query(`REVOKE ALL ON DATABASE ${id} FROM PUBLIC; GRANT CONNECT, TEMPORARY ON DATABASE ${id} TO ${id}`);
+      await session.query(`REVOKE ALL ON DATABASE ${id} FROM PUBLIC; GRANT CONNECT, TEMPORARY ON DATABASE ${id} TO ${id}; ALTER DATABASE ${id} ALLOW_CONNECTIONS true`);
       complete = true;
       return spare;
     } finally {
