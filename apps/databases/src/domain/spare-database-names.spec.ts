@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { siteDatabaseNames } from '@sitesaga/contracts';
-import { spareDatabaseNames } from './spare-database-names';
+import { ANY_POOL_DATABASE, spareDatabaseNames } from './spare-database-names';
 
 const VERSION = '0123456789ab';
 const SITE_NAME = /^site_[0-9a-f]{32}$/;
@@ -38,5 +38,15 @@ describe('spare database names', () => {
     expect(() => spareDatabaseNames('x'.repeat(33), VERSION)).toThrow(/DATABASE_NAME_PREFIX/);
     expect(() => spareDatabaseNames('a"b', VERSION)).toThrow(/DATABASE_NAME_PREFIX/);
     expect(() => spareDatabaseNames('a-b', VERSION)).toThrow(/DATABASE_NAME_PREFIX/);
+  });
+
+  it('describes every pool database of any deployment, and no site, with ANY_POOL_DATABASE', () => {
+    const any = new RegExp(ANY_POOL_DATABASE);
+    for (const prefix of ['', 'sitesaga_', 'other_x_']) {
+      const pool = spareDatabaseNames(prefix, VERSION);
+      for (const name of [pool.newSpare(), pool.template, pool.templateBuild]) expect(name).toMatch(any);
+    }
+    expect(siteDatabaseNames(randomUUID()).databaseName).not.toMatch(any);
+    expect('sitesaga_site_saga').not.toMatch(any);
   });
 });

@@ -30,6 +30,13 @@ export interface SpareDatabaseNames {
   isCurrentSpare(name: string): boolean;
 }
 
+/**
+ * A spare or template name of ANY deployment on the server (any prefix), as a Postgres
+ * regular expression: what the pool alone governs (site-server/public-access.ts leaves
+ * them to it: the pool takes PUBLIC's access as the last step of a build).
+ */
+export const ANY_POOL_DATABASE = '(^|_)(spare_[0-9a-f]{8}_[0-9a-f]{16}|template_[0-9a-f]{12}(_build)?)$';
+
 /** Postgres truncates identifiers beyond 63 bytes; the longest name here (a spare) is the prefix + 31. */
 export const MAX_POOL_PREFIX_BYTES = 63 - 31;
 

@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { quoteIdentifier } from '../domain/sql-quoting';
 import { PROVISIONER_ROLE } from './provisioner-role';
+import { ANY_POOL_DATABASE } from '../domain/spare-database-names';
 
 /** A site's database: `site_` and 32 hex digits (libs/contracts, site-database-names.ts). */
 const SITE_DATABASE = '^site_[0-9a-f]{32}$';
@@ -53,13 +54,6 @@ export async function restrictPublicAccess(superuser: Client, ddlDatabase: strin
 }
 
 const RESTRICT_LOCK = 7_321_004;
-/**
- * The warm pool's spares and templates (spare-database-names.ts), of any deployment on this
- * server: the pool takes PUBLIC's access as the last step of a build, so that a spare PUBLIC
- * can still reach is one whose build is unfinished (swept, or still running elsewhere).
- * Revoking it here would make a half-built spare look ready.
- */
-const POOL_DATABASE = '_(spare_[0-9a-f]{8}_[0-9a-f]{16}|template_[0-9a-f]{12}(_build)?)$';
 
 async function restrict(superuser: Client, ddlDatabase: string, template1Url: URL): Promise<PublicAccessReport> {
   const { rows } = await superuser.query<{ datname: string }>(
@@ -67,7 +61,8 @@ async function restrict(superuser: Client, ddlDatabase: string, template1Url: UR
       WHERE datname !~ $1 AND datname !~ $2 AND datname <> 'template0'
         AND (has_database_privilege('public', oid, 'CONNECT') OR has_database_privilege('public', oid, 'TEMPORARY'))
       ORDER BY datname`,
-    [SITE_DATABASE, POOL_DATABASE],
+    // The warm pool's databases are the pool's to close: revoking a half-built spare would make it look ready.
+    [SITE_DATABASE, ANY_POOL_DATABASE],
   );
   const revoked: string[] = [];
   for (const { datname } of rows) {

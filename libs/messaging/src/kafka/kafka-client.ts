@@ -9,7 +9,8 @@ const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
-const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+/** The SASL mechanisms a service may use (KAFKA_SASL_MECHANISM, case-insensitive). */
+export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
 
 /**
  * How the service proves itself to the broker: SASL (KAFKA_SASL_MECHANISM: scram-sha-256,

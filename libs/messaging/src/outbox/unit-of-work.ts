@@ -6,7 +6,7 @@ import { type BackoffPolicy, backoffDelay } from '../retry/backoff';
 import { isConnectionFailure } from '../retry/connection-failure';
 import { deliveryAttemptOf } from '../retry/delivery-attempt';
 import { BusinessRejection, classifyFailure, describeError } from '../retry/failure-classification';
-import { inboxInsertSql, inboxInsertManySql } from '../inbox/inbox';
+import { inboxInsertSql } from '../inbox/inbox';
 import { hopTiming } from '../observability/hop-timing';
 import { adoptTransaction, forgetTransaction } from './adopted-transaction';
 import { BatchAborted, type BatchScope, batchScope } from './batch-scope';
@@ -87,7 +87,7 @@ export class UnitOfWork {
     try {
       open = true;
       if (cause) {
-        const [, inbox] = (await client.query(`BEGIN; ${inboxInsertSql(this.options.consumer, cause.id, cause.type)}`)) as unknown as [
+        const [, inbox] = (await client.query(`BEGIN; ${inboxInsertSql(this.options.consumer, [cause])}`)) as unknown as [
           QueryResult,
           QueryResult,
         ];
@@ -138,7 +138,7 @@ export class UnitOfWork {
     let scope: BatchScope | null = null;
     try {
       open = true;
-      const [, inbox] = (await client.query(`BEGIN; ${inboxInsertManySql(this.options.consumer, causes)}`)) as unknown as [QueryResult, QueryResult];
+      const [, inbox] = (await client.query(`BEGIN; ${inboxInsertSql(this.options.consumer, causes)}`)) as unknown as [QueryResult, QueryResult];
       const fresh = new Set((inbox.rows as { message_id: string }[]).map((row) => row.message_id));
       adoptTransaction(runner);
       const active: BatchScope = {

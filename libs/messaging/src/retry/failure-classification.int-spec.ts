@@ -53,7 +53,7 @@ afterAll(async () => {
 
 describe('failure classification against real Postgres errors', () => {
   it('classes a NUL byte inside a literal (the inbox insert of a NUL id) as unreadable: 08P01 is the input, not the connection', async () => {
-    const error = await refusal(client.query(inboxInsertSql('site-saga', 'bad\u0000id', 'CreateSite')));
+    const error = await refusal(client.query(inboxInsertSql('site-saga', [{ id: 'bad\u0000id', type: 'CreateSite' }])));
     expect(error.code).toBe('08P01');
     expect(classifyFailure(error)).toBe('unreadable');
     // The session survives it: the next statement on the same connection works.

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SASL_MECHANISMS } from '@sitesaga/messaging';
 
 /**
  * The environment a service reads, as one zod schema per service: the chassis' variables
@@ -60,7 +61,7 @@ export const SERVICE_ENV = z.object({
   KAFKA_TOPIC_PREFIX: optional(z.string().regex(/^[A-Za-z0-9._-]*$/, 'may hold only letters, digits, ".", "_" and "-"')),
   KAFKA_GROUP_ID: optional(z.string()),
   // The service's broker principal (infra/kafka-acls.md); checked together where they are read.
-  KAFKA_SASL_MECHANISM: checkedEnv((text) => ['plain', 'scram-sha-256', 'scram-sha-512'].includes(text.trim().toLowerCase()), 'must be scram-sha-256, scram-sha-512 or plain'),
+  KAFKA_SASL_MECHANISM: checkedEnv((text) => (SASL_MECHANISMS as readonly string[]).includes(text.trim().toLowerCase()), `must be one of ${SASL_MECHANISMS.join(', ')}`),
   KAFKA_SASL_USERNAME: optional(z.string()),
   KAFKA_SASL_PASSWORD: optional(z.string()),
   KAFKA_SSL: optional(z.enum(['0', '1'], { message: 'must be 1 (TLS to the broker) or 0' })),
