@@ -81,7 +81,15 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     const claim = await claimPort(home, port, controllerPort, log);
     switch (claim.kind) {
       case 'start':
-        return launch({ ...options, port, controllerPort, brokers, home, log }, claim.release);
+        try {
+          return await launch({ ...options, port, controllerPort, brokers, home, log }, claim.release);
+        } catch (error) {
+          // Free when claimed, taken by the time the JVM binds (another process's ephemeral
+          // port, on a busy machine): a broker of our own moves to the next pair.
+          if (!options.exclusive || !/Address already in use/.test(String(error))) throw error;
+          log(`port ${port} or ${controllerPort} was taken while the broker started; trying the next pair`);
+          continue;
+        }
       case 'adopt': {
         log(`adopting the broker a finished run left on ${brokers} (pid ${claim.pid})`);
         const stop = once(async () => {

@@ -44,7 +44,7 @@ function signal(name: 'SIGSTOP' | 'SIGCONT'): void {
 }
 
 beforeAll(async () => {
-  broker = await startKafka({ port: 39092, exclusive: true, existingBrokers: '', log: (line) => console.log(`[outage-kafka] ${line}`) });
+  broker = await startKafka({ port: 28092, exclusive: true, existingBrokers: '', log: (line) => console.log(`[outage-kafka] ${line}`) });
   if (!broker.startedHere) throw new Error('expected a broker of this test’s own');
   brokerPid = pidOf(broker);
   // RunningSystem and its services read the brokers from the environment (this worker's only).

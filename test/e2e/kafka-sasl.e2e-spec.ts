@@ -6,7 +6,6 @@ import { createKafka, kafkaSecurityFromEnv, messagingConfigFromEnv } from '@site
 import { Kafka, logLevel } from 'kafkajs';
 import pino from 'pino';
 import { type KafkaBroker, startKafka } from '../../scripts/local/kafka-broker';
-import { freePort } from '../support/service-process';
 
 /**
  * A broker that wants SASL/SCRAM on its listener: the services' client (createKafka, with
@@ -23,11 +22,12 @@ let saslBrokers: string;
 let dataDir: string;
 
 beforeAll(async () => {
-  const [port, saslPort] = [await freePort(), await freePort()];
+  // Ports below the kernel's ephemeral range (32768+), so no client socket takes them while
+  // the JVM starts; the broker's pair moves on if another run holds it.
+  const saslPort = 28_292;
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kafka-sasl-'));
   broker = await startKafka({
-    port,
-    controllerPort: await freePort(),
+    port: 28_192,
     exclusive: true,
     existingBrokers: '',
     dataDir,
