@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { ALL_TOPICS, SITE_CATALOGUE, Topics } from '@sitesaga/contracts';
 import { runService, serveApiDocs } from '@sitesaga/service';
-import { SAGA_ENTITIES } from '@sitesaga/saga';
+import { SAGA_ENTITIES, SagaStore, sagaPreload } from '@sitesaga/saga';
 import { SITE_SAGA_API_DOCS } from './docs/site-saga-api-docs';
 import { SITE_SAGA_MIGRATIONS } from './persistence/site-saga-migrations';
 import { SiteSagaModule } from './site-saga.module';
@@ -28,6 +28,8 @@ void runService({
   // Its handlers are cheap (load, decide, save): the messages of a fetched batch share
   // one transaction, which saves most of a unit of work's round trips under load.
   batchSize: 32,
+  // ...and read their sagas with its BEGIN, in one statement (saves are deferred to the COMMIT).
+  preload: sagaPreload(new SagaStore()),
   entities: [...SAGA_ENTITIES],
   migrations: [...SITE_SAGA_MIGRATIONS],
   module: (infrastructure) => SiteSagaModule.register(infrastructure, configOrExit()),

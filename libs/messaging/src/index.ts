@@ -6,6 +6,7 @@ export * from './retry/failure-classification';
 export * from './retry/connection-failure';
 export * from './inbox/inbox';
 export * from './outbox/transaction';
+export * from './outbox/deferred-writes';
 export * from './outbox/outbox-writer';
 export * from './outbox/unit-of-work';
 export * from './outbox/outbox-relay';

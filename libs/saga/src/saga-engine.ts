@@ -3,8 +3,8 @@ import type { Envelope } from '@sitesaga/message-kit';
 import type { EntityManager } from 'typeorm';
 import { type Decision, decide, type SagaCause, type SagaInput } from './decide';
 import { type AnySagaDefinition, type OutgoingMessage, type SagaDefinition, scaleTimings } from './define-saga';
-import { SagaNotFound, UnknownSagaType } from './errors';
-import { type DueDeadline, SagaStore } from './persistence/saga-store';
+import { SagaAlreadyStarted, SagaNotFound, UnknownSagaType } from './errors';
+import { type DeferredSagaWrite, type DueDeadline, SagaStore } from './persistence/saga-store';
 import { redactSagaData } from './redaction';
 import { isTerminal, type SagaState } from './saga-state';
 
@@ -15,6 +15,37 @@ import { isTerminal, type SagaState } from './saga-state';
 export interface SagaTransaction {
   readonly manager: EntityManager;
   publish(envelope: Envelope): void;
+  /**
+   * Shared by every handler of the database transaction (libs/messaging's `Transaction.shared`):
+   * the engine keeps there each saga as this transaction last wrote it (or as `sagaPreload`
+   * read it with BEGIN), so a second message of the same saga in a batch needs no SELECT.
+   */
+  readonly shared?: Map<string, unknown>;
+  /** Runs a write with the COMMIT (libs/messaging's `Transaction.defer`): saves then cost no round trip of their own. */
+  defer?(write: DeferredSagaWrite): void;
+}
+
+/** Where a transaction's shared map holds saga `id`. */
+const sagaKey = (id: string): string => `saga:${id.toLowerCase()}`;
+
+/**
+ * A unit-of-work preload (libs/messaging's `Preload`) that reads the sagas of a batch's
+ * messages with its BEGIN, in one statement: the engine then finds them in the transaction's
+ * shared map instead of loading each one in a round trip of its own.
+ */
+export function sagaPreload(store: SagaStore): {
+  sql(causes: readonly Envelope[]): string | null;
+  accept(rows: readonly Record<string, unknown>[], causes: readonly Envelope[], shared: Map<string, unknown>): void;
+} {
+  return {
+    sql: (causes) => store.loadManySql(causes.map((cause) => cause.sagaId)),
+    accept: (rows, _causes, shared) => {
+      for (const row of rows) {
+        const state = store.fromLoadedRow(row);
+        shared.set(sagaKey(state.id), state);
+      }
+    },
+  };
 }
 
 export interface SagaEngineOptions {
@@ -85,8 +116,11 @@ export class SagaEngine {
   /** Starts a saga: inserts it with its first commands. Throws SagaAlreadyStarted when `sagaId` exists. */
   async start<D>(tx: SagaTransaction, definition: SagaDefinition<D> | string, input: StartSaga<D>): Promise<SagaState<D>> {
     const registered = this.definition(typeof definition === 'string' ? definition : definition.type) as SagaDefinition<D>;
+    // Read with BEGIN (sagaPreload): the id is taken. Not read: the insert checks it.
+    if (tx.shared?.get(sagaKey(input.sagaId))) throw new SagaAlreadyStarted(input.sagaId);
     const decision = decide(registered, null, { kind: 'start', ...input }, this.clock(), this.options);
-    const state = await this.store.insert(tx.manager, decision.state, decision.history);
+    const state = await this.store.insert(tx, decision.state, decision.history);
+    this.remember(tx, state);
     this.publish(tx, decision);
     return state;
   }
@@ -97,14 +131,14 @@ export class SagaEngine {
    * `duringOutage`: see SagaInput (a transient failure then spends no attempt).
    */
   async handleReply(tx: SagaTransaction, envelope: Envelope, options: { duringOutage?: boolean } = {}): Promise<boolean> {
-    const state = await this.store.load(tx.manager, envelope.sagaId);
+    const state = await this.load(tx, envelope.sagaId);
     if (!state) return false;
     const definition = this.definitions.get(state.type);
     if (!definition) {
       // Its definition is gone (renamed, removed): no reply can ever move it. Set it aside
       // for a person, once; later replies to it are only recorded.
       if (isTerminal(state.status)) {
-        await this.store.appendHistory(tx.manager, state.id, [
+        await this.store.appendHistory(tx, state.id, [
           { direction: 'in', topic: null, messageId: envelope.id, type: envelope.type, step: null, at: this.clock() },
         ]);
       } else {
@@ -122,7 +156,7 @@ export class SagaEngine {
    * changed since is left alone: it is not the one that was found due.
    */
   async fireDeadline(tx: SagaTransaction, sagaId: string, step: string, now: Date = this.clock(), expected?: Date): Promise<boolean> {
-    const state = await this.store.load(tx.manager, sagaId);
+    const state = await this.load(tx, sagaId);
     if (!state) return false;
     if (expected !== undefined && state.steps.find((candidate) => candidate.name === step)?.deadlineAt?.getTime() !== expected.getTime()) return false;
     const decision = await this.apply(tx, this.definition(state.type), state, { kind: 'deadline', step }, now);
@@ -136,7 +170,7 @@ export class SagaEngine {
    * saga does not exist. An operator's retry tries it again once the cause is fixed.
    */
   async quarantine(tx: SagaTransaction, sagaId: string, step: string | null, reason: string, causationId: string | null = null): Promise<boolean> {
-    const state = await this.store.load(tx.manager, sagaId);
+    const state = await this.load(tx, sagaId);
     if (!state) return false;
     await this.quarantineState(tx, state, { step, reason, causationId, now: this.clock() });
     return true;
@@ -150,7 +184,7 @@ export class SagaEngine {
       const history = [
         { direction: 'in' as const, topic: null, messageId: quarantine.causationId, type: 'Quarantined', step: quarantine.step, at: quarantine.now },
       ];
-      await this.store.save(tx.manager, state, { ...state, updatedAt: quarantine.now, steps }, history);
+      this.remember(tx, await this.store.save(tx, state, { ...state, updatedAt: quarantine.now, steps }, history));
       return;
     }
     const causation = { sagaId: state.id, correlationId: state.correlationId, causationId: quarantine.causationId };
@@ -181,7 +215,7 @@ export class SagaEngine {
         at: quarantine.now,
       })),
     ];
-    await this.store.save(tx.manager, state, next, history);
+    this.remember(tx, await this.store.save(tx, state, next, history));
     for (const { envelope } of outgoing) tx.publish(envelope);
   }
 
@@ -220,10 +254,11 @@ export class SagaEngine {
   private async apply<D>(tx: SagaTransaction, definition: SagaDefinition<D>, state: SagaState<D>, input: SagaInput<D>, now: Date): Promise<Decision<D>> {
     const decision = decide(definition, state, input, now, this.options);
     if (decision.ignored !== null) {
-      await this.store.appendHistory(tx.manager, state.id, decision.history);
+      await this.store.appendHistory(tx, state.id, decision.history);
       return decision;
     }
-    const saved = await this.store.save(tx.manager, state, decision.state, decision.history);
+    const saved = await this.store.save(tx, state, decision.state, decision.history);
+    this.remember(tx, saved);
     this.publish(tx, decision);
     return { ...decision, state: saved };
   }
@@ -232,8 +267,18 @@ export class SagaEngine {
     for (const envelope of decision.outgoing) tx.publish(envelope);
   }
 
+  /** The saga as this transaction last saw it (see SagaTransaction.shared), else from the store. */
+  private async load(tx: SagaTransaction, sagaId: string): Promise<SagaState | null> {
+    const known = tx.shared?.get(sagaKey(sagaId)) as SagaState | undefined;
+    return known ?? this.store.load(tx.manager, sagaId);
+  }
+
+  private remember(tx: SagaTransaction, state: SagaState): void {
+    tx.shared?.set(sagaKey(state.id), state);
+  }
+
   private async loadExisting(tx: SagaTransaction, sagaId: string): Promise<SagaState> {
-    const state = await this.store.load(tx.manager, sagaId);
+    const state = await this.load(tx, sagaId);
     if (!state) throw new SagaNotFound(sagaId);
     return state;
   }

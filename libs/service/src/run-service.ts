@@ -12,6 +12,7 @@ import {
   messagingConfigFromEnv,
   type MessagingConfig,
   MessagingModule,
+  type Preload,
   runMigrationsExclusively,
 } from '@sitesaga/messaging';
 import { type ServiceEnvSchema, validateEnvironment } from './config/env-schema';
@@ -39,6 +40,8 @@ export interface ServiceSpec {
   readonly topics: readonly string[];
   /** Messages of a fetched batch handled in one unit of work by default (MESSAGING_BATCH_SIZE overrides; see MessagingConfig). */
   readonly batchSize?: number;
+  /** What each unit of work reads with its BEGIN for the handlers (see Preload in libs/messaging). */
+  readonly preload?: Preload;
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   readonly entities: MixedList<Function | string>;
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -94,7 +97,7 @@ export function serviceInfrastructure(spec: ServiceSpec, env: NodeJS.ProcessEnv 
         },
       }),
       // Fault injection, for every command handler at once (off unless FAULTS or PUT /faults say otherwise).
-      MessagingModule.forRoot({ config, logger, databaseUrl, catalogue: spec.catalogue, topics: spec.topics, intercept: (command) => faults.apply(command) }),
+      MessagingModule.forRoot({ config, logger, databaseUrl, catalogue: spec.catalogue, topics: spec.topics, intercept: (command) => faults.apply(command), preload: spec.preload }),
       ServiceModule.forRoot(faults),
     ],
   };

@@ -1,5 +1,4 @@
-import { type HistoryEntry, type SagaState, SagaStore, type SagaStoreOptions } from '@sitesaga/saga';
-import type { EntityManager } from 'typeorm';
+import { type HistoryEntry, type SagaState, SagaStore, type SagaStoreOptions, type SagaWriteTarget } from '@sitesaga/saga';
 import type { SagaMetrics } from './saga-metrics';
 
 /**
@@ -15,8 +14,8 @@ export class MeasuredSagaStore extends SagaStore {
     super(options);
   }
 
-  override async save<D>(manager: EntityManager, previous: SagaState<D>, next: SagaState<D>, history?: readonly HistoryEntry[]): Promise<SagaState<D>> {
-    const saved = await super.save(manager, previous, next, history);
+  override async save<D>(target: SagaWriteTarget, previous: SagaState<D>, next: SagaState<D>, history?: readonly HistoryEntry[]): Promise<SagaState<D>> {
+    const saved = await super.save(target, previous, next, history);
     try {
       this.metrics.saved(previous, saved);
     } catch {

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { EntityManager } from 'typeorm';
 import { TransientFailure } from '../retry/failure-classification';
+import type { DeferredWrite } from './deferred-writes';
 import type { OutboxRecord } from './outbox-writer';
 
 /**
@@ -26,6 +27,10 @@ export interface BatchScope {
   /** Causes whose inbox row already existed, or that a handler of the batch has handled: a run for them is a duplicate. */
   readonly duplicates: Set<string>;
   readonly records: OutboxRecord[];
+  /** The transaction's shared map (Transaction.shared), one for every handler of the batch. */
+  readonly shared: Map<string, unknown>;
+  /** Every handler's deferred writes, in order: they run with the batch's COMMIT. */
+  readonly deferred: DeferredWrite[];
   /** Settles when the batch commits (or rejects with BatchAborted when it is rolled back). */
   readonly committed: Promise<void>;
   /** The handler now running has finished its work: the batch may move to the next message. */

@@ -10,6 +10,7 @@ import { inboxInsertSql } from '../inbox/inbox';
 import { hopTiming } from '../observability/hop-timing';
 import { adoptTransaction, forgetTransaction } from './adopted-transaction';
 import { BatchAborted, type BatchScope, batchScope } from './batch-scope';
+import { type DeferredWrite, explainCommitFailure, inlineParameters, type Preload } from './deferred-writes';
 import { type CommittedOutboxRecord, type OutboxRecord, outboxInsertSql, outboxMarkSentSql, outboxRecords } from './outbox-writer';
 import { OutboxTransaction, type Transaction } from './transaction';
 
@@ -51,6 +52,8 @@ export interface UnitOfWorkOptions {
    * to fail the attempt, or say `drop` to consume the command without answering it.
    */
   readonly intercept?: (command: Envelope) => 'proceed' | 'drop';
+  /** What to read with BEGIN and the inbox rows, for the handlers of the messages (see Preload). */
+  readonly preload?: Preload;
 }
 
 /**
@@ -77,20 +80,19 @@ export class UnitOfWork {
   async run<T>(cause: Envelope | null, work: (tx: Transaction) => Promise<T>): Promise<UnitOfWorkOutcome<T>> {
     const scope = batchScope.getStore();
     if (scope && scope.owner === this && !scope.closed && !scope.inRun) return this.joinBatch(scope, cause, work);
-    // Round trips are what a unit of work costs here, so it takes four, not six: BEGIN
-    // travels with the inbox INSERT, and the outbox INSERT with the COMMIT (the simple
-    // query protocol carries several statements; values are quoted by pg's escapeLiteral).
+    // Round trips are what a unit of work costs here, so it takes two, not six or more:
+    // BEGIN travels with the inbox INSERT (and the preload), and the deferred writes and
+    // the outbox INSERT with the COMMIT (the simple query protocol carries several
+    // statements; values are quoted by pg's escapeLiteral).
     const t0 = hopTiming ? Date.now() : 0;
     const runner = this.dataSource.createQueryRunner();
     const client = (await runner.connect()) as PoolClient;
     let open = false;
+    const shared = new Map<string, unknown>();
     try {
       open = true;
       if (cause) {
-        const [, inbox] = (await client.query(`BEGIN; ${inboxInsertSql(this.options.consumer, [cause])}`)) as unknown as [
-          QueryResult,
-          QueryResult,
-        ];
+        const [, inbox] = await this.begin(client, [cause], shared);
         if (inbox.rowCount !== 1) {
           await client.query('ROLLBACK');
           open = false;
@@ -101,10 +103,10 @@ export class UnitOfWork {
       }
       // TypeORM must see the transaction as its own: `manager.save` then opens none.
       adoptTransaction(runner);
-      const tx = new OutboxTransaction(runner.manager, cause);
+      const tx = new OutboxTransaction(runner.manager, cause, shared);
       const result = await work(tx);
       const tw = hopTiming ? Date.now() : 0;
-      await this.commit(client, outboxRecords(tx.pending, this.options.catalogue));
+      await this.commit(client, outboxRecords(tx.pending, this.options.catalogue), tx.deferred);
       open = false;
       hopTiming?.record({ ev: 'uow', cause: cause?.id, out: tx.pending.map((e) => e.id), t0, tw, tc: Date.now() });
       return { status: 'done', result, published: tx.pending };
@@ -138,7 +140,8 @@ export class UnitOfWork {
     let scope: BatchScope | null = null;
     try {
       open = true;
-      const [, inbox] = (await client.query(`BEGIN; ${inboxInsertSql(this.options.consumer, causes)}`)) as unknown as [QueryResult, QueryResult];
+      const shared = new Map<string, unknown>();
+      const [, inbox] = await this.begin(client, causes, shared);
       const fresh = new Set((inbox.rows as { message_id: string }[]).map((row) => row.message_id));
       adoptTransaction(runner);
       const active: BatchScope = {
@@ -146,6 +149,8 @@ export class UnitOfWork {
         manager: runner.manager,
         duplicates: new Set(causes.filter((cause) => !fresh.has(cause.id)).map((cause) => cause.id)),
         records: [],
+        shared,
+        deferred: [],
         committed,
         reached: () => undefined,
         aborted: undefined,
@@ -163,7 +168,7 @@ export class UnitOfWork {
         if (failed) active.aborted ??= failed.error;
       }
       if (active.aborted !== undefined) throw new BatchAborted(active.aborted);
-      await this.commit(client, active.records);
+      await this.commit(client, active.records, active.deferred);
       open = false;
       active.closed = true;
       settle.resolve();
@@ -198,7 +203,7 @@ export class UnitOfWork {
     let tx: OutboxTransaction;
     let result: T;
     try {
-      tx = new OutboxTransaction(scope.manager, cause);
+      tx = new OutboxTransaction(scope.manager, cause, scope.shared, scope.deferred);
       result = await work(tx);
     } catch (error) {
       scope.aborted ??= error;
@@ -213,33 +218,46 @@ export class UnitOfWork {
   }
 
   /**
-   * The last round trip of a unit of work: the outbox rows, the NOTIFY that wakes a relay
-   * in another process, the marks of rows this process's relay published since the last
-   * commit (sent_at, for free), and COMMIT. Then the rows go to the relay of this process.
+   * The first round trip of a unit of work for `causes`: BEGIN, their inbox rows, and the
+   * preload (its rows filed in `shared`). Returns the BEGIN and inbox results.
    */
-  private async commit(client: PoolClient, records: readonly OutboxRecord[]): Promise<void> {
+  private async begin(client: PoolClient, causes: readonly Envelope[], shared: Map<string, unknown>): Promise<[QueryResult, QueryResult]> {
+    const preload = this.options.preload?.sql(causes) ?? null;
+    const results = (await client.query(`BEGIN; ${inboxInsertSql(this.options.consumer, causes)}${preload ? `; ${preload}` : ''}`)) as unknown as QueryResult[];
+    if (preload) this.options.preload!.accept(results[2]!.rows as Record<string, unknown>[], causes, shared);
+    return [results[0]!, results[1]!];
+  }
+
+  /**
+   * The last round trip of a unit of work: the deferred writes, the outbox rows, the
+   * NOTIFY that wakes a relay in another process, the marks of rows this process's relay
+   * published since the last commit (sent_at, for free), and COMMIT. Then the rows go to
+   * the relay of this process.
+   */
+  private async commit(client: PoolClient, records: readonly OutboxRecord[], deferred: readonly DeferredWrite[] = []): Promise<void> {
+    const writes = deferred.map((write) => `${inlineParameters(write.sql, write.params)}; `).join('');
     const outbox = outboxInsertSql(records);
     const notify = outbox && this.options.relayIsRemote?.() ? `SELECT pg_notify('outbox_messages', '');` : '';
     const marks = this.options.outbox?.takeMarks() ?? [];
     const mark = outboxMarkSentSql(marks);
     let results: QueryResult | QueryResult[];
     try {
-      results = (await client.query(`${outbox ? `${outbox}; ` : ''}${mark ? `${mark}; ` : ''}${notify} COMMIT`)) as unknown as QueryResult | QueryResult[];
+      results = (await client.query(`${writes}${outbox ? `${outbox}; ` : ''}${mark ? `${mark}; ` : ''}${notify} COMMIT`)) as unknown as QueryResult | QueryResult[];
     } catch (error) {
       if (marks.length > 0) this.options.outbox?.returnMarks(marks);
-      throw error;
+      throw explainCommitFailure(error, deferred);
     }
-    this.handOff(records, results);
+    this.handOff(records, Array.isArray(results) ? results[deferred.length]! : results);
   }
 
   /** Gives committed rows to the relay of this process (or wakes it), with the positions the INSERT returned. */
-  private handOff(records: readonly OutboxRecord[], results: QueryResult | QueryResult[]): void {
+  private handOff(records: readonly OutboxRecord[], inserts: QueryResult): void {
     if (records.length === 0) return;
     if (!this.options.outbox) {
       this.options.onOutboxWritten?.();
       return;
     }
-    const inserted = (Array.isArray(results) ? results[0]! : results).rows as { position: string; message_id: string }[];
+    const inserted = inserts.rows as { position: string; message_id: string }[];
     const positions = new Map(inserted.map((row) => [row.message_id, row.position]));
     this.options.outbox.handOff(records.map((record) => ({ ...record, position: positions.get(record.messageId)! })));
   }

@@ -21,6 +21,7 @@ import { MessagingMetrics } from '../observability/messaging-metrics';
 import { OutboxBacklogMetrics } from '../observability/outbox-backlog-metrics';
 import { OutboxRelay } from '../outbox/outbox-relay';
 import { inboxRetention, RetentionPruner } from '../retention/retention-pruner';
+import type { Preload } from '../outbox/deferred-writes';
 import { UnitOfWork } from '../outbox/unit-of-work';
 import { DATABASE_URL, KAFKA, LOGGER, MESSAGING_CONFIG, OUTBOX_PRODUCER } from './messaging.module.tokens';
 
@@ -36,6 +37,8 @@ export interface MessagingModuleOptions {
   readonly topics: readonly string[];
   /** Asked before every attempt of every participant command (the service chassis' fault injection). */
   readonly intercept?: (command: Envelope) => 'proceed' | 'drop';
+  /** What a unit of work reads with BEGIN for its messages' handlers (e.g. the orchestrator's sagas). */
+  readonly preload?: Preload;
 }
 
 /**
@@ -132,6 +135,7 @@ export class MessagingModule {
               relayIsRemote: () => !relay.leader,
               backoff: options.config.handlerBackoff,
               intercept: options.intercept,
+              preload: options.preload,
             }),
           inject: [getDataSourceToken(), OutboxRelay],
         },

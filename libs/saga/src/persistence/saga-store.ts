@@ -29,6 +29,33 @@ export interface SagaStoreOptions {
   readonly unsentGraceMs?: number;
 }
 
+/**
+ * A write the host's transaction runs with its COMMIT (libs/messaging's `Transaction.defer`
+ * has this shape): the statement, its parameters, and how to tell its failure.
+ */
+export interface DeferredSagaWrite {
+  readonly sql: string;
+  readonly params: readonly unknown[];
+  readonly explainFailure?: (error: unknown) => Error | undefined;
+}
+
+/**
+ * Where the store writes: an EntityManager (at once, in its transaction), or a transaction
+ * that can also `defer` a write to its COMMIT's round trip — then it is deferred, and its
+ * check (the version, the id not taken) fails the COMMIT instead of the call.
+ */
+export type SagaWriteTarget = EntityManager | { readonly manager: EntityManager; defer?(write: DeferredSagaWrite): void };
+
+const deferrerOf = (target: SagaWriteTarget): ((write: DeferredSagaWrite) => void) | null => {
+  const candidate = target as { manager?: unknown; defer?: (write: DeferredSagaWrite) => void };
+  return typeof candidate.defer === 'function' && candidate.manager !== undefined ? (write) => candidate.defer!(write) : null;
+};
+const managerOf = (target: SagaWriteTarget): EntityManager => ('query' in target && typeof target.query === 'function' ? target : (target as { manager: EntityManager }).manager);
+
+/** A deferred write's check failed: `saga_expect_one_row` raised `message` (SQLSTATE 40001). */
+const raised = (error: unknown, message: string): boolean =>
+  (error as { code?: unknown })?.code === '40001' && (error as { message?: unknown })?.message === message;
+
 const IDENTIFIER = /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/;
 
 export interface StoredHistoryEntry extends HistoryEntry {
@@ -77,6 +104,10 @@ const INSERT_SAGA = `
   steps AS (${withParameters(UPSERT_STEPS, 11, 12)}),
   history AS (${withParameters(INSERT_HISTORY, 11, 12)})
   SELECT count(*)::int AS written FROM saga`;
+
+/** A statement whose last SELECT counts the rows `saga` wrote, made to fail (40001) unless it is one: for a write deferred to the COMMIT. */
+const expectingOneRow = (sql: string, messageParameter: number): string =>
+  sql.replace(/SELECT count\(\*\)::int AS written FROM saga$/, `SELECT saga_expect_one_row(count(*), $${messageParameter}) FROM saga`);
 
 const SAVE_SAGA = `
   WITH saga AS (
@@ -180,6 +211,22 @@ const stepChanged = (before: StepState | undefined, after: StepState): boolean =
 /** `failure` null must be SQL NULL, not the JSON value null. */
 const jsonOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
 
+function stateFromRow<D>(row: SagaRow): SagaState<D> {
+  return {
+    id: row.id,
+    type: row.type,
+    status: row.status,
+    version: row.version,
+    data: row.data as D,
+    failure: row.failure,
+    correlationId: row.correlation_id,
+    searchKey: row.search_key,
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+    steps: row.steps.map(stepFromJson),
+  };
+}
+
 /**
  * Saga instances, steps and history in Postgres. Every method runs on the caller's
  * EntityManager, so it joins the caller's transaction (with the inbox and outbox rows).
@@ -199,25 +246,30 @@ export class SagaStore {
     if (!UUID.test(id)) return null;
     const rows = (await manager.query(LOAD_SAGA, [id])) as SagaRow[];
     const row = rows[0];
-    if (!row) return null;
-    return {
-      id: row.id,
-      type: row.type,
-      status: row.status,
-      version: row.version,
-      data: row.data as D,
-      failure: row.failure,
-      correlationId: row.correlation_id,
-      searchKey: row.search_key,
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-      steps: row.steps.map(stepFromJson),
-    };
+    return row ? stateFromRow<D>(row) : null;
   }
 
-  /** Writes a new saga with all its steps and its first history rows; SagaAlreadyStarted when the id is taken. */
-  async insert<D>(manager: EntityManager, state: SagaState<D>, history: readonly HistoryEntry[] = []): Promise<SagaState<D>> {
-    const rows = (await manager.query(INSERT_SAGA, [
+  /**
+   * The sagas of `ids` as one literal statement (no parameters), for a unit of work's
+   * preload: it travels with BEGIN. Null when none of the ids is a saga id. Its rows
+   * become states with `fromLoadedRow`.
+   */
+  loadManySql(ids: readonly string[]): string | null {
+    const valid = [...new Set(ids.filter((id) => UUID.test(id)))];
+    if (valid.length === 0) return null;
+    return LOAD_SAGA.replace('i.id = $1', `i.id IN (${valid.map((id) => `'${id.toLowerCase()}'`).join(', ')})`);
+  }
+
+  fromLoadedRow<D = unknown>(row: Record<string, unknown>): SagaState<D> {
+    return stateFromRow<D>(row as unknown as SagaRow);
+  }
+
+  /**
+   * Writes a new saga with all its steps and its first history rows; SagaAlreadyStarted when
+   * the id is taken — deferred (see SagaWriteTarget), from the COMMIT, which it fails.
+   */
+  async insert<D>(target: SagaWriteTarget, state: SagaState<D>, history: readonly HistoryEntry[] = []): Promise<SagaState<D>> {
+    const params = [
       state.id,
       state.type,
       state.status,
@@ -230,7 +282,18 @@ export class SagaStore {
       state.updatedAt,
       JSON.stringify(state.steps.map(stepToJson)),
       historyToJson(history),
-    ])) as { written: number }[];
+    ];
+    const defer = deferrerOf(target);
+    if (defer) {
+      const message = `saga ${state.id} already exists`;
+      defer({
+        sql: expectingOneRow(INSERT_SAGA, params.length + 1),
+        params: [...params, message],
+        explainFailure: (error) => (raised(error, message) ? new SagaAlreadyStarted(state.id) : undefined),
+      });
+      return state;
+    }
+    const rows = (await managerOf(target).query(INSERT_SAGA, params)) as { written: number }[];
     if (rows[0]?.written !== 1) throw new SagaAlreadyStarted(state.id);
     return state;
   }
@@ -240,9 +303,9 @@ export class SagaStore {
    * with only the steps that changed, and appends `history`. Returns `next` at its new version.
    * Throws SagaConcurrencyConflict (transient) when the version moved on.
    */
-  async save<D>(manager: EntityManager, previous: SagaState<D>, next: SagaState<D>, history: readonly HistoryEntry[] = []): Promise<SagaState<D>> {
+  async save<D>(target: SagaWriteTarget, previous: SagaState<D>, next: SagaState<D>, history: readonly HistoryEntry[] = []): Promise<SagaState<D>> {
     const changed = next.steps.filter((step) => stepChanged(previous.steps.find((before) => before.name === step.name), step));
-    const rows = (await manager.query(SAVE_SAGA, [
+    const params = [
       previous.id,
       previous.version,
       next.status,
@@ -252,15 +315,30 @@ export class SagaStore {
       next.updatedAt,
       JSON.stringify(changed.map(stepToJson)),
       historyToJson(history),
-    ])) as { written: number }[];
-    if (rows[0]?.written !== 1) throw new SagaConcurrencyConflict(previous.id, previous.version);
+    ];
+    const defer = deferrerOf(target);
+    if (defer) {
+      const message = `saga ${previous.id} changed since version ${previous.version} was loaded`;
+      defer({
+        sql: expectingOneRow(SAVE_SAGA, params.length + 1),
+        params: [...params, message],
+        explainFailure: (error) => (raised(error, message) ? new SagaConcurrencyConflict(previous.id, previous.version) : undefined),
+      });
+    } else {
+      const rows = (await managerOf(target).query(SAVE_SAGA, params)) as { written: number }[];
+      if (rows[0]?.written !== 1) throw new SagaConcurrencyConflict(previous.id, previous.version);
+    }
     return { ...next, version: previous.version + 1 };
   }
 
   /** Records messages that changed nothing (a late duplicate reply): no version bump, the saga is not touched. */
-  async appendHistory(manager: EntityManager, sagaId: string, history: readonly HistoryEntry[]): Promise<void> {
+  async appendHistory(target: SagaWriteTarget, sagaId: string, history: readonly HistoryEntry[]): Promise<void> {
     if (history.length === 0) return;
-    await manager.query(`WITH saga AS (SELECT $1::uuid AS id) ${withParameters(INSERT_HISTORY, 0, 2)}`, [sagaId, historyToJson(history)]);
+    const sql = `WITH saga AS (SELECT $1::uuid AS id) ${withParameters(INSERT_HISTORY, 0, 2)}`;
+    const params = [sagaId, historyToJson(history)];
+    const defer = deferrerOf(target);
+    if (defer) defer({ sql, params });
+    else await managerOf(target).query(sql, params);
   }
 
   /**
