@@ -108,6 +108,8 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
   private consumer: Consumer | null = null;
   private readonly deadLetterer: DeadLetterer;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Handlers by message type: Nest's lookup JSON-parses the pattern (and throws, for a plain type) on every message. */
+  private readonly handlersByType = new Map<string, MessageHandler>();
   private state: ConsumerState = 'stopped';
   private downSince: number | null = Date.now();
   private restarts = 0;
@@ -288,6 +290,18 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
       index += chunk.length;
       await heartbeat();
     }
+  }
+
+  /**
+   * Nest's handler of `pattern`, remembered when there is one: the map holds only the
+   * patterns the service registered, whatever types strangers send.
+   */
+  override getHandlerByPattern(pattern: string): MessageHandler | null {
+    const known = this.handlersByType.get(pattern);
+    if (known) return known;
+    const handler = super.getHandlerByPattern(pattern);
+    if (handler) this.handlersByType.set(pattern, handler);
+    return handler;
   }
 
   /** The chunk's messages with their handlers, or null when any of them needs the one-by-one path. */
