@@ -7,6 +7,9 @@
  *   2. ../shared/peers   Restate and DBOS on the same 4-step durable workflow (C = 1, 8, 32)
  *   3. bench:saga --stub the orchestrator alone, stub participants over the same Kafka (C = 1, 8, 32)
  *   4. bench:saga        the five real services (C = 1, 4 and 20)
+ *   5. bench:saga --stub --history 10000   C = 32 again, after 10,000 finished sagas were
+ *                        seeded: throughput must stay flat as history grows
+ *   6. bench:admin       the admin API with 1,000,000 sagas seeded (list p99 ≤ 50 ms)
  *
  * and prints issue 10's table: each measure, its reference, the ratio and the target.
  * Figures are printed, never asserted. Every JSON line is also written to
@@ -14,7 +17,7 @@
  *
  *   pnpm bench:compare                  the full comparison (about 15 minutes)
  *   pnpm bench:compare -- --quick       small counts: checks the harness, figures are rough
- *   options: --skip limits,peers,stub,real   leave parts out
+ *   options: --skip limits,peers,stub,real,history,admin   leave parts out
  *
  * The shared benches are copied into .local/ and installed there (npm ci) on first use.
  * Needs the services built (pnpm build); uses KAFKA_BROKERS and DATABASE_URL when they
@@ -37,8 +40,8 @@ const quick = values.quick ?? false;
 const skip = new Set((values.skip ?? '').split(',').filter(Boolean));
 
 const COUNTS = quick
-  ? { limits: 20, peers: 200, stub: { 1: 50, 8: 200, 32: 300 }, real: { 1: 10, 4: 20, 20: 40 } }
-  : { limits: 200, peers: 1000, stub: { 1: 300, 8: 1000, 32: 1000 }, real: { 1: 50, 4: 100, 20: 200 } };
+  ? { limits: 20, peers: 200, stub: { 1: 50, 8: 200, 32: 300 }, real: { 1: 10, 4: 20, 20: 40 }, history: 10_000, admin: 20_000 }
+  : { limits: 200, peers: 1000, stub: { 1: 300, 8: 1000, 32: 1000 }, real: { 1: 50, 4: 100, 20: 200 }, history: 10_000, admin: 1_000_000 };
 
 type Line = Record<string, unknown>;
 const outFile = path.join(REPO_ROOT, '.local', 'bench', `compare-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`);
@@ -99,10 +102,15 @@ function record(source: string, lines: Line[]): Line[] {
   return lines;
 }
 
-async function ourBench(mode: 'stub' | 'real', concurrency: number, n: number): Promise<Line | undefined> {
-  const args = ['exec', 'tsx', 'scripts/bench/saga.bench.ts', ...(mode === 'stub' ? ['--stub'] : []), '--sites', String(n), '--concurrency', String(concurrency), '--json'];
-  const lines = await run(path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), args.slice(2), REPO_ROOT);
-  return record(`saga-${mode}`, jsonLines(lines, 'SAGA_BENCH '))[0];
+async function ourBench(mode: 'stub' | 'real', concurrency: number, n: number, history = 0): Promise<Line | undefined> {
+  const args = ['scripts/bench/saga.bench.ts', ...(mode === 'stub' ? ['--stub'] : []), '--sites', String(n), '--concurrency', String(concurrency), '--history', String(history), '--json'];
+  const lines = await run(path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), args, REPO_ROOT);
+  return record(`saga-${mode}${history ? '-history' : ''}`, jsonLines(lines, 'SAGA_BENCH '))[0];
+}
+
+async function adminBench(sagas: number): Promise<Line | undefined> {
+  const lines = await run(path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), ['scripts/bench/admin.bench.ts', '--sagas', String(sagas), '--json'], REPO_ROOT);
+  return record('admin', jsonLines(lines, 'ADMIN_BENCH '))[0];
 }
 
 const num = (line: Line | undefined, key: string): number | undefined => {
@@ -114,7 +122,14 @@ const ratio = (ours: number | undefined, reference: number | undefined): number 
   ours === undefined || reference === undefined || reference === 0 ? undefined : ours / reference;
 
 async function main(): Promise<void> {
-  const results: { limits: Line[]; peers: Line[]; stub: Map<number, Line | undefined>; real: Map<number, Line | undefined> } = {
+  const results: {
+    limits: Line[];
+    peers: Line[];
+    stub: Map<number, Line | undefined>;
+    real: Map<number, Line | undefined>;
+    history?: Line;
+    admin?: Line;
+  } = {
     limits: [],
     peers: [],
     stub: new Map(),
@@ -137,6 +152,8 @@ async function main(): Promise<void> {
   }
   if (!skip.has('stub')) for (const [c, n] of Object.entries(COUNTS.stub)) results.stub.set(Number(c), await ourBench('stub', Number(c), n));
   if (!skip.has('real')) for (const [c, n] of Object.entries(COUNTS.real)) results.real.set(Number(c), await ourBench('real', Number(c), n));
+  if (!skip.has('history')) results.history = await ourBench('stub', 32, COUNTS.stub[32], COUNTS.history);
+  if (!skip.has('admin')) results.admin = await adminBench(COUNTS.admin);
 
   const limitsAt = (c: number): Line | undefined => results.limits.find((line) => line.concurrency === c);
   const peer = (engine: string, c: number): Line | undefined => results.peers.find((line) => line.engine === engine && line.concurrency === c);
@@ -165,6 +182,16 @@ async function main(): Promise<void> {
   add('orchestration only, C=32, sagas/s (vs Restate)', stub32, '', `Restate ${fmt(num(peer('restate', 32), 'throughput_per_s'))}`, num(peer('restate', 32), 'throughput_per_s'), '≥ 1.05× Restate', (r) => r >= 1.05);
   add('orchestration only, C=32, sagas/s (vs DBOS)', stub32, '', `DBOS ${fmt(num(peer('dbos', 32), 'throughput_per_s'))}`, num(peer('dbos', 32), 'throughput_per_s'), '≥ 2× DBOS', (r) => r >= 2);
   add('CPU per saga, orchestration only, C=32, everything counted', num(results.stub.get(32), 'machine_cpu_ms_per_saga'), ' ms', `Restate ${fmt(peerCpu('restate', 32), ' ms')}, DBOS ${fmt(peerCpu('dbos', 32), ' ms')}`, peerCpu('restate', 32), '≤ Restate', (r) => r <= 1);
+  add(
+    `orchestration only, C=32, sagas/s after ${COUNTS.history} finished sagas`,
+    num(results.history, 'per_s'),
+    '',
+    `without that history ${fmt(stub32)}`,
+    stub32,
+    '≥ 0.9×',
+    (r) => r >= 0.9,
+  );
+  add(`admin list p99 (worst filter), ${COUNTS.admin} sagas`, num(results.admin, 'list_p99_ms'), ' ms', 'target 50 ms', 50, '≤ 1× (50 ms)', (r) => r <= 1);
   add('CPU per site, real services, C=4, everything counted', num(real4, 'machine_cpu_ms_per_saga'), ' ms', `real work alone ${fmt(limitCpu(4), ' ms')}`, limitCpu(4), '≤ 1.15×', (r) => r <= 1.15);
 
   const header: Row = ['measure', 'the product', 'reference (same window)', undefined, 'target', undefined];

@@ -6,6 +6,8 @@
  *   pnpm bench:saga -- --stub             1000 sagas, 10 in flight, the orchestrator alone with
  *                                         stub participants answering at once over the same Kafka
  *   options: --sites N --concurrency N
+ *            --history N   first seeds N finished sagas (steps, history, inbox rows) into the
+ *                     orchestrator's database: does a saga cost the same with a long past?
  *            --json   also print one machine-readable line (`SAGA_BENCH {...}`), read by
  *                     `pnpm bench:compare` (scripts/bench/compare.ts)
  *   BENCH_HOPS=1 (with --stub): prints where a hop's time goes, from per-message timestamps
@@ -36,10 +38,17 @@ import {
 import { cpuMs, cpuTicks, machineBusyMs, rssMb } from '../../test/support/process-cpu';
 import { RunningSystem } from '../../test/support/system';
 import { withLocalInfrastructure } from './local-infrastructure';
+import { seedSagas } from './seed-sagas';
 
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((arg) => arg !== '--'),
-  options: { stub: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, sites: { type: 'string' }, concurrency: { type: 'string', default: '10' } },
+  options: {
+    stub: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    sites: { type: 'string' },
+    concurrency: { type: 'string', default: '10' },
+    history: { type: 'string', default: '0' },
+  },
 });
 const stub = values.stub ?? false;
 const total = Number(values.sites ?? (stub ? 1000 : 100));
@@ -163,6 +172,13 @@ async function main(): Promise<void> {
   });
   const apps = stub ? (['site-saga'] as const) : undefined;
   await system.start({ apps: apps ? [...apps] : undefined, partitions: 6, replicas: Number(process.env.BENCH_REPLICAS ?? 1) });
+  const history = Number(values.history ?? 0);
+  if (history > 0) {
+    const database = new URL(system.serverUrl);
+    database.pathname = `/${system.serviceDatabase('site-saga')}`;
+    await seedSagas(database.toString(), history, (line) => console.error(line));
+    console.log(`history: ${history} finished sagas seeded before the run`);
+  }
 
   const stubs: (() => Promise<void>)[] = [];
   if (stub) {
