@@ -95,7 +95,7 @@ export const bulkRequest = z
   })
   .strict()
   .superRefine((request, context) => {
-    if (request.action === 'abort' && request.reason === undefined) context.addIssue({ code: 'custom', path: ['reason'], message: 'is required to abort' });
+    if (request.action === 'abort' && request.dryRun !== true && request.reason === undefined) context.addIssue({ code: 'custom', path: ['reason'], message: 'is required to abort' });
   })
   .openapi('BulkRequest');
 export type BulkRequest = z.infer<typeof bulkRequest>;
