@@ -111,8 +111,8 @@ describe('bulk operations', () => {
     expect(printed.stdout).toMatch(/status=FAILED/);
 
     const metrics = await fetch(`${system.service('site-saga').url}/metrics`).then((response) => response.text());
-    expect(metrics).toMatch(/admin_bulk_operations_total\{action="retry",outcome="started"\} 1/);
-    expect(metrics).toMatch(/admin_bulk_operation_sagas_total\{action="retry",outcome="done"\} 4/);
+    expect(metrics).toMatch(/admin_bulk_operations_total\{action="retry",outcome="started"[^}]*\} 1\n/);
+    expect(metrics).toMatch(/admin_bulk_operation_sagas_total\{action="retry",outcome="done"[^}]*\} 4\n/);
   });
 
   it('skips and counts sagas the action no longer applies to, and resumes after the orchestrator restarts', async () => {

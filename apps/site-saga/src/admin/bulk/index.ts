@@ -5,6 +5,7 @@ import { BulkRunner } from './bulk-runner';
 
 export { AuditLog } from './audit-log';
 export { BulkController } from './bulk.controller';
+export { BulkPageController } from './bulk-page.controller';
 export { BulkRunner } from './bulk-runner';
 
 /** What AdminModule provides for bulk operations and the audit log. */
