@@ -274,6 +274,16 @@ function registerBulkRoutes(registry: OpenAPIRegistry): void {
   });
   registry.registerPath({
     method: 'get',
+    path: '/admin/bulk',
+    summary: 'The bulk operations and audit log web page (a sign-in form without credentials)',
+    tags: ['admin page'],
+    responses: {
+      200: { description: 'The page', content: { 'text/html': { schema: z.string() } } },
+      401: { description: 'The sign-in form', content: { 'text/html': { schema: z.string() } } },
+    },
+  });
+  registry.registerPath({
+    method: 'get',
     path: '/admin/audit-log',
     summary: 'What operators did (retry, abort, bulk operations), newest first',
     ...common,
