@@ -90,7 +90,10 @@ describe('bulk operations', () => {
     expect(started).toMatchObject({ code: 0 });
     const bulk = JSON.parse(started.stdout) as BulkOperation;
     expect(bulk).toMatchObject({ action: 'retry', status: 'completed', operator: 'alice', selected: 4, done: 4, skipped: 0, failed: 0, ratePerSecond: 2 });
-    await waitFor(async () => (await Promise.all(stuck.map(statusOf))).every((status) => status === 'COMPENSATED'), { within: '90s', what: 'four sagas COMPENSATED' });
+    await waitFor(async () => (await Promise.all(stuck.map(statusOf))).every((status) => status === 'COMPENSATED'), {
+      within: '90s',
+      what: 'four sagas COMPENSATED',
+    });
     for (const siteId of stuck) expect(system.outcome(siteId, [SiteCreated, SiteCreationRejected])).toBeUndefined();
     expect(stuck.every((siteId) => system.outcome(siteId, [SiteCreationFailed]))).toBe(true);
 
@@ -103,7 +106,14 @@ describe('bulk operations', () => {
     // The audit log: alice, the filter, the counts, the saga ids.
     const log = (await system.admin<AuditPage>('/admin/audit-log?action=bulk-retry')).body.items;
     expect(log).toHaveLength(1);
-    expect(log[0]).toMatchObject({ operator: 'alice', action: 'bulk-retry', outcome: 'started', bulkId: bulk.id, filter, bulk: { status: 'completed', done: 4 } });
+    expect(log[0]).toMatchObject({
+      operator: 'alice',
+      action: 'bulk-retry',
+      outcome: 'started',
+      bulkId: bulk.id,
+      filter,
+      bulk: { status: 'completed', done: 4 },
+    });
     expect(handled.map((item) => item.sagaId).sort()).toEqual([...stuck].sort());
     const printed = await saga(['audit-log', '--action', 'bulk-retry']);
     expect(printed.code).toBe(0);
@@ -154,7 +164,10 @@ describe('bulk operations', () => {
     });
     expect(bad.status).toBe(400);
     expect(bad.body.errors.map((error) => error.field).sort()).toEqual(['filter.colour', 'filter.createdFrom', 'filter.status', 'ratePerSecond']);
-    const empty = await system.admin<{ errors: { field: string }[] }>('/admin/bulk-operations', { method: 'POST', body: JSON.stringify({ action: 'retry', filter: {} }) });
+    const empty = await system.admin<{ errors: { field: string }[] }>('/admin/bulk-operations', {
+      method: 'POST',
+      body: JSON.stringify({ action: 'retry', filter: {} }),
+    });
     expect(empty).toMatchObject({ status: 400, body: { errors: [{ field: 'filter' }] } });
     const noReason = await system.admin<{ errors: { field: string }[] }>('/admin/bulk-operations', {
       method: 'POST',

@@ -40,7 +40,7 @@ const instant = (field: string) =>
     .datetime({ offset: true, message: `must be an ISO 8601 date-time with a zone, e.g. 2026-01-31T12:00:00Z` });
 
 /** Which sagas: the filters of `GET /admin/sagas` and more. Every field narrows; at least one is needed. */
-export const bulkFilter = z
+const bulkFilterFields = z
   .object({
     status: sagaStatus.optional(),
     type: z.string().regex(NAME, 'must be a saga type name (letters, digits, ._-; at most 100)').optional().openapi({ example: 'CreateSite' }),
@@ -58,7 +58,12 @@ export const bulkFilter = z
     createdFrom: instant('createdFrom').optional().openapi({ description: 'Created at or after' }),
     createdBefore: instant('createdBefore').optional().openapi({ description: 'Created before' }),
   })
-  .strict()
+  .strict();
+
+/** A filter as answers show it (already checked when it was given). */
+export const bulkFilterView = bulkFilterFields.openapi('BulkFilterView');
+
+export const bulkFilter = bulkFilterFields
   .superRefine((filter, context) => {
     if (Object.values(filter).every((value) => value === undefined)) {
       context.addIssue({ code: 'custom', path: [], message: 'give at least one filter (status, type, siteName, step, error, createdFrom, createdBefore)' });
@@ -95,7 +100,8 @@ export const bulkRequest = z
   })
   .strict()
   .superRefine((request, context) => {
-    if (request.action === 'abort' && request.dryRun !== true && request.reason === undefined) context.addIssue({ code: 'custom', path: ['reason'], message: 'is required to abort' });
+    if (request.action === 'abort' && request.dryRun !== true && request.reason === undefined)
+      context.addIssue({ code: 'custom', path: ['reason'], message: 'is required to abort' });
   })
   .openapi('BulkRequest');
 export type BulkRequest = z.infer<typeof bulkRequest>;
@@ -104,7 +110,7 @@ export const bulkDryRun = z
   .object({
     dryRun: z.literal(true),
     action: z.enum(BULK_ACTIONS),
-    filter: bulkFilter,
+    filter: bulkFilterView,
     matched: z.number().int().openapi({ description: 'Sagas the filter matches now' }),
     actionable: z.number().int().openapi({ description: 'Of those, how many are in a status the action applies to (the rest would be skipped)' }),
     byStatus: z.record(z.string(), z.number().int()),
@@ -114,26 +120,25 @@ export const bulkDryRun = z
   .openapi('BulkDryRun');
 export type BulkDryRun = z.infer<typeof bulkDryRun>;
 
-export const bulkOperation = z
-  .object({
-    id: z.string().uuid(),
-    action: z.enum(BULK_ACTIONS),
-    status: z.enum(BULK_STATUSES),
-    operator: z.string().openapi({ description: '`admin` (ADMIN_TOKEN) or the name of an ADMIN_TOKENS token' }),
-    filter: bulkFilter,
-    reason: z.string().nullable(),
-    ratePerSecond: z.number().int(),
-    selected: z.number().int().openapi({ description: 'Sagas selected when it started (the filter is not re-read)' }),
-    done: z.number().int(),
-    skipped: z.number().int().openapi({ description: 'Not in a status the action applies to when their turn came' }),
-    failed: z.number().int(),
-    pending: z.number().int(),
-    interruptions: z.number().int().openapi({ description: 'Times its runner stopped (a restart or a crash) and another took it over where it was' }),
-    createdAt: timestamp(),
-    updatedAt: timestamp(),
-    finishedAt: timestamp().nullable(),
-  })
-  .openapi('BulkOperation');
+const bulkOperationFields = z.object({
+  id: z.string().uuid(),
+  action: z.enum(BULK_ACTIONS),
+  status: z.enum(BULK_STATUSES),
+  operator: z.string().openapi({ description: '`admin` (ADMIN_TOKEN) or the name of an ADMIN_TOKENS token' }),
+  filter: bulkFilterView,
+  reason: z.string().nullable(),
+  ratePerSecond: z.number().int(),
+  selected: z.number().int().openapi({ description: 'Sagas selected when it started (the filter is not re-read)' }),
+  done: z.number().int(),
+  skipped: z.number().int().openapi({ description: 'Not in a status the action applies to when their turn came' }),
+  failed: z.number().int(),
+  pending: z.number().int(),
+  interruptions: z.number().int().openapi({ description: 'Times its runner stopped (a restart or a crash) and another took it over where it was' }),
+  createdAt: timestamp(),
+  updatedAt: timestamp(),
+  finishedAt: timestamp().nullable(),
+});
+export const bulkOperation = bulkOperationFields.openapi('BulkOperation');
 export type BulkOperation = z.infer<typeof bulkOperation>;
 
 export const bulkOperationPage = z.object({ items: z.array(bulkOperation), nextCursor: z.string().nullable() }).openapi('BulkOperationPage');
@@ -160,10 +165,12 @@ export const auditEntry = z
     outcome: z.enum(AUDIT_OUTCOMES),
     sagaId: z.string().uuid().nullable(),
     bulkId: z.string().uuid().nullable(),
-    filter: bulkFilter.nullable(),
+    // Inline, not a $ref: OpenAPI 3.0 has no nullable reference.
+    filter: bulkFilterFields.nullable(),
     reason: z.string().nullable(),
     detail: z.string().nullable(),
-    bulk: bulkOperation.nullable().openapi({ description: 'The bulk operation as it is now (progress, counts)' }),
+    // The bulk operation as it is now (progress, counts).
+    bulk: bulkOperationFields.nullable(),
   })
   .openapi('AuditEntry');
 export type AuditEntry = z.infer<typeof auditEntry>;

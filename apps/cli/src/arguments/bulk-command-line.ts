@@ -97,7 +97,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 const defined = <T extends object>(object: T): T => Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as T;
 
-export function parseBulkCommand(command: 'bulk' | 'audit-log', values: Record<string, unknown>, positionals: readonly string[], shared: CommonOptions): BulkInvocation {
+export function parseBulkCommand(
+  command: 'bulk' | 'audit-log',
+  values: Record<string, unknown>,
+  positionals: readonly string[],
+  shared: CommonOptions,
+): BulkInvocation {
   const usage = (message: string): never => {
     throw new UsageError(`${command}: ${message}`, [`see: saga ${command} --help`]);
   };
@@ -107,7 +112,12 @@ export function parseBulkCommand(command: 'bulk' | 'audit-log', values: Record<s
     if (!(limit >= 1 && limit <= BULK_LIMITS.page.max)) usage(`--limit must be an integer from 1 to ${BULK_LIMITS.page.max}, got "${limitText}"`);
     const sagaId = text(values.saga);
     if (sagaId !== undefined && !UUID.test(sagaId)) usage(`--saga must be a uuid, got "${sagaId}"`);
-    return { command, limit, ...defined({ operator: text(values.operator), auditAction: text(values.action), sagaId, cursor: text(values.cursor) }), ...shared };
+    return {
+      command,
+      limit,
+      ...defined({ operator: text(values.operator), auditAction: text(values.action), sagaId, cursor: text(values.cursor) }),
+      ...shared,
+    };
   }
   const [action, bulkId, ...extra] = positionals;
   if (action === 'status') {
@@ -129,10 +139,12 @@ export function parseBulkCommand(command: 'bulk' | 'audit-log', values: Record<s
   if (Object.keys(filter).length === 0) usage('give at least one filter: --status, --type, --site-name, --step, --error, --created-from, --created-before');
   const rateText = text(values.rate);
   const rate = rateText === undefined ? undefined : /^[0-9]{1,3}$/.test(rateText) ? Number(rateText) : NaN;
-  if (rate !== undefined && !(rate >= 1 && rate <= BULK_LIMITS.ratePerSecond.max)) usage(`--rate must be an integer from 1 to ${BULK_LIMITS.ratePerSecond.max}, got "${rateText}"`);
+  if (rate !== undefined && !(rate >= 1 && rate <= BULK_LIMITS.ratePerSecond.max))
+    usage(`--rate must be an integer from 1 to ${BULK_LIMITS.ratePerSecond.max}, got "${rateText}"`);
   const reason = text(values.reason);
   if (reason !== undefined && (reason.trim() === '' || reason.length > 500)) usage('--reason must be 1 to 500 characters');
-  if (action === 'abort' && reason === undefined && values['dry-run'] !== true) usage('abort needs --reason: it is recorded with each saga and in the audit log');
+  if (action === 'abort' && reason === undefined && values['dry-run'] !== true)
+    usage('abort needs --reason: it is recorded with each saga and in the audit log');
   return {
     command,
     action,

@@ -42,7 +42,18 @@ export function renderBulk(bulk: BulkOperation, options: ViewOptions): string[] 
 export function renderBulkList(items: readonly BulkOperation[], options: ViewOptions): string[] {
   if (items.length === 0) return ['no bulk operations'];
   return formatTable(
-    [{ title: 'CREATED' }, { title: 'BULK' }, { title: 'ACTION' }, { title: 'STATUS' }, { title: 'BY' }, { title: 'DONE', align: 'right' }, { title: 'SKIP', align: 'right' }, { title: 'FAIL', align: 'right' }, { title: 'LEFT', align: 'right' }, { title: 'FILTER' }],
+    [
+      { title: 'CREATED' },
+      { title: 'BULK' },
+      { title: 'ACTION' },
+      { title: 'STATUS' },
+      { title: 'BY' },
+      { title: 'DONE', align: 'right' },
+      { title: 'SKIP', align: 'right' },
+      { title: 'FAIL', align: 'right' },
+      { title: 'LEFT', align: 'right' },
+      { title: 'FILTER' },
+    ],
     items.map((bulk) => [
       formatAge(new Date(bulk.createdAt), options.now),
       bulk.id,
@@ -60,7 +71,9 @@ export function renderBulkList(items: readonly BulkOperation[], options: ViewOpt
 
 const whatOf = (entry: AuditEntry): string => {
   if (entry.sagaId) return `saga ${entry.sagaId}`;
-  const bulk = entry.bulk ? ` ${entry.bulk.status} ${entry.bulk.done}/${entry.bulk.skipped}/${entry.bulk.failed} of ${entry.bulk.selected} (done/skipped/failed)` : '';
+  const bulk = entry.bulk
+    ? ` ${entry.bulk.status} ${entry.bulk.done}/${entry.bulk.skipped}/${entry.bulk.failed} of ${entry.bulk.selected} (done/skipped/failed)`
+    : '';
   return `${filterText(entry.filter)}${bulk}`;
 };
 

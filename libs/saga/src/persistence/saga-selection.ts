@@ -62,7 +62,10 @@ export interface SagaSelectionCount {
 /** How many sagas match, by status. One statement; with a status or type it uses the list's indexes. */
 export async function countSelectedSagas(manager: Queryable, selection: SagaSelection): Promise<SagaSelectionCount> {
   const parameters: unknown[] = [];
-  const rows = (await manager.query(`SELECT i.status, count(*)::int AS count FROM saga_instances i ${whereOf(selection, parameters)} GROUP BY i.status`, parameters)) as {
+  const rows = (await manager.query(
+    `SELECT i.status, count(*)::int AS count FROM saga_instances i ${whereOf(selection, parameters)} GROUP BY i.status`,
+    parameters,
+  )) as {
     status: string;
     count: number;
   }[];
@@ -74,6 +77,8 @@ export async function selectedSagaIds(manager: Queryable, selection: SagaSelecti
   const parameters: unknown[] = [];
   const where = whereOf(selection, parameters);
   parameters.push(Math.max(0, Math.floor(limit)));
-  const rows = (await manager.query(`SELECT i.id FROM saga_instances i ${where} ORDER BY i.created_at, i.id LIMIT $${parameters.length}`, parameters)) as { id: string }[];
+  const rows = (await manager.query(`SELECT i.id FROM saga_instances i ${where} ORDER BY i.created_at, i.id LIMIT $${parameters.length}`, parameters)) as {
+    id: string;
+  }[];
   return rows.map((row) => row.id);
 }

@@ -20,7 +20,8 @@ export interface AuditRecord {
 }
 
 /** Texts are cut to the column's bound: an audit entry is never refused for its length. */
-const bounded = (text: string | null | undefined, max: number): string | null => (text == null ? null : text.length > max ? `${text.slice(0, max - 1)}…` : text);
+const bounded = (text: string | null | undefined, max: number): string | null =>
+  text == null ? null : text.length > max ? `${text.slice(0, max - 1)}…` : text;
 
 interface AuditRow {
   id: string;

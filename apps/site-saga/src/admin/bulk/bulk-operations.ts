@@ -48,7 +48,16 @@ export class BulkOperations {
       selectedSagaIds(this.dataSource.manager, selection, BULK_LIMITS.sample),
     ]);
     const actionable = ACTIONABLE[request.action].reduce((sum, status) => sum + (count.byStatus[status] ?? 0), 0);
-    return { dryRun: true, action: request.action, filter, matched: count.matched, actionable, byStatus: { ...count.byStatus }, sample, maxSagas: BULK_LIMITS.maxSagas };
+    return {
+      dryRun: true,
+      action: request.action,
+      filter,
+      matched: count.matched,
+      actionable,
+      byStatus: { ...count.byStatus },
+      sample,
+      maxSagas: BULK_LIMITS.maxSagas,
+    };
   }
 
   async start(request: BulkRequest, operator: string): Promise<BulkOperation> {
@@ -60,11 +69,18 @@ export class BulkOperations {
       await this.dataSource.transaction(async (manager) => {
         // One start at a time over every replica: the cap on running bulks holds.
         await manager.query(`SELECT pg_advisory_xact_lock(hashtext('admin_bulk_operations'))`);
-        const [{ running }] = (await manager.query(`SELECT count(*)::int AS running FROM admin_bulk_operations WHERE status = 'running'`)) as [{ running: number }];
-        const same = (await manager.query(`SELECT id FROM admin_bulk_operations WHERE status = 'running' AND filter_key = $1`, [filterKey])) as { id: string }[];
-        if (same[0]) throw new ConflictException({ message: `a bulk ${request.action} with this filter is already running: ${same[0].id}`, errors: [], bulkId: same[0].id });
+        const [{ running }] = (await manager.query(`SELECT count(*)::int AS running FROM admin_bulk_operations WHERE status = 'running'`)) as [
+          { running: number },
+        ];
+        const same = (await manager.query(`SELECT id FROM admin_bulk_operations WHERE status = 'running' AND filter_key = $1`, [filterKey])) as {
+          id: string;
+        }[];
+        if (same[0]) throw new ConflictException({ message: `a bulk ${request.action} with this filter is already running: ${same[0].id}`, errors: [] });
         if (running >= BULK_LIMITS.maxRunning) {
-          throw new ConflictException({ message: `${running} bulk operations are running, the most at once; wait for one to finish or cancel one`, errors: [] });
+          throw new ConflictException({
+            message: `${running} bulk operations are running, the most at once; wait for one to finish or cancel one`,
+            errors: [],
+          });
         }
         const ids = await selectedSagaIds(manager, selectionOf(filter), BULK_LIMITS.maxSagas + 1);
         if (ids.length > BULK_LIMITS.maxSagas) {
@@ -78,19 +94,29 @@ export class BulkOperations {
            VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $9, now(), now(), now())`,
           [id, request.action, operator, JSON.stringify(filter), filterKey, request.reason ?? null, rate, ids.length, this.runner.runnerId],
         );
-        await manager.query(`INSERT INTO admin_bulk_operation_items (bulk_id, position, saga_id) SELECT $1, ordinality, saga_id FROM unnest($2::uuid[]) WITH ORDINALITY AS s (saga_id, ordinality)`, [
-          id,
-          ids,
-        ]);
+        await manager.query(
+          `INSERT INTO admin_bulk_operation_items (bulk_id, position, saga_id) SELECT $1, ordinality, saga_id FROM unnest($2::uuid[]) WITH ORDINALITY AS s (saga_id, ordinality)`,
+          [id, ids],
+        );
         await this.audit.record(
-          { operator, action: `bulk-${request.action}`, outcome: 'started', bulkId: id, filter, reason: request.reason ?? null, detail: `${ids.length} sagas selected, ${rate} per second` },
+          {
+            operator,
+            action: `bulk-${request.action}`,
+            outcome: 'started',
+            bulkId: id,
+            filter,
+            reason: request.reason ?? null,
+            detail: `${ids.length} sagas selected, ${rate} per second`,
+          },
           manager,
         );
       });
     } catch (error) {
       if (error instanceof ConflictException || (error as { code?: string }).code === UNIQUE_VIOLATION) {
         this.metrics.operations.inc({ action: request.action, outcome: 'refused' });
-        await this.audit.record({ operator, action: `bulk-${request.action}`, outcome: 'refused', filter, reason: request.reason ?? null, detail: conflictMessage(error) }).catch(() => undefined);
+        await this.audit
+          .record({ operator, action: `bulk-${request.action}`, outcome: 'refused', filter, reason: request.reason ?? null, detail: conflictMessage(error) })
+          .catch(() => undefined);
         if (error instanceof ConflictException) throw error;
         throw new ConflictException({ message: `a bulk ${request.action} with this filter is already running`, errors: [] });
       }
@@ -166,7 +192,8 @@ export class BulkOperations {
 function conflictMessage(error: unknown): string {
   if (error instanceof ConflictException) {
     const response = error.getResponse();
-    if (typeof response === 'object' && response !== null && typeof (response as { message?: unknown }).message === 'string') return (response as { message: string }).message;
+    if (typeof response === 'object' && response !== null && typeof (response as { message?: unknown }).message === 'string')
+      return (response as { message: string }).message;
   }
   return 'a bulk operation with this action and filter is already running';
 }

@@ -98,7 +98,12 @@ export function validateAuditLogQuery(query: Record<string, unknown>): AuditLogQ
 
 export function validateBulkListQuery(query: Record<string, unknown>): PageQuery {
   // The cursor is the `<created_at micros>.<id>` of the last row: opaque to clients.
-  return pageOf(readQuery(query, { limit: limitCheck, cursor: (value) => (/^[0-9]{1,17}\.[0-9a-f-]{36}$/.test(value) ? null : 'is not a cursor this endpoint handed out') }));
+  return pageOf(
+    readQuery(query, {
+      limit: limitCheck,
+      cursor: (value) => (/^[0-9]{1,17}\.[0-9a-f-]{36}$/.test(value) ? null : 'is not a cursor this endpoint handed out'),
+    }),
+  );
 }
 
 export interface BulkItemsQuery extends PageQuery {

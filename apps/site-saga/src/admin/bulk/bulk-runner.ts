@@ -34,7 +34,11 @@ export const rowsChanged = (result: unknown): number =>
 
 /** The rows an UPDATE … RETURNING gave back. */
 export const rowsOf = <T>(result: unknown): T[] =>
-  Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number' ? (result[0] as T[]) : Array.isArray(result) ? (result as T[]) : [];
+  Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number'
+    ? (result[0] as T[])
+    : Array.isArray(result)
+      ? (result as T[])
+      : [];
 
 const bounded = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
@@ -196,7 +200,9 @@ export class BulkRunner implements OnApplicationBootstrap, BeforeApplicationShut
       try {
         const outcome = await this.unitOfWork.run(null, async (tx) => {
           const state =
-            bulk.action === 'retry' ? await this.engine.retry(tx, sagaId, requestId) : await this.engine.abort(tx, sagaId, bulk.reason ?? 'bulk abort', requestId);
+            bulk.action === 'retry'
+              ? await this.engine.retry(tx, sagaId, requestId)
+              : await this.engine.abort(tx, sagaId, bulk.reason ?? 'bulk abort', requestId);
           await this.record(tx.manager, bulk, position, 'done', `saga now ${state.status}`, at);
           return state;
         });
@@ -242,7 +248,10 @@ export class BulkRunner implements OnApplicationBootstrap, BeforeApplicationShut
 
 function outcomeOfError(action: BulkAction, error: unknown): [Outcome, string] {
   if (error instanceof SagaTransitionRefused) {
-    return ['skipped', `it is ${error.status}: ${action === 'abort' ? 'only a RUNNING saga can be aborted' : 'only a RUNNING, COMPENSATING or FAILED saga can be retried'}`];
+    return [
+      'skipped',
+      `it is ${error.status}: ${action === 'abort' ? 'only a RUNNING saga can be aborted' : 'only a RUNNING, COMPENSATING or FAILED saga can be retried'}`,
+    ];
   }
   if (error instanceof SagaNotFound) return ['skipped', 'no such saga any more'];
   if (error instanceof UnknownSagaType) return ['skipped', `its type ${error.sagaType} is not run by this orchestrator`];

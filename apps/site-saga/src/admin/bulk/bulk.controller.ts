@@ -30,7 +30,11 @@ export class BulkController {
 
   /** A dry run answers 200 with the count; a start answers 202 with the operation, which runs in the background. */
   @Post('bulk-operations')
-  async start(@Body() body: unknown, @Req() request: { headers: RequestHeaders }, @Res({ passthrough: true }) response: { status(code: number): void }): Promise<BulkDryRun | BulkOperation> {
+  async start(
+    @Body() body: unknown,
+    @Req() request: { headers: RequestHeaders },
+    @Res({ passthrough: true }) response: { status(code: number): void },
+  ): Promise<BulkDryRun | BulkOperation> {
     const parsed = validateBulkRequest(body);
     if (parsed.dryRun === true) {
       response.status(200);
