@@ -1,7 +1,9 @@
-import { HttpException, Injectable } from '@nestjs/common';
+import { HttpException, Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { AuditEntry, AuditPage, BulkFilter } from '@sitesaga/http-contracts';
+import type { Logger } from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
+import { ADMIN_LOGGER } from '../saga-stream';
 import type { AuditLogQuery } from './bulk-request-validation';
 import { BULK_COLUMNS, type BulkRow, bulkViewOf } from './bulk-views';
 
@@ -43,7 +45,10 @@ interface AuditRow {
  */
 @Injectable()
 export class AuditLog {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(ADMIN_LOGGER) private readonly logger: Logger,
+  ) {}
 
   async record(entry: AuditRecord, manager: Pick<EntityManager, 'query'> = this.dataSource.manager): Promise<void> {
     await manager.query(
@@ -64,19 +69,28 @@ export class AuditLog {
   /**
    * Runs a single-saga action and records how it went: `accepted`, `refused` (a 4xx: not in
    * a state for it, unknown saga) or `failed`. The action's own answer or error goes back
-   * unchanged; a failure to write the entry fails the request only when the action failed too.
+   * unchanged: the action is already committed when its entry is written, so an entry that
+   * cannot be written is logged (with who did what) rather than turned into an error.
    */
   async recorded<T>(entry: Omit<AuditRecord, 'outcome' | 'detail'>, action: () => Promise<T & { status?: string }>): Promise<T> {
+    let result: T & { status?: string };
     try {
-      const result = await action();
-      await this.record({ ...entry, outcome: 'accepted', detail: result.status ? `saga now ${result.status}` : null });
-      return result;
+      result = await action();
     } catch (error) {
       const refused = error instanceof HttpException && error.getStatus() < 500;
-      const message = error instanceof HttpException ? messageOf(error) : 'internal error';
-      await this.record({ ...entry, outcome: refused ? 'refused' : 'failed', detail: message }).catch(() => undefined);
+      await this.recordOrLog({
+        ...entry,
+        outcome: refused ? 'refused' : 'failed',
+        detail: error instanceof HttpException ? messageOf(error) : 'internal error',
+      });
       throw error;
     }
+    await this.recordOrLog({ ...entry, outcome: 'accepted', detail: result.status ? `saga now ${result.status}` : null });
+    return result;
+  }
+
+  private async recordOrLog(entry: AuditRecord): Promise<void> {
+    await this.record(entry).catch((error: unknown) => this.logger.error({ err: error, audit: entry }, 'could not write an audit log entry'));
   }
 
   /** Newest first, keyset by id. */
