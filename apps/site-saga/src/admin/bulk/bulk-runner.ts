@@ -165,7 +165,9 @@ export class BulkRunner implements OnApplicationBootstrap, BeforeApplicationShut
         return;
       }
       for (const item of batch) {
-        await this.sleep(previousStart + spacingMs - Date.now());
+        // A timer may fire a millisecond early: wait until the turn is really due.
+        const due = previousStart + spacingMs;
+        while (!this.stopping && Date.now() < due) await this.sleep(due - Date.now());
         if (this.stopping) return;
         // The heartbeat, and the check that this runner still owns a running bulk (not cancelled, not taken over).
         const owned = await this.dataSource.query(
