@@ -4,6 +4,7 @@
  * stdout/stderr, Ctrl-C (the first stops what runs and exits 130; a second forces it).
  */
 import { restoreCursor } from './progress/progress-view';
+import { confirmOnTerminal } from './terminal/confirm';
 import { runCli } from './saga-cli';
 
 const interrupt = new AbortController();
@@ -31,6 +32,7 @@ void runCli(process.argv.slice(2), {
   cwd: process.cwd(),
   interrupt: interrupt.signal,
   now: () => new Date(),
+  ...(process.stdin.isTTY && process.stdout.isTTY ? { confirm: confirmOnTerminal } : {}),
 }).then((code) => {
   restoreCursor(process.stdout);
   process.exitCode = code;

@@ -4,6 +4,7 @@ import { CliError, ExitCode } from './cli-errors';
 import type { CliContext } from './commands/command-context';
 import { createSiteCommand } from './commands/create-site.command';
 import { deleteSiteCommand } from './commands/delete-site.command';
+import { auditLogCommand, bulkCommand } from './commands/bulk.commands';
 import { abortCommand, listCommand, retryCommand, showCommand, statsCommand } from './commands/read.commands';
 import { tailCommand } from './commands/tail.command';
 
@@ -36,6 +37,10 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
         return await statsCommand(invocation, context);
       case 'tail':
         return await tailCommand(invocation, context);
+      case 'bulk':
+        return await bulkCommand(invocation, context);
+      case 'audit-log':
+        return await auditLogCommand(invocation, context);
     }
   } catch (error) {
     return report(error, context);

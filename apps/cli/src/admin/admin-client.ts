@@ -2,7 +2,7 @@ import type { AdminToken } from '../cli-config';
 import { displayUrl } from '../cli-config';
 import { AuthenticationRejected, ConnectionError } from '../cli-errors';
 import { type ErrorBody, readJson, refused, unreachable } from '../http/http-failure';
-import { sagaDetail, sagaPage, sagaStats, sagaSummary, type z } from '@sitesaga/http-contracts';
+import { auditPage, type AuditPage, bulkDryRun, type BulkDryRun, bulkOperation, type BulkOperation, bulkOperationPage, type BulkOperationPage, sagaDetail, sagaPage, sagaStats, sagaSummary, type z } from '@sitesaga/http-contracts';
 import type { SagaDetail, SagaPage, SagaStats, SagaStatus, SagaSummary } from './admin-views';
 
 export interface ListQuery {
@@ -74,6 +74,31 @@ export class AdminClient {
 
   stats(): Promise<SagaStats> {
     return this.request(sagaStats, 'GET', '/admin/stats', 'stats');
+  }
+
+  /** `POST /admin/bulk-operations` with `dryRun: true`: how many sagas a filter matches. */
+  bulkDryRun(request: { action: string; filter: object; reason?: string }): Promise<BulkDryRun> {
+    return this.request(bulkDryRun, 'POST', '/admin/bulk-operations', `bulk ${request.action} dry run`, undefined, { ...request, dryRun: true });
+  }
+
+  /** Starts a bulk operation; it runs in the background on the server. */
+  bulkStart(request: { action: string; filter: object; ratePerSecond?: number; reason?: string }): Promise<BulkOperation> {
+    return this.request(bulkOperation, 'POST', '/admin/bulk-operations', `bulk ${request.action}`, undefined, request);
+  }
+
+  bulk(id: string): Promise<BulkOperation> {
+    return this.request(bulkOperation, 'GET', `/admin/bulk-operations/${encodeURIComponent(id)}`, `bulk operation ${id}`, `bulk operation ${id} not found`);
+  }
+
+  bulks(limit: number): Promise<BulkOperationPage> {
+    return this.request(bulkOperationPage, 'GET', `/admin/bulk-operations?limit=${limit}`, 'bulk operations');
+  }
+
+  auditLog(query: { operator?: string; action?: string; sagaId?: string; limit?: number; cursor?: string }): Promise<AuditPage> {
+    const parameters = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) if (value !== undefined) parameters.set(key, String(value));
+    const search = parameters.toString();
+    return this.request(auditPage, 'GET', `/admin/audit-log${search ? `?${search}` : ''}`, 'audit log');
   }
 
   /** Opens `GET /admin/stream`; the caller reads the body. `signal` ends it. */

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { SAGA_STATUSES, type SagaStatus } from '../admin/admin-views';
 import { UsageError } from '../cli-errors';
+import { BULK_COMMANDS, type BulkInvocation, parseBulkCommand } from './bulk-command-line';
 
 /**
  * The command line as data: every command, its positionals and options (which the help
@@ -120,6 +121,7 @@ export const COMMANDS = {
     },
     examples: ['saga tail', 'saga tail --status FAILED --json'],
   },
+  ...BULK_COMMANDS,
 } as const satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof COMMANDS;
@@ -158,7 +160,8 @@ export type Invocation =
   | ({ readonly command: 'retry'; readonly sagaId: string; readonly follow: boolean } & CommonOptions)
   | ({ readonly command: 'abort'; readonly sagaId: string; readonly reason?: string; readonly follow: boolean } & CommonOptions)
   | ({ readonly command: 'stats' } & CommonOptions)
-  | ({ readonly command: 'tail'; readonly status?: SagaStatus; readonly type?: string; readonly siteName?: string } & CommonOptions);
+  | ({ readonly command: 'tail'; readonly status?: SagaStatus; readonly type?: string; readonly siteName?: string } & CommonOptions)
+  | BulkInvocation;
 
 export type CommandInvocation = Exclude<Invocation, { command: 'help' } | { command: 'version' }>;
 
@@ -207,7 +210,7 @@ function uuidArgument(command: CommandName, name: string, value: string | undefi
   return value.toLowerCase();
 }
 
-function statusOption(command: CommandName, value: string | undefined): SagaStatus | undefined {
+export function statusOption(command: CommandName, value: string | undefined): SagaStatus | undefined {
   if (value === undefined) return undefined;
   const status = value.toUpperCase();
   if (!(SAGA_STATUSES as readonly string[]).includes(status)) {
@@ -302,6 +305,9 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
     }
     case 'stats':
       return { command, ...shared };
+    case 'bulk':
+    case 'audit-log':
+      return parseBulkCommand(command, values, positionals, shared);
     case 'tail': {
       const status = statusOption(command, text(values.status));
       const type = text(values.type);

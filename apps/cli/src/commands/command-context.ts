@@ -16,6 +16,8 @@ export interface CliContext {
   /** Aborted on Ctrl-C. */
   readonly interrupt: AbortSignal;
   readonly now: () => Date;
+  /** Asks a yes/no question on the terminal; absent when there is none (then `--yes` is needed). */
+  readonly confirm?: (question: string) => Promise<boolean>;
 }
 
 export function configOf(options: CommonOptions & { sitesUrl?: string }, context: CliContext): CliConfig {

@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res, UseFilte
 import type { ServerResponse } from 'node:http';
 import { AdminAuthenticator, AdminAuthGuard, type RequestHeaders } from './admin-auth';
 import { AdminErrorsFilter } from './admin-errors.filter';
+import { AuditLog } from './bulk';
 import { validateAbortBody, validateListQuery, validateSagaId } from './admin-request-validation';
 import { SagaOperations } from './saga-operations';
 import { type ParkedMessages, type SagaPage, SagaQueries, type SagaStats } from './saga-queries';
@@ -18,6 +19,7 @@ export class AdminController {
     private readonly operations: SagaOperations,
     private readonly stream: SagaStream,
     private readonly authenticator: AdminAuthenticator,
+    private readonly audit: AuditLog,
   ) {}
 
   @Get('sagas')
@@ -33,14 +35,18 @@ export class AdminController {
   @Post('sagas/:id/retry')
   @HttpCode(202)
   retry(@Param('id') id: string, @Req() request: { headers: RequestHeaders }): Promise<SagaSummary> {
-    return this.operations.retry(validateSagaId(id), this.authenticator.operatorOfRequest(request.headers) ?? 'admin');
+    const sagaId = validateSagaId(id);
+    const operator = this.authenticator.operatorOfRequest(request.headers) ?? 'admin';
+    return this.audit.recorded({ operator, action: 'retry', sagaId }, () => this.operations.retry(sagaId, operator));
   }
 
   @Post('sagas/:id/abort')
   @HttpCode(202)
   abort(@Param('id') id: string, @Body() body: unknown, @Req() request: { headers: RequestHeaders }): Promise<SagaSummary> {
     const sagaId = validateSagaId(id);
-    return this.operations.abort(sagaId, validateAbortBody(body).reason, this.authenticator.operatorOfRequest(request.headers) ?? 'admin');
+    const { reason } = validateAbortBody(body);
+    const operator = this.authenticator.operatorOfRequest(request.headers) ?? 'admin';
+    return this.audit.recorded({ operator, action: 'abort', sagaId, reason }, () => this.operations.abort(sagaId, reason, operator));
   }
 
   @Get('stats')

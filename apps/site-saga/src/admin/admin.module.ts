@@ -7,6 +7,7 @@ import { AdminController } from './admin.controller';
 import { AdminErrorsFilter } from './admin-errors.filter';
 import { AdminHttpMiddleware } from './admin-http.middleware';
 import { AdminMetrics } from './admin-metrics';
+import { BULK_PROVIDERS, BulkController, BulkPageController } from './bulk';
 import { loadAdminPage } from './admin-page';
 import { ADMIN_PAGE, AdminPageController } from './admin-page.controller';
 import { SagaOperations } from './saga-operations';
@@ -37,7 +38,7 @@ export class AdminModule implements NestModule {
     return {
       module: AdminModule,
       imports: options.imports ?? [],
-      controllers: [AdminPageController, AdminController],
+      controllers: [AdminPageController, AdminController, BulkController, BulkPageController],
       providers: [
         {
           provide: ADMIN_OPTIONS,
@@ -63,12 +64,13 @@ export class AdminModule implements NestModule {
         SessionRevocations,
         SagaStream,
         SagaOperations,
+        ...BULK_PROVIDERS,
       ],
       exports: [SagaStream],
     };
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(AdminHttpMiddleware).forRoutes(AdminPageController, AdminController);
+    consumer.apply(AdminHttpMiddleware).forRoutes(AdminPageController, AdminController, BulkController, BulkPageController);
   }
 }

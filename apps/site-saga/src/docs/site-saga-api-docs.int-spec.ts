@@ -99,11 +99,33 @@ describe('site-saga OpenAPI document', () => {
     await check('POST /admin/sagas/{id}/retry', 'POST', `/admin/sagas/${refused}/retry`, 409);
   });
 
+  it('matches what the bulk operation and audit log routes really answer', async () => {
+    await harness.fixtures.start('docs-bulk-one');
+    await harness.fixtures.start('docs-bulk-two');
+    const filter = { status: 'RUNNING', createdFrom: '2000-01-01T00:00:00Z' };
+    await check('POST /admin/bulk-operations', 'POST', '/admin/bulk-operations', 200, { action: 'retry', filter, dryRun: true });
+    await check('POST /admin/bulk-operations', 'POST', '/admin/bulk-operations', 400, { action: 'retry', filter: { status: 'NOPE' } });
+    // One a second: still running when the same filter is asked again.
+    const started = (await check('POST /admin/bulk-operations', 'POST', '/admin/bulk-operations', 202, { action: 'retry', filter, ratePerSecond: 1 })) as { id: string };
+    await check('POST /admin/bulk-operations', 'POST', '/admin/bulk-operations', 409, { action: 'retry', filter, ratePerSecond: 1 });
+    await check('GET /admin/bulk-operations/{id}', 'GET', `/admin/bulk-operations/${started.id}`, 200);
+    await check('GET /admin/bulk-operations/{id}', 'GET', `/admin/bulk-operations/${randomUUID()}`, 404);
+    await check('GET /admin/bulk-operations/{id}/items', 'GET', `/admin/bulk-operations/${started.id}/items?limit=1`, 200);
+    await check('GET /admin/bulk-operations/{id}/items', 'GET', `/admin/bulk-operations/${started.id}/items?outcome=maybe`, 400);
+    await check('POST /admin/bulk-operations/{id}/cancel', 'POST', `/admin/bulk-operations/${started.id}/cancel`, 202);
+    await check('GET /admin/bulk-operations', 'GET', '/admin/bulk-operations?limit=1', 200);
+    await check('GET /admin/bulk-operations', 'GET', '/admin/bulk-operations?limit=0', 400);
+    const log = (await check('GET /admin/audit-log', 'GET', '/admin/audit-log', 200)) as { items: { action: string; outcome: string }[] };
+    expect(log.items.map((entry) => `${entry.action} ${entry.outcome}`)).toEqual(expect.arrayContaining(['bulk-cancel accepted', 'bulk-retry started', 'bulk-retry refused']));
+    await check('GET /admin/audit-log', 'GET', '/admin/audit-log?action=drop', 400);
+  });
+
   it('documents the refusals as they are answered: 401, 429 with Retry-After, the stream cap 503', async () => {
     // Every admin route names the throttling answer and its header.
     for (const [path, item] of Object.entries(document.paths).filter(([path]) => path.startsWith('/admin/'))) {
       for (const [method, operation] of Object.entries(item as Record<string, { responses: Record<string, { headers?: object }> }>)) {
         if (path === '/admin/session' && method === 'delete') continue;
+        if (path === '/admin/bulk') continue; // a page, as /admin: no token checked, the sign-in form instead
         expect({ path, method, throttled: operation.responses['429'] }).toMatchObject({ path, method, throttled: { headers: { 'Retry-After': {} } } });
       }
     }

@@ -1,5 +1,5 @@
 import { asyncApiDocument } from '@sitesaga/contracts';
-import { ADMIN_API } from '@sitesaga/http-contracts';
+import { ADMIN_API, withBulkOperations } from '@sitesaga/http-contracts';
 import type { ApiDocsOptions } from '@sitesaga/service';
 
 /**
@@ -7,4 +7,4 @@ import type { ApiDocsOptions } from '@sitesaga/service';
  * libs/http-contracts (admin-api.ts; checked against real answers by
  * site-saga-api-docs.int-spec.ts), and the AsyncAPI document of every Kafka message.
  */
-export const SITE_SAGA_API_DOCS: ApiDocsOptions = { api: ADMIN_API, extraDocuments: { 'asyncapi.json': asyncApiDocument } };
+export const SITE_SAGA_API_DOCS: ApiDocsOptions = { api: withBulkOperations(ADMIN_API), extraDocuments: { 'asyncapi.json': asyncApiDocument } };

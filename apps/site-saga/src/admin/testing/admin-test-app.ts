@@ -12,6 +12,7 @@ import { LOGGER, MESSAGING_MIGRATIONS, UnitOfWork } from '@sitesaga/messaging';
 import { createLogger, PinoNestLogger } from '@sitesaga/service';
 import { type AnyCommand, SAGA_ENTITIES, SAGA_MIGRATIONS, SagaEngine, type SagaState } from '@sitesaga/saga';
 import { AdminRevokedSessions1764600000100 } from '../../persistence/migrations/1764600000100-admin-revoked-sessions';
+import { BulkOperationsAndAuditLog1764720000000 } from '../../persistence/migrations/1764720000000-bulk-operations-and-audit-log';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
@@ -96,7 +97,7 @@ export async function startAdminTestApp(options: AdminTestAppOptions): Promise<A
         type: 'postgres',
         url: database.url,
         entities: [...SAGA_ENTITIES],
-        migrations: [...MESSAGING_MIGRATIONS, ...SAGA_MIGRATIONS, AdminRevokedSessions1764600000100],
+        migrations: [...MESSAGING_MIGRATIONS, ...SAGA_MIGRATIONS, AdminRevokedSessions1764600000100, BulkOperationsAndAuditLog1764720000000],
         migrationsRun: true,
         synchronize: false,
         logging: false,
