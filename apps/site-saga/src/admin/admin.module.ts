@@ -9,6 +9,7 @@ import { AdminHttpMiddleware } from './admin-http.middleware';
 import { AdminMetrics } from './admin-metrics';
 import { loadAdminPage } from './admin-page';
 import { ADMIN_PAGE, AdminPageController } from './admin-page.controller';
+import { SagaDefinitionsController } from './saga-definitions.controller';
 import { SagaOperations } from './saga-operations';
 import { SagaQueries } from './saga-queries';
 import { SessionRevocations } from './session-revocations';
@@ -37,7 +38,7 @@ export class AdminModule implements NestModule {
     return {
       module: AdminModule,
       imports: options.imports ?? [],
-      controllers: [AdminPageController, AdminController],
+      controllers: [AdminPageController, AdminController, SagaDefinitionsController],
       providers: [
         {
           provide: ADMIN_OPTIONS,
@@ -69,6 +70,6 @@ export class AdminModule implements NestModule {
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(AdminHttpMiddleware).forRoutes(AdminPageController, AdminController);
+    consumer.apply(AdminHttpMiddleware).forRoutes(AdminPageController, AdminController, SagaDefinitionsController);
   }
 }
