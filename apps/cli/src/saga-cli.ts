@@ -5,6 +5,7 @@ import type { CliContext } from './commands/command-context';
 import { createSiteCommand } from './commands/create-site.command';
 import { deleteSiteCommand } from './commands/delete-site.command';
 import { abortCommand, listCommand, retryCommand, showCommand, statsCommand } from './commands/read.commands';
+import { rehearseCommand } from './commands/rehearse.command';
 import { tailCommand } from './commands/tail.command';
 
 export const VERSION = '0.1.0';
@@ -36,6 +37,8 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
         return await statsCommand(invocation, context);
       case 'tail':
         return await tailCommand(invocation, context);
+      case 'rehearse':
+        return await rehearseCommand(invocation, context);
     }
   } catch (error) {
     return report(error, context);
