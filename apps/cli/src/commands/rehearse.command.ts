@@ -129,7 +129,7 @@ export async function rehearseCommand(invocation: RehearseInvocation, context: C
   const progress = invocation.json ? context.stderr : context.stdout;
   progress.write(`rehearsing ${definition.type}: ${cases.length} cases, ${invocation.concurrency} at a time${storageRoot ? '' : ' (no --storage-root: directories not checked)'}\n`);
   const results = await runRehearsal(
-    definition,
+    [definition],
     cases,
     {
       ...subjects,

@@ -138,9 +138,9 @@ class FaultBoard {
   }
 }
 
-/** Runs every case (at most `concurrency` at once; a crash case alone among cases with rules on the service it kills) and judges each. */
+/** Runs every case, of one saga or several (one board of fault rules for all: `PUT /faults` replaces a service's set), at most `concurrency` at once, a crash case alone among cases with rules on the service it kills; judges each. */
 export async function runRehearsal(
-  definition: SagaDefinitionView,
+  definitions: readonly SagaDefinitionView[],
   cases: readonly RehearsalCase[],
   ports: RehearsalPorts,
   options: RehearsalOptions,
@@ -173,7 +173,7 @@ export async function runRehearsal(
         running.add(candidate);
         const label = `r${(index += 1)}`;
         options.onProgress?.(`start  ${candidate.id}`);
-        void runCase(definition, candidate, label, ports, board, options)
+        void runCase(definitionOf(definitions, candidate.sagaType), candidate, label, ports, board, options)
           .catch(
             (error: unknown): CaseResult => ({
               rehearsal: candidate,
@@ -198,6 +198,12 @@ export async function runRehearsal(
     pump();
   });
   return cases.map((rehearsal) => results.get(rehearsal)!);
+}
+
+function definitionOf(definitions: readonly SagaDefinitionView[], sagaType: string): SagaDefinitionView {
+  const found = definitions.find((definition) => definition.type === sagaType);
+  if (!found) throw new Error(`no definition of ${sagaType}`);
+  return found;
 }
 
 async function runCase(
