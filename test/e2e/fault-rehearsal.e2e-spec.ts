@@ -26,12 +26,13 @@ import { type App, APPS, RunningSystem } from '../support/system';
 jest.setTimeout(420_000);
 
 const PARTICIPANTS: App[] = ['sites', 'storage', 'databases', 'bootstrap'];
-// Deadlines and backoffs ×0.1 (a 30 s reply deadline is 3 s): a stall costs seconds, not a minute.
+// Deadlines and backoffs ×0.3 (a 30 s reply deadline is 9 s): a stall costs seconds, not a minute,
+// and a step's five attempts (about 50 s) still outlast a crashed participant's restart.
 // A crashed participant rejoins its consumer group sooner with the broker's shortest session.
 const participantEnv = { KAFKA_SESSION_TIMEOUT_MS: '6000', KAFKA_HEARTBEAT_INTERVAL_MS: '1000' };
 const system = new RunningSystem({
   label: 'rehearsal',
-  env: { 'site-saga': { SAGA_TIME_SCALE: '0.1' }, ...Object.fromEntries(PARTICIPANTS.map((app) => [app, participantEnv])) },
+  env: { 'site-saga': { SAGA_TIME_SCALE: '0.3' }, ...Object.fromEntries(PARTICIPANTS.map((app) => [app, participantEnv])) },
 });
 const supervisor = new RestartingSupervisor(system, PARTICIPANTS);
 
@@ -71,8 +72,14 @@ const reader: SiteResourceReader = {
       system.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [name]),
       system.query(`SELECT 1 FROM pg_roles WHERE rolname = $1`, [name]),
     ]);
-    const response = await fetch(`${system.service('sites').url}/sites/${siteId}`, { headers: system.operatorHeaders });
-    const record = response.status === 404 ? 'absent' : response.ok ? ((await response.json()) as { status: string }).status : null;
+    // The sites service may be restarting after a crash case: asked again for up to 30 s.
+    let record: string | null = null;
+    for (let tries = 0; tries < 60 && record === null; tries += 1) {
+      const response = await fetch(`${system.service('sites').url}/sites/${siteId}`, { headers: system.operatorHeaders }).catch(() => null);
+      if (response?.status === 404) record = 'absent';
+      else if (response?.ok) record = ((await response.json()) as { status: string }).status;
+      else await sleep(500);
+    }
     return {
       record,
       directory: fs.existsSync(path.join(system.storageRoot, siteId)) ? 'present' : 'absent',
@@ -117,8 +124,8 @@ describe('fault rehearsal generated from the saga definitions', () => {
     const report = plans.flatMap((plan) => rehearsalReport(plan, results.filter((result) => result.rehearsal.sagaType === plan.sagaType)));
     // The table, as `saga rehearse` prints it: in the test output when anything diverged.
     const diverged = results.filter((result) => result.divergences.length > 0);
-    if (diverged.length > 0) console.log(report.join('\n'));
-    else console.log(`rehearsal: ${results.length} cases in ${Math.round((Date.now() - began) / 1000)} s; restarts: ${supervisor.restarts.map((restart) => restart.app).join(', ')}`);
+    const restarts = supervisor.restarts.map((restart) => `${restart.app} ${(restart.tookMs / 1000).toFixed(1)} s`).join(', ');
+    console.log(`${report.join('\n')}\n\n${results.length} cases in ${Math.round((Date.now() - began) / 1000)} s; restarts: ${restarts}`);
     expect(diverged.map((result) => [result.rehearsal.id, result.divergences])).toEqual([]);
     expect(supervisor.failures).toEqual([]);
   });

@@ -75,13 +75,17 @@ export class CliSiteReader implements SiteResourceReader {
   ) {}
 
   async read(siteId: string): Promise<Record<string, string | null>> {
-    const response = await fetch(`${this.sitesUrl}/sites/${encodeURIComponent(siteId)}`, {
-      headers: { accept: 'application/json', ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
-      signal: AbortSignal.any([this.interrupt, AbortSignal.timeout(10_000)]),
-    }).catch(() => null);
+    // The sites service may be restarting after a crash case: asked again for up to 30 s.
     let record: string | null = null;
-    if (response?.status === 404) record = 'absent';
-    else if (response?.ok) record = ((await response.json()) as { status?: string }).status ?? null;
+    for (let tries = 0; tries < 60 && record === null && !this.interrupt.aborted; tries += 1) {
+      const response = await fetch(`${this.sitesUrl}/sites/${encodeURIComponent(siteId)}`, {
+        headers: { accept: 'application/json', ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
+        signal: AbortSignal.any([this.interrupt, AbortSignal.timeout(10_000)]),
+      }).catch(() => null);
+      if (response?.status === 404) record = 'absent';
+      else if (response?.ok) record = ((await response.json()) as { status?: string }).status ?? null;
+      else await sleep(500);
+    }
     const directory = this.storageRoot ? (fs.existsSync(path.join(this.storageRoot, siteId.toLowerCase())) ? 'present' : 'absent') : null;
     // The site database server is not the CLI's to read: the saga's step ends stand for it.
     return { record, directory, database: null, role: null };

@@ -138,7 +138,16 @@ class FaultBoard {
   }
 }
 
-/** Runs every case, of one saga or several (one board of fault rules for all: `PUT /faults` replaces a service's set), at most `concurrency` at once, a crash case alone among cases with rules on the service it kills; judges each. */
+/** Two cases may hold rules at once unless one kills a service the other has rules on (a crash takes the service's in-memory rules with it). */
+const compatible = (a: RehearsalCase, b: RehearsalCase): boolean =>
+  !(a.crashes && b.services.includes(a.crashes)) && !(b.crashes && a.services.includes(b.crashes));
+
+/**
+ * Runs every case, of one saga or several (one board of fault rules for all: `PUT /faults`
+ * replaces a service's set), at most `concurrency` at once, and judges each. A case starts
+ * when it is compatible with every running case and with every case queued before it
+ * (crash cases are queued first, so they are not starved); each prepares its own subject.
+ */
 export async function runRehearsal(
   definitions: readonly SagaDefinitionView[],
   cases: readonly RehearsalCase[],
@@ -146,54 +155,34 @@ export async function runRehearsal(
   options: RehearsalOptions,
 ): Promise<CaseResult[]> {
   const board = new FaultBoard(ports.faults, ports.sleep);
-  // Crash cases first: they wait for each other, the rest fill the gaps.
-  const queue = [...cases].sort((a, b) => Number(b.crashes !== null) - Number(a.crashes !== null));
+  const queue = cases.map((rehearsal, index) => ({ rehearsal, label: `r${index + 1}` }));
+  queue.sort((a, b) => Number(b.rehearsal.crashes !== null) - Number(a.rehearsal.crashes !== null));
+  const active = new Set<RehearsalCase>();
   const results = new Map<RehearsalCase, CaseResult>();
-  const running = new Set<RehearsalCase>();
+  const limit = Math.max(1, options.concurrency);
 
-  const startable = (candidate: RehearsalCase): boolean => {
-    if (running.size >= Math.max(1, options.concurrency)) return false;
-    for (const other of running) {
-      if (other.crashes && candidate.services.includes(other.crashes)) return false;
-      if (candidate.crashes && other.services.includes(candidate.crashes)) return false;
-    }
-    return true;
-  };
-
-  let index = 0;
   await new Promise<void>((resolve) => {
-    const pump = () => {
-      for (let i = 0; i < queue.length; ) {
-        const candidate = queue[i]!;
-        if (!startable(candidate)) {
+    const pump = (): void => {
+      for (let i = 0; i < queue.length && active.size < limit; ) {
+        const { rehearsal, label } = queue[i]!;
+        const free = [...active].every((other) => compatible(rehearsal, other)) && queue.slice(0, i).every((earlier) => compatible(rehearsal, earlier.rehearsal));
+        if (!free) {
           i += 1;
           continue;
         }
         queue.splice(i, 1);
-        running.add(candidate);
-        const label = `r${(index += 1)}`;
-        options.onProgress?.(`start  ${candidate.id}`);
-        void runCase(definitionOf(definitions, candidate.sagaType), candidate, label, ports, board, options)
-          .catch(
-            (error: unknown): CaseResult => ({
-              rehearsal: candidate,
-              sagaId: null,
-              subject: null,
-              actual: null,
-              effects: null,
-              convergedMs: null,
-              divergences: [`could not run: ${(error as Error).message}`],
-            }),
-          )
-          .then((result) => {
-            results.set(candidate, result);
-            running.delete(candidate);
-            options.onProgress?.(`${result.divergences.length === 0 ? 'ok    ' : 'DIVERGED'} ${candidate.id}${result.convergedMs !== null ? ` (${(result.convergedMs / 1000).toFixed(1)} s)` : ''}`);
-            if (queue.length === 0 && running.size === 0) resolve();
-            else pump();
-          });
+        active.add(rehearsal);
+        options.onProgress?.(`start    ${rehearsal.id}`);
+        void runCase(definitions, rehearsal, label, ports, board, options).then((result) => {
+          results.set(rehearsal, result);
+          active.delete(rehearsal);
+          options.onProgress?.(
+            `${result.divergences.length === 0 ? 'ok      ' : 'DIVERGED'} ${rehearsal.id}${result.convergedMs !== null ? ` (${(result.convergedMs / 1000).toFixed(1)} s)` : ''}`,
+          );
+          pump();
+        });
       }
-      if (queue.length === 0 && running.size === 0) resolve();
+      if (queue.length === 0 && active.size === 0) resolve();
     };
     pump();
   });
@@ -206,15 +195,31 @@ function definitionOf(definitions: readonly SagaDefinitionView[], sagaType: stri
   return found;
 }
 
+/** One case, start to judgement; never throws (what went wrong is a divergence). */
 async function runCase(
-  definition: SagaDefinitionView,
+  definitions: readonly SagaDefinitionView[],
   rehearsal: RehearsalCase,
   label: string,
   ports: RehearsalPorts,
   board: FaultBoard,
   options: RehearsalOptions,
 ): Promise<CaseResult> {
-  const subject = await ports.prepare(rehearsal.sagaType, label);
+  try {
+    const subject = await ports.prepare(rehearsal.sagaType, label);
+    return await runPrepared(definitionOf(definitions, rehearsal.sagaType), rehearsal, subject, ports, board, options);
+  } catch (error) {
+    return { rehearsal, sagaId: null, subject: null, actual: null, effects: null, convergedMs: null, divergences: [`could not run: ${(error as Error).message}`] };
+  }
+}
+
+async function runPrepared(
+  definition: SagaDefinitionView,
+  rehearsal: RehearsalCase,
+  subject: Subject,
+  ports: RehearsalPorts,
+  board: FaultBoard,
+  options: RehearsalOptions,
+): Promise<CaseResult> {
   const divergences: string[] = [];
   const rules = rehearsal.faults.map((fault) => ({
     service: fault.service,

@@ -32,14 +32,21 @@ export function siteSubjects(
       const siteId = randomUUID();
       if (sagaType === 'CreateSite') return { key: siteId, match: siteId, baseline: NO_SITE };
       if (sagaType !== 'DeleteSite') throw new Error(`no way to start a ${sagaType} saga here (the rehearsal knows ${REHEARSED_SAGAS.join(', ')})`);
-      await createSite(siteId, label);
-      const until = options.now() + options.setupTimeoutMs;
-      for (;;) {
-        const detail = await channel.detail(siteId).catch(() => null);
-        if (detail?.status === 'COMPLETED') return { key: siteId, match: siteId, baseline: ACTIVE_SITE };
-        if (detail && detail.status !== 'RUNNING') throw new Error(`the site to delete was not created: its CreateSite saga ended ${detail.status}`);
-        if (options.now() > until) throw new Error(`the site to delete was not created within ${Math.round(options.setupTimeoutMs / 1000)} s`);
-        await options.sleep(300);
+      // A site of its own, created without faults; a creation that did not complete (a
+      // participant restarting under another case) is tried again with a new site.
+      for (let attempt = 1; ; attempt += 1) {
+        const id = attempt === 1 ? siteId : randomUUID();
+        await createSite(id, label);
+        const until = options.now() + options.setupTimeoutMs;
+        let detail: SagaDetail | null = null;
+        while (!(detail && ['COMPLETED', 'COMPENSATED', 'FAILED'].includes(detail.status)) && options.now() <= until) {
+          await options.sleep(300);
+          detail = await channel.detail(id).catch(() => detail);
+        }
+        if (detail?.status === 'COMPLETED') return { key: id, match: id, baseline: ACTIVE_SITE };
+        if (attempt >= 3) {
+          throw new Error(`the site to delete was not created (its CreateSite saga ${detail ? `ended ${detail.status}` : 'was not seen'}, ${attempt} tries)`);
+        }
       }
     },
     async start(sagaType: string, subject: Subject): Promise<string> {
