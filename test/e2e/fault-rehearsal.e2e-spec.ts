@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   type CaseResult,
@@ -23,7 +25,7 @@ import { type App, APPS, RunningSystem } from '../support/system';
  * leave behind exactly the effects it should — the directory, the database and its role
  * read here from the disk and the server themselves, the record from the sites API.
  */
-jest.setTimeout(420_000);
+jest.setTimeout(900_000);
 
 const PARTICIPANTS: App[] = ['sites', 'storage', 'databases', 'bootstrap'];
 // Deadlines and backoffs ×0.3 (a 30 s reply deadline is 9 s): a stall costs seconds, not a minute,
@@ -119,7 +121,13 @@ describe('fault rehearsal generated from the saga definitions', () => {
         now: Date.now,
         sleep,
       },
-      { concurrency: 8, caseTimeoutMs: 120_000, pollMs: 250 },
+      {
+        concurrency: 8,
+        caseTimeoutMs: 120_000,
+        pollMs: 250,
+        // Progress as it happens (jest prints console output only at the end).
+        onProgress: (line) => process.stdout.write(`[rehearsal +${Math.round((Date.now() - began) / 1000)}s] ${line}\n`),
+      },
     );
     const report = plans.flatMap((plan) => rehearsalReport(plan, results.filter((result) => result.rehearsal.sagaType === plan.sagaType)));
     // The table, as `saga rehearse` prints it: in the test output when anything diverged.
@@ -146,5 +154,49 @@ describe('fault rehearsal generated from the saga definitions', () => {
     expect(byId('CreateSite: ProvisionDatabase × business').effects?.seen).toEqual({ record: 'FAILED', directory: 'absent', database: 'absent', role: 'absent' });
     expect(byId('DeleteSite: MarkSiteDeleting × business').effects?.seen).toEqual({ record: 'ACTIVE', directory: 'present', database: 'present', role: 'present' });
     expect(byId('CreateSite: BootstrapSite × stall').actual).toMatchObject({ status: 'COMPLETED' });
+  });
+
+  it('is one command: `saga rehearse` against the running system prints the table and exits 0 when every case went as expected', async () => {
+    const cli = path.resolve(__dirname, '..', '..', 'apps', 'cli', 'dist', 'main.js');
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'saga-rehearse-'));
+    const settings = system.envOf('site-saga');
+    const run = (args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+        const child = spawn(process.execPath, [cli, ...args], {
+          cwd,
+          env: {
+            PATH: process.env.PATH ?? '',
+            KAFKA_BROKERS: settings.KAFKA_BROKERS!,
+            KAFKA_TOPIC_PREFIX: settings.KAFKA_TOPIC_PREFIX!,
+            ADMIN_URL: system.service('site-saga').url,
+            ADMIN_TOKEN: system.adminToken,
+            ...Object.fromEntries(PARTICIPANTS.map((app) => [`${app.toUpperCase()}_URL`, system.service(app).url])),
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+        child.once('error', reject);
+        child.once('close', (code) => resolve({ code, stdout, stderr }));
+      });
+    try {
+      const listed = await run(['rehearse', 'CreateSite', '--list']);
+      expect([listed.code, listed.stderr]).toEqual([0, '']);
+      expect(listed.stdout).toContain('CreateSite: undo ReleaseSite (ReserveSite) × stall\n    faults: storage ProvisionStorage=fail, sites ReleaseSite=stall*1');
+      expect(listed.stdout).toContain('32 cases');
+
+      const ran = await run(['rehearse', 'DeleteSite', '--only', 'MarkSiteDeleted × transient', '--storage-root', system.storageRoot, '--case-timeout', '120']);
+      expect([ran.code, ran.stderr]).toEqual([0, '']);
+      expect(ran.stdout).toMatch(/DeleteSite: MarkSiteDeleted × transient +COMPLETED +COMPLETED +record DELETED, directory absent, database \?, role \? +[0-9.]+ s +ok/);
+      expect(ran.stdout).toContain('DeleteSite: 1 of 1 cases as expected');
+
+      const unknown = await run(['rehearse', 'RenameSite']);
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toContain('no saga type "RenameSite"');
+    } finally {
+      fs.rmSync(cwd, { recursive: true, force: true });
+    }
   });
 });
