@@ -6,6 +6,7 @@ import { createSiteCommand } from './commands/create-site.command';
 import { deleteSiteCommand } from './commands/delete-site.command';
 import { auditLogCommand, bulkCommand } from './commands/bulk.commands';
 import { abortCommand, listCommand, retryCommand, showCommand, statsCommand } from './commands/read.commands';
+import { rehearseCommand } from './commands/rehearse.command';
 import { tailCommand } from './commands/tail.command';
 
 export const VERSION = '0.1.0';
@@ -41,6 +42,8 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
         return await bulkCommand(invocation, context);
       case 'audit-log':
         return await auditLogCommand(invocation, context);
+      case 'rehearse':
+        return await rehearseCommand(invocation, context);
     }
   } catch (error) {
     return report(error, context);

@@ -1,4 +1,5 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import { sagaDefinitions } from './saga-definitions-api';
 import { errorAnswer, fieldError } from './service-api';
 import { type HttpApi, json, type RouteConfig, timestamp, z } from './zod-openapi';
 
@@ -300,6 +301,13 @@ export const ADMIN_API: HttpApi = {
       summary: 'Counts by status and type, step and saga latency',
       ...admin,
       responses: { 200: { description: 'The figures', content: json(sagaStats) }, 401: unauthorized, 429: throttled },
+    });
+    registry.registerPath({
+      method: 'get',
+      path: '/admin/definitions',
+      summary: 'Every saga type as the orchestrator runs it: stages, steps, commands and compensations, who handles each, timeouts and retries',
+      ...admin,
+      responses: { 200: { description: 'The definitions', content: json(sagaDefinitions) }, 401: unauthorized, 429: throttled },
     });
     registry.registerPath({
       method: 'get',

@@ -3,3 +3,4 @@ export * from './service-api';
 export * from './sites-api';
 export * from './admin-api';
 export * from './bulk-api';
+export * from './saga-definitions-api';

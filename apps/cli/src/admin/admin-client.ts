@@ -2,7 +2,7 @@ import type { AdminToken } from '../cli-config';
 import { displayUrl } from '../cli-config';
 import { AuthenticationRejected, ConnectionError } from '../cli-errors';
 import { type ErrorBody, readJson, refused, unreachable } from '../http/http-failure';
-import { auditPage, type AuditPage, bulkDryRun, type BulkDryRun, bulkOperation, type BulkOperation, bulkOperationPage, type BulkOperationPage, sagaDetail, sagaPage, sagaStats, sagaSummary, type z } from '@sitesaga/http-contracts';
+import { auditPage, type AuditPage, bulkDryRun, type BulkDryRun, bulkOperation, type BulkOperation, bulkOperationPage, type BulkOperationPage, sagaDefinitions, type SagaDefinitions, sagaDetail, sagaPage, sagaStats, sagaSummary, type z } from '@sitesaga/http-contracts';
 import type { SagaDetail, SagaPage, SagaStats, SagaStatus, SagaSummary } from './admin-views';
 
 export interface ListQuery {
@@ -70,6 +70,11 @@ export class AdminClient {
 
   abort(sagaId: string, reason?: string): Promise<SagaSummary> {
     return this.request(sagaSummary, 'POST', `/admin/sagas/${encodeURIComponent(sagaId)}/abort`, `abort of saga ${sagaId}`, `saga ${sagaId} not found`, reason ? { reason } : {});
+  }
+
+  /** `GET /admin/definitions`: every saga type as the orchestrator runs it (`saga rehearse`). */
+  definitions(): Promise<SagaDefinitions> {
+    return this.request(sagaDefinitions, 'GET', '/admin/definitions', 'saga definitions', 'this site-saga has no GET /admin/definitions (an older version?)');
   }
 
   stats(): Promise<SagaStats> {

@@ -122,6 +122,21 @@ export const COMMANDS = {
     examples: ['saga tail', 'saga tail --status FAILED --json'],
   },
   ...BULK_COMMANDS,
+  rehearse: {
+    summary: 'inject every fault the saga definition implies into a running system (FAULTS_ENABLED=1) and check each case converges',
+    positionals: ['sagaType'],
+    options: {
+      concurrency: { type: 'string', value: 'n', description: 'cases in flight at once (1-32, default 4); a crash case waits for cases with rules on its service' },
+      'case-timeout': { type: 'string', value: 'seconds', description: 'how long one case may take to end (5-3600, default 180)' },
+      only: { type: 'string', value: 'text', description: 'only the cases whose name contains this text, e.g. "× crash" or ProvisionDatabase' },
+      list: { type: 'boolean', description: 'print the cases and their expected outcome, run nothing' },
+      'storage-root': { type: 'string', value: 'path', description: "the storage service's STORAGE_ROOT, when on this machine: site directories are checked (default .local/storage when it exists)" },
+      ...json,
+      ...adminOptions,
+      ...common,
+    },
+    examples: ['saga rehearse CreateSite', 'saga rehearse DeleteSite --concurrency 2', 'saga rehearse CreateSite --only "× stall" --list'],
+  },
 } as const satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof COMMANDS;
@@ -161,7 +176,16 @@ export type Invocation =
   | ({ readonly command: 'abort'; readonly sagaId: string; readonly reason?: string; readonly follow: boolean } & CommonOptions)
   | ({ readonly command: 'stats' } & CommonOptions)
   | ({ readonly command: 'tail'; readonly status?: SagaStatus; readonly type?: string; readonly siteName?: string } & CommonOptions)
-  | BulkInvocation;
+  | BulkInvocation
+  | ({
+      readonly command: 'rehearse';
+      readonly sagaType: string;
+      readonly concurrency: number;
+      readonly caseTimeoutSeconds: number;
+      readonly only?: string;
+      readonly list: boolean;
+      readonly storageRoot?: string;
+    } & CommonOptions);
 
 export type CommandInvocation = Exclude<Invocation, { command: 'help' } | { command: 'version' }>;
 
@@ -308,6 +332,29 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
     case 'bulk':
     case 'audit-log':
       return parseBulkCommand(command, values, positionals, shared);
+    case 'rehearse': {
+      const sagaType = positionals[0];
+      if (sagaType === undefined) throw new UsageError('rehearse: missing <sagaType> (e.g. CreateSite)', [seeHelp(command)]);
+      if (!/^[A-Za-z][A-Za-z0-9]{0,99}$/.test(sagaType)) reject('<sagaType>', `must be a saga type such as CreateSite, got "${sagaType}"`);
+      const whole = (option: string, fallback: number, min: number, max: number): number => {
+        const given = text(values[option]);
+        const value = given === undefined ? fallback : /^[0-9]{1,5}$/.test(given) ? Number(given) : NaN;
+        if (!(value >= min && value <= max)) reject(`--${option}`, `must be a whole number from ${min} to ${max}, got "${given}"`);
+        return value;
+      };
+      const only = text(values.only);
+      const storageRoot = text(values['storage-root']);
+      return {
+        command,
+        sagaType,
+        concurrency: whole('concurrency', 4, 1, 32),
+        caseTimeoutSeconds: whole('case-timeout', 180, 5, 3600),
+        list: values.list === true,
+        ...(only !== undefined ? { only } : {}),
+        ...(storageRoot !== undefined ? { storageRoot } : {}),
+        ...shared,
+      };
+    }
     case 'tail': {
       const status = statusOption(command, text(values.status));
       const type = text(values.type);

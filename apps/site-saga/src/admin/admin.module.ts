@@ -10,6 +10,7 @@ import { AdminMetrics } from './admin-metrics';
 import { BULK_PROVIDERS, BulkController, BulkPageController } from './bulk';
 import { loadAdminPage } from './admin-page';
 import { ADMIN_PAGE, AdminPageController } from './admin-page.controller';
+import { SagaDefinitionsController } from './saga-definitions.controller';
 import { SagaOperations } from './saga-operations';
 import { SagaQueries } from './saga-queries';
 import { SessionRevocations } from './session-revocations';
@@ -38,7 +39,7 @@ export class AdminModule implements NestModule {
     return {
       module: AdminModule,
       imports: options.imports ?? [],
-      controllers: [AdminPageController, AdminController, BulkController, BulkPageController],
+      controllers: [AdminPageController, AdminController, BulkController, BulkPageController, SagaDefinitionsController],
       providers: [
         {
           provide: ADMIN_OPTIONS,
@@ -71,6 +72,6 @@ export class AdminModule implements NestModule {
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(AdminHttpMiddleware).forRoutes(AdminPageController, AdminController, BulkController, BulkPageController);
+    consumer.apply(AdminHttpMiddleware).forRoutes(AdminPageController, AdminController, BulkController, BulkPageController, SagaDefinitionsController);
   }
 }

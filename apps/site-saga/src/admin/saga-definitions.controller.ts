@@ -1,0 +1,35 @@
+import { Controller, Get, Inject, Optional, UseFilters, UseGuards } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { SagaDefinitions } from '@sitesaga/http-contracts';
+import { type AnySagaDefinition, SagaEngine, UnknownSagaType } from '@sitesaga/saga';
+import { SAGAS } from '../sagas';
+import { AdminAuthGuard } from './admin-auth';
+import { AdminErrorsFilter } from './admin-errors.filter';
+import { definitionsView } from './saga-definitions';
+
+/** `GET /admin/definitions`: every saga type the engine runs, as it runs it (`saga rehearse` derives its cases from it). */
+@Controller('admin')
+@UseGuards(AdminAuthGuard)
+@UseFilters(AdminErrorsFilter)
+export class SagaDefinitionsController {
+  constructor(
+    private readonly moduleRef: ModuleRef,
+    @Optional() @Inject(SagaEngine) private readonly engine: SagaEngine | null,
+  ) {}
+
+  @Get('definitions')
+  definitions(): SagaDefinitions {
+    const engine = this.engine ?? (this.moduleRef.get(SagaEngine, { strict: false }) as SagaEngine | null);
+    if (!engine) throw new Error('AdminModule needs a SagaEngine provider (token: the SagaEngine class)');
+    // The engine's own (time-scaled) copy of each saga this service defines; one it does not run is left out.
+    const running = SAGAS.flatMap((saga): AnySagaDefinition[] => {
+      try {
+        return [engine.definition(saga.type)];
+      } catch (error) {
+        if (error instanceof UnknownSagaType) return [];
+        throw error;
+      }
+    });
+    return definitionsView(running);
+  }
+}
