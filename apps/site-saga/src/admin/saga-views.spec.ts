@@ -17,6 +17,8 @@ describe('saga views', () => {
       type: 'CreateSite',
       status: 'RUNNING',
       version: 3,
+      definitionVersion: 1,
+      waitingFor: null,
       data: { siteId: 'site-1', name: 'blog' },
       failure: null,
       correlationId: 'c',

@@ -103,6 +103,8 @@ async function insertUnrunnable(type: string, stepName: string): Promise<string>
     type,
     status: 'RUNNING',
     version: 1,
+    definitionVersion: 1,
+    waitingFor: null,
     data: { siteId: id },
     failure: null,
     correlationId: id,
