@@ -450,12 +450,14 @@ export class SagaStore {
    */
   async takeParkedReply(manager: EntityManager, deployed: readonly string[]): Promise<ParkedReply | null> {
     const rows = (await manager.query(
-      `DELETE FROM saga_parked_replies WHERE id = (
-         SELECT p.id FROM saga_parked_replies p JOIN saga_instances i ON i.id = p.saga_id
-          WHERE (i.type || '@' || i.definition_version) = ANY($1::text[])
-            AND NOT EXISTS (SELECT 1 FROM saga_parked_replies e WHERE e.saga_id = p.saga_id AND e.id < p.id)
-          ORDER BY p.id LIMIT 1 FOR UPDATE OF p SKIP LOCKED)
-       RETURNING id, saga_id, envelope`,
+      `WITH taken AS (
+         DELETE FROM saga_parked_replies WHERE id = (
+           SELECT p.id FROM saga_parked_replies p JOIN saga_instances i ON i.id = p.saga_id
+            WHERE (i.type || '@' || i.definition_version) = ANY($1::text[])
+              AND NOT EXISTS (SELECT 1 FROM saga_parked_replies e WHERE e.saga_id = p.saga_id AND e.id < p.id)
+            ORDER BY p.id LIMIT 1 FOR UPDATE OF p SKIP LOCKED)
+         RETURNING id, saga_id, envelope)
+       SELECT id, saga_id, envelope FROM taken`,
       [deployed],
     )) as { id: string; saga_id: string; envelope: Envelope }[];
     const row = rows[0];
