@@ -279,6 +279,11 @@ export class SagaEngine {
     return this.store.dueDeadlines(manager, now, limit, this.deployment);
   }
 
+  /** The saga `handleParked` would move next, or null: what a host sets aside when handling it fails. */
+  nextParkedSaga(manager: EntityManager): Promise<string | null> {
+    return this.store.nextParkedSaga(manager, this.deployment.deployed);
+  }
+
   /**
    * Handles the oldest reply parked for a saga whose definition version is deployed again
    * (one per call, one transaction each: the host loops until it returns null). Returns the
@@ -292,6 +297,14 @@ export class SagaEngine {
       const holder = parked.envelope.causationId ?? '(unknown)';
       const causeId = (parked.envelope.payload as { causeId?: string | null } | null)?.causeId ?? null;
       await this.apply(tx, this.definitionOf(state), state, { kind: 'begin', holder, causeId }, this.clock());
+      return parked.sagaId;
+    }
+    const state = await this.store.load(tx.manager, parked.sagaId);
+    if (state && this.isDeployed(state) && !this.definitionOf(state).routes.has(parked.envelope.type)) {
+      // Answers no step of the version it runs on (it was parked, so never checked): recorded, not retried forever.
+      await this.store.appendHistory(tx.manager, state.id, [
+        { direction: 'in', topic: null, messageId: parked.envelope.id, type: `${parked.envelope.type} (unroutable, dropped)`, step: null, at: this.clock() },
+      ]);
       return parked.sagaId;
     }
     await this.handleReply(tx, parked.envelope);

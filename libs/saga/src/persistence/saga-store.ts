@@ -464,6 +464,16 @@ export class SagaStore {
     return row ? { id: row.id, sagaId: row.saga_id, envelope: row.envelope } : null;
   }
 
+  /** The saga whose parked reply `takeParkedReply` would take next (without taking it), or null. */
+  async nextParkedSaga(manager: EntityManager, deployed: readonly string[]): Promise<string | null> {
+    const rows = (await manager.query(
+      `SELECT p.saga_id FROM saga_parked_replies p JOIN saga_instances i ON i.id = p.saga_id
+        WHERE (i.type || '@' || i.definition_version) = ANY($1::text[]) ORDER BY p.id LIMIT 1`,
+      [deployed],
+    )) as { saga_id: string }[];
+    return rows[0]?.saga_id ?? null;
+  }
+
   /** The saga's messages in order of arrival (at most `limit`, the first ones). */
   async history(manager: EntityManager, sagaId: string, limit = 1000): Promise<StoredHistoryEntry[]> {
     if (!UUID.test(sagaId)) return [];
