@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { waitFor } from '../support/wait-for';
 jest.setTimeout(240_000);
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CLI = path.resolve(__dirname, '..', '..', 'apps', 'cli', 'dist', 'main.js');
 // Timeouts ×0.4: ActivateSite waits 12 s per attempt, 5 attempts, long enough to look at the waiting delete.
 const system = new RunningSystem({ label: 'delete-waits', env: { 'site-saga': { SAGA_TIME_SCALE: '0.4' } } });
 beforeAll(() => system.start(), 180_000);
@@ -28,6 +30,28 @@ interface Detail {
   history: { type: string; messageId: string | null; at: string }[];
 }
 const detailOf = async (sagaId: string) => (await system.admin<Detail>(`/admin/sagas/${sagaId}`)).body;
+/** `saga <args>` as an operator runs it, with this system's settings; its stdout. */
+const saga = (args: string[]) =>
+  new Promise<string>((resolve, reject) => {
+    const settings = system.envOf('site-saga');
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      {
+        cwd: tmpdir(),
+        timeout: 60_000,
+        env: {
+          PATH: process.env.PATH ?? '',
+          KAFKA_BROKERS: settings.KAFKA_BROKERS!,
+          KAFKA_TOPIC_PREFIX: settings.KAFKA_TOPIC_PREFIX!,
+          ADMIN_URL: system.service('site-saga').url,
+          ADMIN_TOKEN: system.adminToken,
+          SITES_URL: system.service('sites').url,
+        },
+      },
+      (error, stdout, stderr) => (error ? reject(new Error(`saga ${args.join(' ')}: ${error.message}\n${stderr}`)) : resolve(stdout)),
+    );
+  });
 const siteStatus = async (siteId: string) =>
   ((await fetch(`${system.service('sites').url}/sites/${siteId}`, { headers: system.operatorHeaders }).then((response) => (response.ok ? response.json() : undefined))) as
     | { status: string }
@@ -57,6 +81,10 @@ it('makes a DeleteSite wait for the running CreateSite of its site, shows it wai
   );
   expect(listed.body.items.find((item) => item.id === deletion)).toMatchObject({ waitingFor: siteId, definitionVersion: 1, versionDeployed: true });
   expect(await siteStatus(siteId)).not.toBe('DELETING');
+
+  // The CLI says so too.
+  expect(await saga(['show', deletion])).toContain(`waiting for saga ${siteId} (same site): begins when it ends`);
+  expect((await saga(['list', '--type', 'DeleteSite'])).split('\n').find((line) => line.includes(deletion))).toContain(`waiting for saga ${siteId}`);
 
   // The admin page, in headless Chromium: the list row and the detail say what it waits for.
   const profile = mkdtempSync(path.join(tmpdir(), 'delete-waits-chromium-'));
