@@ -10,7 +10,7 @@ import { RunningSystem } from '../support/system';
 import { waitFor } from '../support/wait-for';
 
 /**
- * Keyed exclusion (docs/adr/0007): a DeleteSite that arrives while the same site's
+ * Keyed exclusion (docs/adr/0008): a DeleteSite that arrives while the same site's
  * CreateSite still runs waits (visible in the admin API and page), and runs when the
  * create ends; the site is then gone. The create is held at ActivateSite by a stall fault.
  */
@@ -53,15 +53,19 @@ const saga = (args: string[]) =>
     );
   });
 const siteStatus = async (siteId: string) =>
-  ((await fetch(`${system.service('sites').url}/sites/${siteId}`, { headers: system.operatorHeaders }).then((response) => (response.ok ? response.json() : undefined))) as
-    | { status: string }
-    | undefined)?.status;
+  (
+    (await fetch(`${system.service('sites').url}/sites/${siteId}`, { headers: system.operatorHeaders }).then((response) =>
+      response.ok ? response.json() : undefined,
+    )) as { status: string } | undefined
+  )?.status;
 
 it('makes a DeleteSite wait for the running CreateSite of its site, shows it waiting, then deletes the site once the create completes', async () => {
   const siteId = randomUUID();
   const name = `wait-${siteId.slice(0, 8)}`;
   await system.setFaults('sites', [{ command: 'ActivateSite', mode: 'stall', match: siteId }]);
-  await system.send(CreateSite.create({ name, domain: `${name}.example.com`, adminEmail: 'owner@example.com' }, { sagaId: siteId, correlationId: siteId, causationId: null }));
+  await system.send(
+    CreateSite.create({ name, domain: `${name}.example.com`, adminEmail: 'owner@example.com' }, { sagaId: siteId, correlationId: siteId, causationId: null }),
+  );
   await waitFor(async () => (await detailOf(siteId)).steps.find((step) => step.name === 'ActivateSite')?.state === 'RUNNING', {
     within: '90s',
     what: 'the create saga at ActivateSite',
@@ -70,10 +74,13 @@ it('makes a DeleteSite wait for the running CreateSite of its site, shows it wai
   const deletion = randomUUID();
   await system.send(DeleteSite.create({ siteId }, { sagaId: deletion, correlationId: deletion, causationId: null }));
 
-  const waiting = await waitFor(async () => {
-    const response = await system.admin<Detail>(`/admin/sagas/${deletion}`);
-    return response.status === 200 ? response.body : undefined;
-  }, { within: '60s', what: 'the delete saga recorded' });
+  const waiting = await waitFor(
+    async () => {
+      const response = await system.admin<Detail>(`/admin/sagas/${deletion}`);
+      return response.status === 200 ? response.body : undefined;
+    },
+    { within: '60s', what: 'the delete saga recorded' },
+  );
   expect(waiting).toMatchObject({ status: 'RUNNING', waitingFor: siteId });
   expect(waiting.steps.every((step) => step.state === 'PENDING')).toBe(true);
   const listed = await system.admin<{ items: { id: string; waitingFor: string | null; definitionVersion: number; versionDeployed: boolean }[] }>(

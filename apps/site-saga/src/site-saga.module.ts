@@ -40,7 +40,7 @@ export class SiteSagaModule {
             new SagaEngine(SAGAS, new MeasuredSagaStore(metrics, { outboxTable: 'outbox_messages' }), {
               timeScale: config.timeScale,
               onQuarantined: sagaNeedsAttentionOnQuarantine,
-              // A saga whose definition version is not deployed here: named in the log, every time (docs/adr/0006).
+              // A saga whose definition version is not deployed here: named in the log, every time (docs/adr/0007).
               onUndeployed: (saga, what) => logger.warn({ sagaId: saga.id, sagaType: saga.type, definitionVersion: saga.definitionVersion }, `saga ${saga.id}: ${what}`),
             }),
           inject: [SagaMetrics, LOGGER],

@@ -28,7 +28,7 @@ const latencyFigures = z.object({
   p99Ms: z.number().int().nullable(),
 });
 
-/** Definition versions (docs/adr/0006) and keyed exclusion (docs/adr/0007), on a summary and a detail alike. */
+/** Definition versions (docs/adr/0007) and keyed exclusion (docs/adr/0008), on a summary and a detail alike. */
 const sagaRunsOn = {
   definitionVersion: z.number().int().openapi({ description: 'The version of its saga definition it started on, and runs on to its end' }),
   versionDeployed: z.boolean().openapi({

@@ -41,7 +41,11 @@ describe('defineSaga', () => {
 
   it('has no exclusion key unless it declares one, and an empty key excludes nothing', () => {
     expect(defineSaga<{ tripId: string }>({ type: 'Free', stages: [step('Reserve', reserve)] }).exclusionKey({ tripId: 'a' })).toBeNull();
-    const keyed = defineSaga<{ tripId: string }>({ type: 'Keyed', stages: [step('Reserve', reserve)], exclusionKey: (data) => (data.tripId ? `trip:${data.tripId}` : '') });
+    const keyed = defineSaga<{ tripId: string }>({
+      type: 'Keyed',
+      stages: [step('Reserve', reserve)],
+      exclusionKey: (data) => (data.tripId ? `trip:${data.tripId}` : ''),
+    });
     expect(keyed.exclusionKey({ tripId: 'a' })).toBe('trip:a');
     expect(keyed.exclusionKey({ tripId: '' })).toBeNull();
   });

@@ -103,13 +103,13 @@ export interface SagaSpec<D> {
    * The definition's version (a positive integer, default 1), stored on every instance it
    * starts. A change to the steps (added, removed, renamed, a different compensation) is a
    * new version: deploy it beside the old one, which keeps running the instances that
-   * started on it, while the newest starts new ones (docs/adr/0006).
+   * started on it, while the newest starts new ones (docs/adr/0007).
    */
   readonly version?: number;
   /**
    * Sagas with the same exclusion key never run at once, whatever their type: one that
    * starts while another holds the key waits, and begins in the transaction that ends the
-   * holder (docs/adr/0007). Taken from data fixed when the saga starts (e.g. `site:<id>`).
+   * holder (docs/adr/0008). Taken from data fixed when the saga starts (e.g. `site:<id>`).
    */
   readonly exclusionKey?: (data: D) => string | null | undefined;
   readonly defaults?: Timing;

@@ -75,7 +75,7 @@ export class UnroutableReply extends ContractViolation {
 
 /**
  * The saga's type is run here, but not the version of its definition it started on
- * (docs/adr/0006): it waits, untouched, for that version to be deployed again.
+ * (docs/adr/0007): it waits, untouched, for that version to be deployed again.
  */
 export class SagaVersionNotDeployed extends Error {
   constructor(

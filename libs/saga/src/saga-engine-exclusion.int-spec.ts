@@ -2,14 +2,25 @@ import { causedBy, type Envelope } from '@sitesaga/message-kit';
 import type { DataSource } from 'typeorm';
 import type { AnyCommand } from './define-saga';
 import { SagaEngine, type SagaTransaction } from './saga-engine';
-import { BookHotel, CancelHotel, CancelTrip, ChargeCard, ConfirmTrip, ForgetTrip, HoldSeat, IssueTicket, RefundCard, ReleaseSeat } from './testing/trip-catalogue';
+import {
+  BookHotel,
+  CancelHotel,
+  CancelTrip,
+  ChargeCard,
+  ConfirmTrip,
+  ForgetTrip,
+  HoldSeat,
+  IssueTicket,
+  RefundCard,
+  ReleaseSeat,
+} from './testing/trip-catalogue';
 import { scratchDatabase } from './testing/scratch-database';
 import { cancelTripSaga, exclusiveTripSaga, RECEIPT, type TripData } from './testing/trip-saga';
 
 let sequence = 0;
 const newId = () => `cccccccc-0000-4000-8000-${String(++sequence).padStart(12, '0')}`;
 
-/** Keyed exclusion (docs/adr/0007): a booking and a cancellation of one trip never run at once. */
+/** Keyed exclusion (docs/adr/0008): a booking and a cancellation of one trip never run at once. */
 describe('SagaEngine keyed exclusion against Postgres', () => {
   let database: Awaited<ReturnType<typeof scratchDatabase>>;
   let dataSource: DataSource;
@@ -41,12 +52,21 @@ describe('SagaEngine keyed exclusion against Postgres', () => {
     inTransaction((tx) => engine.handleReply(tx, command[outcome].create({ tripId, ...payload } as never, causedBy(lastSent(sagaId, command.type)))));
   const trip = (tripId: string): TripData => ({ tripId, traveller: `ada-${tripId.slice(-4)}`, destination: 'Lisbon' });
   const book = (sagaId: string, tripId: string) =>
-    inTransaction((tx) => engine.start(tx, exclusiveTripSaga, { sagaId, data: trip(tripId), cause: { id: `book-${sagaId}`, type: 'BookTrip', correlationId: `c-${sagaId}` } }));
+    inTransaction((tx) =>
+      engine.start(tx, exclusiveTripSaga, { sagaId, data: trip(tripId), cause: { id: `book-${sagaId}`, type: 'BookTrip', correlationId: `c-${sagaId}` } }),
+    );
   const cancel = (sagaId: string, tripId: string) =>
-    inTransaction((tx) => engine.start(tx, cancelTripSaga, { sagaId, data: trip(tripId), cause: { id: `cancel-${sagaId}`, type: 'CancelTripRequested', correlationId: `c-${sagaId}` } }));
+    inTransaction((tx) =>
+      engine.start(tx, cancelTripSaga, {
+        sagaId,
+        data: trip(tripId),
+        cause: { id: `cancel-${sagaId}`, type: 'CancelTripRequested', correlationId: `c-${sagaId}` },
+      }),
+    );
   const load = (sagaId: string) => engine.store.load<TripData>(dataSource.manager, sagaId);
   const holderOf = async (tripId: string) =>
-    ((await dataSource.query(`SELECT saga_id FROM saga_exclusion_holders WHERE exclusion_key = $1`, [`trip:${tripId}`])) as { saga_id: string }[])[0]?.saga_id ?? null;
+    ((await dataSource.query(`SELECT saga_id FROM saga_exclusion_holders WHERE exclusion_key = $1`, [`trip:${tripId}`])) as { saga_id: string }[])[0]
+      ?.saga_id ?? null;
 
   async function completeBooking(sagaId: string, tripId: string): Promise<string[]> {
     await reply(sagaId, tripId, HoldSeat, 'succeeded', { traveller: 'x', destination: 'Oslo' });
@@ -100,7 +120,8 @@ describe('SagaEngine keyed exclusion against Postgres', () => {
     await reply(booking, tripId, BookHotel, 'failed', { reason: 'full', class: 'business' });
     await reply(booking, tripId, ChargeCard, 'succeeded', { paymentId: 'pay', receipt: RECEIPT });
     // RefundCard runs out of attempts: the booking is FAILED, needing a person.
-    for (let attempt = 0; attempt < 3; attempt += 1) await reply(booking, tripId, RefundCard, 'failed', { reason: 'bank down', class: 'transient' }).then(fireDue);
+    for (let attempt = 0; attempt < 3; attempt += 1)
+      await reply(booking, tripId, RefundCard, 'failed', { reason: 'bank down', class: 'transient' }).then(fireDue);
     expect(await load(booking)).toMatchObject({ status: 'FAILED' });
     expect(await load(cancellation)).toMatchObject({ waitingFor: booking });
 
@@ -150,7 +171,11 @@ describe('SagaEngine keyed exclusion against Postgres', () => {
     let releaseLeft!: () => void;
     const leftMayCommit = new Promise<void>((resolve) => (releaseLeft = resolve));
     const leftStarted = inTransaction(async (tx) => {
-      const state = await engine.start(tx, exclusiveTripSaga, { sagaId: left, data: trip(tripId), cause: { id: `book-${left}`, type: 'BookTrip', correlationId: 'c' } });
+      const state = await engine.start(tx, exclusiveTripSaga, {
+        sagaId: left,
+        data: trip(tripId),
+        cause: { id: `book-${left}`, type: 'BookTrip', correlationId: 'c' },
+      });
       await leftMayCommit; // the right start runs meanwhile, on another connection
       return state;
     });

@@ -9,7 +9,7 @@ import { scratchDatabase } from './testing/scratch-database';
 import { RECEIPT, type TripData, tripSaga, tripSagaV2 } from './testing/trip-saga';
 
 /**
- * A redeploy over a real broker and Postgres (docs/adr/0006): trip sagas run on version 1,
+ * A redeploy over a real broker and Postgres (docs/adr/0007): trip sagas run on version 1,
  * the orchestrator stops with them mid-flight, and comes back running versions 1 and 2 of
  * BookTrip (2 renames IssueTicket to IssueETicket and adds ForgetTrip). The old sagas finish
  * exactly as version 1 says, new ones take version 2's path.
@@ -71,20 +71,31 @@ async function startOrchestrator(definitions: ConstructorParameters<typeof SagaE
   const run = async (work: (tx: { manager: DataSource['manager']; publish: (envelope: Envelope) => void }) => Promise<unknown>) => {
     const outgoing: Envelope[] = [];
     await dataSource.transaction((manager) => work({ manager, publish: (envelope) => outgoing.push(envelope) }));
-    await produce(topics.commands, outgoing.filter((envelope) => COMMANDS.has(envelope.type)));
+    await produce(
+      topics.commands,
+      outgoing.filter((envelope) => COMMANDS.has(envelope.type)),
+    );
   };
   const consumer = await consume(`${prefix}orchestrator`, topics.events, (reply) => run((tx) => engine.handleReply(tx, reply)));
   return {
     engine,
     start: (sagaId: string) =>
-      run((tx) => engine.start(tx, 'BookTrip', { sagaId, data: { tripId: sagaId, traveller: 'ada', destination: 'Lisbon' }, cause: { id: `request-${sagaId}`, type: 'BookTripRequested', correlationId: sagaId } })),
+      run((tx) =>
+        engine.start(tx, 'BookTrip', {
+          sagaId,
+          data: { tripId: sagaId, traveller: 'ada', destination: 'Lisbon' },
+          cause: { id: `request-${sagaId}`, type: 'BookTripRequested', correlationId: sagaId },
+        }),
+      ),
     stop: () => consumer.disconnect(),
   };
 }
 
 const load = (sagaId: string) => new SagaEngine([tripSaga]).store.load<TripData>(dataSource.manager, sagaId);
 const sentBy = async (sagaId: string) =>
-  (await new SagaEngine([tripSaga]).store.history(dataSource.manager, sagaId)).filter((entry) => entry.direction === 'out').map((entry) => `${entry.type}@${entry.step ?? ''}`);
+  (await new SagaEngine([tripSaga]).store.history(dataSource.manager, sagaId))
+    .filter((entry) => entry.direction === 'out')
+    .map((entry) => `${entry.type}@${entry.step ?? ''}`);
 
 async function until<T>(what: string, check: () => Promise<T | undefined | false>, withinMs = 90_000): Promise<T> {
   const deadline = Date.now() + withinMs;
@@ -103,7 +114,10 @@ beforeAll(async () => {
   dataSource = database.dataSource;
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [topics.commands, topics.events].map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })) });
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [topics.commands, topics.events].map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })),
+  });
   await admin.disconnect();
   producer = kafka.producer();
   await producer.connect();

@@ -10,7 +10,7 @@ import { RECEIPT, type TripData, tripSaga, tripSagaV2 } from './testing/trip-sag
 let sequence = 0;
 const newSagaId = () => `dddddddd-0000-4000-8000-${String(++sequence).padStart(12, '0')}`;
 
-/** Definition versions (docs/adr/0006): a deploy that changes a saga's steps lets the running ones finish as they started. */
+/** Definition versions (docs/adr/0007): a deploy that changes a saga's steps lets the running ones finish as they started. */
 describe('SagaEngine with several definition versions against Postgres', () => {
   let database: Awaited<ReturnType<typeof scratchDatabase>>;
   let dataSource: DataSource;
@@ -47,12 +47,18 @@ describe('SagaEngine with several definition versions against Postgres', () => {
     inTransaction((tx) => engine.handleReply(tx, replyOf(sagaId, command, payload)));
   const start = (engine: SagaEngine, sagaId: string) =>
     inTransaction((tx) =>
-      engine.start(tx, 'BookTrip', { sagaId, data: { tripId: sagaId, traveller: 'ada', destination: 'Lisbon' }, cause: { id: `r-${sagaId}`, type: 'BookTripRequested', correlationId: 'c' } }),
+      engine.start(tx, 'BookTrip', {
+        sagaId,
+        data: { tripId: sagaId, traveller: 'ada', destination: 'Lisbon' },
+        cause: { id: `r-${sagaId}`, type: 'BookTripRequested', correlationId: 'c' },
+      }),
     );
   const load = (sagaId: string) => both.store.load<TripData>(dataSource.manager, sagaId);
   const stepsOf = async (sagaId: string) => (await load(sagaId))?.steps.map((step) => `${step.name}:${step.state}`);
   const sentTypes = async (sagaId: string) =>
-    (await both.store.history(dataSource.manager, sagaId)).filter((entry) => entry.direction === 'out').map((entry) => `${entry.type}${entry.step ? `@${entry.step}` : ''}`);
+    (await both.store.history(dataSource.manager, sagaId))
+      .filter((entry) => entry.direction === 'out')
+      .map((entry) => `${entry.type}${entry.step ? `@${entry.step}` : ''}`);
 
   it('finishes a saga started on version 1 on version 1 once version 2 is deployed beside it, and starts new sagas on version 2', async () => {
     const old = newSagaId();
@@ -76,7 +82,15 @@ describe('SagaEngine with several definition versions against Postgres', () => {
 
     expect(await load(old)).toMatchObject({ status: 'COMPLETED' });
     expect(await stepsOf(old)).toEqual(['HoldSeat:SUCCEEDED', 'BookHotel:SUCCEEDED', 'ChargeCard:SUCCEEDED', 'IssueTicket:SUCCEEDED', 'ConfirmTrip:SUCCEEDED']);
-    expect(await sentTypes(old)).toEqual(['TripStarted', 'HoldSeat@HoldSeat', 'BookHotel@BookHotel', 'ChargeCard@ChargeCard', 'IssueTicket@IssueTicket', 'ConfirmTrip@ConfirmTrip', 'TripBooked']);
+    expect(await sentTypes(old)).toEqual([
+      'TripStarted',
+      'HoldSeat@HoldSeat',
+      'BookHotel@BookHotel',
+      'ChargeCard@ChargeCard',
+      'IssueTicket@IssueTicket',
+      'ConfirmTrip@ConfirmTrip',
+      'TripBooked',
+    ]);
     expect(await load(fresh)).toMatchObject({ status: 'COMPLETED' });
     expect(await sentTypes(fresh)).toEqual([
       'TripStarted',

@@ -33,7 +33,7 @@ export interface SagaEngineOptions {
   /**
    * Told (inside the transaction) when a reply is parked because its saga's definition
    * version is not deployed, or a saga handed an exclusion key cannot begin for that reason:
-   * the host logs it (docs/adr/0006).
+   * the host logs it (docs/adr/0007).
    */
   readonly onUndeployed?: (saga: SagaState, what: string) => void;
 }
@@ -67,7 +67,7 @@ export interface StartSaga<D> {
  * Per event: one statement to load, one to save (plus the outbox rows the host writes).
  */
 export class SagaEngine {
-  /** Type → version → definition: several versions of a type may be deployed at once (docs/adr/0006). */
+  /** Type → version → definition: several versions of a type may be deployed at once (docs/adr/0007). */
   private readonly definitions = new Map<string, Map<number, AnySagaDefinition>>();
   private readonly clock: () => Date;
   /** Which types and versions this engine runs: what the deadline scan and the parked replies are filtered by. */
@@ -348,7 +348,16 @@ export class SagaEngine {
     const waiter = await this.loadExisting(tx, next.sagaId);
     if (!this.isDeployed(waiter)) {
       // It holds the key now but cannot begin here: parked, it begins when its version is deployed again.
-      const begin = { id: randomUUID(), type: PARKED_BEGIN, version: 1, sagaId: waiter.id, correlationId: waiter.correlationId, causationId: sagaId, occurredAt: now.toISOString(), payload: { causeId: next.causeId } };
+      const begin = {
+        id: randomUUID(),
+        type: PARKED_BEGIN,
+        version: 1,
+        sagaId: waiter.id,
+        correlationId: waiter.correlationId,
+        causationId: sagaId,
+        occurredAt: now.toISOString(),
+        payload: { causeId: next.causeId },
+      };
       await this.store.parkReply(tx.manager, begin, `holder ${sagaId} ended; ${waiter.type} version ${waiter.definitionVersion} is not deployed`, now);
       this.options.onUndeployed?.(waiter, `handed its exclusion key by ${sagaId}, cannot begin: version not deployed`);
       return;

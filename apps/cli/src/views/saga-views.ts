@@ -14,7 +14,7 @@ const offset = (from: string, at: string): string => {
   return Number.isFinite(ms) ? `+${formatDuration(Math.max(0, ms)) || '0ms'}` : printable(at);
 };
 
-/** Where the saga is; a saga waiting for another of its key (docs/adr/0007) or on a version not deployed (docs/adr/0006) says so. */
+/** Where the saga is; a saga waiting for another of its key (docs/adr/0008) or on a version not deployed (docs/adr/0007) says so. */
 const stepInfo = (summary: SagaSummary): string =>
   [
     summary.waitingFor ? `waiting for saga ${summary.waitingFor}` : '',

@@ -362,7 +362,7 @@ describe('operator actions', () => {
 
   it('shows a saga whose definition version is not deployed as such, offers no action, and refuses one with 409', async () => {
     const id = await sagas.atParallelStage(`old-${randomUUID().slice(0, 8)}`);
-    // As if it had started on a version a later deploy dropped (docs/adr/0006).
+    // As if it had started on a version a later deploy dropped (docs/adr/0007).
     await harness.dataSource.query(`UPDATE saga_instances SET definition_version = 7 WHERE id = $1`, [id]);
 
     expect((await get(`/admin/sagas/${id}`)).body).toMatchObject({ definitionVersion: 7, versionDeployed: false, waitingFor: null, actions: { retry: false, abort: false } });

@@ -37,7 +37,6 @@ export interface ChangedSaga {
   readonly updatedAt: Date;
 }
 
-
 /** Latencies are taken over the steps of this many newest sagas (≈ 10k steps for create-site). */
 export const STATS_WINDOW = 2000;
 

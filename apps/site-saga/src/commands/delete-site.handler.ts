@@ -10,7 +10,7 @@ import { rejectionCausation, startFailureReason } from './rejection-causation';
 /**
  * `DeleteSite` on site-saga.commands: starts one delete-site saga per command id. While
  * another saga of the site runs (its CreateSite), the delete is recorded waiting for it and
- * begins when that one ends (the site's exclusion key, docs/adr/0007). A
+ * begins when that one ends (the site's exclusion key, docs/adr/0008). A
  * command that cannot start one (its saga id is taken, the saga cannot be recorded) is
  * answered with `SiteDeletionRejected`; a transient error is retried instead.
  */

@@ -7,7 +7,7 @@ import { Gauge, Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 
 /**
- * Sagas not ended whose definition version this orchestrator does not run (docs/adr/0006):
+ * Sagas not ended whose definition version this orchestrator does not run (docs/adr/0007):
  * they wait untouched, replies parked, until the version is deployed again. Reported so a
  * deploy that dropped a version still in use is noticed:
  * - `saga_undeployed_version_sagas{type,version}`, counted at scrape time (reused 5 s);

@@ -52,7 +52,7 @@ export const createSiteSaga = defineSaga<CreateSiteData>({
   ],
   redact: ['credentials'],
   searchKey: (d) => d.name,
-  // Never at once with another saga of the same site (a DeleteSite waits for it): docs/adr/0007.
+  // Never at once with another saga of the same site (a DeleteSite waits for it): docs/adr/0008.
   exclusionKey: (d) => siteExclusionKey(d.siteId),
 });
 

@@ -13,7 +13,7 @@ export interface DeleteSiteData {
  * attempts stops the saga FAILED (`whenExhausted: 'stop'`) with the site still DELETING,
  * asks a person (`SagaNeedsAttention`), and an operator's retry goes on from that step.
  * It shares its site's exclusion key with CreateSite: a delete that arrives while the
- * site's create still runs waits, and begins when the create ends (docs/adr/0007).
+ * site's create still runs waits, and begins when the create ends (docs/adr/0008).
  */
 export const deleteSiteSaga = defineSaga<DeleteSiteData>({
   type: 'DeleteSite',

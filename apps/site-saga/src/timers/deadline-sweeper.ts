@@ -123,7 +123,7 @@ export class DeadlineSweeper implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   /**
-   * Replies parked while their saga's definition version was not deployed (docs/adr/0006),
+   * Replies parked while their saga's definition version was not deployed (docs/adr/0007),
    * handled oldest first now that it is, one transaction each. One that cannot be applied
    * sets its saga aside (FAILED), after which its parked replies are only recorded.
    */
@@ -146,7 +146,6 @@ export class DeadlineSweeper implements OnApplicationBootstrap, BeforeApplicatio
     }
     return handled;
   }
-
 
   /**
    * Fires every deadline due by the last moment the plumbing was seen working (a second or

@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Definition versions (docs/adr/0006) and keyed exclusion (docs/adr/0007):
+ * Definition versions (docs/adr/0007) and keyed exclusion (docs/adr/0008):
  * - `saga_instances.definition_version`: the version of its definition a saga started on;
  *   every saga that existed before is version 1 (what every definition was).
  * - `saga_parked_replies`: replies to a saga whose definition version is not deployed,
@@ -11,6 +11,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *   upsert that locks the row, in the start's transaction, so two replicas never both hold it.
  *   No foreign key: the holder is claimed before its saga row is written (same transaction).
  * - `saga_exclusion_waiters`: sagas waiting for a key, first come first served by `seq`.
+ *   Its foreign key is checked at commit: a store that writes the saga row at commit
+ *   (deferred writes) may queue the waiter before the row exists.
  */
 export class SagaDefinitionVersionsAndExclusion1764700000000 implements MigrationInterface {
   name = 'SagaDefinitionVersionsAndExclusion1764700000000';
@@ -35,7 +37,7 @@ export class SagaDefinitionVersionsAndExclusion1764700000000 implements Migratio
     await queryRunner.query(`CREATE UNIQUE INDEX saga_exclusion_holders_saga_id_idx ON saga_exclusion_holders (saga_id)`);
     await queryRunner.query(`
       CREATE TABLE saga_exclusion_waiters (
-        saga_id       uuid      PRIMARY KEY CONSTRAINT saga_exclusion_waiters_saga_id_fkey REFERENCES saga_instances (id) ON DELETE CASCADE,
+        saga_id       uuid      PRIMARY KEY CONSTRAINT saga_exclusion_waiters_saga_id_fkey REFERENCES saga_instances (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
         exclusion_key text      NOT NULL,
         seq           bigserial NOT NULL,
         cause_id      text

@@ -378,7 +378,7 @@ export class SagaStore {
     return count;
   }
 
-  // ---- keyed exclusion (docs/adr/0007) ----
+  // ---- keyed exclusion (docs/adr/0008) ----
 
   /**
    * Claims `key` for `sagaId`, or finds who holds it: returns the holder (`sagaId` itself
@@ -432,7 +432,7 @@ export class SagaStore {
     return next ? { sagaId: next.saga_id, causeId: next.cause_id } : null;
   }
 
-  // ---- parked replies (docs/adr/0006) ----
+  // ---- parked replies (docs/adr/0007) ----
 
   /** Keeps a reply for a saga whose definition version is not deployed, in arrival order. */
   async parkReply(manager: EntityManager, envelope: Envelope, reason: string, now: Date): Promise<void> {
