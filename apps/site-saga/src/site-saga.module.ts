@@ -10,6 +10,7 @@ import { DeleteSiteHandler } from './commands/delete-site.handler';
 import { ParticipantEventsHandler } from './events/participant-events.handler';
 import { MeasuredSagaStore } from './metrics/measured-saga-store';
 import { SagaMetrics, sagaMetricsProvider } from './metrics/saga-metrics';
+import { UndeployedVersions } from './metrics/undeployed-versions';
 import { SAGAS } from './sagas';
 import { sagaNeedsAttentionOnQuarantine } from './sagas/quarantine';
 import { SagaChanges } from './sagas/saga-changes';
@@ -35,12 +36,14 @@ export class SiteSagaModule {
         sagaMetricsProvider(SAGAS.map((saga) => saga.type)),
         {
           provide: SagaEngine,
-          useFactory: (metrics: SagaMetrics) =>
+          useFactory: (metrics: SagaMetrics, logger: Logger) =>
             new SagaEngine(SAGAS, new MeasuredSagaStore(metrics, { outboxTable: 'outbox_messages' }), {
               timeScale: config.timeScale,
               onQuarantined: sagaNeedsAttentionOnQuarantine,
+              // A saga whose definition version is not deployed here: named in the log, every time (docs/adr/0007).
+              onUndeployed: (saga, what) => logger.warn({ sagaId: saga.id, sagaType: saga.type, definitionVersion: saga.definitionVersion }, `saga ${saga.id}: ${what}`),
             }),
-          inject: [SagaMetrics],
+          inject: [SagaMetrics, LOGGER],
         },
         {
           provide: PlumbingMonitor,
@@ -52,6 +55,7 @@ export class SiteSagaModule {
         SagaHistoryRetention,
         SagaChanges,
         DeadlineSweeper,
+        UndeployedVersions,
       ],
     };
   }

@@ -29,6 +29,17 @@ const latencyFigures = z.object({
   p99Ms: z.number().int().nullable(),
 });
 
+/** Definition versions (docs/adr/0007) and keyed exclusion (docs/adr/0008), on a summary and a detail alike. */
+const sagaRunsOn = {
+  definitionVersion: z.number().int().openapi({ description: 'The version of its saga definition it started on, and runs on to its end' }),
+  versionDeployed: z.boolean().openapi({
+    description: 'False when this orchestrator does not run that version: the saga waits untouched (replies parked, deadlines held) until it is deployed again',
+  }),
+  waitingFor: z.string().uuid().nullable().openapi({
+    description: 'The saga holding the exclusion key (e.g. the site) this one waits for: it begins when that one ends; null when not waiting',
+  }),
+};
+
 /** One row of `GET /admin/sagas` and the data of one `event: saga` on the stream. */
 export const sagaSummary = z
   .object({
@@ -42,6 +53,7 @@ export const sagaSummary = z
     updatedAt: timestamp(),
     currentStep: z.string().nullable().openapi({ description: 'The step(s) it waits on, comma-separated for a parallel group' }),
     failedStep: z.string().optional(),
+    ...sagaRunsOn,
   })
   .openapi('SagaSummary');
 export type SagaSummary = z.infer<typeof sagaSummary>;
@@ -116,6 +128,7 @@ export const sagaDetail = z
     stageCount: z.number().int(),
     actions: z.object({ retry: z.boolean(), abort: z.boolean() }),
     historyTruncated: z.boolean(),
+    ...sagaRunsOn,
   })
   .openapi('SagaDetail');
 export type SagaDetail = z.infer<typeof sagaDetail>;

@@ -16,7 +16,10 @@ export interface SagaCause {
 
 /** Everything that can move a saga. */
 export type SagaInput<D> =
-  | { readonly kind: 'start'; readonly sagaId: string; readonly data: D; readonly cause: SagaCause }
+  /** `waitFor`: the saga holding its exclusion key; it is recorded waiting (nothing sent) until `begin`. */
+  | { readonly kind: 'start'; readonly sagaId: string; readonly data: D; readonly cause: SagaCause; readonly waitFor?: string | null }
+  /** The saga it waited for (`holder`) ended: a waiting saga begins (its first stage, its `onStarted`). */
+  | { readonly kind: 'begin'; readonly holder: string; readonly causeId: string | null }
   /**
    * A participant's event. `duringOutage`: the host saw its plumbing (broker, consumer,
    * database) out lately, so a transient failure is the outage's doing, not the step's:
@@ -68,10 +71,17 @@ export function decide<D>(definition: SagaDefinition<D>, state: SagaState<D> | n
       input.cause.id,
     );
     transition.record({ direction: 'in', topic: input.cause.topic ?? null, messageId: input.cause.id, type: input.cause.type, step: null });
-    return transition.start();
+    return input.waitFor ? transition.wait(input.waitFor) : transition.start();
   }
   if (!state) throw new Error(`decide(${input.kind}) needs the saga's state`);
   switch (input.kind) {
+    case 'begin':
+      // Only a saga that never began (running, nothing sent) can begin: anything else (an operator aborted it meanwhile) stays as it is.
+      if (state.status !== 'RUNNING' || state.steps.some((step) => step.state !== 'PENDING')) {
+        return { state, outgoing: [], history: [], ignored: `saga is ${state.status} and has begun` };
+      }
+      // Its first commands are caused by the message that asked for the saga, as if it had not waited.
+      return new Transition(definition, state, now, options, input.causeId).begin(input.holder);
     case 'reply':
       return new Transition(definition, state, now, options, input.envelope.id).reply(input.envelope, input.duringOutage === true);
     case 'deadline': {
@@ -99,6 +109,8 @@ function initialState<D>(definition: SagaDefinition<D>, id: string, data: D, cor
     type: definition.type,
     status: 'RUNNING',
     version: 1,
+    definitionVersion: definition.version,
+    waitingFor: null,
     data,
     failure: null,
     correlationId,
@@ -114,6 +126,7 @@ class Transition<D> {
   private status: SagaStatus;
   private data: D;
   private failure: SagaFailure | null;
+  private waitingFor: string | null;
   private readonly steps: Mutable<StepState>[];
   private readonly outgoing: Envelope[] = [];
   private readonly history: HistoryEntry[] = [];
@@ -131,6 +144,7 @@ class Transition<D> {
     this.status = original.status;
     this.data = original.data;
     this.failure = original.failure;
+    this.waitingFor = original.waitingFor;
     // Rows follow the definition: a step added to a definition later starts PENDING in old sagas.
     this.steps = definition.steps.map((step) => ({
       ...(original.steps.find((row) => row.name === step.name) ?? pendingStep(step.name, step.position)),
@@ -148,6 +162,19 @@ class Transition<D> {
     this.emit(this.definition.onStarted?.(this.data, this.context()) ?? []);
     this.startStage(0);
     return this.done();
+  }
+
+  /** Recorded as waiting for `holder` (its exclusion key is taken): nothing is sent, no deadline is set. */
+  wait(holder: string): Decision<D> {
+    this.record({ direction: 'in', topic: null, messageId: holder, type: 'WaitingForSaga', step: null });
+    this.waitingFor = holder;
+    return this.done();
+  }
+
+  begin(holder: string): Decision<D> {
+    this.record({ direction: 'in', topic: null, messageId: holder, type: 'ExclusionReleased', step: null });
+    this.waitingFor = null;
+    return this.start();
   }
 
   reply(envelope: Envelope, duringOutage = false): Decision<D> {
@@ -512,6 +539,7 @@ class Transition<D> {
         status: this.status,
         data: this.data,
         failure: this.failure,
+        waitingFor: this.waitingFor,
         searchKey: this.definition.searchKey(this.data),
         updatedAt: this.now,
         steps: this.steps.map((step) => ({ ...step })),

@@ -31,6 +31,25 @@ describe('defineSaga', () => {
     );
   });
 
+  it('is version 1 unless it says otherwise, and refuses a version that is not a positive integer', () => {
+    expect(defineSaga({ type: 'Plain', stages: [step('Reserve', reserve)] }).version).toBe(1);
+    expect(defineSaga({ type: 'Second', version: 2, stages: [step('Reserve', reserve)] }).version).toBe(2);
+    for (const version of [0, -1, 1.5]) {
+      expect(() => defineSaga({ type: 'Odd', version, stages: [step('Reserve', reserve)] })).toThrow(/Odd: version must be a positive integer/);
+    }
+  });
+
+  it('has no exclusion key unless it declares one, and an empty key excludes nothing', () => {
+    expect(defineSaga<{ tripId: string }>({ type: 'Free', stages: [step('Reserve', reserve)] }).exclusionKey({ tripId: 'a' })).toBeNull();
+    const keyed = defineSaga<{ tripId: string }>({
+      type: 'Keyed',
+      stages: [step('Reserve', reserve)],
+      exclusionKey: (data) => (data.tripId ? `trip:${data.tripId}` : ''),
+    });
+    expect(keyed.exclusionKey({ tripId: 'a' })).toBe('trip:a');
+    expect(keyed.exclusionKey({ tripId: '' })).toBeNull();
+  });
+
   it('shrinks every timeout and backoff, not the attempt counts, when scaled for tests', () => {
     const fast = scaleTimings(tripSaga, 0.001);
     const database = fast.steps.find((candidate) => candidate.name === 'ChargeCard');

@@ -99,6 +99,19 @@ export function parallel<D>(...steps: StepDefinition<D>[]): ParallelStage<D> {
 export interface SagaSpec<D> {
   /** The saga's type, stored on every instance: never rename one that has instances. */
   readonly type: string;
+  /**
+   * The definition's version (a positive integer, default 1), stored on every instance it
+   * starts. A change to the steps (added, removed, renamed, a different compensation) is a
+   * new version: deploy it beside the old one, which keeps running the instances that
+   * started on it, while the newest starts new ones (docs/adr/0007).
+   */
+  readonly version?: number;
+  /**
+   * Sagas with the same exclusion key never run at once, whatever their type: one that
+   * starts while another holds the key waits, and begins in the transaction that ends the
+   * holder (docs/adr/0008). Taken from data fixed when the saga starts (e.g. `site:<id>`).
+   */
+  readonly exclusionKey?: (data: D) => string | null | undefined;
   readonly defaults?: Timing;
   readonly stages: readonly Stage<D>[];
   readonly onStarted?: (data: D, context: OutcomeContext) => readonly OutgoingMessage[];
@@ -141,6 +154,8 @@ export interface ReplyRoute {
 
 export interface SagaDefinition<D> {
   readonly type: string;
+  /** See SagaSpec.version: 1 unless the definition says otherwise. */
+  readonly version: number;
   /** Every step, in stage order; `position` says which stage. */
   readonly steps: readonly SagaStep<D>[];
   /**
@@ -158,6 +173,8 @@ export interface SagaDefinition<D> {
   readonly whenExhausted: 'compensate' | 'stop';
   readonly redact: readonly string[];
   readonly searchKey: (data: D) => string | null;
+  /** The saga's exclusion key (see SagaSpec.exclusionKey), or null when it excludes nothing. */
+  readonly exclusionKey: (data: D) => string | null;
   /** 1 as defined; see `scaleTimings`. */
   readonly timeScale: number;
 }
@@ -173,6 +190,8 @@ const DEFAULT_TIMEOUT: Duration = '30s';
  */
 export function defineSaga<D>(spec: SagaSpec<D>): SagaDefinition<D> {
   if (!spec.type) throw new InvalidSagaDefinition('a saga needs a type');
+  const version = spec.version ?? 1;
+  if (!Number.isInteger(version) || version < 1) throw new InvalidSagaDefinition(`${spec.type}: version must be a positive integer, got ${version}`);
   if (spec.stages.length === 0) throw new InvalidSagaDefinition(`${spec.type}: a saga needs at least one stage`);
   const defaultTimeout = spec.defaults?.timeout ?? DEFAULT_TIMEOUT;
   const defaultRetry: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...spec.defaults?.retry };
@@ -205,9 +224,11 @@ export function defineSaga<D>(spec: SagaSpec<D>): SagaDefinition<D> {
     });
   });
   const searchKey = spec.searchKey;
+  const exclusionKey = spec.exclusionKey;
   const routes = routesOf(steps);
   return {
     type: spec.type,
+    version,
     steps,
     routes,
     replies: [...new Set([...routes.values()].flatMap((candidates) => candidates.map((route) => route.event)))],
@@ -219,6 +240,7 @@ export function defineSaga<D>(spec: SagaSpec<D>): SagaDefinition<D> {
     whenExhausted: spec.whenExhausted ?? 'compensate',
     redact: spec.redact ?? [],
     searchKey: (data) => (searchKey ? (searchKey(data) ?? null) : null),
+    exclusionKey: (data) => (exclusionKey ? exclusionKey(data) || null : null),
     timeScale: 1,
   };
 }

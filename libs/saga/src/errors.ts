@@ -72,3 +72,18 @@ export class UnroutableReply extends ContractViolation {
     this.name = 'UnroutableReply';
   }
 }
+
+/**
+ * The saga's type is run here, but not the version of its definition it started on
+ * (docs/adr/0007): it waits, untouched, for that version to be deployed again.
+ */
+export class SagaVersionNotDeployed extends Error {
+  constructor(
+    readonly sagaType: string,
+    readonly definitionVersion: number,
+    readonly deployedVersions: readonly number[],
+  ) {
+    super(`${sagaType} version ${definitionVersion} is not deployed (deployed: ${deployedVersions.join(', ') || 'none'})`);
+    this.name = 'SagaVersionNotDeployed';
+  }
+}

@@ -3,8 +3,8 @@ import type { Envelope } from '@sitesaga/message-kit';
 import type { EntityManager } from 'typeorm';
 import { type Decision, decide, type SagaCause, type SagaInput } from './decide';
 import { type AnySagaDefinition, type OutgoingMessage, type SagaDefinition, scaleTimings } from './define-saga';
-import { SagaAlreadyStarted, SagaNotFound, UnknownSagaType } from './errors';
-import { type DeferredSagaWrite, type DueDeadline, SagaStore } from './persistence/saga-store';
+import { SagaAlreadyStarted, SagaNotFound, SagaVersionNotDeployed, UnknownSagaType } from './errors';
+import { type DeferredSagaWrite, type Deployment, type DueDeadline, SagaStore } from './persistence/saga-store';
 import { redactSagaData } from './redaction';
 import { isTerminal, type SagaState } from './saga-state';
 
@@ -61,7 +61,19 @@ export interface SagaEngineOptions {
    * unknown, so the host says what to tell people (e.g. a `SagaNeedsAttention` event).
    */
   readonly onQuarantined?: (saga: SagaState, quarantine: Quarantine) => readonly OutgoingMessage[];
+  /**
+   * Told (inside the transaction) when a reply is parked because its saga's definition
+   * version is not deployed, or a saga handed an exclusion key cannot begin for that reason:
+   * the host logs it (docs/adr/0007).
+   */
+  readonly onUndeployed?: (saga: SagaState, what: string) => void;
 }
+
+/** What ends a saga's hold on its exclusion key: an end it cannot be resumed from (FAILED can: an operator's retry). */
+const releasesExclusion = (status: SagaState['status']): boolean => status === 'COMPLETED' || status === 'COMPENSATED';
+
+/** The type of the parked entry that begins a waiting saga once its definition version is deployed again. */
+const PARKED_BEGIN = 'ExclusionReleased';
 
 /** Why and where a saga was set aside. */
 export interface Quarantine {
@@ -86,8 +98,11 @@ export interface StartSaga<D> {
  * Per event: one statement to load, one to save (plus the outbox rows the host writes).
  */
 export class SagaEngine {
-  private readonly definitions = new Map<string, AnySagaDefinition>();
+  /** Type → version → definition: several versions of a type may be deployed at once (docs/adr/0007). */
+  private readonly definitions = new Map<string, Map<number, AnySagaDefinition>>();
   private readonly clock: () => Date;
+  /** Which types and versions this engine runs: what the deadline scan and the parked replies are filtered by. */
+  readonly deployment: Deployment;
 
   constructor(
     definitions: readonly AnySagaDefinition[],
@@ -95,10 +110,38 @@ export class SagaEngine {
     private readonly options: SagaEngineOptions = {},
   ) {
     for (const definition of definitions) {
-      if (this.definitions.has(definition.type)) throw new Error(`two saga definitions of type ${definition.type}`);
-      this.definitions.set(definition.type, scaleTimings(definition, options.timeScale ?? 1));
+      const versions = this.definitions.get(definition.type) ?? new Map<number, AnySagaDefinition>();
+      if (versions.has(definition.version)) throw new Error(`two saga definitions of type ${definition.type} version ${definition.version}`);
+      versions.set(definition.version, scaleTimings(definition, options.timeScale ?? 1));
+      this.definitions.set(definition.type, versions);
     }
+    this.deployment = {
+      types: [...this.definitions.keys()],
+      deployed: [...this.definitions.values()].flatMap((versions) => [...versions.values()].map((definition) => `${definition.type}@${definition.version}`)),
+    };
     this.clock = options.clock ?? (() => new Date());
+  }
+
+  /** The versions of `type` deployed here, oldest first (empty for a type it does not run). */
+  versionsOf(type: string): number[] {
+    return [...(this.definitions.get(type)?.keys() ?? [])].sort((left, right) => left - right);
+  }
+
+  /** Whether the definition `state` started on runs here. */
+  isDeployed(state: Pick<SagaState, 'type' | 'definitionVersion'>): boolean {
+    return this.definitions.get(state.type)?.has(state.definitionVersion) === true;
+  }
+
+  /**
+   * The definition `state` runs on: the version it started on. Throws UnknownSagaType for a
+   * type not run here and SagaVersionNotDeployed for a version not deployed.
+   */
+  definitionOf(state: Pick<SagaState, 'type' | 'definitionVersion'>): AnySagaDefinition {
+    const versions = this.definitions.get(state.type);
+    if (!versions) throw new UnknownSagaType(state.type);
+    const definition = versions.get(state.definitionVersion);
+    if (!definition) throw new SagaVersionNotDeployed(state.type, state.definitionVersion, this.versionsOf(state.type));
+    return definition;
   }
 
   /** The engine's clock. */
@@ -106,21 +149,32 @@ export class SagaEngine {
     return this.clock();
   }
 
-  /** The definition of `type` as this engine runs it (time-scaled). */
+  /** The newest deployed definition of `type` (what starts new sagas), time-scaled. */
   definition(type: string): AnySagaDefinition {
-    const definition = this.definitions.get(type);
-    if (!definition) throw new UnknownSagaType(type);
-    return definition;
+    const versions = this.definitions.get(type);
+    if (!versions) throw new UnknownSagaType(type);
+    const newest = Math.max(...versions.keys());
+    return versions.get(newest) as AnySagaDefinition;
   }
 
-  /** Starts a saga: inserts it with its first commands. Throws SagaAlreadyStarted when `sagaId` exists. */
+  /**
+   * Starts a saga on the newest deployed version of its type: inserts it with its first
+   * commands. When its definition declares an exclusion key another saga holds, it is
+   * inserted waiting (nothing sent) and begins when the holder ends. Throws
+   * SagaAlreadyStarted when `sagaId` exists.
+   */
   async start<D>(tx: SagaTransaction, definition: SagaDefinition<D> | string, input: StartSaga<D>): Promise<SagaState<D>> {
     const registered = this.definition(typeof definition === 'string' ? definition : definition.type) as SagaDefinition<D>;
     // Read with BEGIN (sagaPreload): the id is taken. Not read: the insert checks it.
     if (tx.shared?.get(sagaKey(input.sagaId))) throw new SagaAlreadyStarted(input.sagaId);
-    const decision = decide(registered, null, { kind: 'start', ...input }, this.clock(), this.options);
+    const now = this.clock();
+    const key = registered.exclusionKey(input.data);
+    const holder = key === null ? null : await this.store.claimExclusion(tx.manager, key, input.sagaId, now);
+    const waitFor = holder !== null && holder !== input.sagaId ? holder : null;
+    const decision = decide(registered, null, { kind: 'start', ...input, waitFor }, now, this.options);
     const state = await this.store.insert(tx, decision.state, decision.history);
     this.remember(tx, state);
+    if (key !== null && waitFor !== null) await this.store.enqueueWaiter(tx.manager, key, input.sagaId, input.cause.id);
     this.publish(tx, decision);
     return state;
   }
@@ -133,7 +187,22 @@ export class SagaEngine {
   async handleReply(tx: SagaTransaction, envelope: Envelope, options: { duringOutage?: boolean } = {}): Promise<boolean> {
     const state = await this.load(tx, envelope.sagaId);
     if (!state) return false;
-    const definition = this.definitions.get(state.type);
+    const versions = this.definitions.get(state.type);
+    const definition = versions?.get(state.definitionVersion);
+    if (versions && !definition) {
+      // Its type runs here, but not the version it started on (a deploy dropped it): keep the
+      // reply, in order, for when that version is deployed again (`handleParked`); the saga is
+      // left as it is. An ended saga needs no reply: only recorded.
+      if (!isTerminal(state.status)) {
+        const reason = new SagaVersionNotDeployed(state.type, state.definitionVersion, this.versionsOf(state.type)).message;
+        await this.store.parkReply(tx.manager, envelope, reason, this.clock());
+        this.options.onUndeployed?.(state, `${envelope.type} parked: ${reason}`);
+      }
+      await this.store.appendHistory(tx, state.id, [
+        { direction: 'in', topic: null, messageId: envelope.id, type: envelope.type, step: null, at: this.clock() },
+      ]);
+      return true;
+    }
     if (!definition) {
       // Its definition is gone (renamed, removed): no reply can ever move it. Set it aside
       // for a person, once; later replies to it are only recorded.
@@ -159,7 +228,9 @@ export class SagaEngine {
     const state = await this.load(tx, sagaId);
     if (!state) return false;
     if (expected !== undefined && state.steps.find((candidate) => candidate.name === step)?.deadlineAt?.getTime() !== expected.getTime()) return false;
-    const decision = await this.apply(tx, this.definition(state.type), state, { kind: 'deadline', step }, now);
+    // Its version is not deployed: the deadline stays, and fires once the version is back.
+    if (this.definitions.has(state.type) && !this.isDeployed(state)) return false;
+    const decision = await this.apply(tx, this.definitionOf(state), state, { kind: 'deadline', step }, now);
     return decision.ignored === null;
   }
 
@@ -222,23 +293,56 @@ export class SagaEngine {
   /** Operator: re-send what a RUNNING or COMPENSATING saga waits for; resume a FAILED saga's compensations. */
   async retry(tx: SagaTransaction, sagaId: string, requestId?: string): Promise<SagaState> {
     const state = await this.loadExisting(tx, sagaId);
-    return (await this.apply(tx, this.definition(state.type), state, { kind: 'retry', requestId: requestId ?? null }, this.clock())).state;
+    return (await this.apply(tx, this.definitionOf(state), state, { kind: 'retry', requestId: requestId ?? null }, this.clock())).state;
   }
 
   /** Operator: compensate a RUNNING saga. */
   async abort(tx: SagaTransaction, sagaId: string, reason: string, requestId?: string): Promise<SagaState> {
     const state = await this.loadExisting(tx, sagaId);
-    return (await this.apply(tx, this.definition(state.type), state, { kind: 'abort', reason, requestId: requestId ?? null }, this.clock())).state;
+    return (await this.apply(tx, this.definitionOf(state), state, { kind: 'abort', reason, requestId: requestId ?? null }, this.clock())).state;
   }
 
   /** Steps whose deadline passed: the host's timer calls `fireDeadline` for each, one transaction each. */
   /** The earliest deadline any step waits for (a lower bound of the next due one), or null. */
   nextDeadline(manager: EntityManager): Promise<Date | null> {
-    return this.store.nextDeadline(manager);
+    return this.store.nextDeadline(manager, this.deployment);
   }
 
+  /** Leaves out the sagas whose definition version is not deployed here: their deadlines wait for it. */
   dueDeadlines(manager: EntityManager, limit: number, now: Date = this.clock()): Promise<DueDeadline[]> {
-    return this.store.dueDeadlines(manager, now, limit);
+    return this.store.dueDeadlines(manager, now, limit, this.deployment);
+  }
+
+  /** The saga `handleParked` would move next, or null: what a host sets aside when handling it fails. */
+  nextParkedSaga(manager: EntityManager): Promise<string | null> {
+    return this.store.nextParkedSaga(manager, this.deployment.deployed);
+  }
+
+  /**
+   * Handles the oldest reply parked for a saga whose definition version is deployed again
+   * (one per call, one transaction each: the host loops until it returns null). Returns the
+   * saga id it moved, or null when nothing is parked for a deployed version.
+   */
+  async handleParked(tx: SagaTransaction): Promise<string | null> {
+    const parked = await this.store.takeParkedReply(tx.manager, this.deployment.deployed);
+    if (!parked) return null;
+    if (parked.envelope.type === PARKED_BEGIN) {
+      const state = await this.loadExisting(tx, parked.sagaId);
+      const holder = parked.envelope.causationId ?? '(unknown)';
+      const causeId = (parked.envelope.payload as { causeId?: string | null } | null)?.causeId ?? null;
+      await this.apply(tx, this.definitionOf(state), state, { kind: 'begin', holder, causeId }, this.clock());
+      return parked.sagaId;
+    }
+    const state = await this.store.load(tx.manager, parked.sagaId);
+    if (state && this.isDeployed(state) && !this.definitionOf(state).routes.has(parked.envelope.type)) {
+      // Answers no step of the version it runs on (it was parked, so never checked): recorded, not retried forever.
+      await this.store.appendHistory(tx, state.id, [
+        { direction: 'in', topic: null, messageId: parked.envelope.id, type: `${parked.envelope.type} (unroutable, dropped)`, step: null, at: this.clock() },
+      ]);
+      return parked.sagaId;
+    }
+    await this.handleReply(tx, parked.envelope);
+    return parked.sagaId;
   }
 
   /** After a plumbing outage: every step waiting for a reply gets more time (see SagaStore). */
@@ -248,7 +352,10 @@ export class SagaEngine {
 
   /** The saga's data with the definition's secret keys redacted, for people. */
   redactedData(state: SagaState): unknown {
-    return redactSagaData(this.definitions.get(state.type) ?? { redact: [] }, state.data);
+    const versions = this.definitions.get(state.type);
+    // Any version's list will do for one it no longer runs: the newest says what is secret now.
+    const definition = versions?.get(state.definitionVersion) ?? (versions ? this.definition(state.type) : undefined);
+    return redactSagaData(definition ?? { redact: [] }, state.data);
   }
 
   private async apply<D>(tx: SagaTransaction, definition: SagaDefinition<D>, state: SagaState<D>, input: SagaInput<D>, now: Date): Promise<Decision<D>> {
@@ -260,7 +367,37 @@ export class SagaEngine {
     const saved = await this.store.save(tx, state, decision.state, decision.history);
     this.remember(tx, saved);
     this.publish(tx, decision);
+    if (!releasesExclusion(state.status) && releasesExclusion(saved.status) && definition.exclusionKey(state.data) !== null) {
+      await this.handOver(tx, state.id, now);
+    }
     return { ...decision, state: saved };
+  }
+
+  /**
+   * `sagaId` ended: its exclusion key goes to the first saga waiting for it, which begins
+   * now, in this transaction (no poll), on whichever replica ended the holder.
+   */
+  private async handOver(tx: SagaTransaction, sagaId: string, now: Date): Promise<void> {
+    const next = await this.store.releaseExclusion(tx.manager, sagaId, now);
+    if (!next) return;
+    const waiter = await this.loadExisting(tx, next.sagaId);
+    if (!this.isDeployed(waiter)) {
+      // It holds the key now but cannot begin here: parked, it begins when its version is deployed again.
+      const begin = {
+        id: randomUUID(),
+        type: PARKED_BEGIN,
+        version: 1,
+        sagaId: waiter.id,
+        correlationId: waiter.correlationId,
+        causationId: sagaId,
+        occurredAt: now.toISOString(),
+        payload: { causeId: next.causeId },
+      };
+      await this.store.parkReply(tx.manager, begin, `holder ${sagaId} ended; ${waiter.type} version ${waiter.definitionVersion} is not deployed`, now);
+      this.options.onUndeployed?.(waiter, `handed its exclusion key by ${sagaId}, cannot begin: version not deployed`);
+      return;
+    }
+    await this.apply(tx, this.definitionOf(waiter), waiter, { kind: 'begin', holder: sagaId, causeId: next.causeId }, now);
   }
 
   private publish(tx: SagaTransaction, decision: Decision<unknown>): void {

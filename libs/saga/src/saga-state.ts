@@ -70,6 +70,13 @@ export interface SagaState<D = unknown> {
   readonly status: SagaStatus;
   /** Optimistic concurrency: bumped by every save; the store refuses a save from a stale version. */
   readonly version: number;
+  /** The version of its definition it started on (and runs on to its end): see SagaSpec.version. */
+  readonly definitionVersion: number;
+  /**
+   * The saga that holds the exclusion key this one waits for (it has not begun: every step
+   * PENDING), or null. Read from the exclusion tables; never written through `save`.
+   */
+  readonly waitingFor: string | null;
   readonly data: D;
   readonly failure: SagaFailure | null;
   readonly correlationId: string;

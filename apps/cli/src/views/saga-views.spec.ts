@@ -8,6 +8,9 @@ const summary = (overrides: Partial<SagaSummary> = {}): SagaSummary => ({
   type: 'CreateSite',
   status: 'RUNNING',
   version: 3,
+  definitionVersion: 1,
+  versionDeployed: true,
+  waitingFor: null,
   siteName: 'my-blog',
   siteId: '6f1c2d3e-0000-4000-8000-000000000001',
   createdAt: '2024-11-23T12:04:30.000Z',
@@ -57,6 +60,31 @@ describe('saga views', () => {
       '   +0ms  → in   CreateSite                site-saga.commands',
       '  +10ms  ← out  ReserveSite  ReserveSite  sites.commands',
     ]);
+  });
+
+  it('says which saga a waiting saga waits for, and when its definition version is not deployed', () => {
+    const holder = '6f1c2d3e-0000-4000-8000-00000000000a';
+    const waiting = summary({ id: '00000000-0000-4000-8000-000000000003', type: 'DeleteSite', siteName: null, currentStep: null, waitingFor: holder });
+    const stranded = summary({ id: '00000000-0000-4000-8000-000000000004', definitionVersion: 1, versionDeployed: false, currentStep: 'BootstrapSite' });
+    const lines = renderSagaList({ items: [waiting, stranded], nextCursor: null }, { now });
+    expect(lines[1]).toContain(`waiting for saga ${holder}`);
+    expect(lines[2]).toContain('at BootstrapSite (version 1 not deployed)');
+
+    const detail: SagaDetail = {
+      ...waiting,
+      input: { siteId: holder },
+      correlationId: 'c-2',
+      actions: { retry: true, abort: true },
+      historyTruncated: false,
+      failure: null,
+      stageCount: 3,
+      steps: [],
+      history: [],
+    };
+    expect(renderSagaDetail(detail, { now })).toContain(`waiting      waiting for saga ${holder} (same site): begins when it ends`);
+    expect(renderSagaDetail({ ...detail, waitingFor: null, versionDeployed: false }, { now })).toContain(
+      'type         DeleteSite version 1 (not deployed: it waits, replies parked, until that version is deployed again)',
+    );
   });
 
   it('summarises stats: counts by status and type, step latencies, saga durations', () => {

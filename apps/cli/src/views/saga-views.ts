@@ -14,8 +14,15 @@ const offset = (from: string, at: string): string => {
   return Number.isFinite(ms) ? `+${formatDuration(Math.max(0, ms)) || '0ms'}` : printable(at);
 };
 
+/** Where the saga is; a saga waiting for another of its key (docs/adr/0008) or on a version not deployed (docs/adr/0007) says so. */
 const stepInfo = (summary: SagaSummary): string =>
-  summary.failedStep ? `failed at ${printable(summary.failedStep)}` : summary.currentStep ? `at ${printable(summary.currentStep)}` : '';
+  [
+    summary.waitingFor ? `waiting for saga ${summary.waitingFor}` : '',
+    summary.failedStep ? `failed at ${printable(summary.failedStep)}` : summary.currentStep ? `at ${printable(summary.currentStep)}` : '',
+    summary.versionDeployed === false ? `(version ${summary.definitionVersion} not deployed)` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
 
 /** `saga list`. */
 export function renderSagaList(page: SagaPage, options: ViewOptions): string[] {
@@ -50,7 +57,8 @@ export function renderSagaDetail(detail: SagaDetail, options: ViewOptions): stri
   const paint = paintWith(options.color ?? false);
   const facts: [string, string][] = [
     ['saga', detail.id],
-    ['type', printable(detail.type)],
+    ['type', `${printable(detail.type)} version ${detail.definitionVersion}${detail.versionDeployed === false ? ' (not deployed: it waits, replies parked, until that version is deployed again)' : ''}`],
+    ...(detail.waitingFor ? ([['waiting', `waiting for saga ${detail.waitingFor} (same site): begins when it ends`]] as [string, string][]) : []),
     ['status', `${paint(STATUS_COLOURS[detail.status] ?? 'bold', detail.status)} (${sagaElapsed(detail, options.now)}, version ${detail.version})`],
     ...(detail.siteName ? ([['site', printable(detail.siteName)]] as [string, string][]) : []),
     ...(detail.siteId ? ([['site id', detail.siteId]] as [string, string][]) : []),

@@ -235,6 +235,9 @@ describe('GET /admin/sagas', () => {
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
       currentStep: 'ProvisionDatabase, ProvisionStorage', // a parallel group's steps by name
+      definitionVersion: 1,
+      versionDeployed: true,
+      waitingFor: null,
     });
     expect((await get(`/admin/sagas?siteName=${name}&status=COMPLETED`)).body.items.map((item: { id: string }) => item.id)).toEqual([completed]);
     expect((await get(`/admin/sagas?siteName=${name}&type=TestCreateSite&status=RUNNING`)).body.items.map((item: { id: string }) => item.id)).toEqual([running]);
@@ -355,6 +358,19 @@ describe('operator actions', () => {
     expect((await post(`/admin/sagas/${id}/retry`)).status).toBe(409);
     expect((await post(`/admin/sagas/${id}/abort`, { body: { reason: 42 } })).status).toBe(400);
     expect((await get(`/admin/sagas/${id}`)).body).toMatchObject({ status: 'COMPLETED', actions: { retry: false, abort: false } });
+  });
+
+  it('shows a saga whose definition version is not deployed as such, offers no action, and refuses one with 409', async () => {
+    const id = await sagas.atParallelStage(`old-${randomUUID().slice(0, 8)}`);
+    // As if it had started on a version a later deploy dropped (docs/adr/0007).
+    await harness.dataSource.query(`UPDATE saga_instances SET definition_version = 7 WHERE id = $1`, [id]);
+
+    expect((await get(`/admin/sagas/${id}`)).body).toMatchObject({ definitionVersion: 7, versionDeployed: false, waitingFor: null, actions: { retry: false, abort: false } });
+    const listed = (await get(`/admin/sagas?type=TestCreateSite&limit=200`)).body.items.find((item: { id: string }) => item.id === id);
+    expect(listed).toMatchObject({ definitionVersion: 7, versionDeployed: false });
+    const refused = await post(`/admin/sagas/${id}/abort`, { body: { reason: 'stuck' } });
+    expect(refused.status).toBe(409);
+    expect(refused.body.message).toContain('TestCreateSite version 7 is not deployed (deployed: 1)');
   });
 
   it('answers 404 and 400 for actions on unknown or invalid ids', async () => {

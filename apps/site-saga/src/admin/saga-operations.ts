@@ -3,7 +3,16 @@ import { ModuleRef } from '@nestjs/core';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { UnitOfWork } from '@sitesaga/messaging';
 import { HISTORY_LIMIT } from '@sitesaga/http-contracts';
-import { findSagaWithHistory, SagaConcurrencyConflict, SagaEngine, SagaNotFound, type SagaState, SagaTransitionRefused, UnknownSagaType } from '@sitesaga/saga';
+import {
+  findSagaWithHistory,
+  SagaConcurrencyConflict,
+  SagaEngine,
+  SagaNotFound,
+  type SagaState,
+  SagaTransitionRefused,
+  SagaVersionNotDeployed,
+  UnknownSagaType,
+} from '@sitesaga/saga';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
@@ -51,7 +60,8 @@ export class SagaOperations {
   async detail(id: string): Promise<SagaDetail> {
     const found = await findSagaWithHistory(this.dataSource.manager, this.engine.store, id, HISTORY_LIMIT);
     if (!found) throw notFound(id);
-    return detailOf(found.state, this.redactedData(found.state), found.history, found.historyTruncated, this.stepOrder(found.state.type));
+    const state = found.state;
+    return detailOf(state, this.redactedData(state), found.history, found.historyTruncated, this.stepOrder(state), this.versionDeployed(state));
   }
 
   /** `operator`: who asked (`admin`, or the name of an ADMIN_TOKENS token): named in the history entry's message id and in the log. */
@@ -63,12 +73,17 @@ export class SagaOperations {
     return this.act(id, 'abort', operator, (engine, tx, requestId) => engine.abort(tx, id, reason, requestId));
   }
 
-  private stepOrder(type: string): string[] {
+  private stepOrder(state: SagaState): string[] {
     try {
-      return this.engine.definition(type).steps.map((step) => step.name);
+      return this.engine.definitionOf(state).steps.map((step) => step.name);
     } catch {
-      return []; // a type this replica does not run: stage and name order
+      return []; // a type or version this replica does not run: stage and name order
     }
+  }
+
+  /** A type this replica does not run at all counts as deployed here: it is set aside on its next reply, not held. */
+  private versionDeployed(state: SagaState): boolean {
+    return this.engine.versionsOf(state.type).length === 0 || this.engine.isDeployed(state);
   }
 
   private redactedData(state: SagaState): unknown {
@@ -94,7 +109,7 @@ export class SagaOperations {
         if (outcome.status !== 'done') throw new Error(`unexpected unit-of-work outcome ${outcome.status}`);
         this.logger.info({ sagaId: id, action, operator, requestId, status: outcome.result.status, sent: outcome.published.length }, `operator ${action} of saga`);
         this.stream.publish(id);
-        return summaryOf(outcome.result);
+        return summaryOf(outcome.result, this.versionDeployed(outcome.result));
       } catch (error) {
         if (error instanceof SagaConcurrencyConflict && attempt < CONFLICT_ATTEMPTS) continue;
         throw httpErrorOfAction(id, action, error);
@@ -112,6 +127,9 @@ function httpErrorOfAction(id: string, action: string, error: unknown): unknown 
     return new ConflictException({ message: `cannot ${action} saga ${id}: it is ${error.status} (${why})`, errors: [], sagaStatus: error.status });
   }
   if (error instanceof SagaConcurrencyConflict) return new ConflictException({ message: `saga ${id} keeps changing; try again`, errors: [] });
+  if (error instanceof SagaVersionNotDeployed) {
+    return new ConflictException({ message: `cannot ${action} saga ${id}: it runs on ${error.message}; deploy that version again first`, errors: [] });
+  }
   if (error instanceof UnknownSagaType) return new ConflictException({ message: `saga ${id} is of type ${error.sagaType}, which this orchestrator does not run`, errors: [] });
   return error;
 }

@@ -1,8 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { ParkedMessages, SagaPage, SagaStats, SagaSummary } from '@sitesaga/http-contracts';
 import { parkedDeadLetters, parkedOutboxMessages } from '@sitesaga/messaging';
-import { listSagas, type SagaListing, sagasById, sagasChangedSince, sagaStatistics } from '@sitesaga/saga';
+import { listSagas, SagaEngine, type SagaListing, sagasById, sagasChangedSince, sagaStatistics } from '@sitesaga/saga';
 import type { DataSource } from 'typeorm';
 import type { ListQuery } from './admin-request-validation';
 
@@ -11,7 +12,10 @@ export type { ParkedMessages, SagaPage, SagaStats } from '@sitesaga/http-contrac
 /** The saga data fields a summary shows. */
 const SUMMARY_FIELDS = ['siteId'];
 
-const summaryOfListing = (listing: SagaListing): SagaSummary => ({
+/** Whether this orchestrator runs the definition version a saga started on. */
+type VersionCheck = (listing: Pick<SagaListing, 'type' | 'definitionVersion'>) => boolean;
+
+const summaryOfListing = (listing: SagaListing, versionDeployed: VersionCheck): SagaSummary => ({
   id: listing.id,
   type: listing.type,
   status: listing.status,
@@ -22,6 +26,9 @@ const summaryOfListing = (listing: SagaListing): SagaSummary => ({
   updatedAt: listing.updatedAt.toISOString(),
   currentStep: listing.waitingOn.length > 0 ? listing.waitingOn.join(', ') : null,
   ...(listing.failedStep !== null ? { failedStep: listing.failedStep } : {}),
+  definitionVersion: listing.definitionVersion,
+  versionDeployed: versionDeployed(listing),
+  waitingFor: listing.waitingFor,
 });
 
 /** A changed saga as the stream's poll sees it. */
@@ -29,8 +36,6 @@ export interface ChangedSaga {
   readonly summary: SagaSummary;
   readonly updatedAt: Date;
 }
-
-const changedOf = (listing: SagaListing): ChangedSaga => ({ summary: summaryOfListing(listing), updatedAt: listing.updatedAt });
 
 /** Latencies are taken over the steps of this many newest sagas (≈ 10k steps for create-site). */
 export const STATS_WINDOW = 2000;
@@ -43,7 +48,27 @@ const STATS_REUSE_MS = 1_000;
 export class SagaQueries {
   private cachedStats: { at: number; stats: Promise<SagaStats> } | null = null;
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  private resolvedEngine: SagaEngine | null;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly moduleRef: ModuleRef,
+    @Optional() @Inject(SagaEngine) engine: SagaEngine | null,
+  ) {
+    this.resolvedEngine = engine ?? null;
+  }
+
+  /** As SagaOperations: a type this replica does not run at all counts as deployed (it is set aside, not held). */
+  private readonly versionDeployed: VersionCheck = (listing) => {
+    this.resolvedEngine ??= this.moduleRef.get(SagaEngine, { strict: false }) as SagaEngine | null;
+    const engine = this.resolvedEngine;
+    if (!engine) return true;
+    return engine.versionsOf(listing.type).length === 0 || engine.isDeployed(listing);
+  };
+
+  private changedOf(listing: SagaListing): ChangedSaga {
+    return { summary: summaryOfListing(listing, this.versionDeployed), updatedAt: listing.updatedAt };
+  }
 
   recentStats(now = Date.now()): Promise<SagaStats> {
     if (this.cachedStats && now - this.cachedStats.at < STATS_REUSE_MS) return this.cachedStats.stats;
@@ -74,16 +99,16 @@ export class SagaQueries {
       ...(query.cursor ? { cursor: query.cursor } : {}),
       dataFields: SUMMARY_FIELDS,
     });
-    return { items: page.items.map(summaryOfListing), nextCursor: page.nextCursor };
+    return { items: page.items.map((listing) => summaryOfListing(listing, this.versionDeployed)), nextCursor: page.nextCursor };
   }
 
   async summaries(ids: readonly string[]): Promise<ChangedSaga[]> {
-    return (await sagasById(this.dataSource.manager, ids, SUMMARY_FIELDS)).map(changedOf);
+    return (await sagasById(this.dataSource.manager, ids, SUMMARY_FIELDS)).map((listing) => this.changedOf(listing));
   }
 
   /** Sagas changed after `since`, oldest change first; run only while a stream client listens. */
   async changedSince(since: Date, limit: number): Promise<ChangedSaga[]> {
-    return (await sagasChangedSince(this.dataSource.manager, since, limit, SUMMARY_FIELDS)).map(changedOf);
+    return (await sagasChangedSince(this.dataSource.manager, since, limit, SUMMARY_FIELDS)).map((listing) => this.changedOf(listing));
   }
 
   async stats(now = new Date()): Promise<SagaStats> {

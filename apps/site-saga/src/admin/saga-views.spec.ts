@@ -1,5 +1,5 @@
 import { pendingStep, type SagaState, type StepState } from '@sitesaga/saga';
-import { allowedActions, redactSecrets, summaryOf } from './saga-views';
+import { allowedActions, detailOf, redactSecrets, summaryOf } from './saga-views';
 
 const step = (name: string, position: number, state: StepState['state']): StepState => ({ ...pendingStep(name, position), state, attempts: state === 'PENDING' ? 0 : 1 });
 
@@ -17,6 +17,8 @@ describe('saga views', () => {
       type: 'CreateSite',
       status: 'RUNNING',
       version: 3,
+      definitionVersion: 1,
+      waitingFor: null,
       data: { siteId: 'site-1', name: 'blog' },
       failure: null,
       correlationId: 'c',
@@ -35,7 +37,32 @@ describe('saga views', () => {
       createdAt: '2024-11-23T10:00:00.000Z',
       updatedAt: '2024-11-23T10:00:00.000Z',
       currentStep: 'ProvisionDatabase, ProvisionStorage',
+      definitionVersion: 1,
+      versionDeployed: true,
+      waitingFor: null,
     });
+  });
+
+  it('names the saga a waiting saga waits for, and a version that is not deployed (no actions then)', () => {
+    const holder = 'aaaaaaaa-0000-4000-8000-00000000000f';
+    const at = new Date('2024-11-23T10:00:00.000Z');
+    const waiting: SagaState = {
+      id: 'aaaaaaaa-0000-4000-8000-000000000002',
+      type: 'DeleteSite',
+      status: 'RUNNING',
+      version: 1,
+      definitionVersion: 2,
+      waitingFor: holder,
+      data: { siteId: holder },
+      failure: null,
+      correlationId: 'c',
+      searchKey: null,
+      createdAt: at,
+      updatedAt: at,
+      steps: [step('MarkSiteDeleting', 0, 'PENDING')],
+    };
+    expect(summaryOf(waiting)).toMatchObject({ waitingFor: holder, definitionVersion: 2, versionDeployed: true });
+    expect(detailOf(waiting, {}, [], false, [], false)).toMatchObject({ waitingFor: holder, versionDeployed: false, actions: { retry: false, abort: false } });
   });
 
   it('offers retry to live and FAILED sagas and abort to RUNNING ones only', () => {

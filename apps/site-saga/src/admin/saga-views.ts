@@ -33,7 +33,8 @@ const siteIdOf = (data: unknown): string | null => {
   return typeof siteId === 'string' ? siteId : null;
 };
 
-export function summaryOf(state: SagaState): SagaSummary {
+/** `versionDeployed`: whether this orchestrator runs the definition version the saga started on. */
+export function summaryOf(state: SagaState, versionDeployed = true): SagaSummary {
   // By stage, then name: the same order the list query gives.
   const active = state.steps
     .filter((step) => step.state === 'RUNNING' || step.state === 'COMPENSATING')
@@ -50,6 +51,9 @@ export function summaryOf(state: SagaState): SagaSummary {
     updatedAt: state.updatedAt.toISOString(),
     currentStep: active.length > 0 ? active.join(', ') : null,
     ...(state.failure ? { failedStep: state.failure.failedStep } : {}),
+    definitionVersion: state.definitionVersion,
+    versionDeployed,
+    waitingFor: state.waitingFor,
   };
 }
 
@@ -60,8 +64,9 @@ export function detailOf(
   history: readonly StoredHistoryEntry[],
   historyTruncated: boolean,
   stepOrder: readonly string[] = [],
+  versionDeployed = true,
 ): SagaDetail {
-  const summary = summaryOf(state);
+  const summary = summaryOf(state, versionDeployed);
   const rank = (name: string): number => (stepOrder.includes(name) ? stepOrder.indexOf(name) : stepOrder.length);
   const steps = [...state.steps].sort((left, right) => left.position - right.position || rank(left.name) - rank(right.name));
   return {
@@ -99,7 +104,10 @@ export function detailOf(
     correlationId: state.correlationId,
     failure: state.failure ? { ...state.failure, stuck: [...state.failure.stuck] } : null,
     stageCount: state.steps.reduce((count, step) => Math.max(count, step.position + 1), 0),
-    actions: allowedActions(state.status),
+    actions: versionDeployed ? allowedActions(state.status) : { retry: false, abort: false },
     historyTruncated,
+    definitionVersion: state.definitionVersion,
+    versionDeployed,
+    waitingFor: state.waitingFor,
   };
 }

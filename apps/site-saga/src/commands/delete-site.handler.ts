@@ -8,7 +8,9 @@ import { SagaChanges } from '../sagas/saga-changes';
 import { rejectionCausation, startFailureReason } from './rejection-causation';
 
 /**
- * `DeleteSite` on site-saga.commands: starts one delete-site saga per command id. A
+ * `DeleteSite` on site-saga.commands: starts one delete-site saga per command id. While
+ * another saga of the site runs (its CreateSite), the delete is recorded waiting for it and
+ * begins when that one ends (the site's exclusion key, docs/adr/0008). A
  * command that cannot start one (its saga id is taken, the saga cannot be recorded) is
  * answered with `SiteDeletionRejected`; a transient error is retried instead.
  */

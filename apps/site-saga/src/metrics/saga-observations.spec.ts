@@ -10,6 +10,8 @@ const saga = (status: SagaState['status'], steps: StepState[], updatedAt: Date):
   type: 'CreateSite',
   status,
   version: 3,
+  definitionVersion: 1,
+  waitingFor: null,
   data: {},
   failure: null,
   correlationId: 'c',

@@ -52,7 +52,12 @@ export const createSiteSaga = defineSaga<CreateSiteData>({
   ],
   redact: ['credentials'],
   searchKey: (d) => d.name,
+  // Never at once with another saga of the same site (a DeleteSite waits for it): docs/adr/0008.
+  exclusionKey: (d) => siteExclusionKey(d.siteId),
 });
+
+/** The exclusion key of every saga about one site. */
+export const siteExclusionKey = (siteId: string): string => `site:${siteId}`;
 
 function bySite(d: CreateSiteData) {
   return { siteId: d.siteId };

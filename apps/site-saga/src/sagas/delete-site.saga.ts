@@ -1,5 +1,6 @@
 import { DeprovisionStorage, DropDatabase, MarkSiteDeleted, MarkSiteDeleting, SagaNeedsAttention, SiteDeleted, SiteDeletionFailed } from '@sitesaga/contracts';
 import { defineSaga, emit, parallel, send, step } from '@sitesaga/saga';
+import { siteExclusionKey } from './create-site.saga';
 
 export interface DeleteSiteData {
   readonly siteId: string;
@@ -11,6 +12,8 @@ export interface DeleteSiteData {
  * site, or not in a deletable state) ends the saga cleanly; a step that runs out of
  * attempts stops the saga FAILED (`whenExhausted: 'stop'`) with the site still DELETING,
  * asks a person (`SagaNeedsAttention`), and an operator's retry goes on from that step.
+ * It shares its site's exclusion key with CreateSite: a delete that arrives while the
+ * site's create still runs waits, and begins when the create ends (docs/adr/0008).
  */
 export const deleteSiteSaga = defineSaga<DeleteSiteData>({
   type: 'DeleteSite',
@@ -32,6 +35,7 @@ export const deleteSiteSaga = defineSaga<DeleteSiteData>({
     emit(SagaNeedsAttention, { siteId: d.siteId, sagaType: context.sagaType, step: attention.step, reason: attention.reason }),
   ],
   searchKey: () => null,
+  exclusionKey: (d) => siteExclusionKey(d.siteId),
 });
 
 function bySite(d: DeleteSiteData) {

@@ -1,3 +1,4 @@
+import { ReserveSite } from '@sitesaga/contracts';
 import { CreateMessagingTables1732400000000, type UnitOfWork } from '@sitesaga/messaging';
 import { createLogger } from '@sitesaga/service';
 import { SAGA_ENTITIES, SagaEngine, SagaStore, type SagaState } from '@sitesaga/saga';
@@ -103,6 +104,8 @@ async function insertUnrunnable(type: string, stepName: string): Promise<string>
     type,
     status: 'RUNNING',
     version: 1,
+    definitionVersion: 1,
+    waitingFor: null,
     data: { siteId: id },
     failure: null,
     correlationId: id,
@@ -211,5 +214,44 @@ describe('DeadlineSweeper against Postgres', () => {
     await first.beforeApplicationShutdown();
     await second.round();
     expect(second.isLeader).toBe(true);
+  });
+
+  it('holds the deadlines of a saga whose definition version is not deployed, and handles its parked reply once it is again', async () => {
+    const sagaId = await startCreateSite();
+    // Started on a version 2 that this orchestrator does not run (docs/adr/0007).
+    await dataSource.query(`UPDATE saga_instances SET definition_version = 2 WHERE id = $1`, [sagaId]);
+    now = new Date(now.getTime() + 31_000); // ReserveSite's 30 s passed
+    const sweeper = newSweeper();
+
+    await sweeper.sweep();
+    const held = await load(sagaId);
+    expect(held).toMatchObject({ status: 'RUNNING', failure: null });
+    expect(held.steps.find((step) => step.name === 'ReserveSite')).toMatchObject({ state: 'RUNNING', deadlineKind: 'reply', attempts: 1 });
+
+    const [reserve] = (await dataSource.query(`SELECT message_id FROM outbox_messages WHERE message_key = $1 AND type = 'ReserveSite'`, [sagaId])) as {
+      message_id: string;
+    }[];
+    const name = `site-${sagaId.slice(0, 8)}`;
+    const reply = ReserveSite.succeeded.create(
+      { siteId: sagaId, name, domain: `${name}.example.com` },
+      { sagaId, correlationId: `request-${sagaId}`, causationId: reserve!.message_id },
+    );
+    expect((await unitOfWork.run(reply, (tx) => engine.handleReply(tx, reply))).status).toBe('done');
+    expect((await load(sagaId)).steps.find((step) => step.name === 'ReserveSite')?.state).toBe('RUNNING'); // parked, not applied
+    expect(await sweeper.handleParked()).toBe(0); // still not deployed here
+
+    // The next deploy runs versions 1 and 2 of CreateSite: the parked reply moves the saga on.
+    const redeployed = new SagaEngine([createSiteSaga, { ...createSiteSaga, version: 2 }, deleteSiteSaga], new SagaStore({ outboxTable: 'outbox_messages' }), {
+      clock: () => now,
+    });
+    const next = new DeadlineSweeper(redeployed, unitOfWork, changes, dataSource, logger, 50, broker as unknown as PlumbingMonitor, database.url);
+    sweepers.push(next);
+    expect(await next.handleParked()).toBe(1);
+    const moved = await load(sagaId);
+    expect(moved.steps.map((step) => `${step.name}:${step.state}`)).toEqual(
+      expect.arrayContaining(['ReserveSite:SUCCEEDED', 'ProvisionStorage:RUNNING', 'ProvisionDatabase:RUNNING']),
+    );
+    expect(await published(sagaId, 'ProvisionStorage')).toHaveLength(1);
+    expect(await next.handleParked()).toBe(0);
   });
 });

@@ -25,6 +25,8 @@ const RECOVERY_MARGIN_MS = 30_000;
 const IDLE_SLEEP_MS = 2_000;
 /** A saga that could not even be set aside is skipped by this process; bounded. */
 const MAX_SKIPPED = 10_000;
+/** Parked replies (of a definition version deployed again) handled per round, at most. */
+const PARKED_PER_ROUND = 200;
 
 /**
  * No saga waits forever: every waiting step has a persisted deadline, and this loop fires
@@ -115,9 +117,34 @@ export class DeadlineSweeper implements OnApplicationBootstrap, BeforeApplicatio
       this.outageSince = null;
       this.logger.warn({ outageMs, moved }, 'plumbing back: reply deadlines moved by the outage');
     }
-    const fired = await this.sweep();
+    const fired = (await this.handleParked()) + (await this.sweep());
     this.lastDatabaseOkAt = Date.now();
     return fired;
+  }
+
+  /**
+   * Replies parked while their saga's definition version was not deployed (docs/adr/0007),
+   * handled oldest first now that it is, one transaction each. One that cannot be applied
+   * sets its saga aside (FAILED), after which its parked replies are only recorded.
+   */
+  async handleParked(): Promise<number> {
+    let handled = 0;
+    while (handled < PARKED_PER_ROUND) {
+      try {
+        const outcome = await this.unitOfWork.run(null, (tx) => this.engine.handleParked(tx));
+        if (outcome.status !== 'done' || outcome.result === null) return handled;
+        handled += 1;
+        this.changes.committed(outcome.result);
+      } catch (error) {
+        if (error instanceof SagaConcurrencyConflict) continue; // a reply moved it meanwhile: try again
+        if (classifyFailure(error) === 'transient') throw error;
+        const sagaId = await this.engine.nextParkedSaga(this.dataSource.manager);
+        if (!sagaId) throw error;
+        await this.setAside({ sagaId, step: '(parked reply)', deadlineAt: new Date(0), dueAt: new Date(0) }, error);
+        if (this.skipped.has(`${sagaId}/(parked reply)`)) return handled; // could not even set it aside: next round
+      }
+    }
+    return handled;
   }
 
   /**

@@ -20,6 +20,9 @@ export class SagaInstanceEntity {
   @Column('integer')
   version!: number;
 
+  @Column('integer', { name: 'definition_version', default: 1 })
+  definitionVersion!: number;
+
   @Column('jsonb')
   data!: unknown;
 

@@ -28,6 +28,8 @@ const mailboxSaga = (owner: string, createdAt: Date, status: SagaStatus = 'RUNNI
     type,
     status,
     version: 1,
+    definitionVersion: 1,
+    waitingFor: null,
     data: { mailboxId: `mbx-${id.slice(-4)}`, owner },
     failure: status === 'FAILED' ? { failedStep: 'CreateInbox', reason: 'quota', cause: 'business', stuck: [] } : null,
     correlationId: `correlation-${id}`,

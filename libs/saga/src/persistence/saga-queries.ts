@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { SAGA_STATUSES, type SagaState, type SagaStatus } from '../saga-state';
-import type { SagaStore, StoredHistoryEntry } from './saga-store';
+import { type Deployment, type SagaStore, type StoredHistoryEntry, WAITING_FOR } from './saga-store';
 
 /*
  * The engine's read side, for people (an admin endpoint, a CLI): list with filters and a
@@ -62,6 +62,10 @@ export interface SagaListing {
   readonly updatedAt: Date;
   /** The steps it waits on (forward or compensating), by stage then name. */
   readonly waitingOn: readonly string[];
+  /** The version of its definition it started on. */
+  readonly definitionVersion: number;
+  /** The saga holding the exclusion key it waits for, or null. */
+  readonly waitingFor: string | null;
 }
 
 export interface SagaListPage {
@@ -71,7 +75,8 @@ export interface SagaListPage {
 }
 
 const LISTING_COLUMNS = `
-  i.id, i.type, i.status, i.version, i.search_key, i.failure ->> 'failedStep' AS failed_step, i.created_at, i.updated_at,
+  i.id, i.type, i.status, i.version, i.definition_version, ${WAITING_FOR} AS waiting_for,
+  i.search_key, i.failure ->> 'failedStep' AS failed_step, i.created_at, i.updated_at,
   (SELECT coalesce(jsonb_object_agg(f, i.data ->> f), '{}'::jsonb) FROM unnest($1::text[]) AS f) AS data_fields,
   to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS cursor_at,
   ARRAY(SELECT s.name FROM saga_steps s
@@ -82,6 +87,8 @@ interface ListingRow {
   type: string;
   status: SagaStatus;
   version: number;
+  definition_version: number;
+  waiting_for: string | null;
   search_key: string | null;
   failed_step: string | null;
   created_at: Date;
@@ -102,6 +109,8 @@ const listingOf = (row: ListingRow): SagaListing => ({
   createdAt: row.created_at,
   updatedAt: row.updated_at,
   waitingOn: row.waiting_on,
+  definitionVersion: row.definition_version,
+  waitingFor: row.waiting_for,
 });
 
 /** Newest first, (created_at, id) keyset pagination. */
@@ -224,4 +233,29 @@ export async function sagaStatistics(manager: Queryable, window: number): Promis
     sagaDurations: figures(duration?.count ?? 0, duration?.percentiles ?? null),
     window: { sagas: duration?.window_size ?? 0, since: duration?.since?.toISOString() ?? null },
   };
+}
+
+/** Sagas not ended (RUNNING, COMPENSATING, or FAILED and resumable) whose definition version is not deployed. */
+export interface UndeployedVersion {
+  readonly type: string;
+  readonly definitionVersion: number;
+  readonly count: number;
+  /** Some of them (the oldest `sample`), to name in a log line. */
+  readonly sagaIds: readonly string[];
+}
+
+/**
+ * Per type and version not in `deployment` (types it does not run at all are left out:
+ * they are set aside on their first reply), how many unended sagas started on it.
+ */
+export async function sagasOnUndeployedVersions(manager: Queryable, deployment: Deployment, sample = 10): Promise<UndeployedVersion[]> {
+  const rows = (await manager.query(
+    `SELECT type, definition_version, count(*)::int AS count, (array_agg(id ORDER BY created_at, id))[1:$3] AS saga_ids
+       FROM saga_instances
+      WHERE status IN ('RUNNING', 'COMPENSATING', 'FAILED') AND type = ANY($1::text[]) AND NOT ((type || '@' || definition_version) = ANY($2::text[]))
+      GROUP BY type, definition_version
+      ORDER BY type, definition_version`,
+    [deployment.types, deployment.deployed, sample],
+  )) as { type: string; definition_version: number; count: number; saga_ids: string[] }[];
+  return rows.map((row) => ({ type: row.type, definitionVersion: row.definition_version, count: row.count, sagaIds: row.saga_ids }));
 }

@@ -18,6 +18,8 @@ function saga(status: SagaStatus, minute: number, steps: StepState[], failure: S
     type,
     status,
     version: 1,
+    definitionVersion: 1,
+    waitingFor: null,
     data: {},
     failure,
     correlationId: id,

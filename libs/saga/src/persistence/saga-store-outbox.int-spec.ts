@@ -20,6 +20,8 @@ const waiting = (id: string, messageId: string, deadlineAt: Date, deadlineKind: 
   type: 'TestCreateSite',
   status: 'RUNNING',
   version: 1,
+  definitionVersion: 1,
+  waitingFor: null,
   data: { siteId: id },
   failure: null,
   correlationId: 'correlation',

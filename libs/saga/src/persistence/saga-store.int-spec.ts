@@ -14,6 +14,8 @@ const newSaga = (id: string): SagaState<{ siteId: string; name: string }> => ({
   type: 'TestCreateSite',
   status: 'RUNNING',
   version: 1,
+  definitionVersion: 1,
+  waitingFor: null,
   data: { siteId: id, name: 'my-blog' },
   failure: null,
   correlationId: 'correlation-1',

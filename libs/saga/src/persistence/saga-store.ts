@@ -1,3 +1,4 @@
+import type { Envelope } from '@sitesaga/message-kit';
 import type { EntityManager } from 'typeorm';
 import { SagaAlreadyStarted, SagaConcurrencyConflict } from '../errors';
 import type { HistoryEntry, SagaState, StepState } from '../saga-state';
@@ -96,8 +97,8 @@ const withParameters = (sql: string, steps: number, history: number): string => 
 
 const INSERT_SAGA = `
   WITH saga AS (
-    INSERT INTO saga_instances (id, type, status, version, data, failure, correlation_id, search_key, created_at, updated_at)
-    VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9, $10)
+    INSERT INTO saga_instances (id, type, status, version, data, failure, correlation_id, search_key, created_at, updated_at, definition_version)
+    VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9, $10, $13)
     ON CONFLICT (id) DO NOTHING
     RETURNING id
   ),
@@ -120,8 +121,36 @@ const SAVE_SAGA = `
   history AS (${withParameters(INSERT_HISTORY, 8, 9)})
   SELECT count(*)::int AS written FROM saga`;
 
+/** The holder of the exclusion key the saga `i` waits for (null when it waits for none): by primary keys. */
+export const WAITING_FOR = `(SELECT h.saga_id FROM saga_exclusion_waiters w JOIN saga_exclusion_holders h ON h.exclusion_key = w.exclusion_key WHERE w.saga_id = i.id)`;
+
+/**
+ * Which sagas the deadline scan leaves alone: those of a known type whose definition
+ * version is not deployed ($known: types, $deployed: `type@version`). Their deadlines
+ * wait (and fire) until that version is deployed again; an unknown type is still handed
+ * over, to be set aside.
+ */
+const DEPLOYED_ONLY = (known: number, deployed: number): string => `
+  NOT EXISTS (SELECT 1 FROM saga_instances i
+               WHERE i.id = s.saga_id AND i.type = ANY($${known}::text[]) AND NOT ((i.type || '@' || i.definition_version) = ANY($${deployed}::text[])))`;
+
+/** Which versions of which types a host runs (SagaEngine.deployment). */
+export interface Deployment {
+  readonly types: readonly string[];
+  /** `type@version` of every deployed definition. */
+  readonly deployed: readonly string[];
+}
+
+/** A reply parked for a saga whose definition version is not deployed (see SagaEngine.handleReply). */
+export interface ParkedReply {
+  readonly id: string;
+  readonly sagaId: string;
+  readonly envelope: Envelope;
+}
+
 const LOAD_SAGA = `
-  SELECT i.id, i.type, i.status, i.version, i.data, i.failure, i.correlation_id, i.search_key, i.created_at, i.updated_at,
+  SELECT i.id, i.type, i.status, i.version, i.definition_version, i.data, i.failure, i.correlation_id, i.search_key, i.created_at, i.updated_at,
+         ${WAITING_FOR} AS waiting_for,
          COALESCE((SELECT json_agg(s ORDER BY s.position, s.name) FROM saga_steps s WHERE s.saga_id = i.id), '[]'::json) AS steps
     FROM saga_instances i
    WHERE i.id = $1`;
@@ -131,6 +160,8 @@ interface SagaRow {
   type: string;
   status: SagaState['status'];
   version: number;
+  definition_version: number;
+  waiting_for: string | null;
   data: unknown;
   failure: SagaState['failure'];
   correlation_id: string;
@@ -217,6 +248,8 @@ function stateFromRow<D>(row: SagaRow): SagaState<D> {
     type: row.type,
     status: row.status,
     version: row.version,
+    definitionVersion: row.definition_version,
+    waitingFor: row.waiting_for,
     data: row.data as D,
     failure: row.failure,
     correlationId: row.correlation_id,
@@ -282,6 +315,7 @@ export class SagaStore {
       state.updatedAt,
       JSON.stringify(state.steps.map(stepToJson)),
       historyToJson(history),
+      state.definitionVersion,
     ];
     const defer = deferrerOf(target);
     if (defer) {
@@ -351,20 +385,30 @@ export class SagaStore {
    * next one is due (a reply deadline may fall due later, see dueDeadlines): a sweeper
    * with nothing due can sleep until then instead of polling.
    */
-  async nextDeadline(manager: EntityManager): Promise<Date | null> {
-    const [row] = (await manager.query(`SELECT min(deadline_at) AS next FROM saga_steps WHERE deadline_at IS NOT NULL`)) as { next: Date | null }[];
+  async nextDeadline(manager: EntityManager, deployment?: Deployment): Promise<Date | null> {
+    const [row] = (
+      deployment
+        ? await manager.query(`SELECT min(deadline_at) AS next FROM saga_steps s WHERE deadline_at IS NOT NULL AND ${DEPLOYED_ONLY(1, 2)}`, [
+            deployment.types,
+            deployment.deployed,
+          ])
+        : await manager.query(`SELECT min(deadline_at) AS next FROM saga_steps WHERE deadline_at IS NOT NULL`)
+    ) as { next: Date | null }[];
     return row?.next ?? null;
   }
 
-  async dueDeadlines(manager: EntityManager, now: Date, limit: number): Promise<DueDeadline[]> {
+  /** `deployment`: leave alone the deadlines of sagas whose definition version is not deployed (see DEPLOYED_ONLY). */
+  async dueDeadlines(manager: EntityManager, now: Date, limit: number, deployment?: Deployment): Promise<DueDeadline[]> {
+    const deployed = deployment ? `AND ${DEPLOYED_ONLY(3, 4)}` : '';
+    const deploymentParameters = deployment ? [deployment.types, deployment.deployed] : [];
     const rows = (
       this.outboxTable === null
         ? await manager.query(
-            `SELECT saga_id, name, deadline_at, deadline_at AS due_at FROM saga_steps
-              WHERE deadline_at IS NOT NULL AND deadline_at <= $1
+            `SELECT saga_id, name, deadline_at, deadline_at AS due_at FROM saga_steps s
+              WHERE deadline_at IS NOT NULL AND deadline_at <= $1 ${deployed}
               ORDER BY deadline_at
               LIMIT $2`,
-            [now, limit],
+            [now, limit, ...deploymentParameters],
           )
         : await manager.query(
             `SELECT s.saga_id, s.name, s.deadline_at, d.due_at
@@ -379,10 +423,10 @@ export class SagaStore {
                    WHEN o.sent_at IS NULL THEN s.deadline_at + make_interval(secs => $3::float8)  -- not sent yet
                    ELSE s.deadline_at + GREATEST(o.sent_at - o.created_at, interval '0')          -- its clock started at the ack
                  END AS due_at) d
-              WHERE s.deadline_at IS NOT NULL AND s.deadline_at <= $1 AND d.due_at <= $1
+              WHERE s.deadline_at IS NOT NULL AND s.deadline_at <= $1 AND d.due_at <= $1 ${deployment ? `AND ${DEPLOYED_ONLY(4, 5)}` : ''}
               ORDER BY d.due_at
               LIMIT $2`,
-            [now, limit, this.unsentGraceMs / 1000],
+            [now, limit, this.unsentGraceMs / 1000, ...deploymentParameters],
           )
     ) as { saga_id: string; name: string; deadline_at: Date; due_at: Date }[];
     return rows.map((row) => ({ sagaId: row.saga_id, step: row.name, deadlineAt: row.deadline_at, dueAt: row.due_at }));
@@ -410,6 +454,102 @@ export class SagaStore {
       this.outboxTable === null ? [recoverySeconds, outageSeconds] : [recoverySeconds, outageSeconds, postponement.since],
     )) as [unknown, number];
     return count;
+  }
+
+  // ---- keyed exclusion (docs/adr/0008) ----
+
+  /**
+   * Claims `key` for `sagaId`, or finds who holds it: returns the holder (`sagaId` itself
+   * when the key was free). The upsert locks the key's row until the caller's transaction
+   * ends, so a holder's release (which locks the row first) and this start are serialized:
+   * a waiter enqueued here is seen by the release, whichever replica runs either.
+   */
+  async claimExclusion(manager: EntityManager, key: string, sagaId: string, now: Date): Promise<string> {
+    const [row] = (await manager.query(
+      `INSERT INTO saga_exclusion_holders (exclusion_key, saga_id, since) VALUES ($1, $2, $3)
+       ON CONFLICT (exclusion_key) DO UPDATE SET exclusion_key = EXCLUDED.exclusion_key
+       RETURNING saga_id`,
+      [key, sagaId, now],
+    )) as { saga_id: string }[];
+    if (!row) throw new Error(`claiming exclusion key ${key} returned nothing`);
+    return row.saga_id;
+  }
+
+  /** Queues `sagaId` (already inserted, in this transaction) behind the holder of `key`. */
+  async enqueueWaiter(manager: EntityManager, key: string, sagaId: string, causeId: string | null): Promise<void> {
+    await manager.query(`INSERT INTO saga_exclusion_waiters (saga_id, exclusion_key, cause_id) VALUES ($1, $2, $3)`, [sagaId, key, causeId]);
+  }
+
+  /**
+   * `sagaId` ended: gives up the key it holds to the first saga waiting for it (returned, to
+   * begin in this same transaction), or frees the key; and leaves any queue it waited in.
+   * The key's row is locked first, so a start that is enqueueing a waiter right now is
+   * either seen (it committed first) or sees the key free or handed over (it waits for us).
+   */
+  async releaseExclusion(manager: EntityManager, sagaId: string, now: Date): Promise<{ sagaId: string; causeId: string | null } | null> {
+    const held = (await manager.query(`SELECT exclusion_key FROM saga_exclusion_holders WHERE saga_id = $1 FOR UPDATE`, [sagaId])) as { exclusion_key: string }[];
+    const key = held[0]?.exclusion_key;
+    if (key === undefined) {
+      await manager.query(`DELETE FROM saga_exclusion_waiters WHERE saga_id = $1`, [sagaId]);
+      return null;
+    }
+    const rows = (await manager.query(
+      `WITH next AS (
+         DELETE FROM saga_exclusion_waiters
+          WHERE saga_id = (SELECT saga_id FROM saga_exclusion_waiters WHERE exclusion_key = $1 ORDER BY seq LIMIT 1)
+         RETURNING saga_id, cause_id),
+       handed AS (
+         UPDATE saga_exclusion_holders h SET saga_id = next.saga_id, since = $3 FROM next
+          WHERE h.exclusion_key = $1 AND h.saga_id = $2 RETURNING h.saga_id),
+       freed AS (
+         DELETE FROM saga_exclusion_holders WHERE exclusion_key = $1 AND saga_id = $2 AND NOT EXISTS (SELECT 1 FROM next) RETURNING saga_id)
+       SELECT next.saga_id, next.cause_id, (SELECT count(*) FROM handed) + (SELECT count(*) FROM freed) AS released FROM next`,
+      [key, sagaId, now],
+    )) as { saga_id: string; cause_id: string | null }[];
+    const next = rows[0];
+    return next ? { sagaId: next.saga_id, causeId: next.cause_id } : null;
+  }
+
+  // ---- parked replies (docs/adr/0007) ----
+
+  /** Keeps a reply for a saga whose definition version is not deployed, in arrival order. */
+  async parkReply(manager: EntityManager, envelope: Envelope, reason: string, now: Date): Promise<void> {
+    await manager.query(`INSERT INTO saga_parked_replies (saga_id, envelope, reason, parked_at) VALUES ($1, $2::jsonb, $3, $4)`, [
+      envelope.sagaId,
+      JSON.stringify(envelope),
+      reason.slice(0, 2000),
+      now,
+    ]);
+  }
+
+  /**
+   * The oldest parked reply of a saga whose definition version is now deployed, taken
+   * (deleted) in the caller's transaction, or null. Skips rows another replica is taking.
+   */
+  async takeParkedReply(manager: EntityManager, deployed: readonly string[]): Promise<ParkedReply | null> {
+    const rows = (await manager.query(
+      `WITH taken AS (
+         DELETE FROM saga_parked_replies WHERE id = (
+           SELECT p.id FROM saga_parked_replies p JOIN saga_instances i ON i.id = p.saga_id
+            WHERE (i.type || '@' || i.definition_version) = ANY($1::text[])
+              AND NOT EXISTS (SELECT 1 FROM saga_parked_replies e WHERE e.saga_id = p.saga_id AND e.id < p.id)
+            ORDER BY p.id LIMIT 1 FOR UPDATE OF p SKIP LOCKED)
+         RETURNING id, saga_id, envelope)
+       SELECT id, saga_id, envelope FROM taken`,
+      [deployed],
+    )) as { id: string; saga_id: string; envelope: Envelope }[];
+    const row = rows[0];
+    return row ? { id: row.id, sagaId: row.saga_id, envelope: row.envelope } : null;
+  }
+
+  /** The saga whose parked reply `takeParkedReply` would take next (without taking it), or null. */
+  async nextParkedSaga(manager: EntityManager, deployed: readonly string[]): Promise<string | null> {
+    const rows = (await manager.query(
+      `SELECT p.saga_id FROM saga_parked_replies p JOIN saga_instances i ON i.id = p.saga_id
+        WHERE (i.type || '@' || i.definition_version) = ANY($1::text[]) ORDER BY p.id LIMIT 1`,
+      [deployed],
+    )) as { saga_id: string }[];
+    return rows[0]?.saga_id ?? null;
   }
 
   /** The saga's messages in order of arrival (at most `limit`, the first ones). */

@@ -1,7 +1,9 @@
-import { defineSaga, emit, parallel, send, step } from '../define-saga';
+import { defineSaga, emit, parallel, type SagaSpec, send, step } from '../define-saga';
 import {
   BookHotel,
   CancelHotel,
+  CancelTrip,
+  ForgetTrip,
   ChargeCard,
   ConfirmTrip,
   HoldSeat,
@@ -30,7 +32,7 @@ export interface TripData {
 
 export const RECEIPT = 'receipt-7f3a';
 
-export const tripSaga = defineSaga<TripData>({
+const tripSpec: SagaSpec<TripData> = {
   type: 'BookTrip',
   defaults: { timeout: '30s', retry: { maxAttempts: 3, backoff: '1s', factor: 2, jitter: 0, maxBackoff: '30s' } },
   stages: [
@@ -57,7 +59,49 @@ export const tripSaga = defineSaga<TripData>({
   ],
   redact: ['receipt'],
   searchKey: (data) => data.traveller,
+};
+
+export const tripSaga = defineSaga<TripData>(tripSpec);
+
+/**
+ * Version 2 of BookTrip, deployed beside version 1: `IssueTicket` is renamed
+ * `IssueETicket` (same command) and a last step `ForgetTrip` is added. Instances that
+ * started on version 1 finish on it; new ones take this path.
+ */
+export const tripSagaV2 = defineSaga<TripData>({
+  ...tripSpec,
+  version: 2,
+  stages: [
+    step('HoldSeat', send(HoldSeat, seat), { undo: send(ReleaseSeat, byTrip) }),
+    parallel(
+      step('BookHotel', send(BookHotel, byTrip), { undo: send(CancelHotel, byTrip) }),
+      step('ChargeCard', send(ChargeCard, byTrip), {
+        undo: send(RefundCard, byTrip),
+        timeout: '60s',
+        onSucceeded: (data, payload) => ({ ...data, paymentId: payload.paymentId, receipt: payload.receipt }),
+      }),
+    ),
+    step('IssueETicket', send(IssueTicket, ticket)),
+    step('ConfirmTrip', send(ConfirmTrip, byTrip), { onSucceeded: (data, payload) => ({ ...data, url: payload.url }) }),
+    step('ForgetTrip', send(ForgetTrip, byTrip)),
+  ],
 });
+
+/** BookTrip excluding any other saga of the same trip (its exclusion key). */
+export const exclusiveTripSaga = defineSaga<TripData>({ ...tripSpec, exclusionKey: (data) => tripKey(data) });
+
+/** Cancelling a trip: never at once with its booking (same exclusion key), so it waits for the booking to end. */
+export const cancelTripSaga = defineSaga<TripData>({
+  type: 'CancelTrip',
+  defaults: { timeout: '30s', retry: { maxAttempts: 3, backoff: '1s', factor: 2, jitter: 0, maxBackoff: '30s' } },
+  stages: [step('CancelTrip', send(CancelTrip, byTrip)), step('ForgetTrip', send(ForgetTrip, byTrip))],
+  exclusionKey: (data) => tripKey(data),
+  searchKey: (data) => data.traveller,
+});
+
+function tripKey(data: TripData): string {
+  return `trip:${data.tripId}`;
+}
 
 function byTrip(data: TripData) {
   return { tripId: data.tripId };
