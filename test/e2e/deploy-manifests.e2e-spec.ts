@@ -32,6 +32,7 @@ import { BOOTSTRAP_ENV } from '@sitesaga/bootstrap/testing';
 import { ALL_TOPICS_WITH_DLQ } from '@sitesaga/contracts';
 import { parseSecretsKey } from '@sitesaga/secrets';
 import { aclBindings, loadAclSpec, passwordVariable, renderedFiles, SCRIPT_FILE } from '../../scripts/kafka-security';
+import { alertGroups, allPanels, dashboard, OBSERVABILITY, parsePromQL, shippedQueries } from '../support/observability-manifests';
 
 const ROOT = path.join(__dirname, '..', '..');
 const K8S = path.join(ROOT, 'infra', 'k8s');
@@ -945,5 +946,119 @@ describe('infra/k8s', () => {
       replication: expect.stringMatching(/^[1-9]\d*$/),
       brokers: true,
     });
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+
+describe('dashboards and alerts (infra/observability)', () => {
+  const compose = parse(read('docker-compose.yml'), { merge: true }) as unknown;
+  const services = objectAt(compose, 'services');
+  /** host path (relative to the repository) → container path, of a compose service's bind mounts. */
+  const bindMounts = (service: string): Map<string, string> =>
+    new Map(
+      arrayAt(services, service, 'volumes')
+        .map(String)
+        .filter((mount) => mount.startsWith('./'))
+        .map((mount) => mount.split(':') as [string, string])
+        .map(([host, container]) => [path.normalize(host), container]),
+    );
+  const datasources = parse(read('infra', 'observability', 'grafana', 'provisioning', 'datasources', 'prometheus.yml')) as unknown;
+  const datasource = arrayAt(datasources, 'datasources').filter(isObject)[0] ?? {};
+  const board = dashboard();
+
+  it('writes every rule and panel query in PromQL that parses, with only known functions', () => {
+    const queries = shippedQueries();
+    expect(queries.length).toBeGreaterThan(20);
+    const broken = queries.flatMap(({ where, expr }) => parsePromQL(expr).errors.map((error) => `${where}: ${error}`));
+    expect(broken).toEqual([]);
+    // The check itself finds errors (an unclosed call, an unknown function, a stray operator).
+    for (const bad of ['sum(rate(x[5m])', 'nosuchfunction(x)', 'x > > 1', 'max by (a (x)']) expect({ bad, errors: parsePromQL(bad).errors.length > 0 }).toEqual({ bad, errors: true });
+  });
+
+  it('alerts on stuck sagas, outbox age, consumer lag, DLQ growth, compensation failures and orphans, each with a severity and a summary', () => {
+    const rules = alertGroups().flatMap((group) => group.rules);
+    const names = rules.map((rule) => rule.alert);
+    expect(new Set(names).size).toBe(names.length);
+    const metricsOf = (alert: string) => parsePromQL(rules.find((rule) => rule.alert === alert)?.expr ?? '').metrics;
+    expect({
+      stuck: metricsOf('SagaStuck'),
+      outbox: metricsOf('OutboxStuck'),
+      lag: metricsOf('ConsumerLagHigh'),
+      dlq: metricsOf('DeadLettersGrowing'),
+      compensation: metricsOf('SagaCompensationFailed'),
+      orphans: metricsOf('OrphanedResources'),
+    }).toEqual({
+      stuck: ['saga_oldest_idle_seconds'],
+      outbox: ['outbox_oldest_unsent_age_seconds'],
+      lag: ['kafka_consumer_lag'],
+      dlq: ['dlq_messages_total'],
+      compensation: ['saga_step_duration_seconds_count'],
+      orphans: ['sitesaga_orphans'],
+    });
+    for (const rule of rules) {
+      expect({ alert: rule.alert, severity: rule.labels?.severity, summary: typeof rule.annotations?.summary }).toEqual({ alert: rule.alert, severity: expect.stringMatching(/^(warning|critical)$/), summary: 'string' });
+      if (rule.for !== undefined) expect({ alert: rule.alert, for: rule.for }).toEqual({ alert: rule.alert, for: expect.stringMatching(/^\d+[smh]$/) });
+    }
+  });
+
+  it('ships a dashboard Grafana can load: a uid, unique panel ids on a 24-column grid, every query on the provisioned Prometheus', () => {
+    expect(board.uid).toMatch(/^[A-Za-z0-9_-]{1,40}$/);
+    expect(board.title.length).toBeGreaterThan(0);
+    expect(board.schemaVersion).toBeGreaterThanOrEqual(36);
+    const panels = allPanels(board);
+    expect(new Set(panels.map((panel) => panel.id)).size).toBe(panels.length);
+    const problems: string[] = [];
+    for (const panel of panels) {
+      const { x, y, w, h } = panel.gridPos;
+      if (![x, y, w, h].every(Number.isInteger) || x < 0 || w < 1 || x + w > 24 || h < 1) problems.push(`panel ${panel.id} "${panel.title}": gridPos ${JSON.stringify(panel.gridPos)}`);
+      if (!['row', 'timeseries', 'stat', 'gauge', 'table', 'bargauge'].includes(panel.type)) problems.push(`panel ${panel.id}: type ${panel.type}`);
+      if (panel.type === 'row') continue;
+      const targets = panel.targets ?? [];
+      if (targets.length === 0) problems.push(`panel ${panel.id} "${panel.title}" has no query`);
+      if (new Set(targets.map((target) => target.refId)).size !== targets.length) problems.push(`panel ${panel.id}: duplicate refId`);
+      for (const source of [panel.datasource, ...targets.map((target) => target.datasource)]) {
+        if (source?.type !== 'prometheus' || source.uid !== datasource.uid) problems.push(`panel ${panel.id} "${panel.title}": datasource ${JSON.stringify(source)} is not the provisioned ${String(datasource.uid)}`);
+      }
+    }
+    expect(problems).toEqual([]);
+    // Panels do not overlap.
+    const cells = new Map<string, number>();
+    for (const panel of panels.filter((each) => each.type !== 'row' || each.gridPos.h === 1)) {
+      for (let row = panel.gridPos.y; row < panel.gridPos.y + panel.gridPos.h; row += 1)
+        for (let column = panel.gridPos.x; column < panel.gridPos.x + panel.gridPos.w; column += 1) {
+          const key = `${column},${row}`;
+          expect({ cell: key, panel: cells.get(key) ?? panel.id }).toEqual({ cell: key, panel: panel.id });
+          cells.set(key, panel.id);
+        }
+    }
+  });
+
+  it('runs Prometheus and Grafana in compose with the files of infra/observability, scraping every service', () => {
+    const prometheusMounts = bindMounts('prometheus');
+    const grafanaMounts = bindMounts('grafana');
+    for (const [host] of [...prometheusMounts, ...grafanaMounts]) expect({ host, exists: fs.existsSync(path.join(ROOT, host)) }).toEqual({ host, exists: true });
+    const prometheusConfigPath = prometheusMounts.get(path.normalize('./infra/observability/prometheus/prometheus.yml'));
+    expect(arrayAt(services, 'prometheus', 'command').map(String)).toContain(`--config.file=${prometheusConfigPath}`);
+    const prometheusConfig = parse(read('infra', 'observability', 'prometheus', 'prometheus.yml')) as unknown;
+    expect(arrayAt(prometheusConfig, 'rule_files').map(String)).toEqual([prometheusMounts.get(path.normalize('./infra/observability/prometheus/alerts.yml'))]);
+    const jobs = arrayAt(prometheusConfig, 'scrape_configs').filter(isObject);
+    expect(jobs.map((job) => ({ job: job.job_name, path: job.metrics_path ?? '/metrics' }))).toEqual([{ job: 'sitesaga', path: '/metrics' }]);
+    const targets = jobs.flatMap((job) => arrayAt(job, 'static_configs').filter(isObject).flatMap((config) => arrayAt(config, 'targets').map(String)));
+    expect(targets.sort()).toEqual(SERVICE_NAMES.map((app) => `${app}:${SERVICES[app]}`).sort());
+    // The rules' ServiceDown names this job.
+    expect(alertGroups().flatMap((group) => group.rules).find((rule) => rule.alert === 'ServiceDown')?.expr).toContain('job="sitesaga"');
+
+    // Grafana: the provisioning folders where Grafana reads them, the datasource at the compose Prometheus.
+    expect([...grafanaMounts.values()]).toEqual(expect.arrayContaining(['/etc/grafana/provisioning/datasources', '/etc/grafana/provisioning/dashboards']));
+    expect(String(datasource.url)).toBe(`http://prometheus:${String(arrayAt(services, 'prometheus', 'ports')[0]).split(':').at(-1)}`);
+    const providers = parse(read('infra', 'observability', 'grafana', 'provisioning', 'dashboards', 'sitesaga.yml')) as unknown;
+    const providerPath = stringAt(arrayAt(providers, 'providers')[0], 'options', 'path');
+    expect(grafanaMounts.get(path.normalize('./infra/observability/grafana/dashboards'))).toBe(providerPath);
+    expect(fs.existsSync(path.join(OBSERVABILITY, 'grafana', 'dashboards', `${path.basename(String(objectAt(services, 'grafana', 'environment').GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH))}`))).toBe(true);
+    expect(String(objectAt(services, 'grafana', 'environment').GF_SECURITY_ADMIN_PASSWORD)).toMatch(/^\$\{GRAFANA_ADMIN_PASSWORD:\?.+\}$/);
+    expect(read('.env.example')).toMatch(/^GRAFANA_ADMIN_PASSWORD=$/m);
+    expect(String(objectAt(services, 'grafana', 'environment').GF_AUTH_ANONYMOUS_ENABLED)).toBe('false');
+    for (const service of ['prometheus', 'grafana']) expect(arrayAt(services, service, 'ports').map(String).every((port) => port.startsWith('127.0.0.1:'))).toBe(true);
   });
 });
