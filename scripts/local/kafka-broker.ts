@@ -49,6 +49,26 @@ export interface StartKafkaOptions {
    * (name → password, written into the storage at format time: a fresh `dataDir`).
    */
   sasl?: { readonly port: number; readonly users: Readonly<Record<string, string>> };
+  /**
+   * The authorizer of the compose broker: the lines between "authorization" markers of
+   * infra/kafka/broker.properties (StandardAuthorizer, nothing allowed without an ACL, super
+   * users admin and ANONYMOUS — here the plaintext listener on loopback). Needs `sasl`, with
+   * a password for `admin` among its users so that principal can log in.
+   */
+  authorizer?: boolean;
+}
+
+/** The authorization lines of infra/kafka/broker.properties, the compose broker's configuration. */
+export function brokerAuthorizationProperties(file = path.join(REPO_ROOT, 'infra', 'kafka', 'broker.properties')): string {
+  const text = fs.readFileSync(file, 'utf8');
+  const start = text.indexOf('# ---- authorization');
+  const end = text.indexOf('# ---- end of authorization');
+  if (start < 0 || end < start) throw new Error(`${file} has no "# ---- authorization" … "# ---- end of authorization" block`);
+  return text
+    .slice(start, end)
+    .split('\n')
+    .filter((line) => /^[a-z]/.test(line))
+    .join('\n');
 }
 
 export interface KafkaBroker {
@@ -148,7 +168,8 @@ async function launch(options: LaunchOptions, releasePort: () => void): Promise<
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
 
-    fs.writeFileSync(propsFile, serverProperties({ port, controllerPort, dataDir, saslPort: options.sasl?.port }));
+    if (options.authorizer && !options.sasl) throw new Error('startKafka: authorizer needs sasl (the principals must log in)');
+    fs.writeFileSync(propsFile, serverProperties({ port, controllerPort, dataDir, saslPort: options.sasl?.port, authorizer: options.authorizer === true }));
     const loggingArgs = writeLoggingConfig(home, major);
     const javaArgs = [...jvmOptions(), ...loggingArgs, '-cp', path.join(jars, '*')];
 
@@ -436,7 +457,7 @@ export function fetchKafkaJars(version: string, log: (line: string) => void = co
 
 // ---- broker configuration -----------------------------------------------------------
 
-function serverProperties({ port, controllerPort, dataDir, saslPort }: { port: number; controllerPort: number; dataDir: string; saslPort?: number }): string {
+function serverProperties({ port, controllerPort, dataDir, saslPort, authorizer }: { port: number; controllerPort: number; dataDir: string; saslPort?: number; authorizer: boolean }): string {
   const sasl = saslPort === undefined ? '' : `,SASL_PLAINTEXT://127.0.0.1:${saslPort}`;
   return `# Written by scripts/local/kafka-broker.ts on every start; edits are lost.
 process.roles=broker,controller
@@ -452,7 +473,7 @@ listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLA
       : `
 sasl.enabled.mechanisms=SCRAM-SHA-256
 listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;`
-  }
+  }${authorizer ? `\n# From infra/kafka/broker.properties:\n${brokerAuthorizationProperties()}` : ''}
 log.dirs=${dataDir}
 # Topics come from libs/contracts/src/topics.ts only: a typo must fail, not create a topic.
 auto.create.topics.enable=false

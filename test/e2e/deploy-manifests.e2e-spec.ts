@@ -31,6 +31,8 @@ import { DATABASES_ENV } from '@sitesaga/databases/testing';
 import { BOOTSTRAP_ENV } from '@sitesaga/bootstrap/testing';
 import { ALL_TOPICS_WITH_DLQ } from '@sitesaga/contracts';
 import { parseSecretsKey } from '@sitesaga/secrets';
+import { aclBindings, loadAclSpec, passwordVariable, renderedFiles, SCRIPT_FILE } from '../../scripts/kafka-security';
+import { alertGroups, allPanels, dashboard, OBSERVABILITY, parsePromQL, shippedQueries } from '../support/observability-manifests';
 
 const ROOT = path.join(__dirname, '..', '..');
 const K8S = path.join(ROOT, 'infra', 'k8s');
@@ -425,6 +427,72 @@ describe('Dockerfile', () => {
 
 // ---------------------------------------------------------------------------------------
 
+/** infra/kafka/broker.properties, the compose broker's configuration. */
+const brokerProperties = new Map(
+  read('infra', 'kafka', 'broker.properties')
+    .split('\n')
+    .filter((line) => /^[a-z]/.test(line))
+    .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)] as [string, string]),
+);
+
+describe('Kafka users and ACLs (infra/kafka/acls.json, the one source)', () => {
+  const spec = loadAclSpec();
+  const byName = new Map(spec.principals.map((principal) => [principal.name, principal]));
+
+  it('renders the script, its ConfigMap and the table of infra/kafka-acls.md exactly from it (pnpm kafka:security)', () => {
+    const stale = renderedFiles(spec)
+      .filter(({ file, text }) => !fs.existsSync(file) || fs.readFileSync(file, 'utf8') !== text)
+      .map(({ file }) => `${path.relative(ROOT, file)} is out of date: run pnpm kafka:security`);
+    expect(stale).toEqual([]);
+    // No second, hand-written list of ACLs in the document that could drift from the source.
+    expect(read('infra', 'kafka-acls.md')).not.toMatch(/--allow-principal/);
+    expect(fs.statSync(SCRIPT_FILE).mode & 0o111).not.toBe(0);
+  });
+
+  it('gives each service its own principal and consumer group, reading and writing only topics of topics.ts', () => {
+    for (const app of SERVICE_NAMES) expect({ app, group: byName.get(app)?.group }).toEqual({ app, group: app });
+    const topics = new Set<string>(ALL_TOPICS_WITH_DLQ);
+    const unknown = spec.principals.flatMap((principal) => [...(principal.read ?? []), ...(principal.write ?? []), ...(principal.create ?? [])].filter((topic) => !topics.has(topic)).map((topic) => `${principal.name}: ${topic}`));
+    expect(unknown).toEqual([]);
+    // A consumer dead-letters what it cannot read onto <topic>.dlq: it must be able to write there.
+    const noDlq = spec.principals.flatMap((principal) => (principal.read ?? []).filter((topic) => !(principal.write ?? []).includes(`${topic}.dlq`)).map((topic) => `${principal.name} reads ${topic} but may not write ${topic}.dlq`));
+    expect(noDlq).toEqual([]);
+    // Every command topic has exactly one reader; only site-saga reads the participants' events.
+    const readers = (topic: string) => spec.principals.filter((principal) => principal.read?.includes(topic)).map((principal) => principal.name);
+    for (const app of SERVICE_NAMES) expect({ topic: `${app}.commands`, readers: readers(`${app}.commands`) }).toEqual({ topic: `${app}.commands`, readers: [app] });
+    expect([...(byName.get('sitesaga-topics')?.create ?? [])].sort()).toEqual([...ALL_TOPICS_WITH_DLQ].sort());
+  });
+
+  it("never lets a participant write another service's commands, nor anyone but sites and the CLI write site-saga.commands", () => {
+    const writers = (topic: string) => spec.principals.filter((principal) => principal.write?.includes(topic)).map((principal) => principal.name).sort();
+    expect(writers('site-saga.commands')).toEqual(['sites', 'sitesaga-cli']);
+    for (const app of ['sites', 'storage', 'databases', 'bootstrap']) expect({ topic: `${app}.commands`, writers: writers(`${app}.commands`) }).toEqual({ topic: `${app}.commands`, writers: ['site-saga'] });
+    const bindings = aclBindings(spec, 'p.');
+    expect(bindings.every((binding) => binding.name.startsWith('p.'))).toBe(true);
+    expect(bindings.filter((binding) => binding.principal === `User:${spec.admin}`)).toEqual([]);
+  });
+
+  it('refuses to run with a missing or placeholder password, before it talks to any broker', () => {
+    const run = (env: Record<string, string>) => {
+      try {
+        execFileSync('bash', [SCRIPT_FILE, 'storage'], { env: { PATH: process.env.PATH ?? '', KAFKA_BIN: '/nonexistent', KAFKA_BOOTSTRAP: '127.0.0.1:1', ...env }, encoding: 'utf8', stdio: 'pipe' });
+        return 'ran';
+      } catch (error) {
+        return String((error as { stderr?: string }).stderr).trim();
+      }
+    };
+    const good = 'a1b2c3d4e5f6a7b8c9d0e1f2';
+    expect(run({})).toMatch(/KAFKA_ADMIN_PASSWORD is not set/);
+    expect(run({ KAFKA_ADMIN_PASSWORD: 'CHANGE_ME' })).toMatch(/KAFKA_ADMIN_PASSWORD must be at least 16 characters/);
+    expect(run({ KAFKA_ADMIN_PASSWORD: 'change-me-change-me-0000' })).toMatch(/KAFKA_ADMIN_PASSWORD is a placeholder/);
+    expect(run({ KAFKA_ADMIN_PASSWORD: good })).toMatch(/KAFKA_PASSWORD_STORAGE is not set/);
+    expect(run({ KAFKA_ADMIN_PASSWORD: good, KAFKA_PASSWORD_STORAGE: 'x'.repeat(20) })).toMatch(/KAFKA_PASSWORD_STORAGE is one repeated character/);
+    expect(run({ KAFKA_ADMIN_PASSWORD: good, KAFKA_PASSWORD_STORAGE: 'has,a=comma]0123456789' })).toMatch(/may hold only/);
+    expect(run({ KAFKA_ADMIN_PASSWORD: good, KAFKA_PASSWORD_STORAGE: good })).not.toContain(good);
+    expect(run({ KAFKA_ADMIN_PASSWORD: good, KAFKA_PASSWORD_STORAGE: good })).not.toBe('ran');
+  });
+});
+
 describe('docker-compose.yml', () => {
   const composePath = path.join(ROOT, 'docker-compose.yml');
   const compose = parse(fs.readFileSync(composePath, 'utf8'), { merge: true }) as unknown;
@@ -436,10 +504,10 @@ describe('docker-compose.yml', () => {
     }
     return Object.fromEntries(Object.entries(isObject(environment) ? environment : {}).map(([key, value]) => [key, String(value)]));
   };
-  /** kafka:<port> of the INTERNAL listener the broker advertises to containers. */
+  /** kafka:<port> of the INTERNAL listener the broker advertises to containers (infra/kafka/broker.properties). */
   const internalBroker = (() => {
-    const advertised = environmentOf('kafka').KAFKA_ADVERTISED_LISTENERS ?? '';
-    const internal = advertised.split(',').find((listener) => listener.startsWith(`${environmentOf('kafka').KAFKA_INTER_BROKER_LISTENER_NAME ?? 'INTERNAL'}://`));
+    const advertised = brokerProperties.get('advertised.listeners') ?? '';
+    const internal = advertised.split(',').find((listener) => listener.startsWith(`${brokerProperties.get('inter.broker.listener.name') ?? 'INTERNAL'}://`));
     return internal?.replace(/^[A-Z_]+:\/\//, '');
   })();
 
@@ -467,7 +535,62 @@ describe('docker-compose.yml', () => {
     expect(ALL_TOPICS_WITH_DLQ.filter((topic) => !namesWord(script, topic))).toEqual([]);
     expect(script).toContain('--create --if-not-exists');
     expect(script).toContain(`--bootstrap-server ${internalBroker}`);
-    expect(objectAt(topicsService, 'depends_on', 'kafka').condition).toBe('service_healthy');
+    expect(objectAt(topicsService, 'depends_on', 'kafka-security').condition).toBe('service_completed_successfully');
+    // As its own principal, with its password from .env.
+    expect(script).toContain('username="sitesaga-topics"');
+    expect(script.match(/kafka-topics\.sh --bootstrap-server \S+ --command-config/g)?.length).toBe(2);
+    expect(environmentOf('kafka-topics').KAFKA_PASSWORD_SITESAGA_TOPICS).toMatch(/^\$\{KAFKA_PASSWORD_SITESAGA_TOPICS:\?.+\}$/);
+  });
+
+  it('runs the broker of infra/kafka/broker.properties: SASL/SCRAM on every client listener, the authorizer, no plaintext but the loopback controller', () => {
+    const kafka = objectAt(services, 'kafka');
+    const mounts = arrayAt(kafka, 'volumes').map(String);
+    expect(mounts).toEqual(expect.arrayContaining(['./infra/kafka/broker.properties:/sitesaga/broker.properties:ro', './infra/kafka/broker-start.sh:/sitesaga/broker-start.sh:ro']));
+    expect(arrayAt(kafka, 'entrypoint').map(String)).toEqual(['/bin/bash', '/sitesaga/broker-start.sh']);
+    expect(environmentOf('kafka').KAFKA_ADMIN_PASSWORD).toMatch(/^\$\{KAFKA_ADMIN_PASSWORD:\?.+\}$/);
+    expect(Object.keys(environmentOf('kafka')).filter((name) => name.startsWith('KAFKA_') && name !== 'KAFKA_ADMIN_PASSWORD')).toEqual([]);
+    expect({
+      authorizer: brokerProperties.get('authorizer.class.name'),
+      everyone: brokerProperties.get('allow.everyone.if.no.acl.found'),
+      superUsers: brokerProperties.get('super.users'),
+      mechanisms: brokerProperties.get('sasl.enabled.mechanisms'),
+      interBroker: brokerProperties.get('sasl.mechanism.inter.broker.protocol'),
+    }).toEqual({
+      authorizer: 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+      everyone: 'false',
+      superUsers: `User:${loadAclSpec().admin};User:ANONYMOUS`,
+      mechanisms: 'SCRAM-SHA-256',
+      interBroker: 'SCRAM-SHA-256',
+    });
+    const protocols = new Map((brokerProperties.get('listener.security.protocol.map') ?? '').split(',').map((entry) => entry.split(':') as [string, string]));
+    const listeners = (brokerProperties.get('listeners') ?? '').split(',');
+    for (const listener of listeners) {
+      const [, name, host] = /^([A-Z_]+):\/\/([^:]*):\d+$/.exec(listener) ?? [];
+      const protocol = protocols.get(name ?? '');
+      // Plaintext (principal ANONYMOUS, a super user) only where nothing outside the container reaches.
+      expect({ listener, safe: protocol?.startsWith('SASL_') || (protocol === 'PLAINTEXT' && host === '127.0.0.1') }).toEqual({ listener, safe: true });
+    }
+    const start = read('infra', 'kafka', 'broker-start.sh');
+    expect(start).toContain('--add-scram "SCRAM-SHA-256=[name=admin,password=$password]"');
+    // The password goes into the broker's files only (mode 600: umask 077), never to the output.
+    expect(start).toContain('umask 077');
+    expect(start).not.toMatch(/set -x/);
+    const healthcheck = arrayAt(kafka, 'healthcheck', 'test').map(String).join(' ');
+    expect(healthcheck).toContain('--command-config /tmp/sitesaga-admin.properties');
+  });
+
+  it('creates the users and ACLs of infra/kafka/acls.json with the generated script, every password required', () => {
+    const security = objectAt(services, 'kafka-security');
+    expect(stringAt(security, 'image')).toBe(stringAt(services, 'kafka', 'image'));
+    expect(arrayAt(security, 'volumes').map(String)).toEqual(['./infra/kafka/kafka-security.sh:/sitesaga/kafka-security.sh:ro']);
+    expect(arrayAt(security, 'entrypoint').map(String)).toEqual(['/bin/bash', '/sitesaga/kafka-security.sh']);
+    expect(objectAt(security, 'depends_on', 'kafka').condition).toBe('service_healthy');
+    const environment = environmentOf('kafka-security');
+    expect(environment.KAFKA_BOOTSTRAP).toBe(internalBroker);
+    for (const name of ['KAFKA_ADMIN_PASSWORD', ...loadAclSpec().principals.map((principal) => passwordVariable(principal.name))]) {
+      expect({ name, value: environment[name] }).toEqual({ name, value: expect.stringMatching(new RegExp(`^\\$\\{${name}:\\?.+\\}$`)) });
+      expect(read('.env.example')).toMatch(new RegExp(`^${name}=$`, 'm'));
+    }
   });
 
   describe.each(SERVICE_NAMES)('service %s', (app) => {
@@ -504,6 +627,15 @@ describe('docker-compose.yml', () => {
       }
     });
 
+    it('logs in to Kafka as its own principal, with its own password', () => {
+      expect({ mechanism: environment.KAFKA_SASL_MECHANISM, username: environment.KAFKA_SASL_USERNAME, password: environment.KAFKA_SASL_PASSWORD }).toEqual({
+        mechanism: 'scram-sha-256',
+        username: app,
+        password: expect.stringMatching(new RegExp(`^\\$\\{${passwordVariable(app)}:\\?.+\\}$`)),
+      });
+      expect(loadAclSpec().principals.map((principal) => principal.name)).toContain(app);
+    });
+
     it('checks /health on its port, restarts, and waits for Kafka, the topics and Postgres', () => {
       const test = arrayAt(service, 'healthcheck', 'test').map(String).join(' ');
       expect(test).toContain(`:${port}/health`);
@@ -512,8 +644,9 @@ describe('docker-compose.yml', () => {
       expect({
         kafka: objectAt(dependsOn, 'kafka').condition,
         'kafka-topics': objectAt(dependsOn, 'kafka-topics').condition,
+        'kafka-security': objectAt(dependsOn, 'kafka-security').condition,
         postgres: objectAt(dependsOn, 'postgres').condition,
-      }).toEqual({ kafka: 'service_healthy', 'kafka-topics': 'service_completed_successfully', postgres: 'service_healthy' });
+      }).toEqual({ kafka: 'service_healthy', 'kafka-topics': 'service_completed_successfully', 'kafka-security': 'service_completed_successfully', postgres: 'service_healthy' });
     });
   });
 
@@ -713,6 +846,20 @@ describe('infra/k8s', () => {
       }
     });
 
+    it('logs in to Kafka as its own principal, reading only its own password', () => {
+      const env = containerEnv(container);
+      expect({ mechanism: env.get('KAFKA_SASL_MECHANISM')?.value, username: env.get('KAFKA_SASL_USERNAME')?.value }).toEqual({ mechanism: 'scram-sha-256', username: app });
+      const password = arrayAt(container, 'env').filter(isObject).find((variable) => variable.name === 'KAFKA_SASL_PASSWORD');
+      expect(objectAt(password, 'valueFrom', 'secretKeyRef')).toEqual({ name: 'sitesaga-kafka-users', key: passwordVariable(app) });
+      const kafkaKeys = arrayAt(container, 'env')
+        .filter(isObject)
+        .map((variable) => objectAt(variable, 'valueFrom', 'secretKeyRef'))
+        .filter((ref) => ref.name === 'sitesaga-kafka-users')
+        .map((ref) => ref.key);
+      expect(kafkaKeys).toEqual([passwordVariable(app)]);
+      expect(arrayAt(container, 'envFrom').filter(isObject).filter((source) => objectAt(source, 'secretRef').name !== undefined)).toEqual([]);
+    });
+
     it('has resource requests and limits, and runs unprivileged on a read-only root', () => {
       for (const kind of ['requests', 'limits']) {
         expect({ kind, ...objectAt(container, 'resources', kind) }).toEqual({ kind, cpu: expect.anything(), memory: expect.anything() });
@@ -762,13 +909,35 @@ describe('infra/k8s', () => {
     }
   });
 
+  it('runs the generated script of infra/kafka/acls.json as the Job kafka-security, with every password of its Secret', () => {
+    const job = find('Job', 'kafka-security');
+    const podSpec = objectAt(job.body, 'spec', 'template', 'spec');
+    const container = arrayAt(podSpec, 'containers').filter(isObject)[0] ?? {};
+    expect(arrayAt(container, 'command').map(String)).toEqual(['/bin/bash', '/sitesaga/kafka-security.sh']);
+    const mount = arrayAt(container, 'volumeMounts').filter(isObject).find((entry) => entry.mountPath === '/sitesaga');
+    const volume = arrayAt(podSpec, 'volumes').filter(isObject).find((entry) => entry.name === mount?.name);
+    expect(objectAt(volume, 'configMap').name).toBe('kafka-security-script');
+    // The ConfigMap holds the script byte for byte (YAML block scalars are easy to get subtly wrong).
+    expect(configMaps.get('kafka-security-script')?.['kafka-security.sh']).toBe(fs.readFileSync(SCRIPT_FILE, 'utf8'));
+    const env = containerEnv(container);
+    expect(env.get('KAFKA_BOOTSTRAP')?.value).toBe(config.KAFKA_BROKERS);
+    const passwords = ['KAFKA_ADMIN_PASSWORD', ...loadAclSpec().principals.map((principal) => passwordVariable(principal.name))];
+    expect(passwords.filter((name) => env.get(name)?.from !== 'Secret sitesaga-kafka-users')).toEqual([]);
+    expect(Object.keys(secrets.get('sitesaga-kafka-users') ?? {}).sort()).toEqual([...passwords].sort());
+    expect(config.KAFKA_SASL_MECHANISM).toBe('scram-sha-256');
+    const topics = find('Job', 'kafka-topics');
+    const topicsContainer = arrayAt(topics.body, 'spec', 'template', 'spec', 'containers').filter(isObject)[0] ?? {};
+    expect(containerEnv(topicsContainer).get('KAFKA_PASSWORD_SITESAGA_TOPICS')?.from).toBe('Secret sitesaga-kafka-users');
+    expect(arrayAt(topicsContainer, 'args').map(String).join('\n')).toContain('username="sitesaga-topics"');
+  });
+
   it('creates every topic of topics.ts and its dead-letter topic, with configurable partitions and replication', () => {
     const job = find('Job', 'kafka-topics');
     const container = arrayAt(job.body, 'spec', 'template', 'spec', 'containers').filter(isObject)[0] ?? {};
     expect(stringAt(container, 'image')).toMatch(/^apache\/kafka:/);
     const script = [...arrayAt(container, 'command'), ...arrayAt(container, 'args')].map(String).join('\n');
     expect(ALL_TOPICS_WITH_DLQ.filter((topic) => !namesWord(script, topic))).toEqual([]);
-    expect(script).toContain('kafka-topics.sh --bootstrap-server "${KAFKA_BROKERS}" --create --if-not-exists');
+    expect(script).toContain('kafka-topics.sh --bootstrap-server "${KAFKA_BROKERS}" --command-config /tmp/client.properties --create --if-not-exists');
     expect(script).toContain('--partitions "${KAFKA_PARTITIONS}"');
     expect(script).toContain('--replication-factor "${KAFKA_REPLICATION_FACTOR}"');
     const env = containerEnv(container);
@@ -777,5 +946,119 @@ describe('infra/k8s', () => {
       replication: expect.stringMatching(/^[1-9]\d*$/),
       brokers: true,
     });
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+
+describe('dashboards and alerts (infra/observability)', () => {
+  const compose = parse(read('docker-compose.yml'), { merge: true }) as unknown;
+  const services = objectAt(compose, 'services');
+  /** host path (relative to the repository) → container path, of a compose service's bind mounts. */
+  const bindMounts = (service: string): Map<string, string> =>
+    new Map(
+      arrayAt(services, service, 'volumes')
+        .map(String)
+        .filter((mount) => mount.startsWith('./'))
+        .map((mount) => mount.split(':') as [string, string])
+        .map(([host, container]) => [path.normalize(host), container]),
+    );
+  const datasources = parse(read('infra', 'observability', 'grafana', 'provisioning', 'datasources', 'prometheus.yml')) as unknown;
+  const datasource = arrayAt(datasources, 'datasources').filter(isObject)[0] ?? {};
+  const board = dashboard();
+
+  it('writes every rule and panel query in PromQL that parses, with only known functions', () => {
+    const queries = shippedQueries();
+    expect(queries.length).toBeGreaterThan(20);
+    const broken = queries.flatMap(({ where, expr }) => parsePromQL(expr).errors.map((error) => `${where}: ${error}`));
+    expect(broken).toEqual([]);
+    // The check itself finds errors (an unclosed call, an unknown function, a stray operator).
+    for (const bad of ['sum(rate(x[5m])', 'nosuchfunction(x)', 'x > > 1', 'max by (a (x)']) expect({ bad, errors: parsePromQL(bad).errors.length > 0 }).toEqual({ bad, errors: true });
+  });
+
+  it('alerts on stuck sagas, outbox age, consumer lag, DLQ growth, compensation failures and orphans, each with a severity and a summary', () => {
+    const rules = alertGroups().flatMap((group) => group.rules);
+    const names = rules.map((rule) => rule.alert);
+    expect(new Set(names).size).toBe(names.length);
+    const metricsOf = (alert: string) => parsePromQL(rules.find((rule) => rule.alert === alert)?.expr ?? '').metrics;
+    expect({
+      stuck: metricsOf('SagaStuck'),
+      outbox: metricsOf('OutboxStuck'),
+      lag: metricsOf('ConsumerLagHigh'),
+      dlq: metricsOf('DeadLettersGrowing'),
+      compensation: metricsOf('SagaCompensationFailed'),
+      orphans: metricsOf('OrphanedResources'),
+    }).toEqual({
+      stuck: ['saga_oldest_idle_seconds'],
+      outbox: ['outbox_oldest_unsent_age_seconds'],
+      lag: ['kafka_consumer_lag'],
+      dlq: ['dlq_messages_total'],
+      compensation: ['saga_step_duration_seconds_count'],
+      orphans: ['sitesaga_orphans'],
+    });
+    for (const rule of rules) {
+      expect({ alert: rule.alert, severity: rule.labels?.severity, summary: typeof rule.annotations?.summary }).toEqual({ alert: rule.alert, severity: expect.stringMatching(/^(warning|critical)$/), summary: 'string' });
+      if (rule.for !== undefined) expect({ alert: rule.alert, for: rule.for }).toEqual({ alert: rule.alert, for: expect.stringMatching(/^\d+[smh]$/) });
+    }
+  });
+
+  it('ships a dashboard Grafana can load: a uid, unique panel ids on a 24-column grid, every query on the provisioned Prometheus', () => {
+    expect(board.uid).toMatch(/^[A-Za-z0-9_-]{1,40}$/);
+    expect(board.title.length).toBeGreaterThan(0);
+    expect(board.schemaVersion).toBeGreaterThanOrEqual(36);
+    const panels = allPanels(board);
+    expect(new Set(panels.map((panel) => panel.id)).size).toBe(panels.length);
+    const problems: string[] = [];
+    for (const panel of panels) {
+      const { x, y, w, h } = panel.gridPos;
+      if (![x, y, w, h].every(Number.isInteger) || x < 0 || w < 1 || x + w > 24 || h < 1) problems.push(`panel ${panel.id} "${panel.title}": gridPos ${JSON.stringify(panel.gridPos)}`);
+      if (!['row', 'timeseries', 'stat', 'gauge', 'table', 'bargauge'].includes(panel.type)) problems.push(`panel ${panel.id}: type ${panel.type}`);
+      if (panel.type === 'row') continue;
+      const targets = panel.targets ?? [];
+      if (targets.length === 0) problems.push(`panel ${panel.id} "${panel.title}" has no query`);
+      if (new Set(targets.map((target) => target.refId)).size !== targets.length) problems.push(`panel ${panel.id}: duplicate refId`);
+      for (const source of [panel.datasource, ...targets.map((target) => target.datasource)]) {
+        if (source?.type !== 'prometheus' || source.uid !== datasource.uid) problems.push(`panel ${panel.id} "${panel.title}": datasource ${JSON.stringify(source)} is not the provisioned ${String(datasource.uid)}`);
+      }
+    }
+    expect(problems).toEqual([]);
+    // Panels do not overlap.
+    const cells = new Map<string, number>();
+    for (const panel of panels.filter((each) => each.type !== 'row' || each.gridPos.h === 1)) {
+      for (let row = panel.gridPos.y; row < panel.gridPos.y + panel.gridPos.h; row += 1)
+        for (let column = panel.gridPos.x; column < panel.gridPos.x + panel.gridPos.w; column += 1) {
+          const key = `${column},${row}`;
+          expect({ cell: key, panel: cells.get(key) ?? panel.id }).toEqual({ cell: key, panel: panel.id });
+          cells.set(key, panel.id);
+        }
+    }
+  });
+
+  it('runs Prometheus and Grafana in compose with the files of infra/observability, scraping every service', () => {
+    const prometheusMounts = bindMounts('prometheus');
+    const grafanaMounts = bindMounts('grafana');
+    for (const [host] of [...prometheusMounts, ...grafanaMounts]) expect({ host, exists: fs.existsSync(path.join(ROOT, host)) }).toEqual({ host, exists: true });
+    const prometheusConfigPath = prometheusMounts.get(path.normalize('./infra/observability/prometheus/prometheus.yml'));
+    expect(arrayAt(services, 'prometheus', 'command').map(String)).toContain(`--config.file=${prometheusConfigPath}`);
+    const prometheusConfig = parse(read('infra', 'observability', 'prometheus', 'prometheus.yml')) as unknown;
+    expect(arrayAt(prometheusConfig, 'rule_files').map(String)).toEqual([prometheusMounts.get(path.normalize('./infra/observability/prometheus/alerts.yml'))]);
+    const jobs = arrayAt(prometheusConfig, 'scrape_configs').filter(isObject);
+    expect(jobs.map((job) => ({ job: job.job_name, path: job.metrics_path ?? '/metrics' }))).toEqual([{ job: 'sitesaga', path: '/metrics' }]);
+    const targets = jobs.flatMap((job) => arrayAt(job, 'static_configs').filter(isObject).flatMap((config) => arrayAt(config, 'targets').map(String)));
+    expect(targets.sort()).toEqual(SERVICE_NAMES.map((app) => `${app}:${SERVICES[app]}`).sort());
+    // The rules' ServiceDown names this job.
+    expect(alertGroups().flatMap((group) => group.rules).find((rule) => rule.alert === 'ServiceDown')?.expr).toContain('job="sitesaga"');
+
+    // Grafana: the provisioning folders where Grafana reads them, the datasource at the compose Prometheus.
+    expect([...grafanaMounts.values()]).toEqual(expect.arrayContaining(['/etc/grafana/provisioning/datasources', '/etc/grafana/provisioning/dashboards']));
+    expect(String(datasource.url)).toBe(`http://prometheus:${String(arrayAt(services, 'prometheus', 'ports')[0]).split(':').at(-1)}`);
+    const providers = parse(read('infra', 'observability', 'grafana', 'provisioning', 'dashboards', 'sitesaga.yml')) as unknown;
+    const providerPath = stringAt(arrayAt(providers, 'providers')[0], 'options', 'path');
+    expect(grafanaMounts.get(path.normalize('./infra/observability/grafana/dashboards'))).toBe(providerPath);
+    expect(fs.existsSync(path.join(OBSERVABILITY, 'grafana', 'dashboards', `${path.basename(String(objectAt(services, 'grafana', 'environment').GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH))}`))).toBe(true);
+    expect(String(objectAt(services, 'grafana', 'environment').GF_SECURITY_ADMIN_PASSWORD)).toMatch(/^\$\{GRAFANA_ADMIN_PASSWORD:\?.+\}$/);
+    expect(read('.env.example')).toMatch(/^GRAFANA_ADMIN_PASSWORD=$/m);
+    expect(String(objectAt(services, 'grafana', 'environment').GF_AUTH_ANONYMOUS_ENABLED)).toBe('false');
+    for (const service of ['prometheus', 'grafana']) expect(arrayAt(services, service, 'ports').map(String).every((port) => port.startsWith('127.0.0.1:'))).toBe(true);
   });
 });

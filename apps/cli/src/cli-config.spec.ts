@@ -19,7 +19,15 @@ describe('CLI configuration', () => {
       sitesUrl: 'http://localhost:3001',
       kafkaBrokers: ['127.0.0.1:9092'],
       topicPrefix: '',
+      kafkaSecurity: {},
     });
+  });
+
+  it('logs in to Kafka with SASL when KAFKA_SASL_MECHANISM is set, and refuses half a login', () => {
+    const env = { KAFKA_SASL_MECHANISM: 'SCRAM-SHA-256', KAFKA_SASL_USERNAME: 'sitesaga-cli', KAFKA_SASL_PASSWORD: 'secret-0123456789', KAFKA_SSL: '1' };
+    expect(configFrom(env, {}, os.tmpdir()).kafkaSecurity).toEqual({ ssl: true, sasl: { mechanism: 'scram-sha-256', username: 'sitesaga-cli', password: 'secret-0123456789' } });
+    expect(() => configFrom({ KAFKA_SASL_MECHANISM: 'scram-sha-256' }, {}, os.tmpdir())).toThrow(/KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD/);
+    expect(() => configFrom({ ...env, KAFKA_SASL_MECHANISM: 'gssapi' }, {}, os.tmpdir())).toThrow(/KAFKA_SASL_MECHANISM must be one of/);
   });
 
   it('takes --token over ADMIN_TOKEN over the local token file', () => {

@@ -19,6 +19,27 @@ export interface CliConfig {
   readonly sitesKey?: string;
   readonly kafkaBrokers: readonly string[];
   readonly topicPrefix: string;
+  /** SASL and TLS to the broker (KAFKA_SASL_MECHANISM/USERNAME/PASSWORD, KAFKA_SSL=1): the operators' principal, `sitesaga-cli` in infra/kafka-acls.md. */
+  readonly kafkaSecurity: KafkaSecurity;
+}
+
+export interface KafkaSecurity {
+  readonly ssl?: true;
+  readonly sasl?: { readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; readonly username: string; readonly password: string };
+}
+
+const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+
+/** The same variables, and the same rules, as the services' client (libs/messaging kafkaSecurityFromEnv). */
+export function kafkaSecurityFrom(env: NodeJS.ProcessEnv): KafkaSecurity {
+  const ssl = env.KAFKA_SSL === '1' ? { ssl: true as const } : {};
+  const mechanism = env.KAFKA_SASL_MECHANISM?.trim().toLowerCase();
+  if (!mechanism) return ssl;
+  if (!(SASL_MECHANISMS as readonly string[]).includes(mechanism)) throw new UsageError(`KAFKA_SASL_MECHANISM must be one of ${SASL_MECHANISMS.join(', ')}, got "${mechanism.slice(0, 40)}"`);
+  const username = env.KAFKA_SASL_USERNAME ?? '';
+  const password = env.KAFKA_SASL_PASSWORD ?? '';
+  if (!username || !password) throw new UsageError('KAFKA_SASL_MECHANISM needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD');
+  return { ...ssl, sasl: { mechanism: mechanism as (typeof SASL_MECHANISMS)[number], username, password } };
 }
 
 export interface ConfigOverrides {
@@ -81,5 +102,5 @@ export function configFrom(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
   const topicPrefix = env.KAFKA_TOPIC_PREFIX ?? '';
   if (!/^[A-Za-z0-9._-]*$/.test(topicPrefix)) throw new UsageError(`KAFKA_TOPIC_PREFIX may hold only letters, digits, ".", "_" and "-", got "${topicPrefix}"`);
   const sitesKey = env.SITES_API_KEY?.trim();
-  return { adminUrl, adminToken: adminTokenFrom(env, overrides, adminUrl, cwd), sitesUrl, ...(sitesKey ? { sitesKey } : {}), kafkaBrokers, topicPrefix };
+  return { adminUrl, adminToken: adminTokenFrom(env, overrides, adminUrl, cwd), sitesUrl, ...(sitesKey ? { sitesKey } : {}), kafkaBrokers, topicPrefix, kafkaSecurity: kafkaSecurityFrom(env) };
 }

@@ -17,6 +17,8 @@ export function generalHelp(): string {
     '  SITES_URL           sites HTTP API, for --via http (default http://localhost:3001)',
     '  KAFKA_BROKERS       comma-separated brokers, for --via kafka (default 127.0.0.1:9092)',
     '  KAFKA_TOPIC_PREFIX  prefix of the wire topic names (default none)',
+    '  KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD',
+    '                      log in to Kafka (scram-sha-256; the principal sitesaga-cli), KAFKA_SSL=1 for TLS',
     '  NO_COLOR            set to turn colours off',
     '',
     'exit codes: 0 ok or saga COMPLETED, 1 saga COMPENSATED/FAILED or request refused,',

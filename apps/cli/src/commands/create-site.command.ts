@@ -53,7 +53,7 @@ export async function createSiteCommand(invocation: CreateSiteInvocation, contex
     const messageId = invocation.idempotencyKey ?? randomUUID();
     const sagaId = invocation.idempotencyKey ? sagaIdFor(invocation.idempotencyKey) : randomUUID();
     const envelope = CreateSite.create(input, { sagaId, correlationId: randomUUID(), causationId: null }, { id: messageId });
-    const sent = await sendCommand({ brokers: config.kafkaBrokers, topicPrefix: config.topicPrefix }, Topics.siteSagaCommands, envelope);
+    const sent = await sendCommand({ brokers: config.kafkaBrokers, topicPrefix: config.topicPrefix, security: config.kafkaSecurity }, Topics.siteSagaCommands, envelope);
     ids = { sagaId, siteId: sagaId, messageId }; // for a create-site saga the site id is the saga id
     what = `CreateSite sent to ${sent.topic}${sent.partition !== null ? ` (partition ${sent.partition}, offset ${sent.offset})` : ''}`;
     extra = { topic: sent.topic, partition: sent.partition, offset: sent.offset };

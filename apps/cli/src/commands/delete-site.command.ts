@@ -19,7 +19,7 @@ export async function deleteSiteCommand(invocation: DeleteSiteInvocation, contex
     const messageId = invocation.idempotencyKey ?? randomUUID();
     const sagaId = invocation.idempotencyKey ? sagaIdFor(invocation.idempotencyKey) : randomUUID();
     const envelope = DeleteSite.create({ siteId: invocation.siteId }, { sagaId, correlationId: randomUUID(), causationId: null }, { id: messageId });
-    const sent = await sendCommand({ brokers: config.kafkaBrokers, topicPrefix: config.topicPrefix }, Topics.siteSagaCommands, envelope);
+    const sent = await sendCommand({ brokers: config.kafkaBrokers, topicPrefix: config.topicPrefix, security: config.kafkaSecurity }, Topics.siteSagaCommands, envelope);
     ids = { sagaId, siteId: invocation.siteId, messageId };
     what = `DeleteSite sent to ${sent.topic}${sent.partition !== null ? ` (partition ${sent.partition}, offset ${sent.offset})` : ''}`;
     extra = { topic: sent.topic, partition: sent.partition, offset: sent.offset };

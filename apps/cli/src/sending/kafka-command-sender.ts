@@ -1,10 +1,14 @@
 import type { Envelope } from '@sitesaga/contracts';
+import type { SASLOptions } from 'kafkajs';
 import { ConnectionError } from '../cli-errors';
+import type { KafkaSecurity } from '../cli-config';
 
 export interface KafkaTarget {
   readonly brokers: readonly string[];
   /** KAFKA_TOPIC_PREFIX: prepended to the contract topic on the wire. */
   readonly topicPrefix: string;
+  /** SASL/TLS (the CLI's principal); none for a local broker. */
+  readonly security?: KafkaSecurity;
 }
 
 export interface SentCommand {
@@ -25,6 +29,8 @@ export async function sendCommand(target: KafkaTarget, contractTopic: string, en
   const kafka = new Kafka({
     clientId: 'saga-cli',
     brokers: [...target.brokers],
+    ...(target.security?.ssl ? { ssl: true } : {}),
+    ...(target.security?.sasl ? { sasl: { ...target.security.sasl } as SASLOptions } : {}),
     logLevel: logLevel.NOTHING,
     connectionTimeout: 3_000,
     requestTimeout: 10_000,

@@ -1,5 +1,7 @@
 import { type CanActivate, type ExecutionContext, ForbiddenException, HttpException, HttpStatus, Injectable, UnauthorizedException } from '@nestjs/common';
+import { getDataSourceToken } from '@nestjs/typeorm';
 import { SESSION_COOKIE } from '@sitesaga/http-contracts';
+import type { DataSource } from 'typeorm';
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { addressOf, FailedAttempts } from './failed-attempts';
 import { SessionRevocations } from './session-revocations';
@@ -168,7 +170,7 @@ export class AdminAuthGuard implements CanActivate {
     const address = addressOf(request);
     const triesBearer = single(request.headers.authorization) !== undefined;
     if (triesBearer) {
-      const wait = this.failures.blockedFor(address);
+      const wait = await this.failures.blockedFor(address);
       if (wait > 0) {
         http.getResponse<{ setHeader(name: string, value: string): void }>().setHeader('Retry-After', String(wait));
         throw new TooManyFailedAttempts(wait);
@@ -176,8 +178,8 @@ export class AdminAuthGuard implements CanActivate {
     }
     const by = this.authenticator.authenticate(request.headers);
     if (triesBearer) {
-      if (by === 'bearer') this.failures.succeed(address);
-      else if (!by) this.failures.fail(address);
+      if (by === 'bearer') await this.failures.succeed(address);
+      else if (!by) await this.failures.fail(address);
     }
     if (!by) throw new UnauthorizedException({ message: 'missing or invalid admin token (Authorization: Bearer <ADMIN_TOKEN>)', errors: [] });
     if (by === 'cookie') {
@@ -195,11 +197,11 @@ export class AdminAuthGuard implements CanActivate {
 
 export const failedAttemptsProvider = {
   provide: FailedAttempts,
-  useFactory: (options: AdminOptions) => {
+  useFactory: (options: AdminOptions, dataSource: DataSource) => {
     const { limit, windowMs } = options.failedAttempts ?? DEFAULT_FAILED_ATTEMPTS;
-    return new FailedAttempts(limit, windowMs);
+    return new FailedAttempts(dataSource, limit, windowMs);
   },
-  inject: [ADMIN_OPTIONS],
+  inject: [ADMIN_OPTIONS, getDataSourceToken()],
 };
 
 export const adminAuthenticatorProvider = {

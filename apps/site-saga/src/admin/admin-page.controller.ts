@@ -66,7 +66,7 @@ export class AdminPageController {
   @Post('session')
   async signIn(@Req() request: IncomingMessage & { body?: unknown }, @Res() response: ServerResponse): Promise<void> {
     const address = addressOf(request);
-    const wait = this.failures.blockedFor(address);
+    const wait = await this.failures.blockedFor(address);
     if (wait > 0) {
       // Refused before the token is even read: a blocked address learns nothing by guessing.
       response.setHeader('Retry-After', String(wait));
@@ -76,11 +76,11 @@ export class AdminPageController {
     const token = await formToken(request);
     const operator = this.authenticator.operatorOf(token);
     if (operator === null) {
-      this.failures.fail(address);
+      await this.failures.fail(address);
       sendHtml(response, 401, this.wrongToken);
       return;
     }
-    this.failures.succeed(address);
+    await this.failures.succeed(address);
     const secure = overTls(request as IncomingMessage & { socket: { encrypted?: boolean } });
     response.writeHead(303, { Location: '/admin', 'Set-Cookie': this.authenticator.sessionCookie(Date.now(), secure, operator), 'Cache-Control': 'no-store' });
     response.end();

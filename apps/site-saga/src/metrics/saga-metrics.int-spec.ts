@@ -102,13 +102,21 @@ describe('saga metrics', () => {
     await fixtures.fail(compensated, ProvisionStorage, 'business', 'quota exceeded');
     await fixtures.succeed(compensated, DropDatabase);
     await fixtures.succeed(compensated, ReleaseSite);
-    await fixtures.start('metrics-running');
+    const running = await fixtures.start('metrics-running');
 
     expect(await sample('sagas', { type: testSaga.type, status: 'COMPLETED' })).toBe(1);
     expect(await sample('sagas', { type: testSaga.type, status: 'COMPENSATED' })).toBe(1);
     expect(await sample('sagas', { type: testSaga.type, status: 'RUNNING' })).toBe(1);
     expect(await sample('sagas', { type: testSaga.type, status: 'FAILED' })).toBe(0);
     expect(await sample('sagas', { type: 'NeverStarted', status: 'RUNNING' })).toBe(0);
+
+    // A saga under way that has not changed for an hour is stuck: the oldest idle time says so.
+    expect(await sample('saga_oldest_idle_seconds', { type: testSaga.type, status: 'RUNNING' })).toBeLessThan(600);
+    await dataSource.query(`UPDATE saga_instances SET updated_at = now() - interval '1 hour' WHERE id = $1`, [running]);
+    expect(await sample('saga_oldest_idle_seconds', { type: testSaga.type, status: 'RUNNING' })).toBeGreaterThanOrEqual(3600);
+    expect(await sample('saga_oldest_idle_seconds', { type: testSaga.type, status: 'COMPENSATING' })).toBe(0);
+    // Ended sagas are never idle, however old.
+    expect(await sample('saga_oldest_idle_seconds', { type: testSaga.type, status: 'COMPLETED' })).toBeUndefined();
   });
 
   it('observes each finished step and saga once, with its outcome', async () => {

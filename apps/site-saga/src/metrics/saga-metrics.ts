@@ -17,6 +17,17 @@ export interface SagaMetricsOptions {
   readonly timeoutMs?: number;
 }
 
+interface SagaCount {
+  readonly type: string;
+  readonly status: string;
+  readonly count: number;
+  /** Seconds since the least recent change of a saga in this status. */
+  readonly idle: number;
+}
+
+/** The statuses of a saga still under way: one that stays in them without a change is stuck. */
+const ACTIVE_STATUSES = ['RUNNING', 'COMPENSATING'] as const;
+
 /** Changes saved but not yet known to be committed, and compensation starts, are kept for at most this many sagas. */
 const MAX_TRACKED = 10_000;
 
@@ -26,6 +37,8 @@ const MAX_TRACKED = 10_000;
  * - `sagas{type,status}`: how many sagas are in each status, counted from saga_instances
  *   with one GROUP BY when Prometheus scrapes (reused for 2 s). Every replica reports the
  *   whole table: aggregate with `max`, not `sum`.
+ * - `saga_oldest_idle_seconds{type,status}` (RUNNING, COMPENSATING): from the same GROUP BY,
+ *   how long the least recently changed saga still under way has gone without a change.
  * - `saga_step_duration_seconds{saga_type,step,outcome}` and
  *   `saga_duration_seconds{type,status}`: observed when this process commits the change
  *   that finishes a step or a saga, so each replica counts only its own changes and a
@@ -46,16 +59,20 @@ const MAX_TRACKED = 10_000;
  */
 export class SagaMetrics {
   readonly sagas: Gauge<'type' | 'status'>;
+  readonly oldestIdle: Gauge<'type' | 'status'>;
   readonly stepSeconds: Histogram<'saga_type' | 'step' | 'outcome'>;
   readonly sagaSeconds: Histogram<'type' | 'status'>;
-  private readonly counts: ScrapeCache<{ type: string; status: string; count: number }[]>;
+  private readonly counts: ScrapeCache<SagaCount[]>;
   private readonly pending = new Map<string, SagaObservations>();
   private readonly compensationStarts = new Map<string, Date>();
 
   constructor(registry: Registry, dataSource: DataSource, options: SagaMetricsOptions = {}) {
     const knownTypes = new Set(options.sagaTypes ?? []);
     this.counts = new ScrapeCache(
-      () => dataSource.query(`SELECT type, status, count(*)::int AS count FROM saga_instances GROUP BY type, status`) as Promise<{ type: string; status: string; count: number }[]>,
+      () =>
+        dataSource.query(
+          `SELECT type, status, count(*)::int AS count, greatest(0, extract(epoch FROM now() - min(updated_at)))::float8 AS idle FROM saga_instances GROUP BY type, status`,
+        ) as Promise<SagaCount[]>,
       {
         reuseMs: options.reuseMs ?? 2_000,
         timeoutMs: options.timeoutMs ?? 1_000,
@@ -75,6 +92,19 @@ export class SagaMetrics {
         this.reset();
         for (const type of knownTypes) for (const status of SAGA_STATUSES) this.set({ type, status }, 0);
         for (const row of rows) this.set({ type: row.type, status: row.status }, row.count);
+      },
+    });
+    this.oldestIdle = new Gauge({
+      name: 'saga_oldest_idle_seconds',
+      help: 'How long the RUNNING (or COMPENSATING) saga of a type that changed least recently has gone without a change; 0 when none (the same on every replica). A stuck saga shows here.',
+      labelNames: ['type', 'status'],
+      registers: [registry],
+      async collect() {
+        const rows = await counts.get();
+        if (!rows) return;
+        this.reset();
+        for (const type of knownTypes) for (const status of ACTIVE_STATUSES) this.set({ type, status }, 0);
+        for (const row of rows) if ((ACTIVE_STATUSES as readonly string[]).includes(row.status)) this.set({ type: row.type, status: row.status }, Math.round(row.idle));
       },
     });
     this.stepSeconds = new Histogram({

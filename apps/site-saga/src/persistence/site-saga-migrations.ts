@@ -3,6 +3,7 @@ import { IndexOutboxMessageId1764590000000 } from './migrations/1764590000000-in
 import { RetentionAndStreamIndexes1764600000000 } from './migrations/1764600000000-retention-and-stream-indexes';
 import { AdminRevokedSessions1764600000100 } from './migrations/1764600000100-admin-revoked-sessions';
 import { BulkOperationsAndAuditLog1764720000000 } from './migrations/1764720000000-bulk-operations-and-audit-log';
+import { AdminFailedAttempts1764750000000 } from './migrations/1764750000000-admin-failed-attempts';
 
 /** The orchestrator's migrations after the messaging tables: the engine's, then its own. */
-export const SITE_SAGA_MIGRATIONS = [...SAGA_MIGRATIONS, IndexOutboxMessageId1764590000000, RetentionAndStreamIndexes1764600000000, AdminRevokedSessions1764600000100, BulkOperationsAndAuditLog1764720000000] as const;
+export const SITE_SAGA_MIGRATIONS = [...SAGA_MIGRATIONS, IndexOutboxMessageId1764590000000, RetentionAndStreamIndexes1764600000000, AdminRevokedSessions1764600000100, BulkOperationsAndAuditLog1764720000000, AdminFailedAttempts1764750000000] as const;

@@ -27,6 +27,15 @@ export const expiredSessionRevocations: RetentionTarget = {
     RETURNING 1`,
 };
 
+/** An address's failed sign-ins (admin/failed-attempts.ts) idle for a day: far outside any throttle window. */
+export const failedAttemptsRetention: RetentionTarget = {
+  table: 'admin_failed_attempts',
+  maxAgeMs: 24 * 3_600_000,
+  deleteBatch: `DELETE FROM admin_failed_attempts WHERE address IN (
+      SELECT address FROM admin_failed_attempts WHERE updated_at < now() - make_interval(secs => $1) LIMIT $2 FOR UPDATE SKIP LOCKED)
+    RETURNING 1`,
+};
+
 @Injectable()
 export class SagaHistoryRetention implements OnModuleInit {
   constructor(
@@ -37,5 +46,6 @@ export class SagaHistoryRetention implements OnModuleInit {
   onModuleInit(): void {
     this.pruner.add(sagaHistoryRetention(this.maxAgeMs));
     this.pruner.add(expiredSessionRevocations);
+    this.pruner.add(failedAttemptsRetention);
   }
 }

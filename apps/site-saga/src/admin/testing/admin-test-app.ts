@@ -13,6 +13,7 @@ import { createLogger, PinoNestLogger } from '@sitesaga/service';
 import { type AnyCommand, SAGA_ENTITIES, SAGA_MIGRATIONS, SagaEngine, type SagaState } from '@sitesaga/saga';
 import { AdminRevokedSessions1764600000100 } from '../../persistence/migrations/1764600000100-admin-revoked-sessions';
 import { BulkOperationsAndAuditLog1764720000000 } from '../../persistence/migrations/1764720000000-bulk-operations-and-audit-log';
+import { AdminFailedAttempts1764750000000 } from '../../persistence/migrations/1764750000000-admin-failed-attempts';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
@@ -56,10 +57,12 @@ export interface AdminTestAppOptions {
    * invisible to AdminModule (looked up on first use). Default 'global'.
    */
   readonly engineIn?: 'global' | 'root';
+  /** Another app's database (a second replica on it): this app neither creates nor drops it. */
+  readonly databaseUrl?: string;
 }
 
 export async function startAdminTestApp(options: AdminTestAppOptions): Promise<AdminTestApp> {
-  const database = await freshDatabase('admin_it');
+  const database = options.databaseUrl ? { url: options.databaseUrl, drop: async () => undefined } : await freshDatabase('admin_it');
   const logs: string[] = [];
   const logger = createLogger('site-saga', {
     level: 'debug',
@@ -97,7 +100,7 @@ export async function startAdminTestApp(options: AdminTestAppOptions): Promise<A
         type: 'postgres',
         url: database.url,
         entities: [...SAGA_ENTITIES],
-        migrations: [...MESSAGING_MIGRATIONS, ...SAGA_MIGRATIONS, AdminRevokedSessions1764600000100, BulkOperationsAndAuditLog1764720000000],
+        migrations: [...MESSAGING_MIGRATIONS, ...SAGA_MIGRATIONS, AdminRevokedSessions1764600000100, BulkOperationsAndAuditLog1764720000000, AdminFailedAttempts1764750000000],
         migrationsRun: true,
         synchronize: false,
         logging: false,
