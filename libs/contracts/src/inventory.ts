@@ -50,12 +50,21 @@ export const inventoryItem = z
   .strict();
 export type InventoryItem = z.infer<typeof inventoryItem>;
 
+/**
+ * Only the items of one site: by its id (every participant), or by its name or domain
+ * (sites alone; the others list nothing for a match without a site id).
+ */
+export const inventoryMatch = z
+  .object({ siteId: z.string().uuid().optional(), name: z.string().min(1).max(63).optional(), domain: z.string().min(1).max(253).optional() })
+  .strict();
+export type InventoryMatch = z.infer<typeof inventoryMatch>;
+
 const inventoryFailure = z.object({ requestId, ...failureFields }).strict();
 
 function inventoryCommand<T extends string, O extends InventoryOwner>(spec: { type: T; owner: O; commands: Topic; events: Topic; reported: string; failed: string }) {
   const source = z.enum(INVENTORY_SOURCES[spec.owner] as unknown as [InventorySource<O>, ...InventorySource<O>[]]);
   const schema = z
-    .object({ requestId, source, after: cursor.nullable(), limit: z.number().int().min(1).max(INVENTORY_PAGE_MAX) })
+    .object({ requestId, source, after: cursor.nullable(), limit: z.number().int().min(1).max(INVENTORY_PAGE_MAX), match: inventoryMatch.optional() })
     .strict();
   const reported = defineEvent({
     type: spec.reported,

@@ -270,14 +270,15 @@ export class SiteDatabaseServer implements OnApplicationShutdown {
    * siteDatabaseNames gives), so the warm pool's spares and templates, the platform's own
    * databases and anything else on the server are never listed. One indexed statement.
    */
-  async listSiteObjects(kind: 'databases' | 'roles', after: string | null, limit: number): Promise<string[]> {
+  async listSiteObjects(kind: 'databases' | 'roles', after: string | null, limit: number, only: string | null = null): Promise<string[]> {
     const [table, column] = kind === 'databases' ? ['pg_database', 'datname'] : ['pg_roles', 'rolname'];
     return this.withSession(async (session) => {
       const { rows } = await session.query<{ name: string }>(
         `SELECT ${column}::text AS name FROM ${table}
           WHERE ${column} ~ '^site_[0-9a-f]{32}$' AND ($1::text IS NULL OR ${column}::text > $1::text)
+            AND ($3::text IS NULL OR ${column}::text = $3::text)
           ORDER BY ${column}::text LIMIT $2`,
-        [after, limit],
+        [after, limit, only],
       );
       return rows.map((row) => row.name);
     });

@@ -13,6 +13,8 @@ import { SagaOperations } from './saga-operations';
 import { SagaQueries } from './saga-queries';
 import { SessionRevocations } from './session-revocations';
 import { ADMIN_LOGGER, DEFAULT_STREAM_OPTIONS, SAGA_STREAM_OPTIONS, SagaStream, type SagaStreamOptions } from './saga-stream';
+import { type InventoryOptions, inventoryOptionsFromEnv } from '../inventory/inventory-options';
+import { INVENTORY_CONTROLLERS, INVENTORY_HTTP_CONTROLLERS, inventoryProviders } from '../inventory/inventory.providers';
 
 export interface AdminModuleOptions extends AdminOptions {
   /**
@@ -22,6 +24,8 @@ export interface AdminModuleOptions extends AdminOptions {
   readonly imports?: ModuleMetadata['imports'];
   /** Stream timings (tests shorten them). */
   readonly stream?: Partial<SagaStreamOptions>;
+  /** The orphan audit and site view (default: ORPHAN_AUDIT_* from the environment). */
+  readonly inventory?: InventoryOptions;
 }
 
 /**
@@ -37,7 +41,7 @@ export class AdminModule implements NestModule {
     return {
       module: AdminModule,
       imports: options.imports ?? [],
-      controllers: [AdminPageController, AdminController],
+      controllers: [AdminPageController, AdminController, ...INVENTORY_CONTROLLERS],
       providers: [
         {
           provide: ADMIN_OPTIONS,
@@ -63,12 +67,13 @@ export class AdminModule implements NestModule {
         SessionRevocations,
         SagaStream,
         SagaOperations,
+        ...inventoryProviders(options.inventory ?? inventoryOptionsFromEnv()),
       ],
       exports: [SagaStream],
     };
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(AdminHttpMiddleware).forRoutes(AdminPageController, AdminController);
+    consumer.apply(AdminHttpMiddleware).forRoutes(AdminPageController, AdminController, ...INVENTORY_HTTP_CONTROLLERS);
   }
 }

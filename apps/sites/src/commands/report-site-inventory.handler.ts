@@ -11,10 +11,13 @@ export class ReportSiteInventoryHandler {
 
   async handle(command: Envelope<PayloadOf<typeof ReportSiteInventory>>): Promise<void> {
     await this.unitOfWork.handleCommand(command, async (tx) => {
-      const { requestId, source, after, limit } = command.payload;
+      const { requestId, source, after, limit, match } = command.payload;
       const rows: { id: string; name: string; domain: string; status: string; saga_id: string; updated_at: Date }[] = await tx.manager.query(
-        `SELECT id, name, domain, status, saga_id, updated_at FROM sites WHERE ($1::uuid IS NULL OR id > $1::uuid) ORDER BY id LIMIT $2`,
-        [uuidOrNull(after), limit + 1],
+        `SELECT id, name, domain, status, saga_id, updated_at FROM sites
+          WHERE ($1::uuid IS NULL OR id > $1::uuid)
+            AND ($3::uuid IS NULL OR id = $3::uuid) AND ($4::text IS NULL OR name = $4) AND ($5::text IS NULL OR domain = $5)
+          ORDER BY id LIMIT $2`,
+        [uuidOrNull(after), limit + 1, match?.siteId ?? null, match?.name ?? null, match?.domain ?? null],
       );
       const page = rows.slice(0, limit);
       const items: InventoryItem[] = page.map((row) => ({

@@ -99,6 +99,17 @@ export class SiteDirectories implements OnModuleInit {
     return { items, nextCursor: page.length > limit ? (page[limit - 1] ?? null) : null };
   }
 
+  /** The site's directory as an inventory page: one item when something is at its path, none otherwise. */
+  async listOne(siteId: string): Promise<{ items: InventoryItem[]; nextCursor: null }> {
+    try {
+      await lstat(this.directoryOf(siteId));
+      return { items: [{ name: siteId.toLowerCase(), siteId: siteId.toLowerCase(), status: null, sagaId: null }], nextCursor: null };
+    } catch (error) {
+      if (codeOf(error) === 'ENOENT') return { items: [], nextCursor: null };
+      throw error;
+    }
+  }
+
   /** Removes the leftovers of interrupted builds and deletions; returns their names. */
   async sweep(nowMs: number = Date.now()): Promise<string[]> {
     const removed: string[] = [];
