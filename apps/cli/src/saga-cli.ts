@@ -6,6 +6,7 @@ import { createSiteCommand } from './commands/create-site.command';
 import { deleteSiteCommand } from './commands/delete-site.command';
 import { abortCommand, listCommand, retryCommand, showCommand, statsCommand } from './commands/read.commands';
 import { tailCommand } from './commands/tail.command';
+import { orphansCommand, repairOrphansCommand, siteCommand } from './commands/inventory.commands';
 
 export const VERSION = '0.1.0';
 
@@ -36,6 +37,12 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
         return await statsCommand(invocation, context);
       case 'tail':
         return await tailCommand(invocation, context);
+      case 'orphans':
+        return await orphansCommand(invocation, context);
+      case 'repair-orphans':
+        return await repairOrphansCommand(invocation, context);
+      case 'site':
+        return await siteCommand(invocation, context);
     }
   } catch (error) {
     return report(error, context);

@@ -89,7 +89,9 @@ export class InventoryRequests {
       });
       const deadline = Date.now() + this.options.replyTimeoutMs;
       for (;;) {
-        const rows: PageRow[] = await this.dataSource.query(`DELETE FROM inventory_pages WHERE request_id = $1 RETURNING items, next_cursor, failure`, [requestId]);
+        // TypeORM answers a DELETE … RETURNING with [rows, count] on Postgres.
+        const answer: unknown = await this.dataSource.query(`DELETE FROM inventory_pages WHERE request_id = $1 RETURNING items, next_cursor, failure`, [requestId]);
+        const rows = (Array.isArray(answer) && Array.isArray(answer[0]) ? answer[0] : answer) as PageRow[];
         const row = rows[0];
         if (row) {
           if (row.failure !== null) throw new InventoryUnavailable(owner, source, row.failure);
