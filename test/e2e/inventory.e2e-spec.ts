@@ -122,11 +122,16 @@ it('lists exactly the orphans and incomplete sites that were made, each with the
 
   // Aborted mid-way: its compensations run, but DropDatabase stalls until it runs out of attempts.
   const waitsOnBootstrap = async () =>
-    (await system.admin<{ steps?: { name: string; state: string }[] }>(`/admin/sagas/${abortedId}`)).body?.steps?.some((step) => step.name === 'BootstrapSite' && step.state === 'RUNNING');
+    (await system.admin<{ steps?: { name: string; state: string }[] }>(`/admin/sagas/${abortedId}`)).body?.steps?.some(
+      (step) => step.name === 'BootstrapSite' && step.state === 'RUNNING',
+    );
   await waitFor(waitsOnBootstrap, { within: '60s', what: 'the stalled saga waiting on BootstrapSite' });
   const abort = await system.admin(`/admin/sagas/${abortedId}/abort`, { method: 'POST', body: JSON.stringify({ reason: 'inventory test' }) });
   expect([202, 409]).toContain(abort.status); // 409: its own deadlines beat the abort to it; the outcome is the same
-  await waitFor(async () => (await system.admin<{ status: string }>(`/admin/sagas/${abortedId}`)).body.status === 'FAILED', { within: '120s', what: 'the aborted saga FAILED on its stalled DropDatabase' });
+  await waitFor(async () => (await system.admin<{ status: string }>(`/admin/sagas/${abortedId}`)).body.status === 'FAILED', {
+    within: '120s',
+    what: 'the aborted saga FAILED on its stalled DropDatabase',
+  });
   await system.setFaults('databases', []);
   await system.setFaults('bootstrap', []);
 
@@ -134,16 +139,32 @@ it('lists exactly the orphans and incomplete sites that were made, each with the
   const storage = { siteId: randomUUID(), sagaId: randomUUID() };
   const database = { siteId: randomUUID(), sagaId: randomUUID() };
   await system.sendRaw(Topics.storageCommands, JSON.stringify(ProvisionStorage.create({ siteId: storage.siteId }, causation(storage.sagaId))), storage.sagaId);
-  await system.sendRaw(Topics.databasesCommands, JSON.stringify(ProvisionDatabase.create({ siteId: database.siteId }, causation(database.sagaId))), database.sagaId);
-  await waitFor(() => system.events(Topics.storageEvents, { type: 'StorageProvisioned', sagaId: storage.sagaId })[0], { within: '30s', what: 'the stray StorageProvisioned' });
-  await waitFor(() => system.events(Topics.databasesEvents, { type: 'DatabaseProvisioned', sagaId: database.sagaId })[0], { within: '30s', what: 'the stray DatabaseProvisioned' });
+  await system.sendRaw(
+    Topics.databasesCommands,
+    JSON.stringify(ProvisionDatabase.create({ siteId: database.siteId }, causation(database.sagaId))),
+    database.sagaId,
+  );
+  await waitFor(() => system.events(Topics.storageEvents, { type: 'StorageProvisioned', sagaId: storage.sagaId })[0], {
+    within: '30s',
+    what: 'the stray StorageProvisioned',
+  });
+  await waitFor(() => system.events(Topics.databasesEvents, { type: 'DatabaseProvisioned', sagaId: database.sagaId })[0], {
+    within: '30s',
+    what: 'the stray DatabaseProvisioned',
+  });
   // And a directory nobody recorded.
   const strayDirectory = randomUUID();
   fs.mkdirSync(path.join(system.storageRoot, strayDirectory));
 
   const databaseName = siteDatabaseNames(database.siteId).databaseName;
   const abortedDatabase = siteDatabaseNames(abortedId).databaseName;
-  made = { healthy: { id: healthyId, name: healthyName }, strayDirectory, storage, database: { ...database, name: databaseName }, aborted: { siteId: abortedId, name: abortedName, database: abortedDatabase } };
+  made = {
+    healthy: { id: healthyId, name: healthyName },
+    strayDirectory,
+    storage,
+    database: { ...database, name: databaseName },
+    aborted: { siteId: abortedId, name: abortedName, database: abortedDatabase },
+  };
 
   const report = await audit();
   expect(orphanLines(report)).toEqual(
@@ -161,10 +182,22 @@ it('lists exactly the orphans and incomplete sites that were made, each with the
   // The aborted site: PENDING, its create saga FAILED, its database and role still there.
   expect(report.incomplete).toHaveLength(1);
   const stuck = report.incomplete[0]!;
-  expect(stuck).toMatchObject({ siteId: abortedId, site: { name: abortedName, status: 'PENDING' }, saga: { id: abortedId, type: 'CreateSite', status: 'FAILED' } });
+  expect(stuck).toMatchObject({
+    siteId: abortedId,
+    site: { name: abortedName, status: 'PENDING' },
+    saga: { id: abortedId, type: 'CreateSite', status: 'FAILED' },
+  });
   expect(stuck.problems).toEqual(expect.arrayContaining(['its database exists', 'its role exists']));
   expect(stuck.repair.map((command) => command.command).sort()).toEqual(['DeprovisionStorage', 'DropDatabase', 'ReleaseSite']);
-  expect(report.counts).toMatchObject({ directory: 2, database: 1, role: 1, 'storage-record': 1, 'database-record': 1, 'bootstrap-record': 0, 'incomplete-site': 1 });
+  expect(report.counts).toMatchObject({
+    directory: 2,
+    database: 1,
+    role: 1,
+    'storage-record': 1,
+    'database-record': 1,
+    'bootstrap-record': 0,
+    'incomplete-site': 1,
+  });
   expect(report.liveSites).toBe(3);
   expect(report.truncated).toEqual([]); // ORPHAN_AUDIT_PAGE_SIZE=2: every source took several pages
 
@@ -210,7 +243,11 @@ it('a dry run sends nothing and says what it would send; the repair removes ever
   expect(await databaseExists(made.database.name)).toBe(true);
   expect(await databaseExists(made.aborted.database)).toBe(true);
   expect(orphanLines(await audit())).toHaveLength(6);
-  expect(system.events(Topics.storageEvents, { type: 'StorageDeprovisioned' }).filter((event) => event.payload && (event.payload as { siteId: string }).siteId === made.strayDirectory)).toHaveLength(0);
+  expect(
+    system
+      .events(Topics.storageEvents, { type: 'StorageDeprovisioned' })
+      .filter((event) => event.payload && (event.payload as { siteId: string }).siteId === made.strayDirectory),
+  ).toHaveLength(0);
 
   // The repair, as operator alice.
   const sent = await fetch(`${system.service('site-saga').url}/admin/orphans/repair`, {
@@ -291,7 +328,10 @@ it('shows a site by name, domain and id: its sagas, records and effects; bad key
   const halfUuid = await system.admin<{ message: string }>(`/admin/sites/${made.healthy.id.slice(0, 30)}`);
   expect(halfUuid.status).toBe(400);
   expect(halfUuid.body.message).toMatch(/looks like a site id but is not a uuid/);
-  const badRepair = await system.admin<{ message: string }>('/admin/orphans/repair', { method: 'POST', body: JSON.stringify({ dryRun: 'no', kinds: ['everything'] }) });
+  const badRepair = await system.admin<{ message: string }>('/admin/orphans/repair', {
+    method: 'POST',
+    body: JSON.stringify({ dryRun: 'no', kinds: ['everything'] }),
+  });
   expect(badRepair.status).toBe(400);
   expect(badRepair.body.message).toMatch(/dryRun/);
   const cliUnknown = await saga(['site', `nobody-${run}`]);
@@ -320,7 +360,8 @@ it('the page finds a site and follows its sagas live, and runs the audit, a dry 
   await page.getByRole('link', { name: 'Sites and orphans' }).click();
   await page.waitForURL(`${base}/admin/inventory`);
   page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(message.text());
+    // The bad key below is answered 400 on purpose: Chromium logs that as a failed load.
+    if (message.type() === 'error' && !/status of 400/.test(message.text())) problems.push(message.text());
   });
   page.on('pageerror', (error) => problems.push(error.message));
   await page.locator('#live[data-state="live"]').waitFor({ timeout: 15_000 });
@@ -338,7 +379,9 @@ it('the page finds a site and follows its sagas live, and runs the audit, a dry 
   // Live: deleting the site shows its DeleteSite saga and, at its end, the site DELETED with nothing left.
   await system.send(DeleteSite.create({ siteId: made.healthy.id }, causation(randomUUID())));
   await view.locator('tr[data-type="DeleteSite"]').waitFor({ timeout: 60_000 });
-  await page.locator(`#site-view .site[data-site="${made.healthy.id}"][data-status="DELETED"] [data-effect="directory"][data-exists="false"]`).waitFor({ timeout: 60_000 });
+  await page
+    .locator(`#site-view .site[data-site="${made.healthy.id}"][data-status="DELETED"] [data-effect="directory"][data-exists="false"]`)
+    .waitFor({ timeout: 60_000 });
 
   // A bad key: the reason on the page.
   await page.getByLabel('Site name, domain or id').fill('Bad Name!');

@@ -17,7 +17,15 @@ export class SitesModule {
     return {
       module: SitesModule,
       imports: infrastructure.imports,
-      controllers: [SitesController, ReserveSiteHandler, ActivateSiteHandler, ReleaseSiteHandler, MarkSiteDeletingHandler, MarkSiteDeletedHandler, ReportSiteInventoryHandler],
+      controllers: [
+        SitesController,
+        ReserveSiteHandler,
+        ActivateSiteHandler,
+        ReleaseSiteHandler,
+        MarkSiteDeletingHandler,
+        MarkSiteDeletedHandler,
+        ReportSiteInventoryHandler,
+      ],
       providers: [
         SiteRequests,
         SitesAuthGuard,

@@ -61,7 +61,14 @@ export type InventoryMatch = z.infer<typeof inventoryMatch>;
 
 const inventoryFailure = z.object({ requestId, ...failureFields }).strict();
 
-function inventoryCommand<T extends string, O extends InventoryOwner>(spec: { type: T; owner: O; commands: Topic; events: Topic; reported: string; failed: string }) {
+function inventoryCommand<T extends string, O extends InventoryOwner>(spec: {
+  type: T;
+  owner: O;
+  commands: Topic;
+  events: Topic;
+  reported: string;
+  failed: string;
+}) {
   const source = z.enum(INVENTORY_SOURCES[spec.owner] as unknown as [InventorySource<O>, ...InventorySource<O>[]]);
   const schema = z
     .object({ requestId, source, after: cursor.nullable(), limit: z.number().int().min(1).max(INVENTORY_PAGE_MAX), match: inventoryMatch.optional() })
@@ -69,17 +76,10 @@ function inventoryCommand<T extends string, O extends InventoryOwner>(spec: { ty
   const reported = defineEvent({
     type: spec.reported,
     topic: spec.events,
-    schema: z
-      .object({ requestId, source, items: z.array(inventoryItem).max(INVENTORY_PAGE_MAX), nextCursor: cursor.nullable() })
-      .strict(),
+    schema: z.object({ requestId, source, items: z.array(inventoryItem).max(INVENTORY_PAGE_MAX), nextCursor: cursor.nullable() }).strict(),
   });
   const failed = defineEvent({ type: spec.failed, topic: spec.events, schema: inventoryFailure });
-  const definition: CommandDefinition<
-    T,
-    z.infer<typeof schema>,
-    z.infer<typeof reported.schema>,
-    z.infer<typeof inventoryFailure>
-  > = defineCommand({
+  const definition: CommandDefinition<T, z.infer<typeof schema>, z.infer<typeof reported.schema>, z.infer<typeof inventoryFailure>> = defineCommand({
     type: spec.type,
     topic: spec.commands,
     schema,

@@ -14,7 +14,9 @@ export const sagaIdFor = (messageId: string): string => nameBasedId('site-saga',
 
 /** Every message of the site platform, commands with their reply events: what every service hands its messaging module. */
 export const SITE_CATALOGUE = defineCatalogue({
-  messages: [...(Object.values(siteSaga) as unknown[]).filter(isDefinition), ...(Object.values(participants) as unknown[]).filter(isDefinition),
+  messages: [
+    ...(Object.values(siteSaga) as unknown[]).filter(isDefinition),
+    ...(Object.values(participants) as unknown[]).filter(isDefinition),
     ...(Object.values(inventory) as unknown[]).filter(isDefinition),
   ],
   assignSagaId: sagaIdFor,

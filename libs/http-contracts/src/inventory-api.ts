@@ -18,9 +18,7 @@ export type OrphanKind = z.infer<typeof orphanKind>;
 export const REPAIR_COMMANDS = ['DeprovisionStorage', 'DropDatabase', 'ReleaseSite'] as const;
 export const repairCommandType = z.enum(REPAIR_COMMANDS);
 
-const sagaRef = z
-  .object({ id: z.string().uuid(), type: z.string(), status: sagaStatus })
-  .openapi('SagaRef', { description: 'A saga the orchestrator knows' });
+const sagaRef = z.object({ id: z.string().uuid(), type: z.string(), status: sagaStatus }).openapi('SagaRef', { description: 'A saga the orchestrator knows' });
 const siteRef = z
   .object({ id: z.string().uuid(), name: z.string(), domain: z.string(), status: z.enum(SITE_STATUSES) })
   .openapi('SiteRef', { description: 'The site record (sites service)' });
@@ -63,7 +61,9 @@ export const orphanReport = z
     liveSites: z.number().int().openapi({ description: 'Site records that are PENDING, ACTIVE or DELETING' }),
     orphans: z.array(orphanItem),
     incomplete: z.array(incompleteSite),
-    counts: z.record(z.number().int()).openapi({ description: 'Orphans per kind, every kind present, and `incomplete-site`', example: { directory: 1, database: 0 } }),
+    counts: z
+      .record(z.number().int())
+      .openapi({ description: 'Orphans per kind, every kind present, and `incomplete-site`', example: { directory: 1, database: 0 } }),
     inFlight: z.number().int().openapi({ description: 'Items left out because a saga of their site is RUNNING or COMPENSATING' }),
     truncated: z.array(z.string()).openapi({
       description: 'Sources listed only up to ORPHAN_AUDIT_MAX_ITEMS (`owner:source`): the audit is incomplete and a repair is refused',
@@ -134,12 +134,21 @@ export const siteInventoryView = z
   .object({
     siteId: z.string().uuid(),
     site: siteRef.extend({ updatedAt: z.string().nullable(), sagaId: z.string().uuid().nullable() }).nullable(),
-    sagas: z.array(siteSagaRow).openapi({ description: 'Every saga that touched the site, newest first: create, delete, retries, repairs known to the orchestrator' }),
-    records: z.object({ sites: participantRecord.nullable(), storage: participantRecord.nullable(), databases: participantRecord.nullable(), bootstrap: participantRecord.nullable() }),
+    sagas: z
+      .array(siteSagaRow)
+      .openapi({ description: 'Every saga that touched the site, newest first: create, delete, retries, repairs known to the orchestrator' }),
+    records: z.object({
+      sites: participantRecord.nullable(),
+      storage: participantRecord.nullable(),
+      databases: participantRecord.nullable(),
+      bootstrap: participantRecord.nullable(),
+    }),
     effects: z
       .object({ directory: z.boolean(), database: z.boolean(), role: z.boolean() })
       .openapi({ description: 'What exists now: the directory under STORAGE_ROOT, the database and the login role on the site server' }),
-    problems: z.array(z.string()).openapi({ description: 'What does not add up (an ACTIVE site without its database, effects of a FAILED site…); empty when consistent' }),
+    problems: z
+      .array(z.string())
+      .openapi({ description: 'What does not add up (an ACTIVE site without its database, effects of a FAILED site…); empty when consistent' }),
   })
   .openapi('SiteInventory');
 export type SiteInventoryView = z.infer<typeof siteInventoryView>;
@@ -148,7 +157,9 @@ export const siteLookup = z
   .object({
     key: z.string(),
     by: z.enum(['id', 'name', 'domain']),
-    sites: z.array(siteInventoryView).openapi({ description: 'Every site the key names, newest first (a name may have been used again after a FAILED or DELETED site)' }),
+    sites: z
+      .array(siteInventoryView)
+      .openapi({ description: 'Every site the key names, newest first (a name may have been used again after a FAILED or DELETED site)' }),
     checkedAt: timestamp(),
   })
   .openapi('SiteLookup');
@@ -204,7 +215,9 @@ export const INVENTORY_API: HttpApi = {
       summary: 'Everything about a site, by id, name or domain: its sagas, each participant’s record, its directory, database and role',
       ...route,
       request: {
-        params: z.object({ key: z.string().openapi({ param: { description: 'A site id (uuid), a site name (DNS label) or a domain (host name)' }, example: 'my-blog' }) }),
+        params: z.object({
+          key: z.string().openapi({ param: { description: 'A site id (uuid), a site name (DNS label) or a domain (host name)' }, example: 'my-blog' }),
+        }),
       },
       responses: {
         200: { description: 'The site(s) the key names', content: json(siteLookup) },

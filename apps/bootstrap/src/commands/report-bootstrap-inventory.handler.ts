@@ -23,7 +23,12 @@ export class ReportBootstrapInventoryHandler {
         sagaId: row.saga_id,
         updatedAt: row.updated_at.toISOString(),
       }));
-      tx.reply(ReportBootstrapInventory.succeeded, { requestId, source, items, nextCursor: rows.length > limit ? (page[page.length - 1]?.site_id ?? null) : null });
+      tx.reply(ReportBootstrapInventory.succeeded, {
+        requestId,
+        source,
+        items,
+        nextCursor: rows.length > limit ? (page[page.length - 1]?.site_id ?? null) : null,
+      });
     });
   }
 }

@@ -18,7 +18,11 @@ export async function orphansCommand(invocation: Of<'orphans'>, context: CliCont
 /** `saga repair-orphans [--execute]`: a dry run unless --execute. */
 export async function repairOrphansCommand(invocation: Of<'repair-orphans'>, context: CliContext): Promise<number> {
   const client = adminClientOf(configOf(invocation, context), context);
-  const body = { dryRun: !invocation.execute, ...(invocation.kinds ? { kinds: invocation.kinds } : {}), ...(invocation.siteIds ? { siteIds: invocation.siteIds } : {}) };
+  const body = {
+    dryRun: !invocation.execute,
+    ...(invocation.kinds ? { kinds: invocation.kinds } : {}),
+    ...(invocation.siteIds ? { siteIds: invocation.siteIds } : {}),
+  };
   const result = await client.call(repairResult, 'POST', '/admin/orphans/repair', 'orphan repair', undefined, body);
   if (invocation.json) context.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else writeLines(context.stdout, renderRepair(result, { color: colourOf(invocation, context) }));
@@ -28,7 +32,13 @@ export async function repairOrphansCommand(invocation: Of<'repair-orphans'>, con
 /** `saga site <name|domain|id>`. */
 export async function siteCommand(invocation: Of<'site'>, context: CliContext): Promise<number> {
   const client = adminClientOf(configOf(invocation, context), context);
-  const lookup = await client.call(siteLookup, 'GET', `/admin/sites/${encodeURIComponent(invocation.key)}`, `site ${invocation.key}`, `no site, record, effect or saga has the key "${invocation.key}"`);
+  const lookup = await client.call(
+    siteLookup,
+    'GET',
+    `/admin/sites/${encodeURIComponent(invocation.key)}`,
+    `site ${invocation.key}`,
+    `no site, record, effect or saga has the key "${invocation.key}"`,
+  );
   if (invocation.json) context.stdout.write(`${JSON.stringify(lookup, null, 2)}\n`);
   else writeLines(context.stdout, renderSiteLookup(lookup, { color: colourOf(invocation, context) }));
   return 0;

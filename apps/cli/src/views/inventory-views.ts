@@ -6,7 +6,6 @@ export interface InventoryViewOptions {
   readonly color?: boolean;
 }
 
-
 /** `saga orphans`. */
 export function renderOrphanReport(report: OrphanReport, options: InventoryViewOptions = {}): string[] {
   const paint = paintWith(options.color ?? false);
@@ -15,7 +14,9 @@ export function renderOrphanReport(report: OrphanReport, options: InventoryViewO
     lines.push(paint('red', `incomplete audit: ${report.truncated.join(', ')} listed only up to ORPHAN_AUDIT_MAX_ITEMS (repair is refused)`));
   }
   if (report.orphans.length === 0 && report.incomplete.length === 0) {
-    lines.push(`clean: nothing orphaned, every live site complete (${report.liveSites} live sites${report.inFlight ? `; ${report.inFlight} items of sagas in flight left out` : ''})`);
+    lines.push(
+      `clean: nothing orphaned, every live site complete (${report.liveSites} live sites${report.inFlight ? `; ${report.inFlight} items of sagas in flight left out` : ''})`,
+    );
     return lines;
   }
   const counts = Object.entries(report.counts)
@@ -43,7 +44,9 @@ export function renderOrphanReport(report: OrphanReport, options: InventoryViewO
   if (report.incomplete.length > 0) {
     lines.push('', 'incomplete sites:');
     for (const site of report.incomplete) {
-      lines.push(`  ${site.siteId}  ${printable(site.site.name)} (${site.site.status})  saga ${site.saga ? `${site.saga.id} ${site.saga.type} ${site.saga.status}` : site.sagaId}`);
+      lines.push(
+        `  ${site.siteId}  ${printable(site.site.name)} (${site.site.status})  saga ${site.saga ? `${site.saga.id} ${site.saga.type} ${site.saga.status}` : site.sagaId}`,
+      );
       for (const problem of site.problems) lines.push(`    - ${printable(problem)}`);
       if (site.hint) lines.push(`    ${printable(site.hint)}`);
     }
@@ -57,7 +60,11 @@ export function renderOrphanReport(report: OrphanReport, options: InventoryViewO
 export function renderRepair(result: RepairResult, options: InventoryViewOptions = {}): string[] {
   const paint = paintWith(options.color ?? false);
   const count = `${result.commands.length} command${result.commands.length === 1 ? '' : 's'}`;
-  const lines = [result.dryRun ? `dry run: would send ${count} (nothing sent; repair ${result.repairId})` : paint('bold', `sent ${count} as ${result.operator} (repair ${result.repairId})`)];
+  const lines = [
+    result.dryRun
+      ? `dry run: would send ${count} (nothing sent; repair ${result.repairId})`
+      : paint('bold', `sent ${count} as ${result.operator} (repair ${result.repairId})`),
+  ];
   if (result.commands.length > 0) {
     lines.push(
       ...formatTable(
@@ -113,7 +120,10 @@ export function renderSiteLookup(lookup: SiteLookup, options: InventoryViewOptio
             paint,
           ).map((line) => `  ${line}`)),
     );
-    lines.push(site.problems.length === 0 ? 'consistent: records and effects agree' : 'problems:', ...site.problems.map((problem) => `  - ${printable(problem)}`));
+    lines.push(
+      site.problems.length === 0 ? 'consistent: records and effects agree' : 'problems:',
+      ...site.problems.map((problem) => `  - ${printable(problem)}`),
+    );
   }
   return lines;
 }

@@ -39,7 +39,12 @@ export class ReportDatabaseInventoryHandler {
         sagaId: row.saga_id,
         updatedAt: row.updated_at.toISOString(),
       }));
-      tx.reply(ReportDatabaseInventory.succeeded, { requestId, source, items, nextCursor: rows.length > limit ? (page[page.length - 1]?.site_id ?? null) : null });
+      tx.reply(ReportDatabaseInventory.succeeded, {
+        requestId,
+        source,
+        items,
+        nextCursor: rows.length > limit ? (page[page.length - 1]?.site_id ?? null) : null,
+      });
     });
   }
 }

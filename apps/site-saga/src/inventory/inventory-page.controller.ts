@@ -47,4 +47,3 @@ export class InventoryPageController {
     sendHtml(response, signedIn ? 200 : 401, signedIn ? this.page : this.login);
   }
 }
-

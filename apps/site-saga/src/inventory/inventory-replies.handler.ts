@@ -29,7 +29,14 @@ export class InventoryRepliesHandler {
     const outcome = await this.unitOfWork.run(event, (tx) =>
       tx.manager.query(
         `INSERT INTO inventory_pages (request_id, owner, source, items, next_cursor, failure) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (request_id) DO NOTHING`,
-        [payload.requestId, owner, payload.source ?? '', failed ? null : JSON.stringify(payload.items), payload.nextCursor ?? null, failed ? (payload.reason ?? 'failed') : null],
+        [
+          payload.requestId,
+          owner,
+          payload.source ?? '',
+          failed ? null : JSON.stringify(payload.items),
+          payload.nextCursor ?? null,
+          failed ? (payload.reason ?? 'failed') : null,
+        ],
       ),
     );
     if (outcome.status === 'done') this.requests.received(payload.requestId);

@@ -1,6 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { INVENTORY_COMMANDS, INVENTORY_PAGE_MAX, type InventoryItem, type InventoryMatch, type InventoryOwner, type InventorySource } from '@sitesaga/contracts';
+import {
+  INVENTORY_COMMANDS,
+  INVENTORY_PAGE_MAX,
+  type InventoryItem,
+  type InventoryMatch,
+  type InventoryOwner,
+  type InventorySource,
+} from '@sitesaga/contracts';
 import { UnitOfWork } from '@sitesaga/messaging';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -62,7 +69,11 @@ export class InventoryRequests {
   }
 
   /** Every item of one source, up to `maxItems` (then `truncated`). */
-  async collect<O extends InventoryOwner>(owner: O, source: InventorySource<O>, options: { maxItems?: number; correlationId?: string } = {}): Promise<SourceInventory> {
+  async collect<O extends InventoryOwner>(
+    owner: O,
+    source: InventorySource<O>,
+    options: { maxItems?: number; correlationId?: string } = {},
+  ): Promise<SourceInventory> {
     const maxItems = options.maxItems ?? this.options.maxItemsPerSource;
     const items: InventoryItem[] = [];
     let after: string | null = null;
@@ -77,20 +88,32 @@ export class InventoryRequests {
   }
 
   /** One page: the command, then its reply. */
-  async page(owner: InventoryOwner, source: string, after: string | null, limit: number, correlationId?: string, match?: InventoryMatch): Promise<{ items: InventoryItem[]; nextCursor: string | null }> {
+  async page(
+    owner: InventoryOwner,
+    source: string,
+    after: string | null,
+    limit: number,
+    correlationId?: string,
+    match?: InventoryMatch,
+  ): Promise<{ items: InventoryItem[]; nextCursor: string | null }> {
     const command = INVENTORY_COMMANDS[owner];
     const requestId = randomUUID();
     const woken = new Promise<void>((resolve) => this.waiters.set(requestId, resolve));
     try {
       await this.unitOfWork.run(null, async (tx) => {
         tx.publish(
-          command.create({ requestId, source: source as never, after, limit, ...(match ? { match } : {}) }, { sagaId: requestId, correlationId: correlationId ?? requestId, causationId: null }),
+          command.create(
+            { requestId, source: source as never, after, limit, ...(match ? { match } : {}) },
+            { sagaId: requestId, correlationId: correlationId ?? requestId, causationId: null },
+          ),
         );
       });
       const deadline = Date.now() + this.options.replyTimeoutMs;
       for (;;) {
         // TypeORM answers a DELETE … RETURNING with [rows, count] on Postgres.
-        const answer: unknown = await this.dataSource.query(`DELETE FROM inventory_pages WHERE request_id = $1 RETURNING items, next_cursor, failure`, [requestId]);
+        const answer: unknown = await this.dataSource.query(`DELETE FROM inventory_pages WHERE request_id = $1 RETURNING items, next_cursor, failure`, [
+          requestId,
+        ]);
         const rows = (Array.isArray(answer) && Array.isArray(answer[0]) ? answer[0] : answer) as PageRow[];
         const row = rows[0];
         if (row) {
@@ -98,7 +121,12 @@ export class InventoryRequests {
           return { items: row.items ?? [], nextCursor: row.next_cursor };
         }
         const left = deadline - Date.now();
-        if (left <= 0) throw new InventoryUnavailable(owner, source, `no answer within ${Math.round(this.options.replyTimeoutMs / 1000)} s (is the ${owner} service running?)`);
+        if (left <= 0)
+          throw new InventoryUnavailable(
+            owner,
+            source,
+            `no answer within ${Math.round(this.options.replyTimeoutMs / 1000)} s (is the ${owner} service running?)`,
+          );
         await Promise.race([woken, sleep(Math.min(left, 200))]);
       }
     } finally {

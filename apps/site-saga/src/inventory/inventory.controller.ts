@@ -1,4 +1,17 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, Param, Post, Req, Res, ServiceUnavailableException, UseFilters, UseGuards } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Req,
+  Res,
+  ServiceUnavailableException,
+  UseFilters,
+  UseGuards,
+} from '@nestjs/common';
 import { type OrphanReport, repairRequest, type RepairResult, type SiteLookup } from '@sitesaga/http-contracts';
 import type { ServerResponse } from 'node:http';
 import { AdminAuthenticator, AdminAuthGuard, type RequestHeaders } from '../admin/admin-auth';
@@ -43,7 +56,11 @@ export class InventoryController {
   /** 200 for a dry run (nothing sent), 202 when commands were sent. */
   @Post('orphans/repair')
   @HttpCode(200)
-  async repair(@Body() body: unknown, @Req() request: { headers: RequestHeaders }, @Res({ passthrough: true }) response: ServerResponse): Promise<RepairResult> {
+  async repair(
+    @Body() body: unknown,
+    @Req() request: { headers: RequestHeaders },
+    @Res({ passthrough: true }) response: ServerResponse,
+  ): Promise<RepairResult> {
     const checked = repairRequest.safeParse(body ?? {});
     if (!checked.success) {
       const errors = checked.error.issues.slice(0, 20).map((issue) => ({ field: issue.path.join('.') || 'body', message: issue.message }));

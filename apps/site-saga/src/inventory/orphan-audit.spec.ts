@@ -3,12 +3,28 @@ import { auditOrphans, type Inventories, type KnownSaga } from './orphan-audit';
 
 const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 const dbName = (siteId: string) => `site_${siteId.replace(/-/g, '')}`;
-const site = (n: number, status: string, sagaId = id(n)): InventoryItem => ({ name: id(n), siteId: id(n), status, sagaId, siteName: `site-${n}`, domain: `site-${n}.example.com` });
+const site = (n: number, status: string, sagaId = id(n)): InventoryItem => ({
+  name: id(n),
+  siteId: id(n),
+  status,
+  sagaId,
+  siteName: `site-${n}`,
+  domain: `site-${n}.example.com`,
+});
 const record = (n: number, status: string, sagaId: string | null = id(n)): InventoryItem => ({ name: id(n), siteId: id(n), status, sagaId });
 const effect = (n: number, name = id(n)): InventoryItem => ({ name, siteId: id(n), status: null, sagaId: null });
 const saga = (sagaId: string, status: KnownSaga['status'], type = 'CreateSite'): [string, KnownSaga] => [sagaId, { id: sagaId, type, status }];
 
-const empty: Inventories = { sites: [], storageRecords: [], directories: [], databaseRecords: [], databases: [], roles: [], bootstrapRecords: [], truncated: [] };
+const empty: Inventories = {
+  sites: [],
+  storageRecords: [],
+  directories: [],
+  databaseRecords: [],
+  databases: [],
+  roles: [],
+  bootstrapRecords: [],
+  truncated: [],
+};
 /** A complete ACTIVE site n. */
 const activeSite = (n: number): Partial<Inventories> => ({
   sites: [site(n, 'ACTIVE')],
@@ -21,7 +37,10 @@ const activeSite = (n: number): Partial<Inventories> => ({
 });
 const merge = (...parts: Partial<Inventories>[]): Inventories =>
   parts.reduce<Inventories>(
-    (all, part) => ({ ...all, ...Object.fromEntries(Object.entries(part).map(([key, value]) => [key, [...(all[key as keyof Inventories] as unknown[]), ...(value as unknown[])]])) }),
+    (all, part) => ({
+      ...all,
+      ...Object.fromEntries(Object.entries(part).map(([key, value]) => [key, [...(all[key as keyof Inventories] as unknown[]), ...(value as unknown[])]])),
+    }),
     empty,
   );
 const now = new Date('2026-12-01T12:00:00Z');
@@ -39,7 +58,16 @@ describe('auditOrphans', () => {
     const deleted = merge({ sites: [site(2, 'DELETED')], databases: [effect(2, dbName(id(2)))], databaseRecords: [record(2, 'DROPPED')] });
     const nobody = merge({ roles: [effect(3, dbName(id(3)))], databaseRecords: [record(3, 'PROVISIONED', id(93))] });
     const report = auditOrphans(merge(failed, deleted, nobody), new Map([saga(id(91), 'COMPENSATED'), saga(id(2), 'COMPLETED', 'DeleteSite')]), now);
-    expect(report.orphans.map((orphan) => [orphan.kind, orphan.siteId, orphan.sagaId, orphan.saga?.status ?? null, orphan.reason, orphan.repair.map((c) => c.command)])).toEqual([
+    expect(
+      report.orphans.map((orphan) => [
+        orphan.kind,
+        orphan.siteId,
+        orphan.sagaId,
+        orphan.saga?.status ?? null,
+        orphan.reason,
+        orphan.repair.map((c) => c.command),
+      ]),
+    ).toEqual([
       ['directory', id(1), id(91), 'COMPENSATED', 'its site is FAILED', ['DeprovisionStorage']],
       ['storage-record', id(1), id(91), 'COMPENSATED', 'its site is FAILED', ['DeprovisionStorage']],
       ['database', id(2), id(2), 'COMPLETED', 'its site is DELETED', ['DropDatabase']], // the DROPPED record names no saga of its own here: the saga with the site's id
@@ -52,7 +80,12 @@ describe('auditOrphans', () => {
   it('leaves out what a saga in flight will settle, and history (DEPROVISIONED, DROPPED, bootstrap records of known sites)', () => {
     const inventories = merge(
       { sites: [site(1, 'FAILED')], directories: [effect(1)] },
-      { sites: [site(2, 'DELETED')], storageRecords: [record(2, 'DEPROVISIONED')], databaseRecords: [record(2, 'DROPPED')], bootstrapRecords: [record(2, 'BOOTSTRAPPED')] },
+      {
+        sites: [site(2, 'DELETED')],
+        storageRecords: [record(2, 'DEPROVISIONED')],
+        databaseRecords: [record(2, 'DROPPED')],
+        bootstrapRecords: [record(2, 'BOOTSTRAPPED')],
+      },
     );
     const report = auditOrphans(inventories, new Map([saga(id(1), 'COMPENSATING')]), now);
     expect(report.orphans).toEqual([]);
@@ -65,7 +98,12 @@ describe('auditOrphans', () => {
   });
 
   it('calls a PENDING site whose create saga ended incomplete, with its compensations as the repair', () => {
-    const inventories = merge({ sites: [site(1, 'PENDING')], databases: [effect(1, dbName(id(1)))], roles: [effect(1, dbName(id(1)))], databaseRecords: [record(1, 'PROVISIONED')] });
+    const inventories = merge({
+      sites: [site(1, 'PENDING')],
+      databases: [effect(1, dbName(id(1)))],
+      roles: [effect(1, dbName(id(1)))],
+      databaseRecords: [record(1, 'PROVISIONED')],
+    });
     const report = auditOrphans(inventories, new Map([saga(id(1), 'FAILED')]), now);
     expect(report.orphans).toEqual([]); // a PENDING site is live: its effects are accounted for
     expect(report.incomplete).toEqual([

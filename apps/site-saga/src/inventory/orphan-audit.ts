@@ -36,7 +36,15 @@ type SiteStatus = 'PENDING' | 'ACTIVE' | 'FAILED' | 'DELETING' | 'DELETED';
 /** Every saga id the audit may need to know about: the ones the participants recorded, and the create sagas (their id is the site id). */
 export function sagaIdsOf(inventories: Inventories): string[] {
   const ids = new Set<string>();
-  for (const list of [inventories.sites, inventories.storageRecords, inventories.databaseRecords, inventories.bootstrapRecords, inventories.directories, inventories.databases, inventories.roles]) {
+  for (const list of [
+    inventories.sites,
+    inventories.storageRecords,
+    inventories.databaseRecords,
+    inventories.bootstrapRecords,
+    inventories.directories,
+    inventories.databases,
+    inventories.roles,
+  ]) {
     for (const item of list) {
       if (item.sagaId) ids.add(item.sagaId);
       if (item.siteId) ids.add(item.siteId);
@@ -61,7 +69,10 @@ export function auditOrphans(inventories: Inventories, sagas: ReadonlyMap<string
 
   /** The sagas of a site: the create saga (id = site id) and every saga a participant recorded for it. */
   const sagasOfSite = (siteId: string): KnownSaga[] => {
-    const ids = new Set([siteId, ...[sites, storage, databaseRecords, bootstrap].map((map) => map.get(siteId)?.sagaId).filter((id): id is string => Boolean(id))]);
+    const ids = new Set([
+      siteId,
+      ...[sites, storage, databaseRecords, bootstrap].map((map) => map.get(siteId)?.sagaId).filter((id): id is string => Boolean(id)),
+    ]);
     return [...ids].map((id) => sagas.get(id)).filter((saga): saga is KnownSaga => saga !== undefined);
   };
   const inFlight = (siteId: string | null): boolean => siteId !== null && sagasOfSite(siteId).some((saga) => IN_FLIGHT.includes(saga.status));
@@ -164,7 +175,12 @@ export function auditOrphans(inventories: Inventories, sagas: ReadonlyMap<string
       }
     } else {
       const deleting = saga && saga.type === 'DeleteSite' ? `its DeleteSite saga is ${saga.status}` : 'no DeleteSite saga is under way';
-      incomplete.push({ ...base, problems: [deleting, ...present({ directories, databases, roles }, siteId)], repair: [], hint: saga ? `retry its DeleteSite saga (saga retry ${saga.id})` : `delete it again (saga delete-site ${siteId})` });
+      incomplete.push({
+        ...base,
+        problems: [deleting, ...present({ directories, databases, roles }, siteId)],
+        repair: [],
+        hint: saga ? `retry its DeleteSite saga (saga retry ${saga.id})` : `delete it again (saga delete-site ${siteId})`,
+      });
     }
   }
 
@@ -185,7 +201,10 @@ export function auditOrphans(inventories: Inventories, sagas: ReadonlyMap<string
 }
 
 /** What of a site's effects still exists. */
-function present(effects: { directories: Map<string, InventoryItem>; databases: Map<string, InventoryItem>; roles: Map<string, InventoryItem> }, siteId: string): string[] {
+function present(
+  effects: { directories: Map<string, InventoryItem>; databases: Map<string, InventoryItem>; roles: Map<string, InventoryItem> },
+  siteId: string,
+): string[] {
   return [
     effects.directories.has(siteId) ? 'its directory exists' : null,
     effects.databases.has(siteId) ? 'its database exists' : null,

@@ -32,8 +32,17 @@ export class OrphanMetrics implements OnApplicationBootstrap, OnApplicationShutd
     @Optional() @Inject(Registry) registry: Registry | null,
   ) {
     const registers = [registry ?? new Registry()];
-    this.orphans = new Gauge({ name: 'orphans', help: 'Orphans found by the latest orphan audit, by kind (incomplete-site: live sites missing effects or stuck)', labelNames: ['kind'], registers });
-    this.truncated = new Gauge({ name: 'orphan_audit_truncated', help: '1 when the latest audit listed some source only up to ORPHAN_AUDIT_MAX_ITEMS', registers });
+    this.orphans = new Gauge({
+      name: 'orphans',
+      help: 'Orphans found by the latest orphan audit, by kind (incomplete-site: live sites missing effects or stuck)',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.truncated = new Gauge({
+      name: 'orphan_audit_truncated',
+      help: '1 when the latest audit listed some source only up to ORPHAN_AUDIT_MAX_ITEMS',
+      registers,
+    });
     this.lastSuccess = new Gauge({ name: 'orphan_audit_last_success_timestamp_seconds', help: 'When the latest orphan audit finished (Unix time)', registers });
     this.duration = new Gauge({ name: 'orphan_audit_duration_seconds', help: 'How long the latest orphan audit took', registers });
     this.failures = new Counter({ name: 'orphan_audit_failures_total', help: 'Periodic orphan audits that failed (a participant did not answer)', registers });

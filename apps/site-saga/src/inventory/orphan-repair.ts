@@ -43,7 +43,9 @@ export class OrphanRepair {
       });
     }
     const selected: Repairable[] = [...report.orphans, ...report.incomplete].filter(
-      (item) => (!request.kinds || request.kinds.includes(kindOf(item) as never)) && (!request.siteIds || (item.siteId !== null && request.siteIds.includes(item.siteId))),
+      (item) =>
+        (!request.kinds || request.kinds.includes(kindOf(item) as never)) &&
+        (!request.siteIds || (item.siteId !== null && request.siteIds.includes(item.siteId))),
     );
     const repaired = selected.filter((item) => item.repair.length > 0);
     const skipped = selected
@@ -94,10 +96,8 @@ export class OrphanRepair {
 
   /** The newest repairs, dry runs included. */
   async log(limit = 50): Promise<{ items: Omit<RepairResult, 'repaired'>[] }> {
-    const rows: { id: string; operator: string; dry_run: boolean; commands: RepairResult['commands']; skipped: RepairResult['skipped']; at: Date }[] = await this.dataSource.query(
-      `SELECT id, operator, dry_run, commands, skipped, at FROM orphan_repairs ORDER BY at DESC LIMIT $1`,
-      [limit],
-    );
+    const rows: { id: string; operator: string; dry_run: boolean; commands: RepairResult['commands']; skipped: RepairResult['skipped']; at: Date }[] =
+      await this.dataSource.query(`SELECT id, operator, dry_run, commands, skipped, at FROM orphan_repairs ORDER BY at DESC LIMIT $1`, [limit]);
     return {
       items: rows.map((row) => ({
         repairId: row.id,

@@ -18,7 +18,10 @@ export function parseSiteKey(raw: string): { by: 'id' | 'name' | 'domain'; value
   const key = raw.trim();
   if (UUID.test(key)) return { by: 'id', value: key.toLowerCase() };
   if (/^[0-9a-f-]{30,40}$/i.test(key) && key.includes('-')) {
-    throw new BadRequestException({ message: `"${key.slice(0, 60)}" looks like a site id but is not a uuid`, errors: [{ field: 'key', message: 'must be a uuid, a site name or a domain' }] });
+    throw new BadRequestException({
+      message: `"${key.slice(0, 60)}" looks like a site id but is not a uuid`,
+      errors: [{ field: 'key', message: 'must be a uuid, a site name or a domain' }],
+    });
   }
   const schema = key.includes('.') ? siteDomain : siteName;
   const checked = schema.safeParse(key);
@@ -52,7 +55,9 @@ export class SiteInventory {
     const records = await this.requests.page('sites', 'records', null, SITES_PER_KEY, undefined, match);
     const siteIds = key.by === 'id' ? [key.value] : records.items.map((item) => item.siteId!).filter(Boolean);
     const views = await Promise.all(siteIds.map((siteId) => this.view(siteId, records.items.find((item) => item.siteId === siteId) ?? null)));
-    const found = views.filter((view) => view.site !== null || view.sagas.length > 0 || Object.values(view.records).some(Boolean) || Object.values(view.effects).some(Boolean));
+    const found = views.filter(
+      (view) => view.site !== null || view.sagas.length > 0 || Object.values(view.records).some(Boolean) || Object.values(view.effects).some(Boolean),
+    );
     if (found.length === 0) throw new NotFoundException({ message: `no site, record, effect or saga has the ${key.by} "${key.value}"`, errors: [] });
     found.sort((a, b) => (b.site?.updatedAt ?? '').localeCompare(a.site?.updatedAt ?? ''));
     return { key: key.value, by: key.by, sites: found, checkedAt: new Date().toISOString() };
@@ -60,7 +65,8 @@ export class SiteInventory {
 
   private async view(siteId: string, site: InventoryItem | null): Promise<SiteInventoryView> {
     const only = { siteId };
-    const one = async (owner: 'storage' | 'databases' | 'bootstrap', source: string) => (await this.requests.page(owner, source, null, 1, undefined, only)).items[0] ?? null;
+    const one = async (owner: 'storage' | 'databases' | 'bootstrap', source: string) =>
+      (await this.requests.page(owner, source, null, 1, undefined, only)).items[0] ?? null;
     const [storage, directory, databases, database, role, bootstrap] = await Promise.all([
       one('storage', 'records'),
       one('storage', 'directories'),
@@ -70,12 +76,22 @@ export class SiteInventory {
       one('bootstrap', 'records'),
     ]);
     const record = (item: InventoryItem | null) => (item ? { status: item.status, sagaId: item.sagaId, updatedAt: item.updatedAt ?? null } : null);
-    const sagas = await this.sagasOf(siteId, [site, storage, databases, bootstrap].map((item) => item?.sagaId ?? null));
+    const sagas = await this.sagasOf(
+      siteId,
+      [site, storage, databases, bootstrap].map((item) => item?.sagaId ?? null),
+    );
     const effects = { directory: directory !== null, database: database !== null, role: role !== null };
     return {
       siteId,
       site: site
-        ? { id: siteId, name: site.siteName ?? '', domain: site.domain ?? '', status: site.status as never, updatedAt: site.updatedAt ?? null, sagaId: site.sagaId }
+        ? {
+            id: siteId,
+            name: site.siteName ?? '',
+            domain: site.domain ?? '',
+            status: site.status as never,
+            updatedAt: site.updatedAt ?? null,
+            sagaId: site.sagaId,
+          }
         : null,
       sagas: sagas.map((saga) => ({
         id: saga.id,
@@ -104,10 +120,16 @@ export class SiteInventory {
 function problemsOf(site: InventoryItem | null, effects: { directory: boolean; database: boolean; role: boolean }, sagas: SagaListing[]): string[] {
   const inFlight = sagas.some((saga) => saga.status === 'RUNNING' || saga.status === 'COMPENSATING');
   if (inFlight) return [];
-  const present = Object.entries(effects).filter(([, exists]) => exists).map(([effect]) => effect);
+  const present = Object.entries(effects)
+    .filter(([, exists]) => exists)
+    .map(([effect]) => effect);
   if (!site) return present.length > 0 ? [`no site record, yet its ${present.join(', ')} exist(s): orphans (saga orphans)`] : [];
-  if (site.status === 'ACTIVE') return Object.entries(effects).filter(([, exists]) => !exists).map(([effect]) => `ACTIVE without its ${effect}`);
-  if (!LIVE_STATUSES.includes(site.status ?? '')) return present.length > 0 ? [`${site.status} yet its ${present.join(', ')} exist(s): orphans (saga orphans)`] : [];
+  if (site.status === 'ACTIVE')
+    return Object.entries(effects)
+      .filter(([, exists]) => !exists)
+      .map(([effect]) => `ACTIVE without its ${effect}`);
+  if (!LIVE_STATUSES.includes(site.status ?? ''))
+    return present.length > 0 ? [`${site.status} yet its ${present.join(', ')} exist(s): orphans (saga orphans)`] : [];
   if (site.status === 'PENDING') return ['PENDING with no saga under way: nothing will finish or undo it (saga orphans)'];
   return ['DELETING with no saga under way'];
 }

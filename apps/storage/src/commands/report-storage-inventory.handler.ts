@@ -36,7 +36,12 @@ export class ReportStorageInventoryHandler {
         sagaId: row.saga_id,
         updatedAt: row.updated_at.toISOString(),
       }));
-      tx.reply(ReportStorageInventory.succeeded, { requestId, source, items, nextCursor: rows.length > limit ? (page[page.length - 1]?.site_id ?? null) : null });
+      tx.reply(ReportStorageInventory.succeeded, {
+        requestId,
+        source,
+        items,
+        nextCursor: rows.length > limit ? (page[page.length - 1]?.site_id ?? null) : null,
+      });
     });
   }
 }

@@ -9,9 +9,17 @@ type Queryable = Pick<EntityManager, 'query'>;
  * indexes the expression `(data ->> field)` for the fields it asks about; without an index
  * this reads the whole table.
  */
-export async function sagasWithDataField(manager: Queryable, field: string, value: string, limit: number, dataFields: readonly string[] = []): Promise<SagaListing[]> {
+export async function sagasWithDataField(
+  manager: Queryable,
+  field: string,
+  value: string,
+  limit: number,
+  dataFields: readonly string[] = [],
+): Promise<SagaListing[]> {
   if (!/^[A-Za-z][A-Za-z0-9_]{0,62}$/.test(field)) throw new Error('a data field is a plain identifier');
-  const rows = (await manager.query(`SELECT id FROM saga_instances WHERE data ->> '${field}' = $1 ORDER BY created_at DESC LIMIT $2`, [value, limit])) as { id: string }[];
+  const rows = (await manager.query(`SELECT id FROM saga_instances WHERE data ->> '${field}' = $1 ORDER BY created_at DESC LIMIT $2`, [value, limit])) as {
+    id: string;
+  }[];
   const found = await sagasById(
     manager,
     rows.map((row) => row.id),
