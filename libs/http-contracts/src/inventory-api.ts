@@ -168,6 +168,11 @@ export type SiteLookup = z.infer<typeof siteLookup>;
 const INVENTORY = 'orphans and sites';
 const SECURITY: Record<string, string[]>[] = [{ bearer: [] }, { session: [] }];
 const unauthorized = errorAnswer('No or wrong token, or a signed-out session');
+/** A bearer attempt from an address that failed too often (as on every admin route). */
+const throttled = {
+  ...errorAnswer('Too many failed attempts from this address (ADMIN_MAX_FAILED_ATTEMPTS in 15 minutes), `Retry-After` seconds'),
+  headers: { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' as const } } },
+};
 const unavailable = errorAnswer('A participant did not answer its inventory request in time (ORPHAN_AUDIT_REPLY_TIMEOUT_MS): which one is named');
 
 export const INVENTORY_API: HttpApi = {
@@ -183,7 +188,7 @@ export const INVENTORY_API: HttpApi = {
       description:
         'Asks every participant for its inventory over Kafka (ReportSiteInventory, ReportStorageInventory, ReportDatabaseInventory, ReportBootstrapInventory; paged). A live site is a site record that is PENDING, ACTIVE or DELETING.',
       ...route,
-      responses: { 200: { description: 'The audit', content: json(orphanReport) }, 401: unauthorized, 503: unavailable },
+      responses: { 200: { description: 'The audit', content: json(orphanReport) }, 401: unauthorized, 429: throttled, 503: unavailable },
     });
     registry.registerPath({
       method: 'post',
@@ -199,6 +204,7 @@ export const INVENTORY_API: HttpApi = {
         400: errorAnswer('A bad body'),
         401: unauthorized,
         409: errorAnswer('The audit is truncated (ORPHAN_AUDIT_MAX_ITEMS): nothing is repaired'),
+        429: throttled,
         503: unavailable,
       },
     });
@@ -207,7 +213,7 @@ export const INVENTORY_API: HttpApi = {
       path: '/admin/orphans/repairs',
       summary: 'The newest orphan repairs and who asked for them',
       ...route,
-      responses: { 200: { description: 'Newest first', content: json(repairLog) }, 401: unauthorized },
+      responses: { 200: { description: 'Newest first', content: json(repairLog) }, 401: unauthorized, 429: throttled },
     });
     registry.registerPath({
       method: 'get',
@@ -224,6 +230,7 @@ export const INVENTORY_API: HttpApi = {
         400: errorAnswer('Neither a uuid, a site name nor a domain'),
         401: unauthorized,
         404: errorAnswer('No site, record, effect or saga has that key'),
+        429: throttled,
         503: unavailable,
       },
     });
@@ -232,7 +239,11 @@ export const INVENTORY_API: HttpApi = {
       path: '/admin/inventory',
       summary: 'The page for people: site search and the orphan audit (HTML)',
       tags: [INVENTORY],
-      responses: { 200: { description: 'The page', content: { 'text/html': { schema: z.string() } } }, 401: { description: 'The sign-in form (HTML)' } },
+      responses: {
+        200: { description: 'The page', content: { 'text/html': { schema: z.string() } } },
+        401: { description: 'The sign-in form (HTML)' },
+        429: throttled,
+      },
     });
   },
 };

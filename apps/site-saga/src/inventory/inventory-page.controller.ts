@@ -2,7 +2,8 @@ import { Controller, Get, Inject, Req, Res, UseFilters } from '@nestjs/common';
 import { existsSync, readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
-import { AdminAuthenticator, type RequestHeaders } from '../admin/admin-auth';
+import { AdminAuthenticator, type RequestHeaders, TooManyFailedAttempts } from '../admin/admin-auth';
+import { addressOf, FailedAttempts } from '../admin/failed-attempts';
 import { AdminErrorsFilter } from '../admin/admin-errors.filter';
 import { type HtmlPage, loginPage, withPolicy } from '../admin/admin-page';
 import { SessionRevocations } from '../admin/session-revocations';
@@ -36,12 +37,25 @@ export class InventoryPageController {
   constructor(
     private readonly authenticator: AdminAuthenticator,
     private readonly revocations: SessionRevocations,
+    private readonly failures: FailedAttempts,
     @Inject(INVENTORY_PAGE) private readonly page: HtmlPage,
   ) {}
 
   @Get('inventory')
-  async show(@Req() request: { headers: RequestHeaders }, @Res() response: ServerResponse): Promise<void> {
+  async show(@Req() request: { headers: RequestHeaders; socket?: { remoteAddress?: string } }, @Res() response: ServerResponse): Promise<void> {
+    // A bearer attempt counts as on every admin route: a blocked address is refused first.
+    const address = addressOf(request);
+    const triesBearer = request.headers.authorization !== undefined;
+    const wait = triesBearer ? this.failures.blockedFor(address) : 0;
+    if (wait > 0) {
+      response.setHeader('Retry-After', String(wait));
+      throw new TooManyFailedAttempts(wait);
+    }
     const by = this.authenticator.authenticate(request.headers);
+    if (triesBearer) {
+      if (by === 'bearer') this.failures.succeed(address);
+      else if (!by) this.failures.fail(address);
+    }
     const session = by === 'cookie' ? this.authenticator.sessionOfRequest(request.headers) : null;
     const signedIn = by === 'bearer' || (session !== null && !(await this.revocations.isRevoked(session.id)));
     sendHtml(response, signedIn ? 200 : 401, signedIn ? this.page : this.login);
