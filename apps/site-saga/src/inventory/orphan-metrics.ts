@@ -5,9 +5,6 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { INVENTORY_LOGGER, INVENTORY_OPTIONS, type InventoryOptions } from './inventory-options';
 import { OrphanAuditor } from './orphan-auditor';
 
-/** The first refresh waits this long after boot (or the interval, if shorter): a booting fleet is busy enough. */
-const FIRST_REFRESH_MS = 30_000;
-
 /**
  * `orphans{kind}` on /metrics: the counts of the latest audit, by kind (and
  * `incomplete-site`), refreshed every ORPHAN_AUDIT_INTERVAL_MS and by every audit an
@@ -58,7 +55,9 @@ export class OrphanMetrics implements OnApplicationBootstrap, OnApplicationShutd
       }, delay);
       this.timer.unref();
     };
-    schedule(Math.min(FIRST_REFRESH_MS, this.options.metricIntervalMs));
+    // The first refresh comes one interval after boot: a booting fleet is busy enough (an
+    // operator's audit sets the gauges at once).
+    schedule(this.options.metricIntervalMs);
   }
 
   onApplicationShutdown(): void {
