@@ -46,8 +46,9 @@ beforeAll(async () => {
       bootstrap: faults,
     },
   });
-  await system.start();
-}, 240_000);
+  // Two cores shared by many runs: a cold Nest boot may take longer than the default minute.
+  await system.start({ readyWithin: '150s' });
+}, 400_000);
 
 afterAll(async () => {
   await browser?.close();
