@@ -89,6 +89,10 @@ const OPTIONAL_ENV: Readonly<Record<string, string>> = {
   SITE_DDL_POOL_SIZE: 'default 2',
   SITE_DATABASE_POOL_SIZE: 'default 4 spare site databases kept ready (0: no warm pool)',
   SITE_DATABASE_POOL_REFILL_CONCURRENCY: 'default 1 spare built at a time, in the background',
+  ORPHAN_AUDIT_INTERVAL_MS: 'default 5 min between refreshes of the orphans metric (0: never)',
+  ORPHAN_AUDIT_PAGE_SIZE: 'default 200 items per inventory page',
+  ORPHAN_AUDIT_MAX_ITEMS: 'default 10,000 items read per source per audit',
+  ORPHAN_AUDIT_REPLY_TIMEOUT_MS: 'default 15 s for a participant to answer one inventory page',
   UV_THREADPOOL_SIZE: "Node's libuv thread pool, default 4; bootstrap runs at most one hash fewer at once",
 };
 

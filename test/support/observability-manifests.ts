@@ -103,5 +103,5 @@ export function shippedQueries(): ShippedQuery[] {
  */
 export const METRICS_NOT_FROM_SERVICES: Readonly<Record<string, { readonly why: string; readonly labels: readonly string[] }>> = {
   up: { why: "Prometheus' own: 1 when the target answered the scrape", labels: ['job', 'instance'] },
-  sitesaga_orphans: { why: 'the orphan audit (being built on another branch): resources no saga or site accounts for, by kind', labels: ['kind'] },
+  sitesaga_orphans: { why: 'the orphan audit: served once the first audit ran (ORPHAN_AUDIT_INTERVAL_MS after boot, or an operator audit); resources no saga or site accounts for, by kind', labels: ['kind'] },
 };

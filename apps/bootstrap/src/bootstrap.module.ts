@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { ServiceInfrastructure } from '@sitesaga/service';
 import { BootstrapSiteHandler } from './commands/bootstrap-site.handler';
+import { ReportBootstrapInventoryHandler } from './commands/report-bootstrap-inventory.handler';
 import { BOOTSTRAP_CONFIG, bootstrapConfigFromEnv } from './config/bootstrap-config';
 import { SiteSchemaInstaller } from './site-database/site-schema-installer';
 import { SiteConfigFiles } from './storage/site-config-files';
@@ -12,7 +13,7 @@ export class BootstrapModule {
     return {
       module: BootstrapModule,
       imports: infrastructure.imports,
-      controllers: [BootstrapSiteHandler],
+      controllers: [BootstrapSiteHandler, ReportBootstrapInventoryHandler],
       providers: [{ provide: BOOTSTRAP_CONFIG, useValue: config }, SiteSchemaInstaller, SiteConfigFiles],
     };
   }

@@ -8,6 +8,7 @@ import { auditLogCommand, bulkCommand } from './commands/bulk.commands';
 import { abortCommand, listCommand, retryCommand, showCommand, statsCommand } from './commands/read.commands';
 import { rehearseCommand } from './commands/rehearse.command';
 import { tailCommand } from './commands/tail.command';
+import { orphansCommand, repairOrphansCommand, siteCommand } from './commands/inventory.commands';
 
 export const VERSION = '0.1.0';
 
@@ -44,6 +45,12 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
         return await auditLogCommand(invocation, context);
       case 'rehearse':
         return await rehearseCommand(invocation, context);
+      case 'orphans':
+        return await orphansCommand(invocation, context);
+      case 'repair-orphans':
+        return await repairOrphansCommand(invocation, context);
+      case 'site':
+        return await siteCommand(invocation, context);
     }
   } catch (error) {
     return report(error, context);

@@ -3,6 +3,7 @@ import type { ServiceInfrastructure } from '@sitesaga/service';
 import { Registry } from 'prom-client';
 import { DropDatabaseHandler } from './commands/drop-database.handler';
 import { ProvisionDatabaseHandler } from './commands/provision-database.handler';
+import { ReportDatabaseInventoryHandler } from './commands/report-database-inventory.handler';
 import { DATABASES_CONFIG, databasesConfigFromEnv } from './config/databases-config';
 import { SiteCredentials } from './credentials/site-credentials';
 import { SiteDatabaseServer } from './site-server/site-database-server';
@@ -14,7 +15,7 @@ export class DatabasesModule {
     return {
       module: DatabasesModule,
       imports: infrastructure.imports,
-      controllers: [ProvisionDatabaseHandler, DropDatabaseHandler],
+      controllers: [ProvisionDatabaseHandler, DropDatabaseHandler, ReportDatabaseInventoryHandler],
       providers: [
         { provide: DATABASES_CONFIG, useValue: config },
         { provide: SiteCredentials, useValue: new SiteCredentials(config.secretsKey) },

@@ -4,6 +4,7 @@ import { ActivateSiteHandler } from './commands/activate-site.handler';
 import { MarkSiteDeletedHandler } from './commands/mark-site-deleted.handler';
 import { MarkSiteDeletingHandler } from './commands/mark-site-deleting.handler';
 import { ReleaseSiteHandler } from './commands/release-site.handler';
+import { ReportSiteInventoryHandler } from './commands/report-site-inventory.handler';
 import { ReserveSiteHandler } from './commands/reserve-site.handler';
 import { ClientKeys, SitesAuthGuard } from './http/client-auth';
 import { clientQuotasFromEnv } from './http/client-quotas';
@@ -16,7 +17,15 @@ export class SitesModule {
     return {
       module: SitesModule,
       imports: infrastructure.imports,
-      controllers: [SitesController, ReserveSiteHandler, ActivateSiteHandler, ReleaseSiteHandler, MarkSiteDeletingHandler, MarkSiteDeletedHandler],
+      controllers: [
+        SitesController,
+        ReserveSiteHandler,
+        ActivateSiteHandler,
+        ReleaseSiteHandler,
+        MarkSiteDeletingHandler,
+        MarkSiteDeletedHandler,
+        ReportSiteInventoryHandler,
+      ],
       providers: [
         SiteRequests,
         SitesAuthGuard,

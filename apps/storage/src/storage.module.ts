@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import type { ServiceInfrastructure } from '@sitesaga/service';
 import { DeprovisionStorageHandler } from './commands/deprovision-storage.handler';
 import { ProvisionStorageHandler } from './commands/provision-storage.handler';
+import { ReportStorageInventoryHandler } from './commands/report-storage-inventory.handler';
 import { SiteDirectories } from './disk/site-directories';
 import { STORAGE_CONFIG, type StorageConfig } from './storage-config';
 
@@ -11,7 +12,7 @@ export class StorageModule {
     return {
       module: StorageModule,
       imports: infrastructure.imports,
-      controllers: [ProvisionStorageHandler, DeprovisionStorageHandler],
+      controllers: [ProvisionStorageHandler, DeprovisionStorageHandler, ReportStorageInventoryHandler],
       providers: [{ provide: STORAGE_CONFIG, useValue: storage }, SiteDirectories],
     };
   }

@@ -3,6 +3,7 @@ export * from '@sitesaga/message-kit';
 export * from './topics';
 export * from './site-identity';
 export * from './participants';
+export * from './inventory';
 export * from './site-saga';
 export * from './site-catalogue';
 export * from './message-examples';

@@ -26,6 +26,7 @@ const EXAMPLES: Readonly<Record<string, unknown>> = {
   DatabaseProvisioned: { siteId: SITE_ID, databaseName: 'site_3f2504e04f8911d39a0c0305e82c3301', roleName: 'site_3f2504e04f8911d39a0c0305e82c3301', credentials: SEALED },
   BootstrapSite: { ...site, adminEmail: 'owner@example.com', databaseName: 'site_3f2504e04f8911d39a0c0305e82c3301', credentials: SEALED },
   SiteBootstrapped: { siteId: SITE_ID, adminUser: 'admin' },
+  ...inventoryExamples(),
 };
 
 const GENERIC: readonly unknown[] = [{ siteId: SITE_ID }, { siteId: SITE_ID, reason: 'connection refused', class: 'transient' }];
@@ -34,4 +35,31 @@ const GENERIC: readonly unknown[] = [{ siteId: SITE_ID }, { siteId: SITE_ID, rea
 export function examplePayloadOf(definition: MessageDefinition): unknown {
   const candidates = definition.type in EXAMPLES ? [EXAMPLES[definition.type]] : GENERIC;
   return candidates.find((candidate) => definition.schema.safeParse(candidate).success) ?? null;
+}
+
+/** The inventory request/reply of every participant (libs/contracts/src/inventory.ts). */
+function inventoryExamples(): Record<string, unknown> {
+  const requestId = '9b2e4f10-7d3c-4e5a-8b1f-2c3d4e5f6a7b';
+  const sagaId = SITE_ID;
+  const failure = { requestId, reason: 'connection refused', class: 'transient' };
+  const item = (name: string, status: string | null) => ({ name, siteId: SITE_ID, status, sagaId });
+  return {
+    ReportSiteInventory: { requestId, source: 'records', after: null, limit: 200 },
+    ReportStorageInventory: { requestId, source: 'directories', after: null, limit: 200 },
+    ReportDatabaseInventory: { requestId, source: 'databases', after: null, limit: 200 },
+    ReportBootstrapInventory: { requestId, source: 'records', after: null, limit: 200 },
+    SiteInventoryReported: {
+      requestId,
+      source: 'records',
+      items: [{ ...item(SITE_ID, 'ACTIVE'), siteName: 'my-blog', domain: 'blog.example.com', updatedAt: '2026-12-01T10:00:00.000Z' }],
+      nextCursor: null,
+    },
+    StorageInventoryReported: { requestId, source: 'directories', items: [{ name: SITE_ID, siteId: SITE_ID, status: null, sagaId: null }], nextCursor: null },
+    DatabaseInventoryReported: { requestId, source: 'databases', items: [item('site_3f2504e04f8911d39a0c0305e82c3301', null)], nextCursor: 'site_3f2504e04f8911d39a0c0305e82c3301' },
+    BootstrapInventoryReported: { requestId, source: 'records', items: [item(SITE_ID, 'BOOTSTRAPPED')], nextCursor: null },
+    SiteInventoryReportFailed: failure,
+    StorageInventoryReportFailed: failure,
+    DatabaseInventoryReportFailed: failure,
+    BootstrapInventoryReportFailed: failure,
+  };
 }

@@ -1,4 +1,5 @@
 import { type Envelope, defineCatalogue, type MessageDefinition, nameBasedId } from '@sitesaga/message-kit';
+import * as inventory from './inventory';
 import * as participants from './participants';
 import * as siteSaga from './site-saga';
 
@@ -13,7 +14,11 @@ export const sagaIdFor = (messageId: string): string => nameBasedId('site-saga',
 
 /** Every message of the site platform, commands with their reply events: what every service hands its messaging module. */
 export const SITE_CATALOGUE = defineCatalogue({
-  messages: [...(Object.values(siteSaga) as unknown[]).filter(isDefinition), ...(Object.values(participants) as unknown[]).filter(isDefinition)],
+  messages: [
+    ...(Object.values(siteSaga) as unknown[]).filter(isDefinition),
+    ...(Object.values(participants) as unknown[]).filter(isDefinition),
+    ...(Object.values(inventory) as unknown[]).filter(isDefinition),
+  ],
   assignSagaId: sagaIdFor,
 });
 

@@ -4,3 +4,4 @@ export * from './sites-api';
 export * from './admin-api';
 export * from './bulk-api';
 export * from './saga-definitions-api';
+export * from './inventory-api';

@@ -9,6 +9,7 @@ export * from './saga-engine';
 export * from './persistence/saga-store';
 export * from './persistence/saga-queries';
 export * from './persistence/saga-selection';
+export * from './persistence/saga-lookup';
 export * from './persistence/saga-instance.entity';
 export * from './persistence/saga-step.entity';
 export * from './persistence/saga-history.entity';

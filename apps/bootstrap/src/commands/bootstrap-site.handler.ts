@@ -64,7 +64,7 @@ export class BootstrapSiteHandler {
           this.config.secretsKey,
         ),
       );
-      await saveBootstrapRecord(tx.manager, { siteId: site.siteId, status: 'BOOTSTRAPPED', adminUser, bootstrapVersion: BOOTSTRAP_VERSION });
+      await saveBootstrapRecord(tx.manager, { siteId: site.siteId, status: 'BOOTSTRAPPED', adminUser, bootstrapVersion: BOOTSTRAP_VERSION, sagaId: command.sagaId });
       this.logger.debug({ siteId: site.siteId, installed }, 'site bootstrapped');
       tx.reply(BootstrapSite.succeeded, { siteId: site.siteId, adminUser });
     });

@@ -17,6 +17,10 @@ export class BootstrapRecordEntity {
   @Column('text', { name: 'bootstrap_version' })
   bootstrapVersion!: string;
 
+  /** The saga that bootstrapped the site (null for records older than the column). */
+  @Column('uuid', { name: 'saga_id', nullable: true })
+  sagaId!: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

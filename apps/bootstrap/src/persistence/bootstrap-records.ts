@@ -8,11 +8,11 @@ export async function lockSite(manager: EntityManager, siteId: string): Promise<
 
 export async function saveBootstrapRecord(
   manager: EntityManager,
-  record: { siteId: string; status: BootstrapStatus; adminUser: string; bootstrapVersion: string },
+  record: { siteId: string; status: BootstrapStatus; adminUser: string; bootstrapVersion: string; sagaId: string },
 ): Promise<void> {
   await manager.query(
-    `INSERT INTO bootstrap_records (site_id, status, admin_user, bootstrap_version) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (site_id) DO UPDATE SET status = EXCLUDED.status, updated_at = now()`,
-    [record.siteId, record.status, record.adminUser, record.bootstrapVersion],
+    `INSERT INTO bootstrap_records (site_id, status, admin_user, bootstrap_version, saga_id) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (site_id) DO UPDATE SET status = EXCLUDED.status, saga_id = EXCLUDED.saga_id, updated_at = now()`,
+    [record.siteId, record.status, record.adminUser, record.bootstrapVersion, record.sagaId],
   );
 }

@@ -106,6 +106,11 @@ export class AdminClient {
     return this.request(auditPage, 'GET', `/admin/audit-log${search ? `?${search}` : ''}`, 'audit log');
   }
 
+  /** Any other admin route, its answer checked against `shape` (commands/inventory.commands.ts). */
+  call<T>(shape: z.ZodType<T>, method: string, path: string, what: string, notFound?: string, body?: unknown): Promise<T> {
+    return this.request(shape, method, path, what, notFound, body);
+  }
+
   /** Opens `GET /admin/stream`; the caller reads the body. `signal` ends it. */
   async openStream(signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
     const response = await this.send('GET', '/admin/stream', undefined, signal, { accept: 'text/event-stream' });

@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { SAGA_STATUSES, type SagaStatus } from '../admin/admin-views';
 import { UsageError } from '../cli-errors';
 import { BULK_COMMANDS, type BulkInvocation, parseBulkCommand } from './bulk-command-line';
+import { ORPHAN_KINDS } from '@sitesaga/http-contracts';
 
 /**
  * The command line as data: every command, its positionals and options (which the help
@@ -137,6 +138,32 @@ export const COMMANDS = {
     },
     examples: ['saga rehearse CreateSite', 'saga rehearse DeleteSite --concurrency 2', 'saga rehearse CreateSite --only "× stall" --list'],
   },
+  // Orphan audit and site view (issue #13): commands/inventory.commands.ts.
+  orphans: {
+    summary: 'audit: what no live site accounts for (directories, databases, roles, records), with the saga that made it',
+    positionals: [],
+    options: { ...json, ...adminOptions, ...common },
+    examples: ['saga orphans', 'saga orphans --json'],
+  },
+  'repair-orphans': {
+    summary: "undo orphans with the saga's own compensations; a dry run unless --execute",
+    positionals: [],
+    options: {
+      execute: { type: 'boolean', description: 'send the commands (without it: print what would be sent, send nothing)' },
+      kind: { type: 'string', value: 'kinds', description: `only these kinds, comma-separated: ${ORPHAN_KINDS.join(', ')}, incomplete-site` },
+      site: { type: 'string', value: 'ids', description: 'only orphans of these site ids, comma-separated' },
+      ...json,
+      ...adminOptions,
+      ...common,
+    },
+    examples: ['saga repair-orphans', 'saga repair-orphans --kind directory,database --execute'],
+  },
+  site: {
+    summary: 'everything about a site: its sagas, each service\'s record, directory, database and role',
+    positionals: ['key'],
+    options: { ...json, ...adminOptions, ...common },
+    examples: ['saga site my-blog', 'saga site blog.example.com', 'saga site 6f1c2d3e-0000-4000-8000-000000000001 --json'],
+  },
 } as const satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof COMMANDS;
@@ -185,7 +212,10 @@ export type Invocation =
       readonly only?: string;
       readonly list: boolean;
       readonly storageRoot?: string;
-    } & CommonOptions);
+    } & CommonOptions)
+  | ({ readonly command: 'orphans' } & CommonOptions)
+  | ({ readonly command: 'repair-orphans'; readonly execute: boolean; readonly kinds?: string[]; readonly siteIds?: string[] } & CommonOptions)
+  | ({ readonly command: 'site'; readonly key: string } & CommonOptions);
 
 export type CommandInvocation = Exclude<Invocation, { command: 'help' } | { command: 'version' }>;
 
@@ -360,6 +390,24 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
       const type = text(values.type);
       const siteName = text(values['site-name']);
       return { command, ...(status ? { status } : {}), ...(type !== undefined ? { type } : {}), ...(siteName !== undefined ? { siteName } : {}), ...shared };
+    }
+    case 'orphans':
+      return { command, ...shared };
+    case 'repair-orphans': {
+      const list = (option: string) => text(values[option])?.split(',').map((part) => part.trim()).filter(Boolean);
+      const kinds = list('kind');
+      const known = [...ORPHAN_KINDS, 'incomplete-site'] as string[];
+      const unknown = kinds?.find((kind) => !known.includes(kind));
+      if (unknown !== undefined) reject('--kind', `must be among ${known.join(', ')}, got "${unknown}"`);
+      const siteIds = list('site');
+      const bad = siteIds?.find((id) => !UUID.test(id));
+      if (bad !== undefined) reject('--site', `takes site ids (uuids), got "${bad}"`);
+      return { command, execute: values.execute === true, ...(kinds ? { kinds } : {}), ...(siteIds ? { siteIds: siteIds.map((id) => id.toLowerCase()) } : {}), ...shared };
+    }
+    case 'site': {
+      const key = positionals[0];
+      if (key === undefined || key.trim() === '') throw new UsageError('site: missing <key> (a site name, domain or id)', [seeHelp(command)]);
+      return { command, key: key.trim(), ...shared };
     }
   }
 }

@@ -44,7 +44,11 @@ export function refused(status: number, body: ErrorBody | undefined, request: st
     const message = typeof body?.message === 'string' && body.message ? body.message : `${request} refused: conflict`;
     return new OperationFailed(message, fieldLines(fieldErrorsOf(body)));
   }
-  if (status === 502 || status === 503 || status === 504) return new ConnectionError(`${request}: the server is unavailable (HTTP ${status})`);
+  if (status === 502 || status === 503 || status === 504) {
+    // A 503 that says why (a participant that did not answer the orphan audit) is passed on.
+    const why = typeof body?.message === 'string' && body.message ? `: ${body.message}` : '';
+    return new ConnectionError(`${request}: the server is unavailable (HTTP ${status})${why}`);
+  }
   return new OperationFailed(`${request} failed: HTTP ${status}${typeof body?.message === 'string' ? ` ${body.message}` : ''}`);
 }
 

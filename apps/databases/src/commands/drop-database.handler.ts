@@ -27,7 +27,7 @@ export class DropDatabaseHandler {
       await lockSite(tx.manager, siteId);
       const existed = await this.server.drop(names);
       this.logger.debug({ siteId, databaseName: names.databaseName, existed }, 'site database dropped');
-      await saveDatabaseRecord(tx.manager, { siteId, ...names, passwordEncrypted: null, status: 'DROPPED' });
+      await saveDatabaseRecord(tx.manager, { siteId, ...names, passwordEncrypted: null, status: 'DROPPED', sagaId: command.sagaId });
       tx.reply(DropDatabase.succeeded, { siteId });
     });
   }

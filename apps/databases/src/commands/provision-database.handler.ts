@@ -42,6 +42,7 @@ export class ProvisionDatabaseHandler {
         ...names,
         passwordEncrypted: record?.passwordEncrypted ?? this.credentials.encryptForStorage(siteId, password),
         status: 'PROVISIONED',
+        sagaId: command.sagaId,
       });
       this.logger.debug({ siteId, databaseName: names.databaseName, reused: Boolean(record) }, 'site database provisioned');
       tx.reply(ProvisionDatabase.succeeded, {

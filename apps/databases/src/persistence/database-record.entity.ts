@@ -22,6 +22,10 @@ export class DatabaseRecordEntity {
   @Column('text')
   status!: DatabaseStatus;
 
+  /** The saga that last changed it (null for records older than the column). */
+  @Column('uuid', { name: 'saga_id', nullable: true })
+  sagaId!: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

@@ -15,13 +15,13 @@ export const findDatabaseRecord = (manager: EntityManager, siteId: string): Prom
 
 export async function saveDatabaseRecord(
   manager: EntityManager,
-  record: { siteId: string; databaseName: string; roleName: string; passwordEncrypted: string | null; status: DatabaseStatus },
+  record: { siteId: string; databaseName: string; roleName: string; passwordEncrypted: string | null; status: DatabaseStatus; sagaId: string },
 ): Promise<void> {
   await manager.query(
-    `INSERT INTO database_records (site_id, database_name, role_name, password_encrypted, status)
-     VALUES ($1, $2, $3, $4, $5)
+    `INSERT INTO database_records (site_id, database_name, role_name, password_encrypted, status, saga_id)
+     VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (site_id) DO UPDATE
-       SET password_encrypted = EXCLUDED.password_encrypted, status = EXCLUDED.status, updated_at = now()`,
-    [record.siteId, record.databaseName, record.roleName, record.passwordEncrypted, record.status],
+       SET password_encrypted = EXCLUDED.password_encrypted, status = EXCLUDED.status, saga_id = EXCLUDED.saga_id, updated_at = now()`,
+    [record.siteId, record.databaseName, record.roleName, record.passwordEncrypted, record.status, record.sagaId],
   );
 }

@@ -264,6 +264,26 @@ export class SiteDatabaseServer implements OnApplicationShutdown {
     );
   }
 
+  /**
+   * One page of the site databases or login roles on the server, by name after `after`:
+   * only names of the platform's site namespace (`site_` + 32 hex digits: what
+   * siteDatabaseNames gives), so the warm pool's spares and templates, the platform's own
+   * databases and anything else on the server are never listed. One indexed statement.
+   */
+  async listSiteObjects(kind: 'databases' | 'roles', after: string | null, limit: number, only: string | null = null): Promise<string[]> {
+    const [table, column] = kind === 'databases' ? ['pg_database', 'datname'] : ['pg_roles', 'rolname'];
+    return this.withSession(async (session) => {
+      const { rows } = await session.query<{ name: string }>(
+        `SELECT ${column}::text AS name FROM ${table}
+          WHERE ${column} ~ '^site_[0-9a-f]{32}$' AND ($1::text IS NULL OR ${column}::text > $1::text)
+            AND ($3::text IS NULL OR ${column}::text = $3::text)
+          ORDER BY ${column}::text LIMIT $2`,
+        [after, limit, only],
+      );
+      return rows.map((row) => row.name);
+    });
+  }
+
   /** Critical-path work: the spare pool's refill waits while any is in flight. */
   private busyWhile<T>(work: () => Promise<T>): Promise<T> {
     return this.spares ? this.spares.busyWhile(work) : work();

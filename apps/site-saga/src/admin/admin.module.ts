@@ -15,6 +15,8 @@ import { SagaOperations } from './saga-operations';
 import { SagaQueries } from './saga-queries';
 import { SessionRevocations } from './session-revocations';
 import { ADMIN_LOGGER, DEFAULT_STREAM_OPTIONS, SAGA_STREAM_OPTIONS, SagaStream, type SagaStreamOptions } from './saga-stream';
+import { type InventoryOptions, inventoryOptionsFromEnv } from '../inventory/inventory-options';
+import { INVENTORY_CONTROLLERS, INVENTORY_HTTP_CONTROLLERS, inventoryProviders } from '../inventory/inventory.providers';
 
 export interface AdminModuleOptions extends AdminOptions {
   /**
@@ -24,6 +26,8 @@ export interface AdminModuleOptions extends AdminOptions {
   readonly imports?: ModuleMetadata['imports'];
   /** Stream timings (tests shorten them). */
   readonly stream?: Partial<SagaStreamOptions>;
+  /** The orphan audit and site view (default: ORPHAN_AUDIT_* from the environment). */
+  readonly inventory?: InventoryOptions;
 }
 
 /**
@@ -39,7 +43,7 @@ export class AdminModule implements NestModule {
     return {
       module: AdminModule,
       imports: options.imports ?? [],
-      controllers: [AdminPageController, AdminController, BulkController, BulkPageController, SagaDefinitionsController],
+      controllers: [AdminPageController, AdminController, BulkController, BulkPageController, SagaDefinitionsController, ...INVENTORY_CONTROLLERS],
       providers: [
         {
           provide: ADMIN_OPTIONS,
@@ -66,12 +70,13 @@ export class AdminModule implements NestModule {
         SagaStream,
         SagaOperations,
         ...BULK_PROVIDERS,
+        ...inventoryProviders(options.inventory ?? inventoryOptionsFromEnv()),
       ],
       exports: [SagaStream],
     };
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(AdminHttpMiddleware).forRoutes(AdminPageController, AdminController, BulkController, BulkPageController, SagaDefinitionsController);
+    consumer.apply(AdminHttpMiddleware).forRoutes(AdminPageController, AdminController, BulkController, BulkPageController, SagaDefinitionsController, ...INVENTORY_HTTP_CONTROLLERS);
   }
 }

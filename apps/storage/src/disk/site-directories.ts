@@ -1,11 +1,15 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { BusinessRejection, LOGGER } from '@sitesaga/messaging';
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, open, opendir, readdir, rename, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { isLeftover, SITE_LAYOUT, siteDirectoryFor, stagingDirectoryFor } from '../domain/site-directory';
 import { STORAGE_CONFIG, type StorageConfig } from '../storage-config';
+
+import type { InventoryItem } from '@sitesaga/contracts';
+
+const SITE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const codeOf = (error: unknown): string | undefined => (error as { code?: string } | null)?.code;
 
@@ -65,6 +69,45 @@ export class SiteDirectories implements OnModuleInit {
     }
     await this.syncRoot();
     await rm(trash, { recursive: true, force: true });
+  }
+
+  /**
+   * One page of the root's entries (dot-named staging leftovers excluded), in name order
+   * after `after`: for the inventory. The root is read as a stream of names (no stat per
+   * entry) and only the page's worth is kept: memory is bounded by the page, time by the
+   * number of entries, however large the root.
+   */
+  async list(after: string | null, limit: number): Promise<{ items: InventoryItem[]; nextCursor: string | null }> {
+    const page: string[] = []; // sorted, at most limit + 1 names
+    const directory = await opendir(this.config.root, { bufferSize: 256 });
+    for await (const entry of directory) {
+      // Control characters cannot travel in a message: such a name is shown (and paged) with `?` for them.
+      const name = entry.name.replace(/[\u0000-\u001f\u007f]/g, '?').slice(0, 255);
+      if (name.startsWith('.') || (after !== null && name <= after)) continue;
+      if (page.length > limit && name >= page[page.length - 1]!) continue;
+      let index = page.length;
+      while (index > 0 && page[index - 1]! > name) index -= 1;
+      page.splice(index, 0, name);
+      if (page.length > limit + 1) page.pop();
+    }
+    const items = page.slice(0, limit).map((name) => ({
+      name,
+      siteId: SITE_ID.test(name) ? name.toLowerCase() : null,
+      status: null,
+      sagaId: null,
+    }));
+    return { items, nextCursor: page.length > limit ? (page[limit - 1] ?? null) : null };
+  }
+
+  /** The site's directory as an inventory page: one item when something is at its path, none otherwise. */
+  async listOne(siteId: string): Promise<{ items: InventoryItem[]; nextCursor: null }> {
+    try {
+      await lstat(this.directoryOf(siteId));
+      return { items: [{ name: siteId.toLowerCase(), siteId: siteId.toLowerCase(), status: null, sagaId: null }], nextCursor: null };
+    } catch (error) {
+      if (codeOf(error) === 'ENOENT') return { items: [], nextCursor: null };
+      throw error;
+    }
   }
 
   /** Removes the leftovers of interrupted builds and deletions; returns their names. */

@@ -21,6 +21,7 @@ import { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { type TestSiteData, testSaga } from './test-site-saga';
 import { freshDatabase } from '../../../../../test/support/fresh-database';
+import { DEFAULT_INVENTORY_OPTIONS } from '../../inventory/inventory-options';
 import { AdminModule } from '../admin.module';
 import { SagaStream, type SagaStreamOptions } from '../saga-stream';
 import { testUnitOfWork } from '../../testing/test-unit-of-work';
@@ -112,6 +113,8 @@ export async function startAdminTestApp(options: AdminTestAppOptions): Promise<A
         // These tests try wrong tokens on purpose, many times, from one address: the throttle is tested end to end (test/e2e/access).
         failedAttempts: options.failedAttempts ?? { limit: 100_000, windowMs: 60_000 },
         ...(options.stream ? { stream: options.stream } : {}),
+        // No participants answer here: no periodic orphan audit (test/e2e/inventory runs it for real).
+        inventory: { ...DEFAULT_INVENTORY_OPTIONS, metricIntervalMs: 0 },
       }),
     ],
     providers: options.engineIn === 'root' ? [{ provide: SagaEngine, useValue: engine }] : [],
