@@ -12,13 +12,15 @@ export * from './persistence/saga-instance.entity';
 export * from './persistence/saga-step.entity';
 export * from './persistence/saga-history.entity';
 export * from './persistence/1732400000100-create-saga-tables';
+export * from './persistence/1764740000000-saga-history-hops';
 
 import { SagaHistoryEntity } from './persistence/saga-history.entity';
 import { SagaInstanceEntity } from './persistence/saga-instance.entity';
 import { SagaStepEntity } from './persistence/saga-step.entity';
 import { CreateSagaTables1732400000100 } from './persistence/1732400000100-create-saga-tables';
+import { SagaHistoryHops1764740000000 } from './persistence/1764740000000-saga-history-hops';
 
 /** For the host's TypeORM DataSource: `entities: [...SAGA_ENTITIES]`, `migrations: [...SAGA_MIGRATIONS]`. */
 export const SAGA_ENTITIES = [SagaInstanceEntity, SagaStepEntity, SagaHistoryEntity] as const;
-export const SAGA_MIGRATIONS = [CreateSagaTables1732400000100] as const;
+export const SAGA_MIGRATIONS = [CreateSagaTables1732400000100, SagaHistoryHops1764740000000] as const;
 export * from './saga-script';
