@@ -240,24 +240,3 @@ it('ignores hostile hop and trace headers: the saga runs, the bad legs are unkno
   const root = spans.slice(before).find((span) => span.attributes['saga.id'] === sagaId && span.name === 'handle CreateSite')!;
   expect(root.parentSpanId).toBe('');
 });
-
-it('loads no OpenTelemetry module when no OTLP endpoint is set', async () => {
-  // The services above run with it; a process without it must not even load the SDK.
-  const { execFileSync } = await import('node:child_process');
-  const probe = `
-    const messaging = require('@sitesaga/messaging');
-    messaging.startTracing('probe').then((on) => {
-      const loaded = Object.keys(require.cache).filter((file) => file.includes('@opentelemetry'));
-      process.stdout.write(JSON.stringify({ on, tracer: messaging.tracer() !== null, loaded: loaded.length }));
-      process.exit(0);
-    });`;
-  const run = (env: Record<string, string>) =>
-    JSON.parse(execFileSync(process.execPath, ['-e', probe], { cwd: join(__dirname, '..', '..', 'apps', 'site-saga'), env: { PATH: process.env.PATH ?? '', ...env } }).toString()) as {
-      on: boolean;
-      tracer: boolean;
-      loaded: number;
-    };
-  expect(run({})).toEqual({ on: false, tracer: false, loaded: 0 });
-  expect(run({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1' })).toEqual({ on: true, tracer: true, loaded: expect.any(Number) });
-  expect(run({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1' }).loaded).toBeGreaterThan(0);
-});
