@@ -35,8 +35,10 @@ interface OtlpExport {
   }[];
 }
 
-const valueOf = (value: OtlpValue): unknown => value.stringValue ?? (value.intValue !== undefined ? Number(value.intValue) : (value.boolValue ?? value.doubleValue));
-const attributesOf = (attributes: OtlpAttribute[] = []): Record<string, unknown> => Object.fromEntries(attributes.map(({ key, value }) => [key, valueOf(value)]));
+const valueOf = (value: OtlpValue): unknown =>
+  value.stringValue ?? (value.intValue !== undefined ? Number(value.intValue) : (value.boolValue ?? value.doubleValue));
+const attributesOf = (attributes: OtlpAttribute[] = []): Record<string, unknown> =>
+  Object.fromEntries(attributes.map(({ key, value }) => [key, valueOf(value)]));
 
 /** A minimal OTLP/HTTP trace receiver (http/json, what @opentelemetry/exporter-trace-otlp-http sends). */
 const spans: ReceivedSpan[] = [];
@@ -54,7 +56,14 @@ async function startReceiver(): Promise<string> {
         const service = String(attributesOf(resourceSpans.resource?.attributes)['service.name']);
         for (const scope of resourceSpans.scopeSpans ?? []) {
           for (const span of scope.spans ?? []) {
-            spans.push({ service, traceId: span.traceId, spanId: span.spanId, parentSpanId: span.parentSpanId ?? '', name: span.name, attributes: attributesOf(span.attributes) });
+            spans.push({
+              service,
+              traceId: span.traceId,
+              spanId: span.spanId,
+              parentSpanId: span.parentSpanId ?? '',
+              name: span.name,
+              attributes: attributesOf(span.attributes),
+            });
           }
         }
       }
@@ -101,7 +110,13 @@ interface Detail {
 const createSite = async (headers?: Record<string, string>) => {
   const sagaId = randomUUID();
   const name = `hops-${sagaId.slice(0, 8)}`;
-  await system.send(CreateSite.create({ name, domain: `${name}.example.com`, adminEmail: `owner@${name}.example.com` }, { sagaId, correlationId: randomUUID(), causationId: null }), headers);
+  await system.send(
+    CreateSite.create(
+      { name, domain: `${name}.example.com`, adminEmail: `owner@${name}.example.com` },
+      { sagaId, correlationId: randomUUID(), causationId: null },
+    ),
+    headers,
+  );
   const outcome = await system.waitForOutcome(sagaId, [SiteCreated, SiteCreationFailed, SiteCreationRejected]);
   expect(outcome.type).toBe('SiteCreated');
   return { sagaId, name };
@@ -156,8 +171,14 @@ it('records where every message of a saga spent its time, and the admin API, pag
     await page.locator('#detail-title', { hasText: name }).waitFor({ timeout: 20_000 });
     const shown = await page.locator('#detail .step').evaluateAll((steps) =>
       steps.map((step) => {
-        const waits = step.querySelector('.step-waits') as HTMLElement | null;
-        return { step: step.getAttribute('data-step'), kafka: waits?.dataset.kafkaMs, participant: waits?.dataset.participantMs, orchestrator: waits?.dataset.orchestratorMs, text: waits?.textContent };
+        const waits = step.querySelector('.step-waits');
+        return {
+          step: step.getAttribute('data-step'),
+          kafka: waits?.getAttribute('data-kafka-ms'),
+          participant: waits?.getAttribute('data-participant-ms'),
+          orchestrator: waits?.getAttribute('data-orchestrator-ms'),
+          text: waits?.textContent,
+        };
       }),
     );
     expect(shown).toEqual(
@@ -185,7 +206,10 @@ it('traces a saga as one trace across every service, with publish → handle par
   await waitFor(
     () => {
       const services = new Set(ofSaga().map((span) => span.service));
-      return ofSaga().filter((span) => span.name.startsWith('saga step ')).length >= 5 && ['site-saga', 'sites', 'storage', 'databases', 'bootstrap'].every((app) => services.has(app));
+      return (
+        ofSaga().filter((span) => span.name.startsWith('saga step ')).length >= 5 &&
+        ['site-saga', 'sites', 'storage', 'databases', 'bootstrap'].every((app) => services.has(app))
+      );
     },
     { within: '30s', what: 'spans of every service' },
   );
@@ -211,15 +235,29 @@ it('traces a saga as one trace across every service, with publish → handle par
     ['bootstrap', 'BootstrapSite', 'SiteBootstrapped'],
   ] as const) {
     const handled = trace.find((span) => span.service === service && span.name === `handle ${command}`);
-    expect({ service, parent: handled && parentOf(handled)?.name, parentService: handled && parentOf(handled)?.service }).toEqual({ service, parent: `publish ${command}`, parentService: 'site-saga' });
+    expect({ service, parent: handled && parentOf(handled)?.name, parentService: handled && parentOf(handled)?.service }).toEqual({
+      service,
+      parent: `publish ${command}`,
+      parentService: 'site-saga',
+    });
     const answered = trace.find((span) => span.service === 'site-saga' && span.name === `handle ${reply}`);
-    expect({ reply, parent: answered && parentOf(answered)?.name, parentService: answered && parentOf(answered)?.service }).toEqual({ reply, parent: `publish ${reply}`, parentService: service });
+    expect({ reply, parent: answered && parentOf(answered)?.name, parentService: answered && parentOf(answered)?.service }).toEqual({
+      reply,
+      parent: `publish ${reply}`,
+      parentService: service,
+    });
     // The participant's publish of the reply is a child of its handling of the command.
     expect(parentOf(parentOf(answered!)!)?.spanId).toBe(handled!.spanId);
   }
   // Each saga step has its span, a child of the orchestrator's handling of the reply that ended it.
   const steps = trace.filter((span) => span.name.startsWith('saga step '));
-  expect(steps.map((span) => span.attributes['saga.step']).sort()).toEqual(['ActivateSite', 'BootstrapSite', 'ProvisionDatabase', 'ProvisionStorage', 'ReserveSite']);
+  expect(steps.map((span) => span.attributes['saga.step']).sort()).toEqual([
+    'ActivateSite',
+    'BootstrapSite',
+    'ProvisionDatabase',
+    'ProvisionStorage',
+    'ReserveSite',
+  ]);
   for (const step of steps) expect(parentOf(step)?.name).toMatch(/^handle /);
   expect([...contentTypes].every((line) => line.startsWith('POST /v1/traces application/json'))).toBe(true);
 });
@@ -236,7 +274,10 @@ it('ignores hostile hop and trace headers: the saga runs, the bad legs are unkno
   // The client's command carried nothing usable; every hop the services measured is there.
   for (const step of detail.steps) expect(step.waits).not.toBeNull();
   // A junk traceparent starts a trace of its own.
-  await waitFor(() => spans.slice(before).some((span) => span.attributes['saga.id'] === sagaId && span.name === 'handle CreateSite'), { within: '20s', what: 'the CreateSite span' });
+  await waitFor(() => spans.slice(before).some((span) => span.attributes['saga.id'] === sagaId && span.name === 'handle CreateSite'), {
+    within: '20s',
+    what: 'the CreateSite span',
+  });
   const root = spans.slice(before).find((span) => span.attributes['saga.id'] === sagaId && span.name === 'handle CreateSite')!;
   expect(root.parentSpanId).toBe('');
 });

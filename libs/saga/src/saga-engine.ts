@@ -126,8 +126,13 @@ export class SagaEngine {
       }
       return true;
     }
-    const decided = await this.apply(tx, definition, state, { kind: 'reply', envelope, duringOutage: options.duringOutage === true }, this.clock(), (history, now) =>
-      options.hops ? withHops(history, envelope.id, options.hops(now)) : history,
+    const decided = await this.apply(
+      tx,
+      definition,
+      state,
+      { kind: 'reply', envelope, duringOutage: options.duringOutage === true },
+      this.clock(),
+      (history, now) => (options.hops ? withHops(history, envelope.id, options.hops(now)) : history),
     );
     if (decided.ignored === null) options.onDecided?.(state, decided.state, decided.now);
     return true;

@@ -31,13 +31,19 @@ export function replyObservations(event: Envelope): Pick<HandleReplyOptions, 'ho
           if (!before || !WAITING.has(before.state) || before.state === step.state) continue;
           const startedAt = step.startedAt ?? before.startedAt ?? now;
           tracing
-            .start(`saga step ${step.name}`, 'internal', parent, {
-              'saga.id': next.id,
-              'saga.type': next.type,
-              'saga.step': step.name,
-              'saga.step.state': step.state,
-              'saga.step.attempts': step.attempts,
-            }, startedAt.getTime())
+            .start(
+              `saga step ${step.name}`,
+              'internal',
+              parent,
+              {
+                'saga.id': next.id,
+                'saga.type': next.type,
+                'saga.step': step.name,
+                'saga.step.state': step.state,
+                'saga.step.attempts': step.attempts,
+              },
+              startedAt.getTime(),
+            )
             .end(step.state === 'FAILED' ? (step.error ?? 'failed') : undefined, now.getTime());
         }
       }

@@ -26,7 +26,13 @@ export interface TracedSpan {
 
 export interface MessagingTracer {
   /** A span, child of `parent` (a traceparent header value, checked; junk starts a new trace). */
-  start(name: string, kind: SpanKindName, parent: string | null | undefined, attributes?: Record<string, string | number | boolean>, startTime?: number): TracedSpan;
+  start(
+    name: string,
+    kind: SpanKindName,
+    parent: string | null | undefined,
+    attributes?: Record<string, string | number | boolean>,
+    startTime?: number,
+  ): TracedSpan;
   shutdown(): Promise<void>;
 }
 
@@ -91,7 +97,11 @@ export async function startTracing(serviceName: string, logger?: Logger, env: No
     start(name, kind, parent, attributes, startTime) {
       const remote = parseTraceparent(parent);
       const context = remote ? api.trace.setSpanContext(api.ROOT_CONTEXT, { ...remote, isRemote: true }) : api.ROOT_CONTEXT;
-      const span = otel.startSpan(name, { kind: kinds[kind], ...(attributes ? { attributes } : {}), ...(startTime !== undefined ? { startTime } : {}) }, context);
+      const span = otel.startSpan(
+        name,
+        { kind: kinds[kind], ...(attributes ? { attributes } : {}), ...(startTime !== undefined ? { startTime } : {}) },
+        context,
+      );
       return {
         traceparent: format(span.spanContext()),
         setAttribute: (key, value) => void span.setAttribute(key, value),
