@@ -173,9 +173,12 @@ export class RunningSystem {
   private readonly sites = new Set<string>();
 
   /** Sends a client command to site-saga.commands, keyed by its saga id. */
-  async send(envelope: Envelope): Promise<void> {
+  async send(envelope: Envelope, headers?: Record<string, string>): Promise<void> {
     if (envelope.type === 'CreateSite') this.sites.add(envelope.sagaId);
-    await this.producer.send({ topic: this.namespace.topic(Topics.siteSagaCommands), messages: [{ key: envelope.sagaId, value: JSON.stringify(envelope) }] });
+    await this.producer.send({
+      topic: this.namespace.topic(Topics.siteSagaCommands),
+      messages: [{ key: envelope.sagaId, value: JSON.stringify(envelope), ...(headers ? { headers } : {}) }],
+    });
   }
 
   async sendRaw(topic: string, value: string, key = randomUUID()): Promise<void> {

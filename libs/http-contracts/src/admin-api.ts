@@ -66,6 +66,26 @@ export const sagaPage = z
   .openapi('SagaPage');
 export type SagaPage = z.infer<typeof sagaPage>;
 
+const hopMs = z.number().int().nonnegative();
+
+export const messageHops = z
+  .object({
+    outboxMs: hopMs.nullable().openapi({ description: "Sender's outbox: row written at its commit → produced by its relay" }),
+    brokerMs: hopMs.nullable().openapi({ description: 'Kafka: produced → fetched by the receiver' }),
+    handlerMs: hopMs.nullable().openapi({ description: 'Receiver: fetched → it committed what the message caused (the orchestrator: → it decided)' }),
+  })
+  .openapi('MessageHops', { description: 'Where one message spent its time; a leg is null when it was not measured (a header missing or implausible)' });
+export type MessageHops = z.infer<typeof messageHops>;
+
+export const stepWaits = z
+  .object({
+    kafkaMs: hopMs.openapi({ description: 'On the broker: the command and its reply' }),
+    participantMs: hopMs.openapi({ description: "In the participant: handling the command and its outbox until the reply was produced" }),
+    orchestratorMs: hopMs.openapi({ description: "The rest of the step's duration: the orchestrator deciding, committing and publishing, retries and their waits" }),
+  })
+  .openapi('StepWaits', { description: "The step's duration split by who it waited on (from the reply that ended it); they add up to durationMs" });
+export type StepWaits = z.infer<typeof stepWaits>;
+
 export const stepView = z
   .object({
     name: z.string(),
@@ -80,6 +100,7 @@ export const stepView = z
     deadlineAt: timestamp().nullable(),
     deadlineKind: z.enum(['reply', 'resend']).nullable(),
     durationMs: z.number().int().nullable(),
+    waits: stepWaits.nullable(),
   })
   .openapi('SagaStep');
 export type StepView = z.infer<typeof stepView>;
@@ -92,6 +113,7 @@ export const historyView = z
     type: z.string().openapi({ example: 'StorageProvisioned' }),
     at: timestamp(),
     step: z.string().nullable(),
+    hops: messageHops.nullable().openapi({ description: "A command's legs as its participant measured them (carried back in the reply); a reply's as the orchestrator measured them" }),
   })
   .openapi('SagaHistoryEntry');
 export type HistoryView = z.infer<typeof historyView>;

@@ -61,6 +61,22 @@ const ENVELOPE_HEADERS: JsonSchema = {
     'correlation-id': { type: 'string', description: 'The envelope correlationId: the saga’s originating request.' },
     'causation-id': { type: 'string', description: 'The envelope causationId; absent when nothing caused the message.' },
     'content-type': { type: 'string', const: 'application/json' },
+    'outbox-at': {
+      type: 'string',
+      pattern: '^[0-9]{1,15}$',
+      description: 'Per-hop timing: epoch ms at which the sender committed the outbox row (the record timestamp is when it was produced). Optional; a malformed value is ignored.',
+    },
+    'cause-hops': {
+      type: 'string',
+      pattern: '^[0-9]{1,10},[0-9]{1,10},[0-9]{1,10}$',
+      description:
+        'Per-hop timing of the message that caused this one, as its receiver measured it: "outbox,broker,handler" in ms (a reply carries its command’s back). Optional; a malformed value is ignored.',
+    },
+    traceparent: {
+      type: 'string',
+      pattern: '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$',
+      description: 'W3C Trace Context of the span that published the message, when OpenTelemetry is on. Optional; a malformed value starts a new trace.',
+    },
   },
   required: ['message-id', 'message-type', 'message-version', 'saga-id', 'correlation-id', 'content-type'],
 };

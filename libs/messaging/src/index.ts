@@ -31,3 +31,5 @@ export * from './persistence/exclusive-migrations';
 export * from './service/messaging.module';
 export * from './retention/retention-pruner';
 export * from './persistence/1764600000000-index-inbox-processed-at';
+export * from './observability/hops';
+export * from './observability/tracing';

@@ -16,15 +16,22 @@ export * from './persistence/saga-history.entity';
 export * from './persistence/1732400000100-create-saga-tables';
 export * from './persistence/1764700000000-saga-definition-versions-and-exclusion';
 export * from './persistence/1764760000000-saga-expect-one-row';
+export * from './persistence/1764740000000-saga-history-hops';
 
 import { SagaHistoryEntity } from './persistence/saga-history.entity';
 import { SagaInstanceEntity } from './persistence/saga-instance.entity';
 import { SagaStepEntity } from './persistence/saga-step.entity';
 import { CreateSagaTables1732400000100 } from './persistence/1732400000100-create-saga-tables';
 import { SagaDefinitionVersionsAndExclusion1764700000000 } from './persistence/1764700000000-saga-definition-versions-and-exclusion';
+import { SagaHistoryHops1764740000000 } from './persistence/1764740000000-saga-history-hops';
 import { SagaExpectOneRow1764760000000 } from './persistence/1764760000000-saga-expect-one-row';
 
 /** For the host's TypeORM DataSource: `entities: [...SAGA_ENTITIES]`, `migrations: [...SAGA_MIGRATIONS]`. */
 export const SAGA_ENTITIES = [SagaInstanceEntity, SagaStepEntity, SagaHistoryEntity] as const;
-export const SAGA_MIGRATIONS = [CreateSagaTables1732400000100, SagaDefinitionVersionsAndExclusion1764700000000, SagaExpectOneRow1764760000000] as const;
+export const SAGA_MIGRATIONS = [
+  CreateSagaTables1732400000100,
+  SagaDefinitionVersionsAndExclusion1764700000000,
+  SagaHistoryHops1764740000000,
+  SagaExpectOneRow1764760000000,
+] as const;
 export * from './saga-script';

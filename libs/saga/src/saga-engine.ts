@@ -6,7 +6,7 @@ import { type AnySagaDefinition, type OutgoingMessage, type SagaDefinition, scal
 import { SagaAlreadyStarted, SagaNotFound, SagaVersionNotDeployed, UnknownSagaType } from './errors';
 import { type DeferredSagaWrite, type Deployment, type DueDeadline, SagaStore } from './persistence/saga-store';
 import { redactSagaData } from './redaction';
-import { isTerminal, type SagaState } from './saga-state';
+import { type HistoryEntry, type HistoryHops, isTerminal, type SagaState } from './saga-state';
 
 /**
  * What the engine needs of a transaction: libs/messaging's unit-of-work `Transaction` has
@@ -84,6 +84,19 @@ export interface Quarantine {
   readonly causationId: string | null;
   readonly now: Date;
 }
+
+export interface HandleReplyOptions {
+  /** See SagaInput: a transient failure then spends no attempt. */
+  readonly duringOutage?: boolean;
+  /** The reply's hop timings, at the moment it is decided (`now`): recorded with it in the history. */
+  readonly hops?: (now: Date) => HistoryHops | null;
+  /** Called once the reply has changed the saga (not when ignored), with the state before and after: e.g. for step spans. */
+  readonly onDecided?: (previous: SagaState, next: SagaState, now: Date) => void;
+}
+
+/** `history` with `hops` on the entry that records the received message `messageId`. */
+const withHops = (history: readonly HistoryEntry[], messageId: string, hops: HistoryHops | null): readonly HistoryEntry[] =>
+  hops === null ? history : history.map((entry) => (entry.direction === 'in' && entry.messageId === messageId ? { ...entry, hops } : entry));
 
 export interface StartSaga<D> {
   readonly sagaId: string;
@@ -184,7 +197,7 @@ export class SagaEngine {
    * matches; a reply the saga was not waiting for is recorded in its history and changes nothing.
    * `duringOutage`: see SagaInput (a transient failure then spends no attempt).
    */
-  async handleReply(tx: SagaTransaction, envelope: Envelope, options: { duringOutage?: boolean } = {}): Promise<boolean> {
+  async handleReply(tx: SagaTransaction, envelope: Envelope, options: HandleReplyOptions = {}): Promise<boolean> {
     const state = await this.load(tx, envelope.sagaId);
     if (!state) return false;
     const versions = this.definitions.get(state.type);
@@ -207,15 +220,24 @@ export class SagaEngine {
       // Its definition is gone (renamed, removed): no reply can ever move it. Set it aside
       // for a person, once; later replies to it are only recorded.
       if (isTerminal(state.status)) {
+        const at = this.clock();
         await this.store.appendHistory(tx, state.id, [
-          { direction: 'in', topic: null, messageId: envelope.id, type: envelope.type, step: null, at: this.clock() },
+          { direction: 'in', topic: null, messageId: envelope.id, type: envelope.type, step: null, at, hops: options.hops?.(at) ?? null },
         ]);
       } else {
         await this.quarantineState(tx, state, { step: null, reason: new UnknownSagaType(state.type).message, causationId: envelope.id, now: this.clock() });
       }
       return true;
     }
-    await this.apply(tx, definition, state, { kind: 'reply', envelope, duringOutage: options.duringOutage === true }, this.clock());
+    const decided = await this.apply(
+      tx,
+      definition,
+      state,
+      { kind: 'reply', envelope, duringOutage: options.duringOutage === true },
+      this.clock(),
+      (history, now) => (options.hops ? withHops(history, envelope.id, options.hops(now)) : history),
+    );
+    if (decided.ignored === null) options.onDecided?.(state, decided.state, decided.now);
     return true;
   }
 
@@ -358,19 +380,27 @@ export class SagaEngine {
     return redactSagaData(definition ?? { redact: [] }, state.data);
   }
 
-  private async apply<D>(tx: SagaTransaction, definition: SagaDefinition<D>, state: SagaState<D>, input: SagaInput<D>, now: Date): Promise<Decision<D>> {
+  private async apply<D>(
+    tx: SagaTransaction,
+    definition: SagaDefinition<D>,
+    state: SagaState<D>,
+    input: SagaInput<D>,
+    now: Date,
+    annotate?: (history: readonly HistoryEntry[], now: Date) => readonly HistoryEntry[],
+  ): Promise<Decision<D> & { readonly now: Date }> {
     const decision = decide(definition, state, input, now, this.options);
+    const history = annotate ? annotate(decision.history, now) : decision.history;
     if (decision.ignored !== null) {
-      await this.store.appendHistory(tx, state.id, decision.history);
-      return decision;
+      await this.store.appendHistory(tx, state.id, history);
+      return { ...decision, now };
     }
-    const saved = await this.store.save(tx, state, decision.state, decision.history);
+    const saved = await this.store.save(tx, state, decision.state, history);
     this.remember(tx, saved);
     this.publish(tx, decision);
     if (!releasesExclusion(state.status) && releasesExclusion(saved.status) && definition.exclusionKey(state.data) !== null) {
       await this.handOver(tx, state.id, now);
     }
-    return { ...decision, state: saved };
+    return { ...decision, state: saved, now };
   }
 
   /**

@@ -99,6 +99,30 @@ export interface HistoryEntry {
   /** The step the message belongs to, when it belongs to one. */
   readonly step: string | null;
   readonly at: Date;
+  /** Where a received message spent its time, and where its cause did (see HistoryHops); absent when unknown. */
+  readonly hops?: HistoryHops | null;
+}
+
+/** The legs of one message, in whole ms (libs/messaging, observability/hops.ts). */
+export interface HopLegs {
+  /** Sender's outbox: row written at its commit → produced by its relay. */
+  readonly outboxMs: number;
+  /** Kafka: produced → fetched by the receiver. */
+  readonly brokerMs: number;
+  /** Receiver: fetched → it committed what the message caused (the orchestrator: → it decided). */
+  readonly handlerMs: number;
+}
+
+/**
+ * Per-hop timing recorded with a received message: its own legs as this side measured
+ * them (null when a header was missing or implausible), and the legs of the command that
+ * caused it as the participant measured them (carried back in the reply's headers).
+ */
+export interface HistoryHops {
+  readonly outboxMs: number | null;
+  readonly brokerMs: number | null;
+  readonly handlerMs: number | null;
+  readonly cause: (HopLegs & { readonly messageId: string }) | null;
 }
 
 export const isTerminal = (status: SagaStatus): boolean => status === 'COMPLETED' || status === 'COMPENSATED' || status === 'FAILED';

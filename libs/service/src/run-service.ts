@@ -14,6 +14,7 @@ import {
   MessagingModule,
   type Preload,
   runMigrationsExclusively,
+  startTracing,
 } from '@sitesaga/messaging';
 import { type ServiceEnvSchema, validateEnvironment } from './config/env-schema';
 import { createLogger, PinoNestLogger } from './logging/logger';
@@ -113,6 +114,8 @@ export async function runService(spec: ServiceSpec): Promise<INestApplication> {
   validateEnvironment(spec.env, process.env);
   const infrastructure = serviceInfrastructure(spec);
   const { logger } = infrastructure;
+  // OpenTelemetry: loaded only when OTEL_EXPORTER_OTLP_ENDPOINT asks for it (off by default).
+  await startTracing(spec.name, logger);
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
   // Every connection has its own 'error' listener and reconnect path; this is the last
   // resort for one that does not. A process that goes on after an exception nobody handled

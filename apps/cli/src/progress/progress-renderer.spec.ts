@@ -16,6 +16,7 @@ const step = (name: string, position: number, overrides: Partial<StepView> = {})
   deadlineAt: null,
   deadlineKind: null,
   durationMs: null,
+  waits: null,
   ...overrides,
 });
 const done = (name: string, position: number, startedAt: string, finishedAt: string): StepView =>

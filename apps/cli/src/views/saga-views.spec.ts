@@ -42,10 +42,10 @@ describe('saga views', () => {
       historyTruncated: false,
       failure: null,
       stageCount: 1,
-      steps: [{ name: 'ReserveSite', position: 0, state: 'SUCCEEDED', attempts: 1, startedAt: '2024-11-23T12:04:30.010Z', finishedAt: '2024-11-23T12:04:30.110Z', error: null, compensationAttempts: 0, mayHaveTakenEffect: false, deadlineAt: null, deadlineKind: null, durationMs: 100 }],
+      steps: [{ name: 'ReserveSite', position: 0, state: 'SUCCEEDED', attempts: 1, startedAt: '2024-11-23T12:04:30.010Z', finishedAt: '2024-11-23T12:04:30.110Z', error: null, compensationAttempts: 0, mayHaveTakenEffect: false, deadlineAt: null, deadlineKind: null, durationMs: 100, waits: { kafkaMs: 6, participantMs: 70, orchestratorMs: 24 } }],
       history: [
-        { direction: 'in', topic: 'site-saga.commands', messageId: 'm1', type: 'CreateSite', at: '2024-11-23T12:04:30.000Z', step: null },
-        { direction: 'out', topic: 'sites.commands', messageId: 'm2', type: 'ReserveSite', at: '2024-11-23T12:04:30.010Z', step: 'ReserveSite' },
+        { direction: 'in', topic: 'site-saga.commands', messageId: 'm1', type: 'CreateSite', at: '2024-11-23T12:04:30.000Z', step: null, hops: null },
+        { direction: 'out', topic: 'sites.commands', messageId: 'm2', type: 'ReserveSite', at: '2024-11-23T12:04:30.010Z', step: 'ReserveSite', hops: { outboxMs: 4, brokerMs: 3, handlerMs: 60 } },
       ],
     };
     const lines = renderSagaDetail(detail, { now });
@@ -54,11 +54,13 @@ describe('saga views', () => {
     expect(lines).toContain('input        {"siteId":"x","name":"my-blog","credentials":"[redacted]"}');
     expect(lines).toContain('  ReserveSite  SUCCEEDED         1     100ms');
     expect(lines).toContain('completed: every step succeeded');
+    expect(lines).toContain('  STEP         KAFKA  PARTICIPANT  ORCHESTRATOR');
+    expect(lines).toContain('  ReserveSite    6ms         70ms          24ms');
     expect(lines.slice(-4)).toEqual([
       'history (2 messages)',
-      '     AT  DIR    MESSAGE      STEP         TOPIC',
-      '   +0ms  → in   CreateSite                site-saga.commands',
-      '  +10ms  ← out  ReserveSite  ReserveSite  sites.commands',
+      '     AT  DIR    MESSAGE      STEP         OUTBOX/KAFKA/HANDLER  TOPIC',
+      '   +0ms  → in   CreateSite                                      site-saga.commands',
+      '  +10ms  ← out  ReserveSite  ReserveSite  4ms/3ms/60ms          sites.commands',
     ]);
   });
 

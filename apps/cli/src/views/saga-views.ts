@@ -42,14 +42,27 @@ export function renderSagaList(page: SagaPage, options: ViewOptions): string[] {
   );
 }
 
+const leg = (value: number | null): string => (value === null ? '?' : formatDuration(value) || '0ms');
+
+/** A message's legs: sender's outbox / Kafka / receiver's handler. */
+const hopsText = (hops: HistoryView['hops'] | undefined): string => (hops ? `${leg(hops.outboxMs)}/${leg(hops.brokerMs)}/${leg(hops.handlerMs)}` : '');
+
 function historyRows(detail: SagaDetail, history: readonly HistoryView[]): string[][] {
   return history.map((entry) => [
     offset(detail.createdAt, entry.at),
     entry.direction === 'in' ? '→ in' : '← out',
     printable(entry.type),
     printable(entry.step ?? ''),
+    hopsText(entry.hops),
     printable(entry.topic ?? ''),
   ]);
+}
+
+/** Per finished step: how long it waited on Kafka, on its participant and on the orchestrator. */
+function waitRows(detail: SagaDetail): string[][] {
+  return detail.steps.flatMap((step) =>
+    step.waits ? [[printable(step.name), leg(step.waits.kafkaMs), leg(step.waits.participantMs), leg(step.waits.orchestratorMs)]] : [],
+  );
 }
 
 /** `saga show`: facts, the step table, the outcome, and the message history. */
@@ -73,14 +86,28 @@ export function renderSagaDetail(detail: SagaDetail, options: ViewOptions): stri
   const outcome = outcomeLine(detail, paint);
   const history = detail.history.length === 0
     ? ['no messages recorded']
-    : formatTable([{ title: 'AT', align: 'right' }, { title: 'DIR' }, { title: 'MESSAGE' }, { title: 'STEP' }, { title: 'TOPIC' }], historyRows(detail, detail.history), paint).map(
-        (line) => `  ${line}`,
-      );
+    : formatTable(
+        [{ title: 'AT', align: 'right' }, { title: 'DIR' }, { title: 'MESSAGE' }, { title: 'STEP' }, { title: 'OUTBOX/KAFKA/HANDLER' }, { title: 'TOPIC' }],
+        historyRows(detail, detail.history),
+        paint,
+      ).map((line) => `  ${line}`);
+  const waits = waitRows(detail);
+  const waited =
+    waits.length === 0
+      ? []
+      : [
+          '',
+          paint('bold', 'waited on'),
+          ...formatTable([{ title: 'STEP' }, { title: 'KAFKA', align: 'right' }, { title: 'PARTICIPANT', align: 'right' }, { title: 'ORCHESTRATOR', align: 'right' }], waits, paint).map(
+            (line) => `  ${line}`,
+          ),
+        ];
   return [
     ...facts.map(([label, value]) => `${paint('dim', label.padEnd(width))}  ${value}`),
     '',
     ...renderStepTable(detail, options),
     ...(outcome ? [outcome] : []),
+    ...waited,
     '',
     paint('bold', `history (${detail.history.length} messages${detail.historyTruncated ? ', the first ones only' : ''})`),
     ...history,

@@ -1,4 +1,4 @@
-import type { SagaDetail, SagaSummary, SagaStatus as ApiSagaStatus, stepState, z } from '@sitesaga/http-contracts';
+import type { MessageHops, SagaDetail, SagaSummary, SagaStatus as ApiSagaStatus, StepWaits, stepState, z } from '@sitesaga/http-contracts';
 import { isTerminal, REDACTED, type SagaState, type SagaStatus, type StepState, type StoredHistoryEntry } from '@sitesaga/saga';
 
 export type { HistoryView, SagaDetail, SagaSummary, StepView } from '@sitesaga/http-contracts';
@@ -57,6 +57,46 @@ export function summaryOf(state: SagaState, versionDeployed = true): SagaSummary
   };
 }
 
+/**
+ * Each message's hops: a reply's (or any received message's) as the orchestrator measured
+ * them; a command's as its participant measured them, carried back by the reply it caused.
+ */
+export function hopsByEntry(history: readonly StoredHistoryEntry[]): (MessageHops | null)[] {
+  const ofCommand = new Map<string, MessageHops>();
+  for (const entry of history) {
+    const cause = entry.hops?.cause;
+    if (cause) ofCommand.set(cause.messageId, { outboxMs: cause.outboxMs, brokerMs: cause.brokerMs, handlerMs: cause.handlerMs });
+  }
+  return history.map((entry) => {
+    if (entry.direction === 'out') return (entry.messageId !== null ? ofCommand.get(entry.messageId) : undefined) ?? null;
+    const hops = entry.hops;
+    return hops ? { outboxMs: hops.outboxMs, brokerMs: hops.brokerMs, handlerMs: hops.handlerMs } : null;
+  });
+}
+
+/**
+ * A finished step's duration split by who it waited on, from the reply that ended it
+ * (the last reply of the step received by its finish, with its command's legs): Kafka
+ * (both messages on the broker), the participant (handling, then its outbox), and the
+ * orchestrator (the rest: deciding, committing, publishing, earlier attempts). Null when
+ * a leg is unknown.
+ */
+export function stepWaitsOf(step: SagaState['steps'][number], history: readonly StoredHistoryEntry[]): StepWaits | null {
+  if (!step.startedAt || !step.finishedAt) return null;
+  const durationMs = step.finishedAt.getTime() - step.startedAt.getTime();
+  const finished = step.finishedAt.getTime();
+  for (let index = history.length - 1; index >= 0; index--) {
+    const entry = history[index]!;
+    if (entry.direction !== 'in' || entry.step !== step.name || entry.at.getTime() > finished || !entry.hops) continue;
+    const { cause, outboxMs, brokerMs } = entry.hops;
+    if (!cause || outboxMs === null || brokerMs === null) return null;
+    const kafkaMs = cause.brokerMs + brokerMs;
+    const participantMs = cause.handlerMs + outboxMs;
+    return { kafkaMs, participantMs, orchestratorMs: Math.max(0, durationMs - kafkaMs - participantMs) };
+  }
+  return null;
+}
+
 /** `stepOrder`: the definition's step names, so steps read as the saga is written (the store keeps them by stage and name). */
 export function detailOf(
   state: SagaState,
@@ -69,6 +109,7 @@ export function detailOf(
   const summary = summaryOf(state, versionDeployed);
   const rank = (name: string): number => (stepOrder.includes(name) ? stepOrder.indexOf(name) : stepOrder.length);
   const steps = [...state.steps].sort((left, right) => left.position - right.position || rank(left.name) - rank(right.name));
+  const hops = hopsByEntry(history);
   return {
     id: state.id,
     type: state.type,
@@ -90,14 +131,16 @@ export function detailOf(
       deadlineAt: iso(step.deadlineAt),
       deadlineKind: step.deadlineKind,
       durationMs: step.startedAt && step.finishedAt ? step.finishedAt.getTime() - step.startedAt.getTime() : null,
+      waits: stepWaitsOf(step, history),
     })),
-    history: history.map((entry) => ({
+    history: history.map((entry, index) => ({
       direction: entry.direction,
       topic: entry.topic,
       messageId: entry.messageId,
       type: entry.type,
       at: entry.at.toISOString(),
       step: entry.step,
+      hops: hops[index] ?? null,
     })),
     siteName: summary.siteName,
     siteId: summary.siteId,

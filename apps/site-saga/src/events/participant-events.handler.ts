@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { SAGAS } from '../sagas';
 import { SagaChanges } from '../sagas/saga-changes';
 import { PlumbingMonitor } from '../timers/plumbing-monitor';
+import { replyObservations } from './reply-observations';
 
 /**
  * How long after the plumbing was last seen out a participant's transient failure is
@@ -43,7 +44,8 @@ export class ParticipantEventsHandler {
       // A transient failure while (or just after) the broker, consumer or database was out is
       // the outage's doing: it must delay the saga, not spend the step's attempts.
       const duringOutage = this.plumbing.outageWithin(OUTAGE_AFTERMATH_MS);
-      const outcome = await this.unitOfWork.run(event, (tx) => this.engine.handleReply(tx, event, { duringOutage }));
+      const observations = replyObservations(event);
+      const outcome = await this.unitOfWork.run(event, (tx) => this.engine.handleReply(tx, event, { duringOutage, ...observations }));
       if (outcome.status === 'done' && outcome.result) this.changes.committed(event.sagaId);
       // A participant may answer a command no saga of ours sent (a client or a test talking to it directly).
       if (outcome.status === 'done' && !outcome.result) this.logger.warn(`${event.type} names no saga of site-saga: not for us`);

@@ -10,6 +10,8 @@ import { DeadLetterStore } from '../dead-letter/dead-letter-store';
 import { DeadLetterer } from '../dead-letter/dead-letterer';
 import { reportConsumerLag } from '../observability/consumer-lag-metrics';
 import { hopTiming } from '../observability/hop-timing';
+import { type ReceivedHops, receivedHops } from '../observability/hops';
+import { type TracedSpan, traceparentOf, tracer } from '../observability/tracing';
 import type { MessagingMetrics } from '../observability/messaging-metrics';
 import { type BackoffPolicy, backoffDelay, delay } from '../retry/backoff';
 import { isConnectionFailure } from '../retry/connection-failure';
@@ -62,6 +64,7 @@ interface PreparedMessage {
   readonly envelope: Envelope;
   readonly handler: MessageHandler;
   readonly context: KafkaEnvelopeContext;
+  readonly hops: ReceivedHops;
 }
 
 /**
@@ -265,10 +268,11 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
   private async handleBatch({ batch, resolveOffset, heartbeat, pause, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const { config, metrics } = this.options;
     const topic = batch.topic.slice(config.topicPrefix.length);
+    const fetchedAt = Date.now();
     for (let index = 0; index < batch.messages.length; ) {
       if (!isRunning() || isStale()) return;
       const chunk = batch.messages.slice(index, index + config.batchSize);
-      const prepared = chunk.length > 1 ? this.prepare(topic, batch.partition, chunk, heartbeat) : null;
+      const prepared = chunk.length > 1 ? this.prepare(topic, batch.partition, chunk, heartbeat, fetchedAt) : null;
       const tried = new Map<number, DeliveryAttempt>();
       const together =
         prepared !== null &&
@@ -283,7 +287,7 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
         for (const [at, message] of chunk.entries()) {
           if (!isRunning() || isStale()) return;
           // A command whose own work failed in the batch has had its first attempt.
-          await this.handleMessage({ topic, partition: batch.partition, message, heartbeat, pause }, tried.get(at)?.spent ? 1 : 0);
+          await this.handleMessage({ topic, partition: batch.partition, message, heartbeat, pause }, tried.get(at)?.spent ? 1 : 0, fetchedAt);
           resolveOffset(message.offset);
         }
       }
@@ -305,14 +309,14 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
   }
 
   /** The chunk's messages with their handlers, or null when any of them needs the one-by-one path. */
-  private prepare(topic: string, partition: number, messages: readonly KafkaMessage[], heartbeat: () => Promise<void>): PreparedMessage[] | null {
+  private prepare(topic: string, partition: number, messages: readonly KafkaMessage[], heartbeat: () => Promise<void>, fetchedAt: number): PreparedMessage[] | null {
     const prepared: PreparedMessage[] = [];
     for (const message of messages) {
       try {
         const envelope = this.options.catalogue.validate(this.options.catalogue.parseEnvelope(message.value), topic);
         const handler = this.getHandlerByPattern(envelope.type);
         if (!handler) return null;
-        prepared.push({ envelope, handler, context: new KafkaEnvelopeContext([topic, partition, message, heartbeat]) });
+        prepared.push({ envelope, handler, context: new KafkaEnvelopeContext([topic, partition, message, heartbeat]), hops: receivedHops(message, fetchedAt) });
       } catch (error) {
         if (error instanceof ContractViolation) return null;
         throw error;
@@ -326,20 +330,45 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
    * down the one-by-one path, where the attempts go on). `track` receives the attempt, which
    * a participant command marks `spent` when its own work failed.
    */
-  private async dispatchOnce({ envelope, handler, context }: PreparedMessage, track: (attempt: DeliveryAttempt) => void): Promise<void> {
+  private async dispatchOnce({ envelope, handler, context, hops }: PreparedMessage, track: (attempt: DeliveryAttempt) => void): Promise<void> {
     const attempt: DeliveryAttempt = { messageId: envelope.id, attempt: 1, last: false, spent: false };
     track(attempt);
-    await withMessageScope(envelope, () =>
-      withDeliveryAttempt(attempt, async () => {
-        await lastValueFrom(this.transformToObservable(await handler(envelope, context)), { defaultValue: undefined });
-      }),
+    const span = this.handleSpan(envelope, context);
+    try {
+      await withMessageScope(
+        envelope,
+        () =>
+          withDeliveryAttempt(attempt, async () => {
+            await lastValueFrom(this.transformToObservable(await handler(envelope, context)), { defaultValue: undefined });
+          }),
+        hops,
+        span?.traceparent,
+      );
+      span?.end();
+    } catch (error) {
+      span?.end(error);
+      throw error;
+    }
+  }
+
+  /** The span of handling a message, child of the span that published it (tracing on only). */
+  private handleSpan(envelope: Envelope, context: KafkaEnvelopeContext): TracedSpan | null {
+    return (
+      tracer()?.start(`handle ${envelope.type}`, 'consumer', traceparentOf(context.getMessage().headers), {
+        'messaging.system': 'kafka',
+        'messaging.destination.name': context.getTopic(),
+        'messaging.message.id': envelope.id,
+        'messaging.consumer.group.name': this.options.config.groupId,
+        'saga.id': envelope.sagaId,
+        'service.component': this.options.config.service,
+      }) ?? null
     );
   }
 
   /** `spent`: attempts this message already had (its try inside a batch unit of work that failed). */
-  private async handleMessage({ topic, partition, message, heartbeat }: EachMessagePayload, spent = 0): Promise<void> {
+  private async handleMessage({ topic, partition, message, heartbeat }: EachMessagePayload, spent = 0, fetchedAt = Date.now()): Promise<void> {
     const { metrics, config } = this.options;
-    const recv = hopTiming ? Date.now() : 0;
+    const recv = fetchedAt;
     let envelope: Envelope;
     try {
       envelope = this.options.catalogue.parseEnvelope(message.value);
@@ -377,7 +406,7 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
       }
       return;
     }
-    await this.dispatch(handler, envelope, envelope, context, spent);
+    await this.dispatch(handler, envelope, envelope, context, spent, receivedHops(message, fetchedAt));
     hopTiming?.record({ ev: 'recv', id: envelope.id, kts: Number(message.timestamp), recv, done: Date.now() });
   }
 
@@ -387,22 +416,28 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
    * what happens when it keeps failing (see the class comment). Each attempt runs in its
    * DeliveryAttempt scope, so that a participant command knows its last one.
    */
-  private async dispatch(handler: MessageHandler, data: unknown, envelope: Envelope, context: KafkaEnvelopeContext, spent = 0): Promise<void> {
+  private async dispatch(handler: MessageHandler, data: unknown, envelope: Envelope, context: KafkaEnvelopeContext, spent = 0, hops?: ReceivedHops): Promise<void> {
     const { logger, metrics, config } = this.options;
     const topic = context.getTopic();
     const partition = context.getPartition();
     const message = context.getMessage();
     const beat = setInterval(() => context.heartbeat().catch(() => undefined), Math.max(500, config.heartbeatIntervalMs));
     const timer = metrics?.handlingSeconds.startTimer({ type: envelope.type });
+    const span = this.handleSpan(envelope, context);
+    let failure: unknown;
     let outage = 0;
     try {
       for (let attempt = spent + 1; ; attempt++) {
         try {
           const delivery: DeliveryAttempt = { messageId: envelope.id, attempt, last: attempt >= config.handlerAttempts, spent: false };
-          await withMessageScope(envelope, () =>
-            withDeliveryAttempt(delivery, async () => {
-              await lastValueFrom(this.transformToObservable(await handler(data, context)), { defaultValue: undefined });
-            }),
+          await withMessageScope(
+            envelope,
+            () =>
+              withDeliveryAttempt(delivery, async () => {
+                await lastValueFrom(this.transformToObservable(await handler(data, context)), { defaultValue: undefined });
+              }),
+            hops,
+            span?.traceparent,
           );
           metrics?.consumed.inc({ topic, type: envelope.type, outcome: 'handled' });
           return;
@@ -430,6 +465,7 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
             if (kind === 'transient') {
               // Give the message back: kafkajs re-reads this offset after its own backoff.
               metrics?.consumed.inc({ topic, type: envelope.type, outcome: 'failed' });
+              failure = error;
               throw error;
             }
             // The same error every time is a bug or a poison message: park it, move on.
@@ -442,6 +478,7 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
     } finally {
       clearInterval(beat);
       timer?.();
+      span?.end(failure);
     }
   }
 

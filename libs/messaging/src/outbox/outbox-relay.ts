@@ -6,6 +6,7 @@ import { isNonRetriableKafkaError, kafkaErrorKind } from '../kafka/producer-erro
 import { MAX_RECORD_BYTES, recordBytes } from '../kafka/record-limits';
 import { hopTiming } from '../observability/hop-timing';
 import { MessagingMetrics } from '../observability/messaging-metrics';
+import { TRACEPARENT_HEADER, type TracedSpan, tracer } from '../observability/tracing';
 import { type BackoffPolicy, backoffDelay, delay } from '../retry/backoff';
 import { describeError } from '../retry/failure-classification';
 import type { CommittedOutboxRecord } from './outbox-writer';
@@ -366,11 +367,14 @@ export class OutboxRelay implements CommittedOutboxSink {
       if (bytes > limit) await this.park(row, `record of ${bytes} bytes is over the ${limit}-byte limit`);
       else sendable.push({ row, message });
     }
+    const spans = tracer() ? this.publishSpans(sendable) : null;
     let sent: OutboxRow[];
     try {
       if (sendable.length > 0) await this.producer.sendBatch({ topicMessages: this.byTopic(sendable), acks: -1 });
       sent = sendable.map(({ row }) => row);
+      if (spans) for (const span of spans) span.end();
     } catch (error) {
+      if (spans) for (const span of spans) span.end(error);
       await this.replaceProducer(error);
       if (!isNonRetriableKafkaError(error)) throw error;
       this.options.logger.warn({ err: error, kind: kafkaErrorKind(error), rows: sendable.length }, 'the broker refused a batch; sending its rows one by one');
@@ -384,6 +388,27 @@ export class OutboxRelay implements CommittedOutboxSink {
     for (const row of sent) this.options.metrics?.outboxLag.observe((now - new Date(row.created_at).getTime()) / 1000);
     this.options.metrics?.outboxPublished.inc(sent.length);
     return rows.length;
+  }
+
+  /**
+   * Tracing on: a publish span per row, child of the span that wrote it (its traceparent
+   * header); the message carries the publish span's traceparent instead, so its handler's
+   * span is that one's child.
+   */
+  private publishSpans(sendable: { row: OutboxRow; message: Message }[]): TracedSpan[] {
+    const spans: TracedSpan[] = [];
+    for (const entry of sendable) {
+      const { row } = entry;
+      const span = tracer()!.start(`publish ${row.headers['message-type'] ?? 'message'}`, 'producer', row.headers[TRACEPARENT_HEADER], {
+        'messaging.system': 'kafka',
+        'messaging.destination.name': row.topic,
+        'messaging.message.id': row.message_id,
+        'saga.id': row.message_key,
+      });
+      entry.message = { ...entry.message, headers: { ...row.headers, [TRACEPARENT_HEADER]: span.traceparent } };
+      spans.push(span);
+    }
+    return spans;
   }
 
   private byTopic(records: readonly { row: OutboxRow; message: Message }[]): TopicMessages[] {

@@ -1,5 +1,8 @@
 import { type Catalogue, type Envelope, envelopeHeaders } from '@sitesaga/message-kit';
 import { escapeLiteral } from 'pg';
+import type { MessageScope } from '../correlation';
+import { hopHeaders } from '../observability/hops';
+import { TRACEPARENT_HEADER } from '../observability/tracing';
 
 export { envelopeHeaders };
 
@@ -23,12 +26,24 @@ export interface CommittedOutboxRecord extends OutboxRecord {
  * caller, and the Kafka key is the saga id, so one saga's messages stay in order on one
  * partition.
  */
-export function outboxRecords(envelopes: readonly Envelope[], catalogue: Catalogue): OutboxRecord[] {
+export function outboxRecords(envelopes: readonly Envelope[], catalogue: Catalogue, extraHeaders?: Readonly<Record<string, string>>): OutboxRecord[] {
   return envelopes.map((envelope) => {
     const definition = catalogue.definitionOf(envelope.type, envelope.version);
     if (!definition) throw new Error(`no contract for ${envelope.type} v${envelope.version}: refusing to publish it`);
-    return { messageId: envelope.id, topic: definition.topic, key: envelope.sagaId, type: envelope.type, value: JSON.stringify(envelope), headers: envelopeHeaders(envelope) };
+    const headers = extraHeaders ? { ...envelopeHeaders(envelope), ...extraHeaders } : envelopeHeaders(envelope);
+    return { messageId: envelope.id, topic: definition.topic, key: envelope.sagaId, type: envelope.type, value: JSON.stringify(envelope), headers };
   });
+}
+
+/**
+ * The headers a unit of work adds to the messages it writes now, handling the message of
+ * `scope` (or none): the per-hop timings (observability/hops.ts) and, when tracing is
+ * on, the traceparent of the span handling it.
+ */
+export function outboxHopHeaders(at: number, scope: MessageScope | undefined): Record<string, string> {
+  const headers = hopHeaders(at, scope?.hops);
+  if (scope?.traceparent) headers[TRACEPARENT_HEADER] = scope.traceparent;
+  return headers;
 }
 
 /**

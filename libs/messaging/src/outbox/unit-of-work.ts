@@ -10,8 +10,9 @@ import { inboxInsertSql } from '../inbox/inbox';
 import { hopTiming } from '../observability/hop-timing';
 import { adoptTransaction, forgetTransaction } from './adopted-transaction';
 import { BatchAborted, type BatchScope, batchScope } from './batch-scope';
+import { currentMessageScope } from '../correlation';
 import { type DeferredWrite, explainCommitFailure, inlineParameters, type Preload } from './deferred-writes';
-import { type CommittedOutboxRecord, type OutboxRecord, outboxInsertSql, outboxMarkSentSql, outboxRecords } from './outbox-writer';
+import { type CommittedOutboxRecord, type OutboxRecord, outboxHopHeaders, outboxInsertSql, outboxMarkSentSql, outboxRecords } from './outbox-writer';
 import { OutboxTransaction, type Transaction } from './transaction';
 
 export type UnitOfWorkOutcome<T> = { readonly status: 'done'; readonly result: T; readonly published: readonly Envelope[] } | { readonly status: 'duplicate' };
@@ -106,7 +107,7 @@ export class UnitOfWork {
       const tx = new OutboxTransaction(runner.manager, cause, shared);
       const result = await work(tx);
       const tw = hopTiming ? Date.now() : 0;
-      await this.commit(client, outboxRecords(tx.pending, this.options.catalogue), tx.deferred);
+      await this.commit(client, this.recordsOf(tx.pending), tx.deferred);
       open = false;
       hopTiming?.record({ ev: 'uow', cause: cause?.id, out: tx.pending.map((e) => e.id), t0, tw, tc: Date.now() });
       return { status: 'done', result, published: tx.pending };
@@ -211,10 +212,16 @@ export class UnitOfWork {
     } finally {
       scope.inRun = false;
     }
-    scope.records.push(...outboxRecords(tx.pending, this.options.catalogue));
+    scope.records.push(...this.recordsOf(tx.pending));
     scope.reached();
     await scope.committed;
     return { status: 'done', result, published: tx.pending };
+  }
+
+  /** The outbox rows of `envelopes`, stamped with the hop headers of the message being handled (written now, at commit). */
+  private recordsOf(envelopes: readonly Envelope[]): OutboxRecord[] {
+    if (envelopes.length === 0) return [];
+    return outboxRecords(envelopes, this.options.catalogue, outboxHopHeaders(Date.now(), currentMessageScope()));
   }
 
   /**

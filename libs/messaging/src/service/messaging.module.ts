@@ -24,6 +24,7 @@ import { inboxRetention, RetentionPruner } from '../retention/retention-pruner';
 import type { Preload } from '../outbox/deferred-writes';
 import { UnitOfWork } from '../outbox/unit-of-work';
 import { DATABASE_URL, KAFKA, LOGGER, MESSAGING_CONFIG, OUTBOX_PRODUCER } from './messaging.module.tokens';
+import { stopTracing } from '../observability/tracing';
 
 export { DATABASE_URL, KAFKA, LOGGER, MESSAGING_CONFIG, OUTBOX_PRODUCER };
 
@@ -74,6 +75,7 @@ class OutboxRelayLifecycle implements OnApplicationBootstrap, BeforeApplicationS
 
   async onApplicationShutdown(): Promise<void> {
     await this.producer.disconnect();
+    await stopTracing(); // the last spans go out (nothing when tracing is off)
   }
 }
 

@@ -1,4 +1,5 @@
 import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import type { HistoryHops } from '../saga-state';
 import { SagaInstanceEntity } from './saga-instance.entity';
 
 /** Every message in and out of a saga, in order (`id`), for the admin timeline. */
@@ -35,4 +36,8 @@ export class SagaHistoryEntity {
 
   @Column('timestamptz')
   at!: Date;
+
+  /** Per-hop timing of a received message (HistoryHops), null when unknown. */
+  @Column('jsonb', { nullable: true })
+  hops!: HistoryHops | null;
 }

@@ -1,7 +1,7 @@
 import type { Envelope } from '@sitesaga/message-kit';
 import type { EntityManager } from 'typeorm';
 import { SagaAlreadyStarted, SagaConcurrencyConflict } from '../errors';
-import type { HistoryEntry, SagaState, StepState } from '../saga-state';
+import type { HistoryEntry, HistoryHops, SagaState, StepState } from '../saga-state';
 
 /** A step whose deadline passed: hand it to `SagaEngine.fireDeadline`. */
 export interface DueDeadline {
@@ -88,9 +88,9 @@ const UPSERT_STEPS = `
     started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, error = EXCLUDED.error`;
 
 const INSERT_HISTORY = `
-  INSERT INTO saga_history (saga_id, direction, topic, message_id, type, step, at)
-  SELECT saga.id, h.direction, h.topic, h.message_id, h.type, h.step, h.at
-    FROM saga, jsonb_to_recordset($HISTORY::jsonb) AS h(ord int, direction text, topic text, message_id text, type text, step text, at timestamptz)
+  INSERT INTO saga_history (saga_id, direction, topic, message_id, type, step, at, hops)
+  SELECT saga.id, h.direction, h.topic, h.message_id, h.type, h.step, h.at, h.hops
+    FROM saga, jsonb_to_recordset($HISTORY::jsonb) AS h(ord int, direction text, topic text, message_id text, type text, step text, at timestamptz, hops jsonb)
    ORDER BY h.ord`;
 
 const withParameters = (sql: string, steps: number, history: number): string => sql.replace('$STEPS', () => `$${steps}`).replace('$HISTORY', () => `$${history}`);
@@ -220,7 +220,16 @@ const stepToJson = (step: StepState): StepJson => ({
 
 const historyToJson = (history: readonly HistoryEntry[]): string =>
   JSON.stringify(
-    history.map((entry, ord) => ({ ord, direction: entry.direction, topic: entry.topic, message_id: entry.messageId, type: entry.type, step: entry.step, at: entry.at.toISOString() })),
+    history.map((entry, ord) => ({
+      ord,
+      direction: entry.direction,
+      topic: entry.topic,
+      message_id: entry.messageId,
+      type: entry.type,
+      step: entry.step,
+      at: entry.at.toISOString(),
+      hops: entry.hops ?? null,
+    })),
   );
 
 const sameTime = (left: Date | null, right: Date | null): boolean => (left === null || right === null ? left === right : left.getTime() === right.getTime());
@@ -556,9 +565,9 @@ export class SagaStore {
   async history(manager: EntityManager, sagaId: string, limit = 1000): Promise<StoredHistoryEntry[]> {
     if (!UUID.test(sagaId)) return [];
     const rows = (await manager.query(
-      `SELECT id, direction, topic, message_id, type, step, at FROM saga_history WHERE saga_id = $1 ORDER BY id LIMIT $2`,
+      `SELECT id, direction, topic, message_id, type, step, at, hops FROM saga_history WHERE saga_id = $1 ORDER BY id LIMIT $2`,
       [sagaId, limit],
-    )) as { id: string; direction: 'in' | 'out'; topic: string | null; message_id: string | null; type: string; step: string | null; at: Date }[];
-    return rows.map((row) => ({ id: row.id, direction: row.direction, topic: row.topic, messageId: row.message_id, type: row.type, step: row.step, at: row.at }));
+    )) as { id: string; direction: 'in' | 'out'; topic: string | null; message_id: string | null; type: string; step: string | null; at: Date; hops: HistoryHops | null }[];
+    return rows.map((row) => ({ id: row.id, direction: row.direction, topic: row.topic, messageId: row.message_id, type: row.type, step: row.step, at: row.at, hops: row.hops }));
   }
 }

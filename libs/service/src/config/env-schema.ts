@@ -76,6 +76,13 @@ export const SERVICE_ENV = z.object({
   OUTBOX_RETENTION_MS: wholeNumberEnv(0),
   MESSAGING_BATCH_SIZE: wholeNumberEnv(1),
   MESSAGING_HOP_TIMING_FILE: optional(z.string()),
+  // OpenTelemetry (off unless an OTLP endpoint is set); the SDK reads the other OTEL_* variables itself.
+  OTEL_EXPORTER_OTLP_ENDPOINT: urlEnv(['http:', 'https:']),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: urlEnv(['http:', 'https:']),
+  OTEL_SDK_DISABLED: optional(z.enum(['true', 'false'], { message: 'must be true or false' })),
+  OTEL_TRACES_EXPORTER: optional(z.string()),
+  OTEL_SERVICE_NAME: optional(z.string().max(200)),
+  OTEL_BSP_SCHEDULE_DELAY: wholeNumberEnv(1),
   HEALTH_CONSUMER_DOWN_LIMIT_MS: wholeNumberEnv(1),
   HEALTH_RELAY_WEDGED_MS: wholeNumberEnv(1),
   DATABASE_URL: postgresUrl,
