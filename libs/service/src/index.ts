@@ -9,3 +9,4 @@ export * from './api-docs';
 export * from './service.module';
 export * from './run-service';
 export * from './auth/operator-tokens';
+export * from './inventory/site-records-page';

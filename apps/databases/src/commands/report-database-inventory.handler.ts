@@ -1,5 +1,6 @@
 import { type Envelope, type InventoryItem, type PayloadOf, ReportDatabaseInventory, siteDatabaseNames } from '@sitesaga/contracts';
 import { HandlesMessage, UnitOfWork } from '@sitesaga/messaging';
+import { onlySiteOf, siteRecordsPage } from '@sitesaga/service';
 import { SiteDatabaseServer } from '../site-server/site-database-server';
 
 /**
@@ -17,9 +18,8 @@ export class ReportDatabaseInventoryHandler {
 
   async handle(command: Envelope<PayloadOf<typeof ReportDatabaseInventory>>): Promise<void> {
     await this.unitOfWork.handleCommand(command, async (tx) => {
-      const { requestId, source, after, limit, match } = command.payload;
-      // A match by name or domain alone is the sites service's: nothing here is known by them.
-      const only = match ? (match.siteId ?? NO_SITE) : null;
+      const { requestId, source, after, limit } = command.payload;
+      const only = onlySiteOf(command.payload);
       if (source === 'databases' || source === 'roles') {
         const names = await this.server.listSiteObjects(source, after, limit + 1, only === null ? null : siteDatabaseNames(only).databaseName);
         const page = names.slice(0, limit);
@@ -27,32 +27,10 @@ export class ReportDatabaseInventoryHandler {
         tx.reply(ReportDatabaseInventory.succeeded, { requestId, source, items, nextCursor: names.length > limit ? (page[page.length - 1] ?? null) : null });
         return;
       }
-      const rows: { site_id: string; status: string; saga_id: string | null; updated_at: Date }[] = await tx.manager.query(
-        `SELECT site_id, status, saga_id, updated_at FROM database_records WHERE ($1::uuid IS NULL OR site_id > $1::uuid) AND ($3::uuid IS NULL OR site_id = $3::uuid) ORDER BY site_id LIMIT $2`,
-        [uuidOrNull(after), limit + 1, only],
-      );
-      const page = rows.slice(0, limit);
-      const items: InventoryItem[] = page.map((row) => ({
-        name: row.site_id,
-        siteId: row.site_id,
-        status: row.status,
-        sagaId: row.saga_id,
-        updatedAt: row.updated_at.toISOString(),
-      }));
-      tx.reply(ReportDatabaseInventory.succeeded, {
-        requestId,
-        source,
-        items,
-        nextCursor: rows.length > limit ? (page[page.length - 1]?.site_id ?? null) : null,
-      });
+      tx.reply(ReportDatabaseInventory.succeeded, { requestId, source, ...(await siteRecordsPage(tx.manager, 'database_records', command.payload)) });
     });
   }
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Matches no record: a match that names no site id. */
-const NO_SITE = '00000000-0000-0000-0000-000000000000';
-const uuidOrNull = (value: string | null): string | null => (value !== null && UUID.test(value) ? value : null);
 
 /** `site_` + 32 hex digits → the site id they spell (siteDatabaseNames in reverse). */
 export function siteIdOfName(name: string): string | null {
