@@ -98,10 +98,9 @@ export function shippedQueries(): ShippedQuery[] {
 }
 
 /**
- * Metrics the queries may name that no service serves: Prometheus' own per target, and
- * metrics another branch is adding (named here with the labels the queries may use).
+ * Metrics the queries may name that no service serves: Prometheus' own per target (named
+ * here with the labels the queries may use).
  */
 export const METRICS_NOT_FROM_SERVICES: Readonly<Record<string, { readonly why: string; readonly labels: readonly string[] }>> = {
   up: { why: "Prometheus' own: 1 when the target answered the scrape", labels: ['job', 'instance'] },
-  sitesaga_orphans: { why: 'the orphan audit: served once the first audit ran (ORPHAN_AUDIT_INTERVAL_MS after boot, or an operator audit); resources no saga or site accounts for, by kind', labels: ['kind'] },
 };
