@@ -11,6 +11,7 @@ import { BULK_PROVIDERS, BulkController, BulkPageController } from './bulk';
 import { loadAdminPage } from './admin-page';
 import { ADMIN_PAGE, AdminPageController } from './admin-page.controller';
 import { SagaDefinitionsController } from './saga-definitions.controller';
+import { HostSagaEngine } from './host-saga-engine';
 import { SagaOperations } from './saga-operations';
 import { SagaQueries } from './saga-queries';
 import { SessionRevocations } from './session-revocations';
@@ -65,6 +66,7 @@ export class AdminModule implements NestModule {
         failedAttemptsProvider,
         AdminAuthGuard,
         AdminErrorsFilter,
+        HostSagaEngine,
         SagaQueries,
         SessionRevocations,
         SagaStream,

@@ -1,10 +1,10 @@
-import { Controller, Get, Inject, Optional, UseFilters, UseGuards } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { Controller, Get, UseFilters, UseGuards } from '@nestjs/common';
 import type { SagaDefinitions } from '@sitesaga/http-contracts';
-import { type AnySagaDefinition, SagaEngine, UnknownSagaType } from '@sitesaga/saga';
+import { type AnySagaDefinition, UnknownSagaType } from '@sitesaga/saga';
 import { SAGAS } from '../sagas';
 import { AdminAuthGuard } from './admin-auth';
 import { AdminErrorsFilter } from './admin-errors.filter';
+import { HostSagaEngine } from './host-saga-engine';
 import { definitionsView } from './saga-definitions';
 
 /** `GET /admin/definitions`: every saga type the engine runs, as it runs it (`saga rehearse` derives its cases from it). */
@@ -12,15 +12,11 @@ import { definitionsView } from './saga-definitions';
 @UseGuards(AdminAuthGuard)
 @UseFilters(AdminErrorsFilter)
 export class SagaDefinitionsController {
-  constructor(
-    private readonly moduleRef: ModuleRef,
-    @Optional() @Inject(SagaEngine) private readonly engine: SagaEngine | null,
-  ) {}
+  constructor(private readonly host: HostSagaEngine) {}
 
   @Get('definitions')
   definitions(): SagaDefinitions {
-    const engine = this.engine ?? (this.moduleRef.get(SagaEngine, { strict: false }) as SagaEngine | null);
-    if (!engine) throw new Error('AdminModule needs a SagaEngine provider (token: the SagaEngine class)');
+    const engine = this.host.get();
     // The engine's own (time-scaled) copy of each saga this service defines; one it does not run is left out.
     const running = SAGAS.flatMap((saga): AnySagaDefinition[] => {
       try {

@@ -1,5 +1,4 @@
-import { ConflictException, Inject, Injectable, NotFoundException, Optional } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { UnitOfWork } from '@sitesaga/messaging';
 import { HISTORY_LIMIT } from '@sitesaga/http-contracts';
@@ -16,6 +15,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
+import { HostSagaEngine } from './host-saga-engine';
 import { ADMIN_LOGGER, SagaStream } from './saga-stream';
 import { detailOf, type SagaDetail, type SagaSummary, summaryOf } from './saga-views';
 
@@ -30,31 +30,16 @@ const CONFLICT_ATTEMPTS = 3;
  */
 @Injectable()
 export class SagaOperations {
-  private resolvedEngine: SagaEngine | null;
-
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly unitOfWork: UnitOfWork,
     private readonly stream: SagaStream,
-    private readonly moduleRef: ModuleRef,
+    private readonly host: HostSagaEngine,
     @Inject(ADMIN_LOGGER) private readonly logger: Logger,
-    @Optional() @Inject(SagaEngine) engine: SagaEngine | null,
-  ) {
-    this.resolvedEngine = engine ?? null;
-  }
+  ) {}
 
-  /**
-   * The host's engine. Injected when visible to this module (a global module, or one the
-   * host passed in `imports`); otherwise looked up once in the whole application, so a
-   * host that provides it in its root module needs no extra wiring.
-   */
   private get engine(): SagaEngine {
-    if (!this.resolvedEngine) {
-      const found = this.moduleRef.get(SagaEngine, { strict: false }) as SagaEngine | null;
-      if (!found) throw new Error('AdminModule needs a SagaEngine provider (token: the SagaEngine class)');
-      this.resolvedEngine = found;
-    }
-    return this.resolvedEngine;
+    return this.host.get();
   }
 
   async detail(id: string): Promise<SagaDetail> {

@@ -1,11 +1,11 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { ParkedMessages, SagaPage, SagaStats, SagaSummary } from '@sitesaga/http-contracts';
 import { parkedDeadLetters, parkedOutboxMessages } from '@sitesaga/messaging';
 import { listSagas, SagaEngine, type SagaListing, sagasById, sagasChangedSince, sagaStatistics } from '@sitesaga/saga';
 import type { DataSource } from 'typeorm';
 import type { ListQuery } from './admin-request-validation';
+import { HostSagaEngine } from './host-saga-engine';
 
 export type { ParkedMessages, SagaPage, SagaStats } from '@sitesaga/http-contracts';
 
@@ -48,20 +48,14 @@ const STATS_REUSE_MS = 1_000;
 export class SagaQueries {
   private cachedStats: { at: number; stats: Promise<SagaStats> } | null = null;
 
-  private resolvedEngine: SagaEngine | null;
-
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly moduleRef: ModuleRef,
-    @Optional() @Inject(SagaEngine) engine: SagaEngine | null,
-  ) {
-    this.resolvedEngine = engine ?? null;
-  }
+    private readonly host: HostSagaEngine,
+  ) {}
 
   /** As SagaOperations: a type this replica does not run at all counts as deployed (it is set aside, not held). */
   private readonly versionDeployed: VersionCheck = (listing) => {
-    this.resolvedEngine ??= this.moduleRef.get(SagaEngine, { strict: false }) as SagaEngine | null;
-    const engine = this.resolvedEngine;
+    const engine = this.host.find();
     if (!engine) return true;
     return engine.versionsOf(listing.type).length === 0 || engine.isDeployed(listing);
   };

@@ -1,5 +1,4 @@
-import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationBootstrap, Optional } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { BulkAction } from '@sitesaga/http-contracts';
 import { UnitOfWork } from '@sitesaga/messaging';
@@ -8,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
+import { HostSagaEngine } from '../host-saga-engine';
 import { ADMIN_LOGGER, SagaStream } from '../saga-stream';
 import { BulkMetrics } from './bulk-metrics';
 
@@ -58,27 +58,18 @@ export class BulkRunner implements OnApplicationBootstrap, BeforeApplicationShut
   private timer: NodeJS.Timeout | null = null;
   private stopping = false;
   private readonly sleepers = new Set<() => void>();
-  private resolvedEngine: SagaEngine | null;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly unitOfWork: UnitOfWork,
     private readonly stream: SagaStream,
     private readonly metrics: BulkMetrics,
-    private readonly moduleRef: ModuleRef,
+    private readonly host: HostSagaEngine,
     @Inject(ADMIN_LOGGER) private readonly logger: Logger,
-    @Optional() @Inject(SagaEngine) engine: SagaEngine | null,
-  ) {
-    this.resolvedEngine = engine ?? null;
-  }
+  ) {}
 
   private get engine(): SagaEngine {
-    if (!this.resolvedEngine) {
-      const found = this.moduleRef.get(SagaEngine, { strict: false }) as SagaEngine | null;
-      if (!found) throw new Error('AdminModule needs a SagaEngine provider (token: the SagaEngine class)');
-      this.resolvedEngine = found;
-    }
-    return this.resolvedEngine;
+    return this.host.get();
   }
 
   onApplicationBootstrap(): void {
