@@ -8,6 +8,12 @@ export interface PlumbingMonitorOptions {
   readonly downAfterMs: number;
   /** The consumer counts as out when it has neither fetched nor heart-beaten for this long. */
   readonly consumerDownAfterMs: number;
+  /**
+   * How long an idle consumer's fetch waits at the broker (KAFKA_FETCH_MAX_WAIT_MS): its
+   * fetches answer at least this often, so the probe asks only after a silence longer
+   * than this plus `intervalMs`. Default 0.
+   */
+  readonly fetchWaitMs?: number;
   readonly clock?: () => number;
 }
 
@@ -139,7 +145,7 @@ export class BrokerProbe {
   constructor(
     private readonly kafka: Pick<Kafka, 'admin'>,
     private readonly logger: Logger,
-    private readonly options: Pick<PlumbingMonitorOptions, 'intervalMs' | 'downAfterMs' | 'clock'>,
+    private readonly options: Pick<PlumbingMonitorOptions, 'intervalMs' | 'downAfterMs' | 'fetchWaitMs' | 'clock'>,
   ) {
     this.clock = options.clock ?? Date.now;
     this.lastReachedAt = this.clock();
@@ -168,8 +174,8 @@ export class BrokerProbe {
 
   /**
    * The broker answered something else of this process (a fetch, a heartbeat). An idle
-   * consumer fetches every 500 ms, so while it works the probe asks nothing: the metadata
-   * request once a second was most of an idle orchestrator's CPU.
+   * consumer fetches every `fetchWaitMs`, so while it works the probe asks nothing: the
+   * metadata request once a second was most of an idle orchestrator's CPU.
    */
   reached(at: number): void {
     if (!this.isUp(at)) this.logger.info({ outageMs: at - this.lastReachedAt }, 'the broker answers again');
@@ -178,7 +184,7 @@ export class BrokerProbe {
 
   private probe(): void {
     if (this.inFlight) return;
-    if (this.clock() - this.lastReachedAt < this.options.intervalMs) return;
+    if (this.clock() - this.lastReachedAt < this.options.intervalMs + (this.options.fetchWaitMs ?? 0)) return;
     this.inFlight = true;
     this.ask()
       .then(() => {

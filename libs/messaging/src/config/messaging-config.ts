@@ -17,6 +17,14 @@ export interface MessagingConfig {
   readonly sessionTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
   /**
+   * How long the broker holds a fetch that finds nothing (KAFKA_FETCH_MAX_WAIT_MS; default
+   * 2 s, or the heartbeat interval when that is shorter). It sets an idle consumer's request
+   * rate, most of an idle service's CPU. A message that arrives ends the wait at once, so it
+   * costs no latency. It bounds how long a clean stop waits for the fetch in flight, and
+   * kafkajs heart-beats between fetches, hence never longer than the heartbeat interval.
+   */
+  readonly fetchMaxWaitMs: number;
+  /**
    * How many attempts in all a handler gets for a transient error (HANDLER_ATTEMPTS): the
    * transport is the one retry layer; a participant command answers with a transient
    * failure on the last one, any other handler gives the message back to Kafka.
@@ -60,6 +68,7 @@ export function messagingConfigFromEnv(service: string, env: NodeJS.ProcessEnv =
     .filter(Boolean);
   if (brokers.length === 0) throw new Error('KAFKA_BROKERS must name at least one broker');
   const topicPrefix = env.KAFKA_TOPIC_PREFIX ?? '';
+  const heartbeatIntervalMs = int(env.KAFKA_HEARTBEAT_INTERVAL_MS, 3_000);
   if (!/^[A-Za-z0-9._-]*$/.test(topicPrefix)) throw new Error(`KAFKA_TOPIC_PREFIX may hold only letters, digits, ".", "_" and "-", got "${topicPrefix}"`);
   return {
     service,
@@ -68,10 +77,11 @@ export function messagingConfigFromEnv(service: string, env: NodeJS.ProcessEnv =
     brokers,
     partitionsConsumedConcurrently: int(env.KAFKA_PARTITIONS_CONCURRENCY, 6),
     sessionTimeoutMs: int(env.KAFKA_SESSION_TIMEOUT_MS, 10_000),
-    heartbeatIntervalMs: int(env.KAFKA_HEARTBEAT_INTERVAL_MS, 3_000),
+    heartbeatIntervalMs,
+    fetchMaxWaitMs: Math.max(1, int(env.KAFKA_FETCH_MAX_WAIT_MS, Math.min(2_000, heartbeatIntervalMs))),
     handlerAttempts: int(env.HANDLER_ATTEMPTS, 5),
     handlerBackoff: { initialMs: int(env.HANDLER_BACKOFF_MS, 100), factor: 2, maxMs: int(env.HANDLER_BACKOFF_MAX_MS, 5_000), jitter: 0.2 },
-    outboxPollMs: int(env.OUTBOX_POLL_MS, 1_000),
+    outboxPollMs: int(env.OUTBOX_POLL_MS, 5_000),
     outboxBatchSize: int(env.OUTBOX_BATCH_SIZE, 500),
     outboxRetentionMs: int(env.OUTBOX_RETENTION_MS, 3_600_000),
     inboxRetentionMs: int(env.INBOX_RETENTION_MS, 7 * 24 * 3_600_000),

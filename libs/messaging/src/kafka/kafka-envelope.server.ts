@@ -189,7 +189,7 @@ export class KafkaEnvelopeServer extends Server implements CustomTransportStrate
       allowAutoTopicCreation: false,
       sessionTimeout: config.sessionTimeoutMs,
       heartbeatInterval: config.heartbeatIntervalMs,
-      maxWaitTimeInMs: 500,
+      maxWaitTimeInMs: config.fetchMaxWaitMs,
       retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 30_000 },
     });
     this.consumer = consumer;

@@ -68,6 +68,7 @@ export const SERVICE_ENV = z.object({
   KAFKA_PARTITIONS_CONCURRENCY: wholeNumberEnv(1),
   KAFKA_SESSION_TIMEOUT_MS: wholeNumberEnv(1),
   KAFKA_HEARTBEAT_INTERVAL_MS: wholeNumberEnv(1),
+  KAFKA_FETCH_MAX_WAIT_MS: wholeNumberEnv(1),
   HANDLER_ATTEMPTS: wholeNumberEnv(1),
   HANDLER_BACKOFF_MS: wholeNumberEnv(0),
   HANDLER_BACKOFF_MAX_MS: wholeNumberEnv(0),

@@ -11,8 +11,8 @@ import { HostSagaEngine } from '../host-saga-engine';
 import { ADMIN_LOGGER, SagaStream } from '../saga-stream';
 import { BulkMetrics } from './bulk-metrics';
 
-/** How often a replica looks for bulks nobody runs (a crashed runner, or one stopped by a restart). */
-export const CLAIM_INTERVAL_MS = 2_000;
+/** How often a replica looks for bulks nobody runs (a crashed runner, or one stopped by a restart); a new bulk starts at once. */
+export const CLAIM_INTERVAL_MS = 5_000;
 /** A runner that has not written its heartbeat for this long is presumed gone; another takes over. */
 export const STALE_AFTER_SECONDS = 15;
 const BATCH = 50;
