@@ -35,7 +35,7 @@ import {
   ReserveSite,
   Topics,
 } from '@sitesaga/contracts';
-import { cpuMs, cpuTicks, machineBusyMs, rssMb } from '../../test/support/process-cpu';
+import { cpuByPart, cpuMs, cpuTicks, machineBusyMs, processCpuSnapshot, rssMb } from '../../test/support/process-cpu';
 import { RunningSystem } from '../../test/support/system';
 import { withLocalInfrastructure } from './local-infrastructure';
 import { seedSagas } from './seed-sagas';
@@ -222,6 +222,7 @@ async function main(): Promise<void> {
   let failed = 0;
   let next = 0;
   const machineBefore = machineBusyMs();
+  const processesBefore = processCpuSnapshot();
   const started = performance.now();
   const worker = async (): Promise<void> => {
     while (next < total) {
@@ -244,6 +245,9 @@ async function main(): Promise<void> {
   await Promise.all(Array.from({ length: concurrency }, worker));
   const elapsed = performance.now() - started;
   const machineCpu = machineBusyMs() - machineBefore;
+  // What the everything-counted CPU is made of: each service, the broker, Postgres, this driver.
+  const named = new Map<number, string>([[process.pid, stub ? 'bench driver and stubs' : 'bench driver'], ...[...system.services].map(([app, service]) => [service.pid, app] as [number, string])]);
+  const byPart = Object.entries(cpuByPart(processesBefore, processCpuSnapshot(), named)).sort(([, a], [, b]) => b - a);
   const sorted = [...latencies].sort((a, b) => a - b);
   console.log(
     `${stub ? 'orchestration only (stub participants)' : 'real services'}: ${total} create-site sagas, ${concurrency} in flight, ${failed} not created`,
@@ -252,6 +256,9 @@ async function main(): Promise<void> {
     `latency   p50=${percentile(sorted, 50).toFixed(0)} ms  p90=${percentile(sorted, 90).toFixed(0)} ms  p99=${percentile(sorted, 99).toFixed(0)} ms  max=${sorted[sorted.length - 1]?.toFixed(0)} ms`,
   );
   console.log(`throughput ${((total / elapsed) * 1000).toFixed(1)} sites/s (${(elapsed / 1000).toFixed(1)} s)`);
+  console.log(
+    `machine CPU per site ${(machineCpu / total).toFixed(1)} ms: ${byPart.map(([part, ms]) => `${part} ${(ms / total).toFixed(1)}`).join(', ')} (ms, by process)`,
+  );
   const cpu = [...system.services].map(([app, service]) => [app, (cpuMs(service.pid) - (cpuBefore.get(app) ?? 0)) / total] as const);
   if (process.env.BENCH_TIMELINE) {
     for (const [app, service] of system.services) {
@@ -260,12 +267,15 @@ async function main(): Promise<void> {
     }
   }
   // Idle burn: each service's CPU per second once the load is over (fetch loops, polls,
-  // heartbeats, monitors), measured over BENCH_IDLE_S seconds (default 10; 0 skips it).
+  // heartbeats, monitors), measured over BENCH_IDLE_S seconds (default 10; 0 skips it),
+  // BENCH_IDLE_SETTLE_S seconds after the load (default 2). V8's memory reducer runs three
+  // full collections once, 20 to 60 s after a load ends: a settle of 60 s measures the
+  // steady state after it, a short one includes it.
   const rssAfterLoad = Object.fromEntries([...system.services].map(([app, service]) => [app, Math.round(rssMb(service.pid) * 10) / 10]));
   const idleSeconds = Number(process.env.BENCH_IDLE_S ?? 10);
   const idle: [string, number][] = [];
   if (idleSeconds > 0) {
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    await new Promise((resolve) => setTimeout(resolve, Number(process.env.BENCH_IDLE_SETTLE_S ?? 2) * 1_000));
     const before = [...system.services].map(([app, service]) => [app, service.pid, cpuMs(service.pid)] as const);
     await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1_000));
     for (const [app, pid, ms] of before) idle.push([app, (cpuMs(pid) - ms) / idleSeconds]);
@@ -286,6 +296,8 @@ async function main(): Promise<void> {
       // Everything counted: the services, Kafka, Postgres, this driver and the stubs.
       machine_cpu_ms_per_saga: round(machineCpu / total),
       cpu_ms_per_saga_by_service: Object.fromEntries(cpu.map(([app, ms]) => [app, round(ms)])),
+      // The machine's CPU per saga by process: services, broker, Postgres, the driver, the rest.
+      machine_cpu_ms_per_saga_by_part: Object.fromEntries(byPart.map(([part, ms]) => [part, round(ms / total)])),
       // Resident memory right after the load, per service process.
       rss_mb_by_service: rssAfterLoad,
       // CPU per second of each service once idle again (ms/s).

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** CPU time (user + system) a process has used so far, in ms (from /proc; USER_HZ = 100). */
 export function cpuMs(pid: number): number {
@@ -50,4 +50,46 @@ export function printPhaseResults(results: PhaseResult[], idle: number): void {
     console.log(`${result.line}  service CPU ${(result.cpu / result.count).toFixed(1)} ms/command (${(net / result.count).toFixed(1)} above idle)`);
   }
   console.log(`idle service CPU: ${idle.toFixed(1)} ms/s`);
+}
+
+/** CPU so far of every process on the machine, by pid: user + system, and for each its reaped children's (ms). */
+export function processCpuSnapshot(): Map<number, { ms: number; childrenMs: number; command: string }> {
+  const snapshot = new Map<number, { ms: number; childrenMs: number; command: string }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      const command = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').slice(0, 300);
+      snapshot.set(Number(entry), {
+        ms: ((Number(fields[11]) + Number(fields[12])) * 1000) / 100,
+        childrenMs: ((Number(fields[13]) + Number(fields[14])) * 1000) / 100,
+        command,
+      });
+    } catch {
+      // the process ended between the listing and the read
+    }
+  }
+  return snapshot;
+}
+
+/**
+ * Where the machine's CPU went between two snapshots, by part: the given processes by
+ * name, the Kafka broker, Postgres (its backends, and those that ended, counted in the
+ * postmaster's reaped children), and the rest. Everything-counted figures need this to
+ * say what their CPU is made of.
+ */
+export function cpuByPart(before: ReturnType<typeof processCpuSnapshot>, after: ReturnType<typeof processCpuSnapshot>, named: ReadonlyMap<number, string>): Record<string, number> {
+  const parts: Record<string, number> = {};
+  for (const [pid, now] of after) {
+    const then = before.get(pid);
+    const name =
+      named.get(pid) ??
+      (/java .*kafka/i.test(now.command) ? 'kafka broker' : /(^|\/)postgres[: ]/.test(now.command) ? 'postgres' : now.command.includes('node') ? 'other node processes' : 'other');
+    let ms = now.ms - (then?.ms ?? 0);
+    // Postgres backends that ended during the window are in the postmaster's children.
+    if (name === 'postgres') ms += now.childrenMs - (then?.childrenMs ?? 0);
+    if (ms > 0) parts[name] = (parts[name] ?? 0) + ms;
+  }
+  return parts;
 }
