@@ -205,9 +205,9 @@ async function main(): Promise<void> {
   console.log(table[0]);
   console.log('|---|---|---|---|---|---|');
   for (const line of table.slice(1)) console.log(line);
-  console.log('\nPer service (real services, C=4): CPU ms per site, RSS MB right after the load (target ≤ 150), idle CPU ms/s a minute after it (target ≤ 5)');
+  console.log('\nPer service (real services, C=4): CPU ms per site, peak RSS MB (VmHWM, target ≤ 150), idle CPU ms/s a minute after it (target ≤ 5)');
   const byService = (real4?.cpu_ms_per_saga_by_service ?? {}) as Record<string, number>;
-  const rss = (real4?.rss_mb_by_service ?? {}) as Record<string, number>;
+  const rss = (real4?.rss_peak_mb_by_service ?? real4?.rss_mb_by_service ?? {}) as Record<string, number>;
   const idle = (real4?.idle_cpu_ms_per_s_by_service ?? {}) as Record<string, number>;
   for (const app of Object.keys(byService))
     console.log(`  ${app.padEnd(10)} ${fmt(byService[app], ' ms').padStart(9)}  ${fmt(rss[app], ' MB').padStart(8)}  ${fmt(idle[app], ' ms/s').padStart(10)}`);
@@ -219,6 +219,8 @@ async function main(): Promise<void> {
     const parts = (line?.machine_cpu_ms_per_saga_by_part ?? {}) as Record<string, number>;
     if (Object.keys(parts).length > 0)
       console.log(`\nMachine CPU per saga, ${label}: ${Object.entries(parts).map(([part, ms]) => `${part} ${fmt(ms, ' ms')}`).join(', ')}`);
+    const peaks = (line?.rss_peak_mb_by_service ?? {}) as Record<string, number>;
+    if (Object.keys(peaks).length > 0) console.log(`Peak RSS, ${label}: ${Object.entries(peaks).map(([app, mb]) => `${app} ${fmt(mb, ' MB')}`).join(', ')}`);
   }
   console.log(`\nEvery line: ${path.relative(REPO_ROOT, outFile)}`);
 }

@@ -35,7 +35,7 @@ import {
   ReserveSite,
   Topics,
 } from '@sitesaga/contracts';
-import { cpuByPart, cpuMs, cpuTicks, machineBusyMs, processCpuSnapshot, rssMb } from '../../test/support/process-cpu';
+import { cpuByPart, cpuMs, cpuTicks, machineBusyMs, peakRssMb, processCpuSnapshot, rssMb } from '../../test/support/process-cpu';
 import { RunningSystem } from '../../test/support/system';
 import { withLocalInfrastructure } from './local-infrastructure';
 import { seedSagas } from './seed-sagas';
@@ -272,6 +272,9 @@ async function main(): Promise<void> {
   // full collections once, 20 to 60 s after a load ends: a settle of 60 s measures the
   // steady state after it, a short one includes it.
   const rssAfterLoad = Object.fromEntries([...system.services].map(([app, service]) => [app, Math.round(rssMb(service.pid) * 10) / 10]));
+  // The most each process held at any moment (VmHWM): the load's peak, whatever the GC did since.
+  const rssPeak = Object.fromEntries([...system.services].map(([app, service]) => [app, Math.round(peakRssMb(service.pid) * 10) / 10]));
+  console.log(`RSS right after the load ${Object.entries(rssAfterLoad).map(([app, mb]) => `${app} ${mb} MB`).join('  ')};  peak ${Object.entries(rssPeak).map(([app, mb]) => `${app} ${mb} MB`).join('  ')}`);
   const idleSeconds = Number(process.env.BENCH_IDLE_S ?? 10);
   const idle: [string, number][] = [];
   if (idleSeconds > 0) {
@@ -300,6 +303,8 @@ async function main(): Promise<void> {
       machine_cpu_ms_per_saga_by_part: Object.fromEntries(byPart.map(([part, ms]) => [part, round(ms / total)])),
       // Resident memory right after the load, per service process.
       rss_mb_by_service: rssAfterLoad,
+      // The most resident memory each process held (VmHWM), the load's peak.
+      rss_peak_mb_by_service: rssPeak,
       // CPU per second of each service once idle again (ms/s).
       idle_cpu_ms_per_s_by_service: Object.fromEntries(idle.map(([app, ms]) => [app, round(ms)])),
     };
