@@ -1,9 +1,24 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** CPU time (user + system) a process has used so far, in ms (from /proc; USER_HZ = 100). */
+/** The fields of /proc/<pid>/stat after the command name (which may hold spaces and parentheses). */
+function statFields(pid: number | string): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+}
+
+/** Clock ticks (USER_HZ = 100) to ms. */
+const ticksMs = (ticks: number): number => (ticks * 1000) / 100;
+
+/** A `kB` line of /proc/<pid>/status (VmRSS, VmHWM…), in MB. */
+function statusMb(pid: number, field: string): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+/** CPU time (user + system) a process has used so far, in ms (from /proc). */
 export function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks
+  const fields = statFields(pid);
+  return ticksMs(Number(fields[11]) + Number(fields[12])); // utime, stime
 }
 
 /** Busy CPU time of the whole machine so far, in ms, all cores summed (/proc/stat; idle and iowait excluded). */
@@ -15,19 +30,17 @@ export function machineBusyMs(): number {
 
 /** Resident memory of a process now, in MB (VmRSS from /proc). */
 export function rssMb(pid: number): number {
-  const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : NaN;
+  return statusMb(pid, 'VmRSS');
 }
 
 /** The most resident memory a process has had so far, in MB (VmHWM from /proc): its peak under a load just run. */
 export function peakRssMb(pid: number): number {
-  const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : NaN;
+  return statusMb(pid, 'VmHWM');
 }
 
 /** User and system CPU of a process so far, in clock ticks. */
 export function cpuTicks(pid: number): { user: number; system: number } {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const fields = statFields(pid);
   return { user: Number(fields[11]), system: Number(fields[12]) };
 }
 
@@ -64,12 +77,11 @@ export function processCpuSnapshot(): Map<number, { ms: number; childrenMs: numb
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      const fields = statFields(entry);
       const command = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').slice(0, 300);
       snapshot.set(Number(entry), {
-        ms: ((Number(fields[11]) + Number(fields[12])) * 1000) / 100,
-        childrenMs: ((Number(fields[13]) + Number(fields[14])) * 1000) / 100,
+        ms: ticksMs(Number(fields[11]) + Number(fields[12])),
+        childrenMs: ticksMs(Number(fields[13]) + Number(fields[14])), // cutime, cstime
         command,
       });
     } catch {
