@@ -15,7 +15,7 @@ import { SAGAS } from './sagas';
 import { sagaNeedsAttentionOnQuarantine } from './sagas/quarantine';
 import { SagaChanges } from './sagas/saga-changes';
 import type { SiteSagaConfig } from './site-saga-config';
-import { PlumbingMonitor, type PlumbingMonitorOptions } from './timers/plumbing-monitor';
+import { PlumbingMonitor } from './timers/plumbing-monitor';
 import { DeadlineSweeper } from './timers/deadline-sweeper';
 import { SAGA_HISTORY_RETENTION_MS, SagaHistoryRetention } from './timers/saga-history-retention';
 
@@ -24,13 +24,6 @@ import { SAGA_HISTORY_RETENTION_MS, SagaHistoryRetention } from './timers/saga-h
  * counts as out, and after how long without a fetch or heartbeat the consumer does.
  */
 const PLUMBING = { intervalMs: 1_000, downAfterMs: 5_000, consumerDownAfterMs: 15_000 } as const;
-
-/** An idle fetch answers every `fetchWaitMs`: the probe waits that much longer, and "down" needs a silence longer than both. */
-const plumbingOptions = (fetchWaitMs: number): PlumbingMonitorOptions => ({
-  ...PLUMBING,
-  fetchWaitMs,
-  downAfterMs: Math.max(PLUMBING.downAfterMs, fetchWaitMs + PLUMBING.intervalMs + 2_000),
-});
 
 @Module({})
 export class SiteSagaModule {
@@ -54,7 +47,7 @@ export class SiteSagaModule {
         },
         {
           provide: PlumbingMonitor,
-          useFactory: (kafka: Kafka, server: KafkaEnvelopeServer, logger: Logger) => new PlumbingMonitor(kafka, server, logger, plumbingOptions(infrastructure.config.fetchMaxWaitMs)),
+          useFactory: (kafka: Kafka, server: KafkaEnvelopeServer, logger: Logger) => new PlumbingMonitor(kafka, server, logger, { ...PLUMBING, fetchWaitMs: infrastructure.config.fetchMaxWaitMs }),
           inject: [KAFKA, KafkaEnvelopeServer, LOGGER],
         },
         { provide: 'SAGA_TIMER_INTERVAL_MS', useValue: config.timerIntervalMs },

@@ -4,7 +4,10 @@ import type { Logger } from 'pino';
 export interface PlumbingMonitorOptions {
   /** How often to ask the broker for its metadata. */
   readonly intervalMs: number;
-  /** The broker counts as out when it has not answered for this long. */
+  /**
+   * The broker counts as out when it has not answered for this long (at least a probe's
+   * wait, `intervalMs` plus `fetchWaitMs`, plus 2 s for the probe to be answered).
+   */
   readonly downAfterMs: number;
   /** The consumer counts as out when it has neither fetched nor heart-beaten for this long. */
   readonly consumerDownAfterMs: number;
@@ -167,9 +170,10 @@ export class BrokerProbe {
     await admin?.disconnect().catch(() => undefined);
   }
 
-  /** True while the broker answered within `downAfterMs`. */
+  /** True while the broker answered within `downAfterMs` (never shorter than a probe's wait and answer). */
   isUp(now: number = this.clock()): boolean {
-    return now - this.lastReachedAt <= this.options.downAfterMs;
+    const { downAfterMs, intervalMs, fetchWaitMs = 0 } = this.options;
+    return now - this.lastReachedAt <= Math.max(downAfterMs, intervalMs + fetchWaitMs + 2_000);
   }
 
   /**
