@@ -158,6 +158,8 @@ async function main(): Promise<void> {
   const stubHops: StubHop[] = [];
   const system = new RunningSystem({
     label: stub ? 'bench-stub' : 'bench',
+    // The driver is a client: it sends CreateSite and waits for the outcome, nothing more.
+    observe: 'outcomes',
     env: {
       'site-saga': {
         LOG_LEVEL: 'warn',
