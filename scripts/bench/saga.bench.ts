@@ -193,6 +193,9 @@ async function main(): Promise<void> {
       fromBeginning: true,
     });
     await consumer.run({
+      // Offsets committed twice a second, as the services' own consumers do, not one
+      // OffsetCommit request per fetched batch (kafkajs's default).
+      autoCommitInterval: 500,
       partitionsConsumedConcurrently: 6,
       eachBatch: async ({ batch, resolveOffset }) => {
         const recv = Date.now();

@@ -33,6 +33,9 @@ export async function recordTopics(
   await consumer.connect();
   await consumer.subscribe({ topics, fromBeginning: true });
   await consumer.run({
+    // One OffsetCommit a second, not one per fetched batch (kafkajs's default): the probe
+    // must not load the broker it observes.
+    autoCommitInterval: 1_000,
     eachMessage: async ({ topic, message }) => {
       const recorded = { ...message, topic };
       messages.push(recorded);
