@@ -28,7 +28,8 @@ void runService({
   // Its handlers are cheap (load, decide, save): the messages of a fetched batch share
   // one transaction, which saves most of a unit of work's round trips under load.
   batchSize: 32,
-  // ...and read their sagas with its BEGIN, in one statement (saves are deferred to the COMMIT).
+  // ...and read their sagas with its BEGIN, in one statement (saves are deferred to the
+  // COMMIT); a reply to a saga this process committed last reads nothing: one round trip.
   preload: sagaPreload(new SagaStore()),
   entities: [...SAGA_ENTITIES],
   migrations: [...SITE_SAGA_MIGRATIONS],

@@ -25,18 +25,39 @@ export interface SagaTransaction {
   defer?(write: DeferredSagaWrite): void;
 }
 
+const SAGA_KEY_PREFIX = 'saga:';
+
 /** Where a transaction's shared map holds saga `id`. */
-const sagaKey = (id: string): string => `saga:${id.toLowerCase()}`;
+const sagaKey = (id: string): string => `${SAGA_KEY_PREFIX}${id.toLowerCase()}`;
+
+/** Sagas a preload remembers by default (see `sagaPreload`): far more than run at once. */
+const REMEMBERED_SAGAS = 2_000;
 
 /**
  * A unit-of-work preload (libs/messaging's `Preload`) that reads the sagas of a batch's
  * messages with its BEGIN, in one statement: the engine then finds them in the transaction's
  * shared map instead of loading each one in a round trip of its own.
+ *
+ * It also remembers, up to `remember` of them, the running sagas as this process last
+ * committed them (`recall`): a reply to one of them then needs no read at all, and its
+ * unit of work is one round trip. Every save is version-checked, so a saga another process
+ * (a replica after a rebalance, an operator's request served elsewhere) changed since fails
+ * its commit and is read again. Ended sagas and sagas waiting for an exclusion key (whose
+ * holder other sagas' transactions change) are not remembered.
  */
-export function sagaPreload(store: SagaStore): {
+export function sagaPreload(
+  store: SagaStore,
+  options: { readonly remember?: number } = {},
+): {
   sql(causes: readonly Envelope[]): string | null;
   accept(rows: readonly Record<string, unknown>[], causes: readonly Envelope[], shared: Map<string, unknown>): void;
+  recall(causes: readonly Envelope[], shared: Map<string, unknown>): boolean;
+  committed(shared: ReadonlyMap<string, unknown>): void;
+  forget(causes: readonly Envelope[], shared: ReadonlyMap<string, unknown>): void;
 } {
+  const capacity = options.remember ?? REMEMBERED_SAGAS;
+  /** Saga key → state as committed; Map order is recency (oldest first). */
+  const remembered = new Map<string, SagaState>();
   return {
     sql: (causes) => store.loadManySql(causes.map((cause) => cause.sagaId)),
     accept: (rows, _causes, shared) => {
@@ -44,6 +65,33 @@ export function sagaPreload(store: SagaStore): {
         const state = store.fromLoadedRow(row);
         shared.set(sagaKey(state.id), state);
       }
+    },
+    recall: (causes, shared) => {
+      if (capacity <= 0 || causes.length === 0) return false;
+      for (const cause of causes) {
+        const state = remembered.get(sagaKey(cause.sagaId));
+        if (!state) return false;
+        shared.set(sagaKey(state.id), state);
+      }
+      return true;
+    },
+    committed: (shared) => {
+      if (capacity <= 0) return;
+      for (const [key, value] of shared) {
+        if (!key.startsWith(SAGA_KEY_PREFIX)) continue;
+        const state = value as SagaState;
+        remembered.delete(key);
+        if (isTerminal(state.status) || state.waitingFor !== null) continue;
+        remembered.set(key, store.asStored(state));
+      }
+      for (const key of remembered.keys()) {
+        if (remembered.size <= capacity) break;
+        remembered.delete(key);
+      }
+    },
+    forget: (causes, shared) => {
+      for (const cause of causes) remembered.delete(sagaKey(cause.sagaId));
+      for (const key of shared.keys()) remembered.delete(key);
     },
   };
 }

@@ -25,6 +25,18 @@ export interface Preload {
   /** One literal SQL statement (no parameters), or null when there is nothing to read. */
   sql(causes: readonly Envelope[]): string | null;
   accept(rows: readonly Record<string, unknown>[], causes: readonly Envelope[], shared: Map<string, unknown>): void;
+  /**
+   * Fills `shared` from what this process committed last, and says whether that is all the
+   * handlers of `causes` need. True lets a unit of work send its whole transaction — BEGIN,
+   * inbox row, writes, outbox rows, COMMIT — in ONE round trip after the handler ran. What
+   * it remembers may be stale (another process wrote since): the writes must then fail
+   * (a version check), and the unit of work runs the message again the ordinary way.
+   */
+  recall?(causes: readonly Envelope[], shared: Map<string, unknown>): boolean;
+  /** After a commit: `shared` holds what the database now holds. */
+  committed?(shared: ReadonlyMap<string, unknown>): void;
+  /** After a rollback: whatever `causes` and `shared` name may not be what the database holds. */
+  forget?(causes: readonly Envelope[], shared: ReadonlyMap<string, unknown>): void;
 }
 
 const literal = (value: unknown): string => {

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { type Catalogue, type CommandDefinition, causedBy, type Envelope, type Failure } from '@sitesaga/message-kit';
 import type { Logger } from 'pino';
 import type { PoolClient, QueryResult } from 'pg';
@@ -6,7 +7,7 @@ import { type BackoffPolicy, backoffDelay } from '../retry/backoff';
 import { isConnectionFailure } from '../retry/connection-failure';
 import { deliveryAttemptOf } from '../retry/delivery-attempt';
 import { BusinessRejection, classifyFailure, describeError } from '../retry/failure-classification';
-import { inboxInsertSql } from '../inbox/inbox';
+import { inboxInsertOrFailSql, inboxInsertSql, isInboxDuplicate } from '../inbox/inbox';
 import { hopTiming } from '../observability/hop-timing';
 import { adoptTransaction, forgetTransaction } from './adopted-transaction';
 import { BatchAborted, type BatchScope, batchScope } from './batch-scope';
@@ -14,6 +15,17 @@ import { currentMessageScope } from '../correlation';
 import { type DeferredWrite, explainCommitFailure, inlineParameters, type Preload } from './deferred-writes';
 import { type CommittedOutboxRecord, type OutboxRecord, outboxHopHeaders, outboxInsertSql, outboxMarkSentSql, outboxRecords } from './outbox-writer';
 import { OutboxTransaction, type Transaction } from './transaction';
+
+/** The sagas whose turn the current async context holds (see UnitOfWork.inTurn). */
+const turnHeld = new AsyncLocalStorage<ReadonlySet<string>>();
+
+/** Thrown into a one-round-trip handler whose own statement found its message processed already. */
+class DuplicateDelivery extends Error {
+  constructor(messageId: string) {
+    super(`message ${messageId} was processed already`);
+    this.name = 'DuplicateDelivery';
+  }
+}
 
 export type UnitOfWorkOutcome<T> = { readonly status: 'done'; readonly result: T; readonly published: readonly Envelope[] } | { readonly status: 'duplicate' };
 
@@ -68,6 +80,8 @@ export class UnitOfWork {
   /** Set at shutdown: an outage is then no longer waited out (the command is redelivered after the restart). */
   private stopping = false;
   private readonly sleepers = new Set<() => void>();
+  /** Per saga, the end of the last unit of work queued for it (see inTurn). */
+  private readonly turns = new Map<string, Promise<void>>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -81,10 +95,53 @@ export class UnitOfWork {
   async run<T>(cause: Envelope | null, work: (tx: Transaction) => Promise<T>): Promise<UnitOfWorkOutcome<T>> {
     const scope = batchScope.getStore();
     if (scope && scope.owner === this && !scope.closed && !scope.inRun) return this.joinBatch(scope, cause, work);
-    // Round trips are what a unit of work costs here, so it takes two, not six or more:
-    // BEGIN travels with the inbox INSERT (and the preload), and the deferred writes and
-    // the outbox INSERT with the COMMIT (the simple query protocol carries several
-    // statements; values are quoted by pg's escapeLiteral).
+    if (!cause) return this.runInTwoTrips(cause, work);
+    return this.inTurn(cause.sagaId, () => this.runMessage(cause, work));
+  }
+
+  /**
+   * Runs `work` after every unit of work of this process for the same saga that started
+   * before it: two replies of one saga fetched at once (parallel steps answer on different
+   * topics) would otherwise both read the same version, and one of them would fail its
+   * version check and wait out a retry. A unit of work already in the saga's turn (the same
+   * async context) runs at once.
+   */
+  private async inTurn<T>(sagaId: string, work: () => Promise<T>): Promise<T> {
+    const key = sagaId.toLowerCase();
+    if (turnHeld.getStore()?.has(key)) return work();
+    const previous = this.turns.get(key);
+    let release: () => void = () => undefined;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const tail = previous ? previous.then(() => mine) : mine;
+    this.turns.set(key, tail);
+    try {
+      if (previous) await previous;
+      const held = new Set(turnHeld.getStore() ?? []).add(key);
+      return await turnHeld.run(held, work);
+    } finally {
+      release();
+      if (this.turns.get(key) === tail) this.turns.delete(key);
+    }
+  }
+
+  private async runMessage<T>(cause: Envelope, work: (tx: Transaction) => Promise<T>): Promise<UnitOfWorkOutcome<T>> {
+    if (this.options.preload?.recall) {
+      const shared = new Map<string, unknown>();
+      if (this.options.preload.recall([cause], shared)) {
+        const outcome = await this.runInOneTrip(cause, work, shared);
+        if (outcome) return outcome;
+      }
+    }
+    return this.runInTwoTrips(cause, work);
+  }
+
+  /**
+   * The usual unit of work. Round trips are what a unit of work costs here, so it takes
+   * two, not six or more: BEGIN travels with the inbox INSERT (and the preload), and the
+   * deferred writes and the outbox INSERT with the COMMIT (the simple query protocol
+   * carries several statements; values are quoted by pg's escapeLiteral).
+   */
+  private async runInTwoTrips<T>(cause: Envelope | null, work: (tx: Transaction) => Promise<T>): Promise<UnitOfWorkOutcome<T>> {
     const t0 = hopTiming ? Date.now() : 0;
     const runner = this.dataSource.createQueryRunner();
     const client = (await runner.connect()) as PoolClient;
@@ -109,11 +166,74 @@ export class UnitOfWork {
       const tw = hopTiming ? Date.now() : 0;
       await this.commit(client, this.recordsOf(tx.pending), tx.deferred);
       open = false;
+      this.options.preload?.committed?.(shared);
       hopTiming?.record({ ev: 'uow', cause: cause?.id, out: tx.pending.map((e) => e.id), t0, tw, tc: Date.now() });
       return { status: 'done', result, published: tx.pending };
     } catch (error) {
       if (open) await client.query('ROLLBACK').catch(() => undefined);
+      this.options.preload?.forget?.(cause ? [cause] : [], shared);
       throw error;
+    } finally {
+      forgetTransaction(runner);
+      await runner.release();
+    }
+  }
+
+  /**
+   * A unit of work in ONE round trip, when the preload remembers all its handler reads
+   * (Preload.recall): the handler runs first, on what is remembered, and BEGIN, the inbox
+   * row, its writes, the outbox rows and COMMIT then travel together. The inbox row is
+   * written so that it fails on a message processed already (then nothing is written: a
+   * duplicate), and a remembered state that another process changed since fails its
+   * version check (then nothing is written either). A handler that sends a statement of
+   * its own gets the transaction opened first, the usual way. Returns null when the
+   * message must be run again the usual way: the handler failed, or the commit did for a
+   * reason other than a duplicate (stale memory, an outage): the usual way reads what is
+   * stored, checks the inbox first and reports the failure as it always does.
+   */
+  private async runInOneTrip<T>(cause: Envelope, work: (tx: Transaction) => Promise<T>, shared: Map<string, unknown>): Promise<UnitOfWorkOutcome<T> | null> {
+    const t0 = hopTiming ? Date.now() : 0;
+    const runner = this.dataSource.createQueryRunner();
+    const client = (await runner.connect()) as PoolClient;
+    let begun = false;
+    let duplicate = false;
+    const query = runner.query.bind(runner);
+    runner.query = (async (...args: Parameters<typeof query>) => {
+      if (!begun) {
+        begun = true;
+        const [, inbox] = await this.begin(client, [cause], shared, false);
+        if (inbox.rowCount !== 1) {
+          duplicate = true;
+          throw new DuplicateDelivery(cause.id);
+        }
+      }
+      return query(...args);
+    }) as typeof query;
+    const rollBack = async (): Promise<void> => {
+      if (begun) await client.query('ROLLBACK').catch(() => undefined);
+      this.options.preload?.forget?.([cause], shared);
+    };
+    try {
+      adoptTransaction(runner);
+      const tx = new OutboxTransaction(runner.manager, cause, shared);
+      let result: T;
+      try {
+        result = await work(tx);
+      } catch {
+        await rollBack();
+        return duplicate ? { status: 'duplicate' } : null;
+      }
+      const tw = hopTiming ? Date.now() : 0;
+      try {
+        await this.commit(client, this.recordsOf(tx.pending), tx.deferred, begun ? [] : ['BEGIN', inboxInsertOrFailSql(this.options.consumer, cause)]);
+      } catch (error) {
+        begun = true; // whatever part of it ran, the session may be in a failed transaction
+        await rollBack();
+        return isInboxDuplicate(error) ? { status: 'duplicate' } : null;
+      }
+      this.options.preload?.committed?.(shared);
+      hopTiming?.record({ ev: 'uow', cause: cause.id, out: tx.pending.map((e) => e.id), t0, tw, tc: Date.now() });
+      return { status: 'done', result, published: tx.pending };
     } finally {
       forgetTransaction(runner);
       await runner.release();
@@ -139,9 +259,9 @@ export class UnitOfWork {
     committed.catch(() => undefined);
     const handlers: Promise<void>[] = [];
     let scope: BatchScope | null = null;
+    const shared = new Map<string, unknown>();
     try {
       open = true;
-      const shared = new Map<string, unknown>();
       const [, inbox] = await this.begin(client, causes, shared);
       const fresh = new Set((inbox.rows as { message_id: string }[]).map((row) => row.message_id));
       adoptTransaction(runner);
@@ -171,6 +291,7 @@ export class UnitOfWork {
       if (active.aborted !== undefined) throw new BatchAborted(active.aborted);
       await this.commit(client, active.records, active.deferred);
       open = false;
+      this.options.preload?.committed?.(shared);
       active.closed = true;
       settle.resolve();
       // A handler that fails after the commit (its own follow-up) is handled again alone:
@@ -181,6 +302,7 @@ export class UnitOfWork {
       if (scope) scope.closed = true;
       if (open) await client.query('ROLLBACK').catch(() => undefined);
       open = false;
+      this.options.preload?.forget?.(causes, shared);
       settle.reject(error instanceof BatchAborted ? error : new BatchAborted(error));
       await Promise.allSettled(handlers);
       if (!(error instanceof BatchAborted)) this.options.logger.warn({ err: error, messages: causes.length }, 'a batch unit of work failed; handling its messages one by one');
@@ -228,8 +350,8 @@ export class UnitOfWork {
    * The first round trip of a unit of work for `causes`: BEGIN, their inbox rows, and the
    * preload (its rows filed in `shared`). Returns the BEGIN and inbox results.
    */
-  private async begin(client: PoolClient, causes: readonly Envelope[], shared: Map<string, unknown>): Promise<[QueryResult, QueryResult]> {
-    const preload = this.options.preload?.sql(causes) ?? null;
+  private async begin(client: PoolClient, causes: readonly Envelope[], shared: Map<string, unknown>, read = true): Promise<[QueryResult, QueryResult]> {
+    const preload = read ? (this.options.preload?.sql(causes) ?? null) : null;
     const results = (await client.query(`BEGIN; ${inboxInsertSql(this.options.consumer, causes)}${preload ? `; ${preload}` : ''}`)) as unknown as QueryResult[];
     if (preload) this.options.preload!.accept(results[2]!.rows as Record<string, unknown>[], causes, shared);
     return [results[0]!, results[1]!];
@@ -241,7 +363,7 @@ export class UnitOfWork {
    * published since the last commit (sent_at, for free), and COMMIT. Then the rows go to
    * the relay of this process.
    */
-  private async commit(client: PoolClient, records: readonly OutboxRecord[], deferred: readonly DeferredWrite[] = []): Promise<void> {
+  private async commit(client: PoolClient, records: readonly OutboxRecord[], deferred: readonly DeferredWrite[] = [], opening: readonly string[] = []): Promise<void> {
     const writes = deferred.map((write) => `${inlineParameters(write.sql, write.params)}; `).join('');
     const outbox = outboxInsertSql(records);
     const notify = outbox && this.options.relayIsRemote?.() ? `SELECT pg_notify('outbox_messages', '');` : '';
@@ -249,12 +371,15 @@ export class UnitOfWork {
     const mark = outboxMarkSentSql(marks);
     let results: QueryResult | QueryResult[];
     try {
-      results = (await client.query(`${writes}${outbox ? `${outbox}; ` : ''}${mark ? `${mark}; ` : ''}${notify} COMMIT`)) as unknown as QueryResult | QueryResult[];
+      const opened = opening.map((statement) => `${statement}; `).join('');
+      results = (await client.query(`${opened}${writes}${outbox ? `${outbox}; ` : ''}${mark ? `${mark}; ` : ''}${notify} COMMIT`)) as unknown as
+        | QueryResult
+        | QueryResult[];
     } catch (error) {
       if (marks.length > 0) this.options.outbox?.returnMarks(marks);
       throw explainCommitFailure(error, deferred);
     }
-    this.handOff(records, Array.isArray(results) ? results[deferred.length]! : results);
+    this.handOff(records, Array.isArray(results) ? results[opening.length + deferred.length]! : results);
   }
 
   /** Gives committed rows to the relay of this process (or wakes it), with the positions the INSERT returned. */

@@ -307,6 +307,22 @@ export class SagaStore {
   }
 
   /**
+   * `state` as loading it back after it was written would give: its data and failure
+   * through JSON, its steps through their stored form, in stored order. What a process
+   * remembers of a saga it wrote must be exactly what another would read.
+   */
+  asStored<D>(state: SagaState<D>): SagaState<D> {
+    return {
+      ...state,
+      data: (state.data === undefined ? null : JSON.parse(JSON.stringify(state.data))) as D,
+      failure: state.failure === null || state.failure === undefined ? null : (JSON.parse(JSON.stringify(state.failure)) as SagaState['failure']),
+      steps: [...state.steps]
+        .sort((left, right) => left.position - right.position || (left.name < right.name ? -1 : left.name > right.name ? 1 : 0))
+        .map((step) => stepFromJson(stepToJson(step))),
+    };
+  }
+
+  /**
    * Writes a new saga with all its steps and its first history rows; SagaAlreadyStarted when
    * the id is taken — deferred (see SagaWriteTarget), from the COMMIT, which it fails.
    */
@@ -456,13 +472,20 @@ export class SagaStore {
       this.outboxTable === null
         ? 'true'
         : `NOT EXISTS (SELECT 1 FROM ${this.outboxTable} o WHERE o.message_id = s.last_message_id AND (o.sent_at IS NULL OR o.sent_at >= $3))`;
-    const [, count] = (await manager.query(
-      `UPDATE saga_steps s
-          SET deadline_at = s.deadline_at + make_interval(secs => $1::float8 + CASE WHEN ${caughtByOutage} THEN $2::float8 ELSE 0 END)
-        WHERE s.deadline_at IS NOT NULL AND s.deadline_kind = 'reply'`,
+    // The sagas moved get a new version: a copy of one remembered elsewhere (a unit of
+    // work's memory, a concurrent handler) fails its version check instead of writing its
+    // old deadline back.
+    const rows = (await manager.query(
+      `WITH moved AS (
+         UPDATE saga_steps s
+            SET deadline_at = s.deadline_at + make_interval(secs => $1::float8 + CASE WHEN ${caughtByOutage} THEN $2::float8 ELSE 0 END)
+          WHERE s.deadline_at IS NOT NULL AND s.deadline_kind = 'reply'
+          RETURNING s.saga_id),
+       bumped AS (UPDATE saga_instances i SET version = i.version + 1 WHERE i.id IN (SELECT saga_id FROM moved))
+       SELECT count(*)::int AS moved FROM moved`,
       this.outboxTable === null ? [recoverySeconds, outageSeconds] : [recoverySeconds, outageSeconds, postponement.since],
-    )) as [unknown, number];
-    return count;
+    )) as { moved: number }[];
+    return rows[0]?.moved ?? 0;
   }
 
   // ---- keyed exclusion (docs/adr/0008) ----

@@ -1,0 +1,200 @@
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import {
+  ActivateSite,
+  BootstrapSite,
+  causedBy,
+  CreateSite,
+  type Envelope,
+  ProvisionDatabase,
+  ProvisionStorage,
+  ReserveSite,
+  SITE_CATALOGUE,
+} from '@sitesaga/contracts';
+import { CreateMessagingTables1732400000000, UnitOfWork } from '@sitesaga/messaging';
+import { SAGA_ENTITIES, SAGA_MIGRATIONS, SagaEngine, SagaStore, sagaPreload } from '@sitesaga/saga';
+import { createLogger } from '@sitesaga/service';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { freshDatabase } from '../../../../test/support/fresh-database';
+import { SEALED_CREDENTIALS, testSaga } from '../admin/testing/test-site-saga';
+
+/**
+ * A reply to a saga this process committed last is handled in ONE round trip: the saga is
+ * remembered, and BEGIN, inbox row, version-checked save, outbox rows and COMMIT travel
+ * together. These check what that must never change: a saga another replica moved since
+ * is still advanced exactly once, a redelivered reply has no second effect, and two
+ * replies of one saga fetched at once are both applied.
+ */
+jest.setTimeout(60_000);
+
+let database: Awaited<ReturnType<typeof freshDatabase>>;
+let dataSource: DataSource;
+const logger = createLogger('site-saga', { level: 'silent', destination: new Writable({ write: (_chunk, _encoding, done) => done() }) });
+const engine = new SagaEngine([testSaga], new SagaStore(), { timeScale: 0.01 });
+
+/** One replica of the orchestrator: its own unit of work and its own memory of sagas, on the shared database. */
+const replica = (): UnitOfWork =>
+  new UnitOfWork(dataSource, {
+    consumer: 'site-saga',
+    catalogue: SITE_CATALOGUE,
+    logger,
+    onOutboxWritten: () => undefined,
+    backoff: { initialMs: 10, factor: 2, maxMs: 100, jitter: 0 },
+    preload: sagaPreload(new SagaStore()),
+  });
+
+beforeAll(async () => {
+  database = await freshDatabase('remembered_sagas_it');
+  dataSource = new DataSource({
+    type: 'postgres',
+    url: database.url,
+    entities: [...SAGA_ENTITIES],
+    migrations: [CreateMessagingTables1732400000000, ...SAGA_MIGRATIONS],
+    logging: false,
+  });
+  await dataSource.initialize();
+  await dataSource.runMigrations();
+});
+
+afterAll(async () => {
+  await dataSource?.destroy();
+  await database?.drop();
+});
+
+/** Statements the process sends to Postgres while `work` runs (each is one round trip). */
+async function roundTrips<T>(work: () => Promise<T>): Promise<{ result: T; trips: number }> {
+  const spy = jest.spyOn(Client.prototype, 'query');
+  try {
+    const result = await work();
+    return { result, trips: spy.mock.calls.length };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+async function startSaga(unitOfWork: UnitOfWork): Promise<string> {
+  const sagaId = randomUUID();
+  const name = `site-${sagaId.slice(0, 8)}`;
+  const create = CreateSite.create({ name, domain: `${name}.example.com`, adminEmail: 'owner@example.com' }, { sagaId, correlationId: sagaId, causationId: null });
+  const outcome = await unitOfWork.run(create, (tx) =>
+    engine.start(tx, testSaga, { sagaId, data: { siteId: sagaId, name, domain: `${name}.example.com`, adminEmail: 'owner@example.com' }, cause: create }),
+  );
+  expect(outcome.status).toBe('done');
+  return sagaId;
+}
+
+/** The last command of `type` the saga sent (from the outbox). */
+async function sent(sagaId: string, type: string): Promise<Envelope> {
+  const [row] = (await dataSource.query(`SELECT value FROM outbox_messages WHERE message_key = $1 AND type = $2 ORDER BY position DESC LIMIT 1`, [
+    sagaId,
+    type,
+  ])) as { value: string }[];
+  if (!row) throw new Error(`saga ${sagaId} sent no ${type}`);
+  return JSON.parse(row.value) as Envelope;
+}
+
+const sentCount = async (sagaId: string, type: string): Promise<number> =>
+  Number((await dataSource.query(`SELECT count(*) AS n FROM outbox_messages WHERE message_key = $1 AND type = $2`, [sagaId, type]))[0].n);
+
+const stepStates = async (sagaId: string): Promise<Record<string, string>> =>
+  Object.fromEntries(((await engine.store.load(dataSource.manager, sagaId))?.steps ?? []).map((step) => [step.name, step.state]));
+
+const reply = (unitOfWork: UnitOfWork, envelope: Envelope) => unitOfWork.run(envelope, (tx) => engine.handleReply(tx, envelope));
+
+const reserved = async (sagaId: string) =>
+  ReserveSite.succeeded.create({ siteId: sagaId, name: 'n', domain: 'n.example.com' }, causedBy(await sent(sagaId, ReserveSite.type)));
+const storageProvisioned = async (sagaId: string) =>
+  ProvisionStorage.succeeded.create({ siteId: sagaId, path: `/srv/${sagaId}` }, causedBy(await sent(sagaId, ProvisionStorage.type)));
+const databaseProvisioned = async (sagaId: string) =>
+  ProvisionDatabase.succeeded.create(
+    { siteId: sagaId, databaseName: 'site_x', roleName: 'site_x', credentials: SEALED_CREDENTIALS },
+    causedBy(await sent(sagaId, ProvisionDatabase.type)),
+  );
+
+describe('replies to a saga this process remembers', () => {
+  it('are handled in one round trip, with the same effects as the ordinary way', async () => {
+    const a = replica();
+    const sagaId = await startSaga(a);
+    const { result, trips } = await roundTrips(async () => reply(a, await reserved(sagaId)));
+    expect(result).toMatchObject({ status: 'done', result: true });
+    // The reserved() lookup of the command is one statement of its own; the unit of work is the other.
+    expect(trips).toBe(2);
+    expect(await stepStates(sagaId)).toMatchObject({ ReserveSite: 'SUCCEEDED', ProvisionStorage: 'RUNNING', ProvisionDatabase: 'RUNNING' });
+    expect(await sentCount(sagaId, ProvisionStorage.type)).toBe(1);
+  });
+
+  it('still advance a saga exactly once after another replica moved it since', async () => {
+    const a = replica();
+    const b = replica();
+    const sagaId = await startSaga(a);
+    await reply(a, await reserved(sagaId));
+    // Replica B (a rebalance) handles the storage reply: A's memory of the saga is now stale.
+    expect(await reply(b, await storageProvisioned(sagaId))).toMatchObject({ status: 'done', result: true });
+
+    const outcome = await reply(a, await databaseProvisioned(sagaId));
+    expect(outcome).toMatchObject({ status: 'done', result: true });
+    expect(await stepStates(sagaId)).toMatchObject({ ProvisionStorage: 'SUCCEEDED', ProvisionDatabase: 'SUCCEEDED', BootstrapSite: 'RUNNING' });
+    expect(await sentCount(sagaId, BootstrapSite.type)).toBe(1);
+  });
+
+  it('have no second effect when redelivered, on either replica', async () => {
+    const a = replica();
+    const b = replica();
+    const sagaId = await startSaga(a);
+    const envelope = await reserved(sagaId);
+    expect(await reply(a, envelope)).toMatchObject({ status: 'done' });
+    expect(await reply(a, envelope)).toEqual({ status: 'duplicate' });
+    expect(await reply(b, envelope)).toEqual({ status: 'duplicate' });
+    expect(await sentCount(sagaId, ProvisionStorage.type)).toBe(1);
+    const inbox = await dataSource.query(`SELECT count(*)::int AS n FROM inbox_messages WHERE message_id = $1`, [envelope.id]);
+    expect(inbox[0].n).toBe(1);
+  });
+
+  it('of parallel steps, fetched at once, are both applied: one waits for the other instead of failing its version check', async () => {
+    const a = replica();
+    const sagaId = await startSaga(a);
+    await reply(a, await reserved(sagaId));
+    const [storage, databaseReply] = [await storageProvisioned(sagaId), await databaseProvisioned(sagaId)];
+    const outcomes = await Promise.all([reply(a, storage), reply(a, databaseReply)]);
+    expect(outcomes).toEqual([expect.objectContaining({ status: 'done', result: true }), expect.objectContaining({ status: 'done', result: true })]);
+    expect(await stepStates(sagaId)).toMatchObject({ ProvisionStorage: 'SUCCEEDED', ProvisionDatabase: 'SUCCEEDED', BootstrapSite: 'RUNNING' });
+    expect(await sentCount(sagaId, BootstrapSite.type)).toBe(1);
+  });
+
+  it('that need a statement of their own (the last one hands over the exclusion key) open the transaction first, and are not applied twice', async () => {
+    const a = replica();
+    const sagaId = await startSaga(a);
+    await reply(a, await reserved(sagaId));
+    await reply(a, await storageProvisioned(sagaId));
+    await reply(a, await databaseProvisioned(sagaId));
+    await reply(a, BootstrapSite.succeeded.create({ siteId: sagaId, adminUser: 'admin' }, causedBy(await sent(sagaId, BootstrapSite.type))));
+    const activated = ActivateSite.succeeded.create({ siteId: sagaId, url: `https://${sagaId}.example.com` }, causedBy(await sent(sagaId, ActivateSite.type)));
+    expect(await reply(a, activated)).toMatchObject({ status: 'done', result: true });
+    expect((await engine.store.load(dataSource.manager, sagaId))!.status).toBe('COMPLETED');
+    const holders = await dataSource.query(`SELECT count(*)::int AS n FROM saga_exclusion_holders WHERE saga_id = $1`, [sagaId]);
+    expect(holders[0].n).toBe(0);
+    // Redelivered: the remembered copy is gone (an ended saga is not kept), and the inbox says duplicate.
+    expect(await reply(a, activated)).toEqual({ status: 'duplicate' });
+    const history = await dataSource.query(`SELECT count(*)::int AS n FROM saga_history WHERE saga_id = $1 AND message_id = $2`, [sagaId, activated.id]);
+    expect(history[0].n).toBe(1);
+  });
+
+  it('are read again after deadlines were postponed for an outage (the postponement is a new version)', async () => {
+    const a = replica();
+    const sagaId = await startSaga(a);
+    await reply(a, await reserved(sagaId));
+    const before = await engine.store.load(dataSource.manager, sagaId);
+    const moved = await engine.postponeReplyDeadlines(dataSource.manager, { outageMs: 60_000, since: new Date() });
+    expect(moved).toBeGreaterThanOrEqual(2);
+    const postponed = await engine.store.load(dataSource.manager, sagaId);
+    expect(postponed!.version).toBe(before!.version + 1);
+    const databaseDeadline = postponed!.steps.find((step) => step.name === ProvisionDatabase.type)!.deadlineAt;
+
+    // A's memory predates the postponement: the storage reply must not write the old deadline of the database step back.
+    expect(await reply(a, await storageProvisioned(sagaId))).toMatchObject({ status: 'done', result: true });
+    const after = await engine.store.load(dataSource.manager, sagaId);
+    expect(after!.steps.find((step) => step.name === ProvisionDatabase.type)!.deadlineAt).toEqual(databaseDeadline);
+    expect(after!.version).toBe(postponed!.version + 1);
+  });
+});
