@@ -198,3 +198,38 @@ describe('replies to a saga this process remembers', () => {
     expect(after!.version).toBe(postponed!.version + 1);
   });
 });
+
+describe('a fetched batch of replies to sagas this process remembers', () => {
+  const handleAll = (unitOfWork: UnitOfWork, envelopes: readonly Envelope[]) =>
+    unitOfWork.runBatch(envelopes, async (index) => {
+      await reply(unitOfWork, envelopes[index]!);
+    });
+
+  it('commits in one round trip', async () => {
+    const a = replica();
+    const sagas = [await startSaga(a), await startSaga(a)];
+    const replies = [await reserved(sagas[0]!), await reserved(sagas[1]!)];
+    const { result, trips } = await roundTrips(() => handleAll(a, replies));
+    expect(result).toBe(true);
+    expect(trips).toBe(1);
+    for (const sagaId of sagas) {
+      expect(await stepStates(sagaId)).toMatchObject({ ReserveSite: 'SUCCEEDED', ProvisionStorage: 'RUNNING' });
+      expect(await sentCount(sagaId, ProvisionStorage.type)).toBe(1);
+    }
+  });
+
+  it('holding a reply handled before commits nothing, and the messages one by one have their effect once', async () => {
+    const a = replica();
+    const sagas = [await startSaga(a), await startSaga(a)];
+    const first = await reserved(sagas[0]!);
+    expect(await reply(a, first)).toMatchObject({ status: 'done' });
+    const second = await reserved(sagas[1]!);
+
+    expect(await handleAll(a, [first, second])).toBe(false);
+    expect(await sentCount(sagas[1]!, ProvisionStorage.type)).toBe(0);
+    // What the transport then does: each message alone.
+    expect(await reply(a, first)).toEqual({ status: 'duplicate' });
+    expect(await reply(a, second)).toMatchObject({ status: 'done', result: true });
+    for (const sagaId of sagas) expect(await sentCount(sagaId, ProvisionStorage.type)).toBe(1);
+  });
+});

@@ -14,12 +14,14 @@ export const inboxInsertSql = (consumer: string, messages: readonly { id: string
     .join(', ')} ON CONFLICT DO NOTHING RETURNING message_id`;
 
 /**
- * The inbox row of one message, as a statement that FAILS (unique violation, see
+ * The inbox rows of these messages, as a statement that FAILS (unique violation, see
  * `isInboxDuplicate`) when the message was processed already: for a transaction sent
  * whole in one round trip, where a duplicate must roll everything after it back.
  */
-export const inboxInsertOrFailSql = (consumer: string, message: { id: string; type: string }): string =>
-  `INSERT INTO inbox_messages (consumer, message_id, type) VALUES (${escapeLiteral(consumer)}, ${escapeLiteral(message.id)}, ${escapeLiteral(message.type)})`;
+export const inboxInsertOrFailSql = (consumer: string, messages: readonly { id: string; type: string }[]): string =>
+  `INSERT INTO inbox_messages (consumer, message_id, type) VALUES ${messages
+    .map((message) => `(${escapeLiteral(consumer)}, ${escapeLiteral(message.id)}, ${escapeLiteral(message.type)})`)
+    .join(', ')}`;
 
 /** Whether `error` is `inboxInsertOrFailSql` finding the message processed already. */
 export const isInboxDuplicate = (error: unknown): boolean => {

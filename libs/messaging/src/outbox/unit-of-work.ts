@@ -225,7 +225,7 @@ export class UnitOfWork {
       }
       const tw = hopTiming ? Date.now() : 0;
       try {
-        await this.commit(client, this.recordsOf(tx.pending), tx.deferred, begun ? [] : ['BEGIN', inboxInsertOrFailSql(this.options.consumer, cause)]);
+        await this.commit(client, this.recordsOf(tx.pending), tx.deferred, begun ? [] : ['BEGIN', inboxInsertOrFailSql(this.options.consumer, [cause])]);
       } catch (error) {
         begun = true; // whatever part of it ran, the session may be in a failed transaction
         await rollBack();
@@ -260,15 +260,37 @@ export class UnitOfWork {
     const handlers: Promise<void>[] = [];
     let scope: BatchScope | null = null;
     const shared = new Map<string, unknown>();
+    // Every saga of the batch remembered: nothing to read, and the whole transaction goes
+    // in one round trip at the end (see runInOneTrip) — unless a handler sends a statement
+    // of its own, which opens it first. A duplicate or a stale memory then fails the
+    // commit, and the messages are handled one by one.
+    const oneTrip = this.options.preload?.recall?.(causes, shared) === true;
+    if (!oneTrip) shared.clear(); // what was recalled of some: all are read with BEGIN
+    let begun = false;
     try {
       open = true;
-      const [, inbox] = await this.begin(client, causes, shared);
-      const fresh = new Set((inbox.rows as { message_id: string }[]).map((row) => row.message_id));
+      let duplicates = new Set<string>();
+      if (oneTrip) {
+        const query = runner.query.bind(runner);
+        runner.query = (async (...args: Parameters<typeof query>) => {
+          if (!begun) {
+            begun = true;
+            const [, inbox] = await this.begin(client, causes, shared, false);
+            if (inbox.rowCount !== causes.length) throw new DuplicateDelivery(causes.map((cause) => cause.id).join(', '));
+          }
+          return query(...args);
+        }) as typeof query;
+      } else {
+        begun = true;
+        const [, inbox] = await this.begin(client, causes, shared);
+        const fresh = new Set((inbox.rows as { message_id: string }[]).map((row) => row.message_id));
+        duplicates = new Set(causes.filter((cause) => !fresh.has(cause.id)).map((cause) => cause.id));
+      }
       adoptTransaction(runner);
       const active: BatchScope = {
         owner: this,
         manager: runner.manager,
-        duplicates: new Set(causes.filter((cause) => !fresh.has(cause.id)).map((cause) => cause.id)),
+        duplicates,
         records: [],
         shared,
         deferred: [],
@@ -289,7 +311,13 @@ export class UnitOfWork {
         if (failed) active.aborted ??= failed.error;
       }
       if (active.aborted !== undefined) throw new BatchAborted(active.aborted);
-      await this.commit(client, active.records, active.deferred);
+      try {
+        await this.commit(client, active.records, active.deferred, begun ? [] : ['BEGIN', inboxInsertOrFailSql(this.options.consumer, causes)]);
+      } catch (error) {
+        begun = true; // whatever part of it ran, the session may be in a failed transaction
+        // Sent whole, it failed on a duplicate or a stale memory: the usual path sorts out which.
+        throw oneTrip ? new BatchAborted(error) : error;
+      }
       open = false;
       this.options.preload?.committed?.(shared);
       active.closed = true;
@@ -300,7 +328,7 @@ export class UnitOfWork {
       return outcomes.every((outcome) => outcome.status === 'fulfilled');
     } catch (error) {
       if (scope) scope.closed = true;
-      if (open) await client.query('ROLLBACK').catch(() => undefined);
+      if (open && begun) await client.query('ROLLBACK').catch(() => undefined);
       open = false;
       this.options.preload?.forget?.(causes, shared);
       settle.reject(error instanceof BatchAborted ? error : new BatchAborted(error));
