@@ -202,16 +202,21 @@ it('records where every message of a saga spent its time, and the admin API, pag
 it('traces a saga as one trace across every service, with publish → handle parent links over Kafka', async () => {
   const { sagaId } = await createSite();
   const ofSaga = () => spans.filter((span) => span.attributes['saga.id'] === sagaId);
-  // Every step span is exported by site-saga once the saga is done; the participants' spans come within a batch delay.
+  // Every step span is exported by site-saga once the saga is done; the participants' spans
+  // come within a batch delay, each service's on its own schedule: a child may be exported
+  // before its parent, so the wait is also for every parent named to have arrived.
   await waitFor(
     () => {
       const services = new Set(ofSaga().map((span) => span.service));
+      const ids = new Set(spans.map((span) => span.spanId));
+      const traces = new Set(ofSaga().map((span) => span.traceId));
       return (
         ofSaga().filter((span) => span.name.startsWith('saga step ')).length >= 5 &&
-        ['site-saga', 'sites', 'storage', 'databases', 'bootstrap'].every((app) => services.has(app))
+        ['site-saga', 'sites', 'storage', 'databases', 'bootstrap'].every((app) => services.has(app)) &&
+        spans.every((span) => !traces.has(span.traceId) || !span.parentSpanId || ids.has(span.parentSpanId))
       );
     },
-    { within: '30s', what: 'spans of every service' },
+    { within: '30s', what: 'spans of every service, with every parent they name' },
   );
   const traceIds = new Set(ofSaga().map((span) => span.traceId));
   expect(traceIds.size).toBe(1);
