@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { ALL_TOPICS, SITE_CATALOGUE, Topics } from '@sitesaga/contracts';
+import { ALL_TOPICS, CreateSite, DeleteSite, SITE_CATALOGUE, Topics } from '@sitesaga/contracts';
 import { runService, serveApiDocs } from '@sitesaga/service';
 import { SAGA_ENTITIES, SagaStore, sagaPreload } from '@sitesaga/saga';
 import { SITE_SAGA_API_DOCS } from './docs/site-saga-api-docs';
@@ -30,7 +30,7 @@ void runService({
   batchSize: 32,
   // ...and read their sagas with its BEGIN, in one statement (saves are deferred to the
   // COMMIT); a reply to a saga this process committed last reads nothing: one round trip.
-  preload: sagaPreload(new SagaStore()),
+  preload: sagaPreload(new SagaStore(), { starts: [CreateSite.type, DeleteSite.type] }),
   entities: [...SAGA_ENTITIES],
   migrations: [...SITE_SAGA_MIGRATIONS],
   module: (infrastructure) => SiteSagaModule.register(infrastructure, configOrExit()),

@@ -28,6 +28,19 @@ export class SagaConcurrencyConflict extends Error {
   }
 }
 
+/**
+ * A speculative transaction guessed an exclusion key free (a start) or unwanted (an end)
+ * and it was not: its commit failed, and the message runs again the usual way. Transient,
+ * should it ever reach a transport.
+ */
+export class ExclusionGuessFailed extends Error {
+  readonly retriable = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'ExclusionGuessFailed';
+  }
+}
+
 export class SagaNotFound extends Error {
   constructor(readonly sagaId: string) {
     super(`no saga ${sagaId}`);

@@ -23,6 +23,12 @@ export interface SagaTransaction {
   readonly shared?: Map<string, unknown>;
   /** Runs a write with the COMMIT (libs/messaging's `Transaction.defer`): saves then cost no round trip of their own. */
   defer?(write: DeferredSagaWrite): void;
+  /**
+   * libs/messaging's `Transaction.speculative`: a deferred write that fails makes the
+   * message run again the usual way. Exclusion keys are then claimed and released by
+   * deferred writes that fail unless the key was free (claim) or nobody waits (release).
+   */
+  readonly speculative?: boolean;
 }
 
 const SAGA_KEY_PREFIX = 'saga:';
@@ -47,7 +53,15 @@ const REMEMBERED_SAGAS = 2_000;
  */
 export function sagaPreload(
   store: SagaStore,
-  options: { readonly remember?: number } = {},
+  options: {
+    readonly remember?: number;
+    /**
+     * Types of the messages that start a saga (a client's CreateSite): they need nothing
+     * read either. A start checks that its saga id is new with its deferred insert, which
+     * fails the commit when it is not; the message then runs again the usual way.
+     */
+    readonly starts?: readonly string[];
+  } = {},
 ): {
   sql(causes: readonly Envelope[]): string | null;
   accept(rows: readonly Record<string, unknown>[], causes: readonly Envelope[], shared: Map<string, unknown>): void;
@@ -58,6 +72,7 @@ export function sagaPreload(
   const capacity = options.remember ?? REMEMBERED_SAGAS;
   /** Saga key → state as committed; Map order is recency (oldest first). */
   const remembered = new Map<string, SagaState>();
+  const starts = new Set(options.starts ?? []);
   return {
     sql: (causes) => store.loadManySql(causes.map((cause) => cause.sagaId)),
     accept: (rows, _causes, shared) => {
@@ -70,8 +85,8 @@ export function sagaPreload(
       if (capacity <= 0 || causes.length === 0) return false;
       for (const cause of causes) {
         const state = remembered.get(sagaKey(cause.sagaId));
-        if (!state) return false;
-        shared.set(sagaKey(state.id), state);
+        if (state) shared.set(sagaKey(state.id), state);
+        else if (!starts.has(cause.type)) return false;
       }
       return true;
     },
@@ -230,7 +245,10 @@ export class SagaEngine {
     if (tx.shared?.get(sagaKey(input.sagaId))) throw new SagaAlreadyStarted(input.sagaId);
     const now = this.clock();
     const key = registered.exclusionKey(input.data);
-    const holder = key === null ? null : await this.store.claimExclusion(tx.manager, key, input.sagaId, now);
+    const speculative = tx.speculative === true && tx.defer !== undefined;
+    // Speculating, the key is taken for granted (a deferred claim fails the commit when it
+    // is not free, and the start runs again the usual way, which waits for the holder).
+    const holder = key === null ? null : speculative ? this.store.claimFreeExclusion(tx, key, input.sagaId, now) : await this.store.claimExclusion(tx.manager, key, input.sagaId, now);
     const waitFor = holder !== null && holder !== input.sagaId ? holder : null;
     const decision = decide(registered, null, { kind: 'start', ...input, waitFor }, now, this.options);
     const state = await this.store.insert(tx, decision.state, decision.history);
@@ -445,8 +463,12 @@ export class SagaEngine {
     const saved = await this.store.save(tx, state, decision.state, history);
     this.remember(tx, saved);
     this.publish(tx, decision);
-    if (!releasesExclusion(state.status) && releasesExclusion(saved.status) && definition.exclusionKey(state.data) !== null) {
-      await this.handOver(tx, state.id, now);
+    const key = !releasesExclusion(state.status) && releasesExclusion(saved.status) ? definition.exclusionKey(state.data) : null;
+    if (key !== null) {
+      // Speculating, nobody waits for the key: a deferred release fails the commit when
+      // someone does, and the reply runs again the usual way, which hands the key over.
+      if (tx.speculative === true && tx.defer !== undefined) this.store.releaseUnwantedExclusion(tx, key, state.id);
+      else await this.handOver(tx, state.id, now);
     }
     return { ...decision, state: saved, now };
   }

@@ -41,7 +41,7 @@ const replica = (): UnitOfWork =>
     logger,
     onOutboxWritten: () => undefined,
     backoff: { initialMs: 10, factor: 2, maxMs: 100, jitter: 0 },
-    preload: sagaPreload(new SagaStore()),
+    preload: sagaPreload(new SagaStore(), { starts: [CreateSite.type] }),
   });
 
 beforeAll(async () => {
@@ -73,12 +73,13 @@ async function roundTrips<T>(work: () => Promise<T>): Promise<{ result: T; trips
   }
 }
 
-async function startSaga(unitOfWork: UnitOfWork): Promise<string> {
+/** Starts a create-site saga the way CreateSiteHandler does; `siteId` (default: the saga id) is its exclusion key. */
+async function startSaga(unitOfWork: UnitOfWork, siteId?: string): Promise<string> {
   const sagaId = randomUUID();
   const name = `site-${sagaId.slice(0, 8)}`;
   const create = CreateSite.create({ name, domain: `${name}.example.com`, adminEmail: 'owner@example.com' }, { sagaId, correlationId: sagaId, causationId: null });
   const outcome = await unitOfWork.run(create, (tx) =>
-    engine.start(tx, testSaga, { sagaId, data: { siteId: sagaId, name, domain: `${name}.example.com`, adminEmail: 'owner@example.com' }, cause: create }),
+    engine.start(tx, testSaga, { sagaId, data: { siteId: siteId ?? sagaId, name, domain: `${name}.example.com`, adminEmail: 'owner@example.com' }, cause: create }),
   );
   expect(outcome.status).toBe('done');
   return sagaId;
@@ -162,7 +163,7 @@ describe('replies to a saga this process remembers', () => {
     expect(await sentCount(sagaId, BootstrapSite.type)).toBe(1);
   });
 
-  it('that need a statement of their own (the last one hands over the exclusion key) open the transaction first, and are not applied twice', async () => {
+  it('end the saga and free its exclusion key, and the last one redelivered is not applied twice', async () => {
     const a = replica();
     const sagaId = await startSaga(a);
     await reply(a, await reserved(sagaId));
@@ -196,6 +197,61 @@ describe('replies to a saga this process remembers', () => {
     const after = await engine.store.load(dataSource.manager, sagaId);
     expect(after!.steps.find((step) => step.name === ProvisionDatabase.type)!.deadlineAt).toEqual(databaseDeadline);
     expect(after!.version).toBe(postponed!.version + 1);
+  });
+});
+
+describe('starts and ends: the exclusion key taken for granted, and checked with the commit', () => {
+  const holderOf = async (key: string): Promise<string | undefined> =>
+    ((await dataSource.query(`SELECT saga_id FROM saga_exclusion_holders WHERE exclusion_key LIKE $1`, [`%${key}%`])) as { saga_id: string }[])[0]?.saga_id;
+
+  /** Takes the saga through every step, each reply on `unitOfWork`; returns the trips of the last one. */
+  async function complete(unitOfWork: UnitOfWork, sagaId: string): Promise<number> {
+    await reply(unitOfWork, await reserved(sagaId));
+    await reply(unitOfWork, await storageProvisioned(sagaId));
+    await reply(unitOfWork, await databaseProvisioned(sagaId));
+    await reply(unitOfWork, BootstrapSite.succeeded.create({ siteId: sagaId, adminUser: 'admin' }, causedBy(await sent(sagaId, BootstrapSite.type))));
+    const activated = ActivateSite.succeeded.create({ siteId: sagaId, url: `https://${sagaId}.example.com` }, causedBy(await sent(sagaId, ActivateSite.type)));
+    const { result, trips } = await roundTrips(() => reply(unitOfWork, activated));
+    expect(result).toMatchObject({ status: 'done', result: true });
+    return trips;
+  }
+
+  it('a start whose key is free, and an end nobody waits for, are one round trip each', async () => {
+    const a = replica();
+    const { result: sagaId, trips } = await roundTrips(() => startSaga(a));
+    expect(trips).toBe(1);
+    expect(await holderOf(sagaId)).toBe(sagaId);
+    expect(await sentCount(sagaId, ReserveSite.type)).toBe(1);
+    expect(await complete(a, sagaId)).toBe(1);
+    expect((await engine.store.load(dataSource.manager, sagaId))!.status).toBe('COMPLETED');
+    expect(await holderOf(sagaId)).toBeUndefined();
+  });
+
+  it('a start whose key is held waits for the holder, and the holder ending hands it the key', async () => {
+    const a = replica();
+    const siteId = randomUUID();
+    const first = await startSaga(a, siteId);
+    const second = await startSaga(a, siteId);
+    expect((await engine.store.load(dataSource.manager, second))!.waitingFor).toBe(first);
+    expect(await sentCount(second, ReserveSite.type)).toBe(0);
+
+    await complete(a, first);
+    expect((await engine.store.load(dataSource.manager, first))!.status).toBe('COMPLETED');
+    expect(await holderOf(siteId)).toBe(second);
+    const begun = await engine.store.load(dataSource.manager, second);
+    expect(begun!.waitingFor).toBeNull();
+    expect(await sentCount(second, ReserveSite.type)).toBe(1);
+  });
+
+  it('a CreateSite naming a saga that exists is refused, as the usual way refuses it', async () => {
+    const a = replica();
+    const sagaId = await startSaga(a);
+    const name = `again-${sagaId.slice(0, 8)}`;
+    const again = CreateSite.create({ name, domain: `${name}.example.com`, adminEmail: 'owner@example.com' }, { sagaId, correlationId: sagaId, causationId: null });
+    await expect(
+      a.run(again, (tx) => engine.start(tx, testSaga, { sagaId, data: { siteId: sagaId, name, domain: `${name}.example.com`, adminEmail: 'owner@example.com' }, cause: again })),
+    ).rejects.toThrow(/already/);
+    expect(await sentCount(sagaId, ReserveSite.type)).toBe(1);
   });
 });
 

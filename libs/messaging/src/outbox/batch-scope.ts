@@ -26,6 +26,8 @@ export interface BatchScope {
   readonly manager: EntityManager;
   /** Causes whose inbox row already existed, or that a handler of the batch has handled: a run for them is a duplicate. */
   readonly duplicates: Set<string>;
+  /** The batch goes in one round trip: a failed deferred write sends its messages one by one (Transaction.speculative). */
+  readonly speculative: boolean;
   readonly records: OutboxRecord[];
   /** The transaction's shared map (Transaction.shared), one for every handler of the batch. */
   readonly shared: Map<string, unknown>;

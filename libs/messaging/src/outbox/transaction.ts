@@ -25,6 +25,13 @@ export interface Transaction {
    * `manager`: a handler that defers a write must not read what it writes.
    */
   defer(write: DeferredWrite): void;
+  /**
+   * True when a deferred write that fails makes the unit of work run this message again
+   * the usual way, instead of failing it (a transaction sent in one round trip): a handler
+   * may then defer a check it would otherwise make with a statement of its own — an
+   * optimistic guess that, when wrong, costs a second run and nothing else.
+   */
+  readonly speculative: boolean;
 }
 
 export class OutboxTransaction implements Transaction {
@@ -35,6 +42,7 @@ export class OutboxTransaction implements Transaction {
     readonly cause: Envelope | null,
     readonly shared: Map<string, unknown> = new Map(),
     readonly deferred: DeferredWrite[] = [],
+    readonly speculative = false,
   ) {}
 
   publish(envelope: Envelope): void {

@@ -215,7 +215,7 @@ export class UnitOfWork {
     };
     try {
       adoptTransaction(runner);
-      const tx = new OutboxTransaction(runner.manager, cause, shared);
+      const tx = new OutboxTransaction(runner.manager, cause, shared, [], true);
       let result: T;
       try {
         result = await work(tx);
@@ -291,6 +291,7 @@ export class UnitOfWork {
         owner: this,
         manager: runner.manager,
         duplicates,
+        speculative: oneTrip,
         records: [],
         shared,
         deferred: [],
@@ -354,7 +355,7 @@ export class UnitOfWork {
     let tx: OutboxTransaction;
     let result: T;
     try {
-      tx = new OutboxTransaction(scope.manager, cause, scope.shared, scope.deferred);
+      tx = new OutboxTransaction(scope.manager, cause, scope.shared, scope.deferred, scope.speculative);
       result = await work(tx);
     } catch (error) {
       scope.aborted ??= error;

@@ -1,6 +1,6 @@
 import type { Envelope } from '@sitesaga/message-kit';
 import type { EntityManager } from 'typeorm';
-import { SagaAlreadyStarted, SagaConcurrencyConflict } from '../errors';
+import { ExclusionGuessFailed, SagaAlreadyStarted, SagaConcurrencyConflict } from '../errors';
 import type { HistoryEntry, HistoryHops, SagaState, StepState } from '../saga-state';
 
 /** A step whose deadline passed: hand it to `SagaEngine.fireDeadline`. */
@@ -505,6 +505,52 @@ export class SagaStore {
     )) as { saga_id: string }[];
     if (!row) throw new Error(`claiming exclusion key ${key} returned nothing`);
     return row.saga_id;
+  }
+
+  /**
+   * Claims `key` for `sagaId` with the COMMIT, assuming it is free: the deferred insert
+   * fails the commit (SQLSTATE 40001) when another saga holds it. For a speculative
+   * transaction only (see SagaTransaction.speculative), which then runs again the usual
+   * way (`claimExclusion`). Returns `sagaId`, the holder it assumes.
+   */
+  claimFreeExclusion(target: { defer?(write: DeferredSagaWrite): void }, key: string, sagaId: string, now: Date): string {
+    const message = `exclusion key ${key} is held by another saga`;
+    target.defer!({
+      sql: `WITH claimed AS (
+              INSERT INTO saga_exclusion_holders (exclusion_key, saga_id, since) VALUES ($1, $2, $3)
+              ON CONFLICT (exclusion_key) DO NOTHING RETURNING saga_id)
+            SELECT saga_expect_one_row(count(*), $4) FROM claimed`,
+      params: [key, sagaId, now, message],
+      explainFailure: (error) => (raised(error, message) ? new ExclusionGuessFailed(message) : undefined),
+    });
+    return sagaId;
+  }
+
+  /**
+   * Frees `key`, which `sagaId` holds, with the COMMIT, assuming no saga waits for it:
+   * fails the commit (SQLSTATE 40001) when one does, or when `sagaId` does not hold it. For
+   * a speculative transaction only; the usual way is `releaseExclusion`, which hands the
+   * key over. The key's row is locked by a statement of its own first, so that a start
+   * enqueueing a waiter right now is seen by the next statement (its own snapshot): the
+   * same order as `releaseExclusion`.
+   */
+  releaseUnwantedExclusion(target: { defer?(write: DeferredSagaWrite): void }, key: string, sagaId: string): void {
+    const message = `exclusion key ${key} is not held by saga ${sagaId} alone`;
+    const explainFailure = (error: unknown): Error | undefined => (raised(error, message) ? new ExclusionGuessFailed(message) : undefined);
+    target.defer!({
+      sql: `SELECT saga_expect_one_row(count(*), $3) FROM (SELECT 1 FROM saga_exclusion_holders WHERE exclusion_key = $1 AND saga_id = $2 FOR UPDATE) held`,
+      params: [key, sagaId, message],
+      explainFailure,
+    });
+    target.defer!({
+      sql: `WITH freed AS (
+              DELETE FROM saga_exclusion_holders
+               WHERE exclusion_key = $1 AND saga_id = $2 AND NOT EXISTS (SELECT 1 FROM saga_exclusion_waiters WHERE exclusion_key = $1)
+              RETURNING saga_id)
+            SELECT saga_expect_one_row(count(*), $3) FROM freed`,
+      params: [key, sagaId, message],
+      explainFailure,
+    });
   }
 
   /** Queues `sagaId` (already inserted, in this transaction) behind the holder of `key`. */
