@@ -274,6 +274,33 @@ describe('a fetched batch of replies to sagas this process remembers', () => {
     }
   });
 
+  it('of the two parallel steps, fetched from their two topics at once, both commit: one batch waits for the other', async () => {
+    const a = replica();
+    const sagas = [await startSaga(a), await startSaga(a)];
+    for (const sagaId of sagas) await reply(a, await reserved(sagaId));
+    const storage = [await storageProvisioned(sagas[0]!), await storageProvisioned(sagas[1]!)];
+    const databases = [await databaseProvisioned(sagas[0]!), await databaseProvisioned(sagas[1]!)];
+    // Two pooled connections ready, so that neither batch waits for one: they would overlap.
+    await Promise.all([dataSource.query('SELECT 1'), dataSource.query('SELECT 1')]);
+    const events: string[] = [];
+    const tracked = (label: string, envelopes: readonly Envelope[]) =>
+      a
+        .runBatch(envelopes, async (index) => {
+          events.push(`${label} handler`);
+          await reply(a, envelopes[index]!);
+        })
+        .then((committed) => {
+          events.push(`${label} done`);
+          return committed;
+        });
+    expect(await Promise.all([tracked('storage', storage), tracked('databases', databases)])).toEqual([true, true]);
+    expect(events).toEqual(['storage handler', 'storage handler', 'storage done', 'databases handler', 'databases handler', 'databases done']);
+    for (const sagaId of sagas) {
+      expect(await stepStates(sagaId)).toMatchObject({ ProvisionStorage: 'SUCCEEDED', ProvisionDatabase: 'SUCCEEDED', BootstrapSite: 'RUNNING' });
+      expect(await sentCount(sagaId, BootstrapSite.type)).toBe(1);
+    }
+  });
+
   it('holding a reply handled before commits nothing, and the messages one by one have their effect once', async () => {
     const a = replica();
     const sagas = [await startSaga(a), await startSaga(a)];

@@ -96,31 +96,38 @@ export class UnitOfWork {
     const scope = batchScope.getStore();
     if (scope && scope.owner === this && !scope.closed && !scope.inRun) return this.joinBatch(scope, cause, work);
     if (!cause) return this.runInTwoTrips(cause, work);
-    return this.inTurn(cause.sagaId, () => this.runMessage(cause, work));
+    return this.inTurn([cause.sagaId], () => this.runMessage(cause, work));
   }
 
   /**
-   * Runs `work` after every unit of work of this process for the same saga that started
+   * Runs `work` after every unit of work of this process for the same sagas that started
    * before it: two replies of one saga fetched at once (parallel steps answer on different
-   * topics) would otherwise both read the same version, and one of them would fail its
-   * version check and wait out a retry. A unit of work already in the saga's turn (the same
-   * async context) runs at once.
+   * topics, in different batches) would otherwise both read or recall the same version,
+   * and one would fail its version check: a retry for a message, the whole batch one by
+   * one for a batch. The turns of all `sagaIds` are queued for at once, synchronously, so
+   * every wait is for a unit of work queued earlier: no two can wait for each other. A unit
+   * of work already in a saga's turn (the same async context) does not wait for it again.
    */
-  private async inTurn<T>(sagaId: string, work: () => Promise<T>): Promise<T> {
-    const key = sagaId.toLowerCase();
-    if (turnHeld.getStore()?.has(key)) return work();
-    const previous = this.turns.get(key);
+  private async inTurn<T>(sagaIds: readonly string[], work: () => Promise<T>): Promise<T> {
+    const held = turnHeld.getStore();
+    const keys = [...new Set(sagaIds.map((id) => id.toLowerCase()))].filter((key) => !held?.has(key));
+    if (keys.length === 0) return work();
     let release: () => void = () => undefined;
     const mine = new Promise<void>((resolve) => (release = resolve));
-    const tail = previous ? previous.then(() => mine) : mine;
-    this.turns.set(key, tail);
+    const earlier: Promise<void>[] = [];
+    const queued = keys.map((key) => {
+      const previous = this.turns.get(key);
+      if (previous) earlier.push(previous);
+      const tail = previous ? previous.then(() => mine) : mine;
+      this.turns.set(key, tail);
+      return [key, tail] as const;
+    });
     try {
-      if (previous) await previous;
-      const held = new Set(turnHeld.getStore() ?? []).add(key);
-      return await turnHeld.run(held, work);
+      if (earlier.length > 0) await Promise.all(earlier);
+      return await turnHeld.run(new Set([...(held ?? []), ...keys]), work);
     } finally {
       release();
-      if (this.turns.get(key) === tail) this.turns.delete(key);
+      for (const [key, tail] of queued) if (this.turns.get(key) === tail) this.turns.delete(key);
     }
   }
 
@@ -250,7 +257,14 @@ export class UnitOfWork {
    * messages one by one, each in its own unit of work, where a failure gets its usual
    * treatment. Nothing is committed for a batch that returns `false`.
    */
-  async runBatch(causes: readonly Envelope[], handle: (index: number) => Promise<void>): Promise<boolean> {
+  runBatch(causes: readonly Envelope[], handle: (index: number) => Promise<void>): Promise<boolean> {
+    return this.inTurn(
+      causes.map((cause) => cause.sagaId),
+      () => this.runBatchInTurn(causes, handle),
+    );
+  }
+
+  private async runBatchInTurn(causes: readonly Envelope[], handle: (index: number) => Promise<void>): Promise<boolean> {
     const runner = this.dataSource.createQueryRunner();
     const client = (await runner.connect()) as PoolClient;
     let open = false;
