@@ -9,15 +9,15 @@ import {
   ProvisionDatabase,
   ProvisionStorage,
   ReserveSite,
-  SITE_CATALOGUE,
 } from '@sitesaga/contracts';
-import { CreateMessagingTables1732400000000, UnitOfWork } from '@sitesaga/messaging';
+import { CreateMessagingTables1732400000000, type UnitOfWork } from '@sitesaga/messaging';
 import { SAGA_ENTITIES, SAGA_MIGRATIONS, SagaEngine, SagaStore, sagaPreload } from '@sitesaga/saga';
 import { createLogger } from '@sitesaga/service';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { freshDatabase } from '../../../../test/support/fresh-database';
 import { SEALED_CREDENTIALS, testSaga } from '../admin/testing/test-site-saga';
+import { testUnitOfWork } from '../testing/test-unit-of-work';
 
 /**
  * A reply to a saga this process committed last is handled in ONE round trip: the saga is
@@ -34,15 +34,7 @@ const logger = createLogger('site-saga', { level: 'silent', destination: new Wri
 const engine = new SagaEngine([testSaga], new SagaStore(), { timeScale: 0.01 });
 
 /** One replica of the orchestrator: its own unit of work and its own memory of sagas, on the shared database. */
-const replica = (): UnitOfWork =>
-  new UnitOfWork(dataSource, {
-    consumer: 'site-saga',
-    catalogue: SITE_CATALOGUE,
-    logger,
-    onOutboxWritten: () => undefined,
-    backoff: { initialMs: 10, factor: 2, maxMs: 100, jitter: 0 },
-    preload: sagaPreload(new SagaStore(), { starts: [CreateSite.type] }),
-  });
+const replica = (): UnitOfWork => testUnitOfWork(dataSource, logger, { preload: sagaPreload(new SagaStore(), { starts: [CreateSite.type] }) });
 
 beforeAll(async () => {
   database = await freshDatabase('remembered_sagas_it');
