@@ -31,12 +31,15 @@ export interface SagaTransaction {
   readonly speculative?: boolean;
 }
 
+/** A transaction that runs its message again the usual way when a deferred check fails (SagaTransaction.speculative). */
+const speculating = (tx: SagaTransaction): tx is SagaTransaction & { defer(write: DeferredSagaWrite): void } => tx.speculative === true && tx.defer !== undefined;
+
 const SAGA_KEY_PREFIX = 'saga:';
 
 /** Where a transaction's shared map holds saga `id`. */
 const sagaKey = (id: string): string => `${SAGA_KEY_PREFIX}${id.toLowerCase()}`;
 
-/** Sagas a preload remembers by default (see `sagaPreload`): far more than run at once. */
+/** Sagas a preload remembers (see `sagaPreload`): far more than run at once. */
 const REMEMBERED_SAGAS = 2_000;
 
 /**
@@ -44,7 +47,7 @@ const REMEMBERED_SAGAS = 2_000;
  * messages with its BEGIN, in one statement: the engine then finds them in the transaction's
  * shared map instead of loading each one in a round trip of its own.
  *
- * It also remembers, up to `remember` of them, the running sagas as this process last
+ * It also remembers, up to REMEMBERED_SAGAS of them, the running sagas as this process last
  * committed them (`recall`): a reply to one of them then needs no read at all, and its
  * unit of work is one round trip. Every save is version-checked, so a saga another process
  * (a replica after a rebalance, an operator's request served elsewhere) changed since fails
@@ -54,7 +57,6 @@ const REMEMBERED_SAGAS = 2_000;
 export function sagaPreload(
   store: SagaStore,
   options: {
-    readonly remember?: number;
     /**
      * Types of the messages that start a saga (a client's CreateSite): they need nothing
      * read either. A start checks that its saga id is new with its deferred insert, which
@@ -69,7 +71,6 @@ export function sagaPreload(
   committed(shared: ReadonlyMap<string, unknown>): void;
   forget(causes: readonly Envelope[], shared: ReadonlyMap<string, unknown>): void;
 } {
-  const capacity = options.remember ?? REMEMBERED_SAGAS;
   /** Saga key → state as committed; Map order is recency (oldest first). */
   const remembered = new Map<string, SagaState>();
   const starts = new Set(options.starts ?? []);
@@ -82,7 +83,7 @@ export function sagaPreload(
       }
     },
     recall: (causes, shared) => {
-      if (capacity <= 0 || causes.length === 0) return false;
+      if (causes.length === 0) return false;
       for (const cause of causes) {
         const state = remembered.get(sagaKey(cause.sagaId));
         if (state) shared.set(sagaKey(state.id), state);
@@ -91,7 +92,6 @@ export function sagaPreload(
       return true;
     },
     committed: (shared) => {
-      if (capacity <= 0) return;
       for (const [key, value] of shared) {
         if (!key.startsWith(SAGA_KEY_PREFIX)) continue;
         const state = value as SagaState;
@@ -100,7 +100,7 @@ export function sagaPreload(
         remembered.set(key, store.asStored(state));
       }
       for (const key of remembered.keys()) {
-        if (remembered.size <= capacity) break;
+        if (remembered.size <= REMEMBERED_SAGAS) break;
         remembered.delete(key);
       }
     },
@@ -245,10 +245,10 @@ export class SagaEngine {
     if (tx.shared?.get(sagaKey(input.sagaId))) throw new SagaAlreadyStarted(input.sagaId);
     const now = this.clock();
     const key = registered.exclusionKey(input.data);
-    const speculative = tx.speculative === true && tx.defer !== undefined;
     // Speculating, the key is taken for granted (a deferred claim fails the commit when it
     // is not free, and the start runs again the usual way, which waits for the holder).
-    const holder = key === null ? null : speculative ? this.store.claimFreeExclusion(tx, key, input.sagaId, now) : await this.store.claimExclusion(tx.manager, key, input.sagaId, now);
+    let holder: string | null = null;
+    if (key !== null) holder = speculating(tx) ? this.store.claimFreeExclusion(tx, key, input.sagaId, now) : await this.store.claimExclusion(tx.manager, key, input.sagaId, now);
     const waitFor = holder !== null && holder !== input.sagaId ? holder : null;
     const decision = decide(registered, null, { kind: 'start', ...input, waitFor }, now, this.options);
     const state = await this.store.insert(tx, decision.state, decision.history);
@@ -467,7 +467,7 @@ export class SagaEngine {
     if (key !== null) {
       // Speculating, nobody waits for the key: a deferred release fails the commit when
       // someone does, and the reply runs again the usual way, which hands the key over.
-      if (tx.speculative === true && tx.defer !== undefined) this.store.releaseUnwantedExclusion(tx, key, state.id);
+      if (speculating(tx)) this.store.releaseUnwantedExclusion(tx, key, state.id);
       else await this.handOver(tx, state.id, now);
     }
     return { ...decision, state: saved, now };

@@ -9,9 +9,7 @@ import { escapeLiteral } from 'pg';
  * fetched batch (UnitOfWork.runBatch).
  */
 export const inboxInsertSql = (consumer: string, messages: readonly { id: string; type: string }[]): string =>
-  `INSERT INTO inbox_messages (consumer, message_id, type) VALUES ${messages
-    .map((message) => `(${escapeLiteral(consumer)}, ${escapeLiteral(message.id)}, ${escapeLiteral(message.type)})`)
-    .join(', ')} ON CONFLICT DO NOTHING RETURNING message_id`;
+  `${inboxInsertOrFailSql(consumer, messages)} ON CONFLICT DO NOTHING RETURNING message_id`;
 
 /**
  * The inbox rows of these messages, as a statement that FAILS (unique violation, see

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { type Catalogue, type CommandDefinition, causedBy, type Envelope, type Failure } from '@sitesaga/message-kit';
 import type { Logger } from 'pino';
 import type { PoolClient, QueryResult } from 'pg';
-import type { DataSource } from 'typeorm';
+import type { DataSource, QueryRunner } from 'typeorm';
 import { type BackoffPolicy, backoffDelay } from '../retry/backoff';
 import { isConnectionFailure } from '../retry/connection-failure';
 import { deliveryAttemptOf } from '../retry/delivery-attempt';
@@ -25,6 +25,16 @@ class DuplicateDelivery extends Error {
     super(`message ${messageId} was processed already`);
     this.name = 'DuplicateDelivery';
   }
+}
+
+/** BEGIN and the inbox rows not sent yet (UnitOfWork.beginLazily). */
+interface LazyBegin {
+  /** Sent (or possibly sent: a commit that failed part-way): a ROLLBACK is due on failure. */
+  begun: boolean;
+  /** A handler's statement found a message processed already. */
+  duplicate: boolean;
+  /** What the COMMIT must send first: BEGIN and the inbox rows, unless they went already. */
+  statements(): string[];
 }
 
 export type UnitOfWorkOutcome<T> = { readonly status: 'done'; readonly result: T; readonly published: readonly Envelope[] } | { readonly status: 'duplicate' };
@@ -202,22 +212,9 @@ export class UnitOfWork {
     const t0 = hopTiming ? Date.now() : 0;
     const runner = this.dataSource.createQueryRunner();
     const client = (await runner.connect()) as PoolClient;
-    let begun = false;
-    let duplicate = false;
-    const query = runner.query.bind(runner);
-    runner.query = (async (...args: Parameters<typeof query>) => {
-      if (!begun) {
-        begun = true;
-        const [, inbox] = await this.begin(client, [cause], shared, false);
-        if (inbox.rowCount !== 1) {
-          duplicate = true;
-          throw new DuplicateDelivery(cause.id);
-        }
-      }
-      return query(...args);
-    }) as typeof query;
+    const opening = this.beginLazily(runner, client, [cause], shared);
     const rollBack = async (): Promise<void> => {
-      if (begun) await client.query('ROLLBACK').catch(() => undefined);
+      if (opening.begun) await client.query('ROLLBACK').catch(() => undefined);
       this.options.preload?.forget?.([cause], shared);
     };
     try {
@@ -228,13 +225,13 @@ export class UnitOfWork {
         result = await work(tx);
       } catch {
         await rollBack();
-        return duplicate ? { status: 'duplicate' } : null;
+        return opening.duplicate ? { status: 'duplicate' } : null;
       }
       const tw = hopTiming ? Date.now() : 0;
       try {
-        await this.commit(client, this.recordsOf(tx.pending), tx.deferred, begun ? [] : ['BEGIN', inboxInsertOrFailSql(this.options.consumer, [cause])]);
+        await this.commit(client, this.recordsOf(tx.pending), tx.deferred, opening.statements());
       } catch (error) {
-        begun = true; // whatever part of it ran, the session may be in a failed transaction
+        opening.begun = true; // whatever part of it ran, the session may be in a failed transaction
         await rollBack();
         return isInboxDuplicate(error) ? { status: 'duplicate' } : null;
       }
@@ -280,22 +277,11 @@ export class UnitOfWork {
     // commit, and the messages are handled one by one.
     const oneTrip = this.options.preload?.recall?.(causes, shared) === true;
     if (!oneTrip) shared.clear(); // what was recalled of some: all are read with BEGIN
-    let begun = false;
+    const opening = oneTrip ? this.beginLazily(runner, client, causes, shared) : null;
     try {
       open = true;
       let duplicates = new Set<string>();
-      if (oneTrip) {
-        const query = runner.query.bind(runner);
-        runner.query = (async (...args: Parameters<typeof query>) => {
-          if (!begun) {
-            begun = true;
-            const [, inbox] = await this.begin(client, causes, shared, false);
-            if (inbox.rowCount !== causes.length) throw new DuplicateDelivery(causes.map((cause) => cause.id).join(', '));
-          }
-          return query(...args);
-        }) as typeof query;
-      } else {
-        begun = true;
+      if (!opening) {
         const [, inbox] = await this.begin(client, causes, shared);
         const fresh = new Set((inbox.rows as { message_id: string }[]).map((row) => row.message_id));
         duplicates = new Set(causes.filter((cause) => !fresh.has(cause.id)).map((cause) => cause.id));
@@ -327,11 +313,12 @@ export class UnitOfWork {
       }
       if (active.aborted !== undefined) throw new BatchAborted(active.aborted);
       try {
-        await this.commit(client, active.records, active.deferred, begun ? [] : ['BEGIN', inboxInsertOrFailSql(this.options.consumer, causes)]);
+        await this.commit(client, active.records, active.deferred, opening?.statements());
       } catch (error) {
-        begun = true; // whatever part of it ran, the session may be in a failed transaction
+        if (!opening) throw error;
+        opening.begun = true; // whatever part of it ran, the session may be in a failed transaction
         // Sent whole, it failed on a duplicate or a stale memory: the usual path sorts out which.
-        throw oneTrip ? new BatchAborted(error) : error;
+        throw new BatchAborted(error);
       }
       open = false;
       this.options.preload?.committed?.(shared);
@@ -343,7 +330,7 @@ export class UnitOfWork {
       return outcomes.every((outcome) => outcome.status === 'fulfilled');
     } catch (error) {
       if (scope) scope.closed = true;
-      if (open && begun) await client.query('ROLLBACK').catch(() => undefined);
+      if (open && (opening?.begun ?? true)) await client.query('ROLLBACK').catch(() => undefined);
       open = false;
       this.options.preload?.forget?.(causes, shared);
       settle.reject(error instanceof BatchAborted ? error : new BatchAborted(error));
@@ -387,6 +374,33 @@ export class UnitOfWork {
   private recordsOf(envelopes: readonly Envelope[]): OutboxRecord[] {
     if (envelopes.length === 0) return [];
     return outboxRecords(envelopes, this.options.catalogue, outboxHopHeaders(Date.now(), currentMessageScope()));
+  }
+
+  /**
+   * Leaves BEGIN and the inbox rows of `causes` for later, for a transaction sent in one
+   * round trip: they go with the first statement a handler sends through `runner` (which
+   * fails with DuplicateDelivery when any of them was processed already), or else with the
+   * COMMIT (`statements()`: inbox rows that fail on a duplicate).
+   */
+  private beginLazily(runner: QueryRunner, client: PoolClient, causes: readonly Envelope[], shared: Map<string, unknown>): LazyBegin {
+    const opening: LazyBegin = {
+      begun: false,
+      duplicate: false,
+      statements: () => (opening.begun ? [] : ['BEGIN', inboxInsertOrFailSql(this.options.consumer, causes)]),
+    };
+    const query = runner.query.bind(runner);
+    runner.query = (async (...args: Parameters<typeof query>) => {
+      if (!opening.begun) {
+        opening.begun = true;
+        const [, inbox] = await this.begin(client, causes, shared, false);
+        if (inbox.rowCount !== causes.length) {
+          opening.duplicate = true;
+          throw new DuplicateDelivery(causes.map((cause) => cause.id).join(', '));
+        }
+      }
+      return query(...args);
+    }) as typeof query;
+    return opening;
   }
 
   /**

@@ -513,9 +513,9 @@ export class SagaStore {
    * transaction only (see SagaTransaction.speculative), which then runs again the usual
    * way (`claimExclusion`). Returns `sagaId`, the holder it assumes.
    */
-  claimFreeExclusion(target: { defer?(write: DeferredSagaWrite): void }, key: string, sagaId: string, now: Date): string {
+  claimFreeExclusion(target: { defer(write: DeferredSagaWrite): void }, key: string, sagaId: string, now: Date): string {
     const message = `exclusion key ${key} is held by another saga`;
-    target.defer!({
+    target.defer({
       sql: `WITH claimed AS (
               INSERT INTO saga_exclusion_holders (exclusion_key, saga_id, since) VALUES ($1, $2, $3)
               ON CONFLICT (exclusion_key) DO NOTHING RETURNING saga_id)
@@ -534,15 +534,15 @@ export class SagaStore {
    * enqueueing a waiter right now is seen by the next statement (its own snapshot): the
    * same order as `releaseExclusion`.
    */
-  releaseUnwantedExclusion(target: { defer?(write: DeferredSagaWrite): void }, key: string, sagaId: string): void {
+  releaseUnwantedExclusion(target: { defer(write: DeferredSagaWrite): void }, key: string, sagaId: string): void {
     const message = `exclusion key ${key} is not held by saga ${sagaId} alone`;
     const explainFailure = (error: unknown): Error | undefined => (raised(error, message) ? new ExclusionGuessFailed(message) : undefined);
-    target.defer!({
+    target.defer({
       sql: `SELECT saga_expect_one_row(count(*), $3) FROM (SELECT 1 FROM saga_exclusion_holders WHERE exclusion_key = $1 AND saga_id = $2 FOR UPDATE) held`,
       params: [key, sagaId, message],
       explainFailure,
     });
-    target.defer!({
+    target.defer({
       sql: `WITH freed AS (
               DELETE FROM saga_exclusion_holders
                WHERE exclusion_key = $1 AND saga_id = $2 AND NOT EXISTS (SELECT 1 FROM saga_exclusion_waiters WHERE exclusion_key = $1)
