@@ -77,9 +77,16 @@ it('creates every site once when two replicas of each service boot together and 
     system.serviceDatabase('site-saga'),
   );
   expect(Number(sagas?.n)).toBe(SAGAS);
-  // …one directory per site and nothing else left in the storage root (no staging, no trash)…
+  // …one directory per site and nothing else left in the storage root (no trash)…
   const entries = fs.readdirSync(system.storageRoot).sort();
-  expect(entries).toEqual([...ids].map((id) => id.toLowerCase()).sort());
+  const siteIds = ids.map((id) => id.toLowerCase());
+  expect(entries.filter((name) => !name.startsWith('.')).sort()).toEqual([...siteIds].sort());
+  // …except, at most, the staging tree the killed storage replica was building. It cannot be
+  // told from a sibling's build in progress until it is a minute old; the survivor's
+  // minutely sweep removes it then (site-directories.ts). Its site was still provisioned.
+  const staging = entries.filter((name) => name.startsWith('.'));
+  expect(staging.length).toBeLessThanOrEqual(1);
+  for (const name of staging) expect([name, siteIds.some((id) => new RegExp(`^\\.tmp-${id}-[0-9a-f]+$`).test(name))]).toEqual([name, true]);
   // …one database and one role per site.
   const names = ids.map((id) => `site_${id.replace(/-/g, '')}`);
   expect((await system.query(`SELECT datname FROM pg_database WHERE datname = ANY($1)`, [names])).length).toBe(SAGAS);

@@ -1,10 +1,10 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { BusinessRejection, LOGGER } from '@sitesaga/messaging';
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, opendir, readdir, rename, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
-import { isLeftover, SITE_LAYOUT, siteDirectoryFor, stagingDirectoryFor } from '../domain/site-directory';
+import { isLeftover, SITE_LAYOUT, siteDirectoryFor, STALE_STAGING_MS, stagingDirectoryFor } from '../domain/site-directory';
 import { STORAGE_CONFIG, type StorageConfig } from '../storage-config';
 
 import type { InventoryItem } from '@sitesaga/contracts';
@@ -19,10 +19,15 @@ const codeOf = (error: unknown): string | undefined => (error as { code?: string
  *   directory is either absent or complete; an existing one is a success;
  * - remove renames the tree to a `.trash-` name first, then deletes it, so a half-deleted
  *   tree never looks provisioned; a missing one is a success;
- * - at boot, leftovers of a crash in either are swept.
+ * - leftovers of a crash in either are swept at boot and then every minute, so a replica
+ *   killed mid-build leaves nothing behind for long even when it never comes back (its
+ *   siblings share the root and sweep it).
  */
 @Injectable()
-export class SiteDirectories implements OnModuleInit {
+export class SiteDirectories implements OnModuleInit, OnModuleDestroy {
+  private sweeper?: NodeJS.Timeout;
+  private sweeping?: Promise<unknown>;
+
   constructor(
     @Inject(STORAGE_CONFIG) private readonly config: StorageConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -30,6 +35,16 @@ export class SiteDirectories implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     await this.sweep();
+    this.sweeper = setInterval(() => {
+      this.sweeping ??= this.sweep()
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'could not sweep the storage root'))
+        .finally(() => (this.sweeping = undefined));
+    }, STALE_STAGING_MS).unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.sweeper);
+    await this.sweeping;
   }
 
   /** Pure: the site's directory, refused when it would not be a direct child of the root. */
