@@ -153,6 +153,13 @@ function printHops(file: string, stubHops: readonly StubHop[]): void {
     console.log(`  ${name.padEnd(44)} p50 ${median(values).toFixed(1).padStart(6)}  mean ${mean(values).toFixed(1).padStart(6)}`);
 }
 
+/** site_database_pool_claims_total and …_misses_total from the databases service's /metrics. */
+async function sparePoolCounts(url: string): Promise<{ claims: number; misses: number }> {
+  const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+  const count = (name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { claims: count('site_database_pool_claims_total'), misses: count('site_database_pool_misses_total') };
+}
+
 async function main(): Promise<void> {
   const hopsFile = process.env.BENCH_HOPS && stub ? join(tmpdir(), `bench-hops-${process.pid}.jsonl`) : null;
   const stubHops: StubHop[] = [];
@@ -249,6 +256,8 @@ async function main(): Promise<void> {
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const elapsed = performance.now() - started;
+  // How many sites claimed a spare database and how many missed the pool (the slow path).
+  const pool = stub ? null : await sparePoolCounts(system.service('databases').url);
   const machineCpu = machineBusyMs() - machineBefore;
   // What the everything-counted CPU is made of: each service, the broker, Postgres, this driver.
   const named = new Map<number, string>([[process.pid, stub ? 'bench driver and stubs' : 'bench driver'], ...[...system.services].map(([app, service]) => [service.pid, app] as [number, string])]);
@@ -261,6 +270,7 @@ async function main(): Promise<void> {
     `latency   p50=${percentile(sorted, 50).toFixed(0)} ms  p90=${percentile(sorted, 90).toFixed(0)} ms  p99=${percentile(sorted, 99).toFixed(0)} ms  max=${sorted[sorted.length - 1]?.toFixed(0)} ms`,
   );
   console.log(`throughput ${((total / elapsed) * 1000).toFixed(1)} sites/s (${(elapsed / 1000).toFixed(1)} s)`);
+  if (pool) console.log(`spare database pool: ${pool.claims} sites claimed a spare, ${pool.misses} missed it (copied the template)`);
   console.log(
     `machine CPU per site ${(machineCpu / total).toFixed(1)} ms: ${byPart.map(([part, ms]) => `${part} ${(ms / total).toFixed(1)}`).join(', ')} (ms, by process)`,
   );
@@ -304,6 +314,7 @@ async function main(): Promise<void> {
       // Everything counted: the services, Kafka, Postgres, this driver and the stubs.
       machine_cpu_ms_per_saga: round(machineCpu / total),
       cpu_ms_per_saga_by_service: Object.fromEntries(cpu.map(([app, ms]) => [app, round(ms)])),
+      ...(pool ? { spare_pool: pool } : {}),
       // The machine's CPU per saga by process: services, broker, Postgres, the driver, the rest.
       machine_cpu_ms_per_saga_by_part: Object.fromEntries(byPart.map(([part, ms]) => [part, round(ms / total)])),
       // Resident memory right after the load, per service process.

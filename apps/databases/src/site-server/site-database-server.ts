@@ -227,19 +227,42 @@ export class SiteDatabaseServer implements OnApplicationShutdown {
         // (but neither INHERIT nor SET) on the roles it creates, enough to grant itself both.
         if (!state.role_usable) await session.query(`GRANT ${role} TO CURRENT_USER`);
         if (state.database_owner === null) {
-          await session.query(`CREATE DATABASE ${database} OWNER ${role}${this.strategyClause}`).catch((error: unknown) => {
-            const code = codeOf(error);
-            if (code === '42P04' || code === '23505') return; // created meanwhile
-            // "source database template1 is being accessed by other users": it will pass.
-            if (code === '55006') throw new TransientFailure('template1 is in use; CREATE DATABASE will be retried', { cause: error });
-            throw error;
-          });
+          await this.createDatabase(session, database, role);
         } else if (state.database_owner !== names.roleName) {
           await session.query(`ALTER DATABASE ${database} OWNER TO ${role}`);
         }
         await session.query(`REVOKE ALL ON DATABASE ${database} FROM PUBLIC; GRANT CONNECT, TEMPORARY ON DATABASE ${database} TO ${role}`);
       }),
     );
+  }
+
+  /**
+   * The site's database, the slow way (no spare was ready). A copy of the spare pool's
+   * template when there is one: it already holds the WordPress schema, so bootstrap skips
+   * the DDL, most of a site's work. Else a copy of template1, and bootstrap builds the schema.
+   * Both WAL-log the copy (PostgreSQL 15's default strategy): FILE_COPY would force two
+   * checkpoints per site onto the critical path, with every other write waiting behind them.
+   */
+  private async createDatabase(session: PoolClient, database: string, role: string): Promise<void> {
+    let template = this.spares?.readyTemplate ?? null;
+    for (;;) {
+      try {
+        await session.query(`CREATE DATABASE ${database} OWNER ${role}${template ? ` TEMPLATE ${quoteIdentifier(template)}` : ''}`);
+        return;
+      } catch (error) {
+        const code = codeOf(error);
+        if (code === '42P04' || code === '23505') return; // created meanwhile
+        if (code === '3D000' && template) {
+          // The template went away (swept by a replica of another schema version): template1.
+          this.spares?.templateGone();
+          template = null;
+          continue;
+        }
+        // "source database … is being accessed by other users": it will pass.
+        if (code === '55006') throw new TransientFailure(`${template ?? 'template1'} is in use; CREATE DATABASE will be retried`, { cause: error });
+        throw error;
+      }
+    }
   }
 
   /**

@@ -6,6 +6,7 @@ import { siteDatabaseNames, WORDPRESS_SCHEMA_MARK, WORDPRESS_SCHEMA_VERSION, WOR
 import { waitFor } from '../../../../test/support/wait-for';
 import { generateDatabasePassword } from '../domain/database-password';
 import { spareDatabaseNames } from '../domain/spare-database-names';
+import { quoteIdentifier } from '../domain/sql-quoting';
 import { SiteDatabaseServer } from './site-database-server';
 
 jest.setTimeout(180_000);
@@ -180,20 +181,46 @@ describe('the spare database pool', () => {
     await server.onApplicationShutdown();
   });
 
-  it('falls back to creating the database when the pool is empty', async () => {
+  it('copies the template when the pool is empty: the site database holds the schema all the same', async () => {
     const { server, registry } = await connect(1);
     await waitFor(() => server.spares!.readyCount === 1, { within: '60s', what: 'one spare ready' });
     await server.spares!.stop(); // no refill from here on
     const claimed = await provision(server);
-    const fallback = await provision(server);
+    const copied = await provision(server);
     expect(await metric(registry, 'site_database_pool_claims_total')).toBe(1);
     expect(await metric(registry, 'site_database_pool_misses_total')).toBe(1);
-    // The fallback's database is today's: empty, owned by the site's role, reached with its password.
-    await asSite(fallback.siteId, fallback.password, async (client) => {
+    // Both hold the schema, owned through pg_database_owner by the site's role, reached with its password.
+    for (const site of [claimed, copied]) {
+      await asSite(site.siteId, site.password, async (client) => {
+        const tables = await client.query<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`);
+        expect(tables.rows.map((row) => row.tablename)).toEqual([...WORDPRESS_TABLES].sort());
+        expect((await client.query(`SELECT obj_description('options'::regclass, 'pg_class') AS mark`)).rows[0].mark).toBe(WORDPRESS_SCHEMA_MARK);
+        await client.query(`ALTER TABLE links ADD COLUMN probe text`);
+      });
+    }
+    const { roleName, databaseName } = siteDatabaseNames(copied.siteId);
+    const state = await admin.query(
+      `SELECT pg_get_userbyid(d.datdba) AS owner, has_database_privilege('public', d.oid, 'CONNECT') AS public_connect FROM pg_database d WHERE d.datname = $1`,
+      [databaseName],
+    );
+    expect(state.rows).toEqual([{ owner: roleName, public_connect: false }]);
+
+    // The template gone (a replica of another schema version swept it): template1, an empty
+    // database, and bootstrap builds the schema.
+    await admin.query(`DROP DATABASE ${quoteIdentifier(names.template)} WITH (FORCE)`);
+    const plain = await provision(server);
+    await asSite(plain.siteId, plain.password, async (client) => {
       expect((await client.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'`)).rows[0].n).toBe(0);
     });
-    await asSite(claimed.siteId, claimed.password, async (client) => {
-      expect((await client.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'`)).rows[0].n).toBe(WORDPRESS_TABLES.length);
+    expect(server.spares!.readyTemplate).toBeNull();
+    await server.onApplicationShutdown();
+  });
+
+  it('copies template1 when there is no pool', async () => {
+    const { server } = await connect(0);
+    const site = await provision(server);
+    await asSite(site.siteId, site.password, async (client) => {
+      expect((await client.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'`)).rows[0].n).toBe(0);
     });
     await server.onApplicationShutdown();
   });

@@ -248,6 +248,19 @@ export class SpareDatabasePool {
   }
 
   /**
+   * The template's name while it is known to be built, else null. Provisioning without a
+   * spare copies it too: the copy holds the WordPress schema, so bootstrap skips the DDL.
+   */
+  get readyTemplate(): string | null {
+    return this.templateReady ? this.options.names.template : null;
+  }
+
+  /** A copy found the template gone (a replica of another schema version swept it): the next refill builds it again. */
+  templateGone(): void {
+    this.templateReady = false;
+  }
+
+  /**
    * The template: built once per schema version (by one replica: the lock), as
    * `…_build`, then renamed, so its final name means complete. Its tables belong to
    * pg_database_owner: in every copy, whoever owns the database (the spare's role, then the
