@@ -91,6 +91,7 @@ const OPTIONAL_ENV: Readonly<Record<string, string>> = {
   SAGA_TIME_SCALE: 'tests shrink saga timeouts with it; default 1',
   SAGA_TIMER_INTERVAL_MS: 'default 250 ms',
   BOOTSTRAP_BCRYPT_ROUNDS: 'default 10',
+  BOOTSTRAP_HASH_POOL_SIZE: 'default 4 admin password hashes made ahead (0: each made when needed)',
   SITE_DATABASE_PROVISIONER_PASSWORD: 'only when the site server wants a password for sitesaga_provisioner',
   SITE_CONNECTION_LIMIT: 'default 20 per site role',
   SITE_DDL_POOL_SIZE: 'default 2',

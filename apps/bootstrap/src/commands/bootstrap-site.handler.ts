@@ -33,37 +33,44 @@ export class BootstrapSiteHandler {
       const site = command.payload;
       // Refused before anything is touched: another site's database, credentials that do not open.
       const login = siteLoginFor(this.config.secretsKey, site);
-      // The critical path is the bcrypt hash (tens of ms of CPU, on libuv's thread pool):
-      // it starts first, and the connect and reads run alongside it. Their rejections are
-      // taken here and surface where they are awaited (no unhandled rejection meanwhile).
+      // The bcrypt hash (tens of ms of CPU, on libuv's thread pool) is usually one made ahead;
+      // when none is ready it starts first, and the connect and reads run alongside it.
+      // Their rejections are taken here and surface where they are awaited (no unhandled
+      // rejection meanwhile).
       const adminHash = this.installer.hashAdminPassword();
       adminHash.catch(() => undefined);
       const opening = this.installer.open(site.databaseName, login);
       opening.catch(() => undefined);
+      const server = new URL(this.config.siteDatabaseUrl);
+      const wpConfig = renderWpConfig(
+        {
+          siteId: site.siteId,
+          domain: site.domain,
+          databaseName: site.databaseName,
+          databaseUser: login.user,
+          databasePassword: login.password,
+          databaseHost: `${server.hostname}:${server.port || 5432}`,
+        },
+        this.config.secretsKey,
+      );
       let installedAs: { adminUser: string; installed: boolean };
       try {
         // Storage may lag (transient, retried); the site lock serializes replicas on one site.
         await Promise.all([this.files.directoryOf(site.siteId), lockSite(tx.manager, site.siteId)]);
-        installedAs = await this.installer.install(site, await opening, adminHash);
+        // wp-config.json (two fsyncs and a rename) is written while the schema is seeded: it
+        // depends on neither. Both are repeatable, so a failure of either retries both.
+        const writing = this.files.write(site.siteId, wpConfig);
+        writing.catch(() => undefined);
+        try {
+          installedAs = await this.installer.install(site, await opening, adminHash);
+        } finally {
+          await writing.catch(() => undefined); // never still running once the handler is done
+        }
+        await writing; // its failure, when the seed succeeded
       } finally {
         void opening.then((database) => database.close(), () => undefined);
       }
       const { adminUser, installed } = installedAs;
-      const server = new URL(this.config.siteDatabaseUrl);
-      await this.files.write(
-        site.siteId,
-        renderWpConfig(
-          {
-            siteId: site.siteId,
-            domain: site.domain,
-            databaseName: site.databaseName,
-            databaseUser: login.user,
-            databasePassword: login.password,
-            databaseHost: `${server.hostname}:${server.port || 5432}`,
-          },
-          this.config.secretsKey,
-        ),
-      );
       await saveBootstrapRecord(tx.manager, { siteId: site.siteId, status: 'BOOTSTRAPPED', adminUser, bootstrapVersion: BOOTSTRAP_VERSION, sagaId: command.sagaId });
       this.logger.debug({ siteId: site.siteId, installed }, 'site bootstrapped');
       tx.reply(BootstrapSite.succeeded, { siteId: site.siteId, adminUser });

@@ -13,6 +13,8 @@ export interface BootstrapConfig {
   readonly secretsKey: SecretsKey;
   /** bcrypt cost of the admin password hash. */
   readonly bcryptRounds: number;
+  /** Admin password hashes kept made ahead (BOOTSTRAP_HASH_POOL_SIZE; 0: each made when needed). */
+  readonly adminHashPoolSize: number;
 }
 
 export const BOOTSTRAP_CONFIG = Symbol('BOOTSTRAP_CONFIG');
@@ -24,10 +26,13 @@ export function bootstrapConfigFromEnv(env: NodeJS.ProcessEnv, warn: (message: s
   if (!path.isAbsolute(storageRoot) && !storageRoot.startsWith('.')) throw new Error(`STORAGE_ROOT must be a path, got "${storageRoot}"`);
   const rounds = env.BOOTSTRAP_BCRYPT_ROUNDS ? Number(env.BOOTSTRAP_BCRYPT_ROUNDS) : 10;
   if (!Number.isInteger(rounds) || rounds < 4 || rounds > 15) throw new Error('BOOTSTRAP_BCRYPT_ROUNDS must be an integer from 4 to 15');
+  const pool = env.BOOTSTRAP_HASH_POOL_SIZE ? Number(env.BOOTSTRAP_HASH_POOL_SIZE) : 4;
+  if (!Number.isInteger(pool) || pool < 0 || pool > 64) throw new Error('BOOTSTRAP_HASH_POOL_SIZE must be an integer from 0 to 64');
   return {
     siteDatabaseUrl: url.toString(),
     storageRoot: path.resolve(storageRoot),
     secretsKey: secretsKeyFromEnv(env, warn),
     bcryptRounds: rounds,
+    adminHashPoolSize: pool,
   };
 }

@@ -10,6 +10,7 @@ export const BOOTSTRAP_ENV = SERVICE_ENV.extend({
     .refine((text) => path.isAbsolute(text) || text.startsWith('.'), 'must be a path'),
   SITE_DATABASE_URL: urlEnv(['postgres:', 'postgresql:']),
   BOOTSTRAP_BCRYPT_ROUNDS: wholeNumberEnv(4, 15),
+  BOOTSTRAP_HASH_POOL_SIZE: wholeNumberEnv(0, 64),
   // libuv's thread pool: bcrypt hashes, fs and dns share it (at most min(cores, this − 1) hashes at once).
   UV_THREADPOOL_SIZE: wholeNumberEnv(2, 1024),
 

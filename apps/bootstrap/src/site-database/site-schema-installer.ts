@@ -1,12 +1,14 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { BusinessRejection } from '@sitesaga/messaging';
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { BusinessRejection, LOGGER } from '@sitesaga/messaging';
 import { hash } from 'bcrypt';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Client, DatabaseError } from 'pg';
+import type { Logger } from 'pino';
 import { BOOTSTRAP_CONFIG, type BootstrapConfig } from '../config/bootstrap-config';
 import { ADMIN_META, ADMIN_USER, BOOTSTRAP_MARKER, BOOTSTRAP_VERSION, type SiteIdentity, siteOptions, siteUrlOf } from '../domain/site-content';
 import type { SiteLogin } from '../domain/site-login';
+import { AdminHashPool } from './admin-hash-pool';
 import { WORDPRESS_SCHEMA, WORDPRESS_SCHEMA_MARK } from '../domain/wordpress-schema';
 
 export interface InstallOutcome {
@@ -88,25 +90,52 @@ SELECT EXISTS (SELECT 1 FROM opts WHERE option_name = $10::text) AS installed,
  * The marker option makes a re-run a no-op.
  */
 @Injectable()
-export class SiteSchemaInstaller {
+export class SiteSchemaInstaller implements OnModuleInit, OnApplicationShutdown {
   private hashing = 0;
-  private readonly hashQueue: (() => void)[] = [];
+  /** Waiting for a hashing slot: hashes a bootstrap waits for go before hashes made ahead. */
+  private readonly hashQueue: { readonly now: (() => void)[]; readonly ahead: (() => void)[] } = { now: [], ahead: [] };
+  private readonly hashes: AdminHashPool;
 
-  constructor(@Inject(BOOTSTRAP_CONFIG) private readonly config: BootstrapConfig) {}
+  constructor(
+    @Inject(BOOTSTRAP_CONFIG) private readonly config: BootstrapConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.hashes = new AdminHashPool(
+      config.adminHashPoolSize,
+      () => this.hashNew('now'),
+      () => this.hashNew('ahead'),
+      (error) => this.logger.warn({ err: error }, 'could not make an admin password hash ahead of time'),
+    );
+  }
+
+  onModuleInit(): void {
+    this.hashes.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.hashes.stop();
+  }
 
   /**
-   * The admin password's bcrypt hash, started at once (the caller overlaps it with its
-   * connect and reads). The plaintext is dropped at once: nobody ever learns it, the
-   * customer sets a password by email ("lost password").
+   * The admin password's bcrypt hash: one made ahead when the pool has one (AdminHashPool),
+   * else one started at once (the caller overlaps it with its connect and reads). The
+   * plaintext is dropped at once: nobody ever learns it, the customer sets a password by
+   * email ("lost password").
    */
-  async hashAdminPassword(): Promise<string> {
-    if (this.hashing >= MAX_HASHES) await new Promise<void>((resolve) => this.hashQueue.push(resolve));
+  hashAdminPassword(): Promise<string> {
+    return this.hashes.take();
+  }
+
+  private async hashNew(priority: 'now' | 'ahead'): Promise<string> {
+    if (this.hashing >= MAX_HASHES || (priority === 'ahead' && this.hashQueue.now.length > 0)) {
+      await new Promise<void>((resolve) => this.hashQueue[priority].push(resolve));
+    }
     this.hashing += 1;
     try {
       return await hash(randomBytes(24).toString('base64url'), this.config.bcryptRounds);
     } finally {
       this.hashing -= 1;
-      this.hashQueue.shift()?.();
+      (this.hashQueue.now.shift() ?? this.hashQueue.ahead.shift())?.();
     }
   }
 
