@@ -254,4 +254,41 @@ describe('DeadlineSweeper against Postgres', () => {
     expect(await published(sagaId, 'ProvisionStorage')).toHaveLength(1);
     expect(await next.handleParked()).toBe(0);
   });
+
+  it('fires a deadline on time while commits of its own process keep cutting its sleep short', async () => {
+    for (const sweeper of sweepers) await sweeper.beforeApplicationShutdown(); // the loop below leads
+    const tick = setInterval(() => (now = new Date()), 5); // the engine's clock is the wall clock here
+    const listeners = new Set<() => void>();
+    const live = {
+      committed: () => listeners.forEach((listener) => listener()),
+      onCommitted: (listener: () => void) => {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+    } as unknown as SagaChanges;
+    const sweeper = new DeadlineSweeper(engine, unitOfWork, live, dataSource, logger, 50, broker as unknown as PlumbingMonitor, database.url);
+    sweepers.push(sweeper);
+    const busy = setInterval(() => live.committed('another saga'), 10); // a commit here every 10 ms
+    try {
+      const sagaId = await startCreateSite();
+      sweeper.onApplicationBootstrap();
+      // It falls asleep with nothing due for 30 s; then a deadline is set 400 ms ahead.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const dueAt = Date.now() + 400;
+      await dataSource.query(`UPDATE saga_steps SET deadline_at = $2 WHERE saga_id = $1 AND name = 'ReserveSite'`, [sagaId, new Date(dueAt)]);
+      live.committed(sagaId);
+      // Woken every 10 ms, it peeks at the earliest deadline, and runs a round once it is due.
+      const deadline = Date.now() + 5_000;
+      while ((await load(sagaId)).steps.find((step) => step.name === 'ReserveSite')?.attempts !== 2) {
+        if (Date.now() > deadline) throw new Error('the deadline did not fire within 5 s while commits kept waking the sweeper');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      // Within the deadline plus the sweep interval (50 ms) and some slack for a loaded machine.
+      expect(Date.now() - dueAt).toBeLessThan(1_500);
+    } finally {
+      clearInterval(busy);
+      clearInterval(tick);
+      await sweeper.beforeApplicationShutdown();
+    }
+  });
 });
