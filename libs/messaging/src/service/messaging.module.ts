@@ -94,10 +94,12 @@ export class MessagingModule {
           useFactory: () => {
             const registry = new Registry();
             registry.setDefaultLabels({ service: options.config.service });
-            // The event-loop lag histogram samples on a native timer: at prom-client's default
-            // 10 ms that alone woke an idle service 100 times a second. 100 ms still shows a
-            // blocked loop (the lag a handler causes is far larger) for a tenth of the wake-ups.
-            collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
+            // The event-loop lag histogram samples on a native timer, and each sample wakes the
+            // process: at prom-client's default 10 ms, 100 wake-ups a second; at 100 ms, still
+            // ten, which were most of an idle service's CPU here (a wake-up costs a syscall
+            // round, dear on a virtual machine). Once a second: a loop blocked for a second or
+            // more always shows, a shorter block in proportion to its length.
+            collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 1_000 });
             return registry;
           },
         },
