@@ -58,15 +58,15 @@ export class BootstrapSiteHandler {
         // Storage may lag (transient, retried); the site lock serializes replicas on one site.
         await Promise.all([this.files.directoryOf(site.siteId), lockSite(tx.manager, site.siteId)]);
         // wp-config.json (two fsyncs and a rename) is written while the schema is seeded: it
-        // depends on neither. Both are repeatable, so a failure of either retries both.
-        const writing = this.files.write(site.siteId, wpConfig);
-        writing.catch(() => undefined);
-        try {
-          installedAs = await this.installer.install(site, await opening, adminHash);
-        } finally {
-          await writing.catch(() => undefined); // never still running once the handler is done
-        }
-        await writing; // its failure, when the seed succeeded
+        // depends on neither. Both are repeatable, so a failure of either retries both; both
+        // have ended before the handler does.
+        const [installing, writing] = await Promise.allSettled([
+          opening.then((database) => this.installer.install(site, database, adminHash)),
+          this.files.write(site.siteId, wpConfig),
+        ]);
+        if (installing.status === 'rejected') throw installing.reason;
+        if (writing.status === 'rejected') throw writing.reason;
+        installedAs = installing.value;
       } finally {
         void opening.then((database) => database.close(), () => undefined);
       }

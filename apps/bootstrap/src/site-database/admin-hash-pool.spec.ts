@@ -3,10 +3,8 @@ import { AdminHashPool } from './admin-hash-pool';
 /** A hash function whose calls finish when the test says so. */
 function controlledHashes() {
   const pending: { label: string; resolve: (hash: string) => void; reject: (error: Error) => void }[] = [];
-  let made = 0;
   const make = (label: string) => () =>
     new Promise<string>((resolve, reject) => {
-      made += 1;
       pending.push({ label, resolve: (hash) => resolve(hash), reject });
     });
   const settle = async () => {
@@ -14,7 +12,6 @@ function controlledHashes() {
   };
   return {
     pending,
-    made: () => made,
     now: make('now'),
     ahead: make('ahead'),
     /** Finishes the oldest hash in progress with this value. */
