@@ -67,6 +67,8 @@ const OPTIONAL_ENV: Readonly<Record<string, string>> = {
   OUTBOX_RETENTION_MS: 'default 1 h',
   HEALTH_CONSUMER_DOWN_LIMIT_MS: 'default 180 s: how long a crashed consumer may stay down, with the broker up, before /health/live fails',
   MESSAGING_BATCH_SIZE: "the service's own choice: 32 messages per unit of work in site-saga and sites, 1 in storage, databases and bootstrap",
+  NODE_HEAP_GROWTH_PERCENT: 'default 20: how far the heap may grow past its live size before a full collection (0: V8 decides, up to 4×)',
+  NODE_OPTIONS: "node's own: read only to let a --heap-growing-percent given there win over NODE_HEAP_GROWTH_PERCENT",
   MESSAGING_HOP_TIMING_FILE: 'unset: no per-hop timing (a benchmark sets it to a file to see where a hop spends its time)',
   OTEL_EXPORTER_OTLP_ENDPOINT: 'unset: no OpenTelemetry (set it to an OTLP/HTTP collector to export traces; no SDK is loaded without it)',
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'unset: OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces',

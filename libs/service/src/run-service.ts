@@ -17,6 +17,7 @@ import {
   startTracing,
 } from '@sitesaga/messaging';
 import { type ServiceEnvSchema, validateEnvironment } from './config/env-schema';
+import { limitHeapGrowth } from './heap';
 import { createLogger, PinoNestLogger } from './logging/logger';
 import { FaultInjector } from './fault-injection/fault-injector';
 import { ServiceModule } from './service.module';
@@ -112,6 +113,7 @@ export function serviceInfrastructure(spec: ServiceSpec, env: NodeJS.ProcessEnv 
 export async function runService(spec: ServiceSpec): Promise<INestApplication> {
   // Every bad variable at once (InvalidEnvironment lists them), before a connection is made.
   validateEnvironment(spec.env, process.env);
+  limitHeapGrowth();
   const infrastructure = serviceInfrastructure(spec);
   const { logger } = infrastructure;
   // OpenTelemetry: loaded only when OTEL_EXPORTER_OTLP_ENDPOINT asks for it (off by default).

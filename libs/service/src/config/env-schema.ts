@@ -77,6 +77,9 @@ export const SERVICE_ENV = z.object({
   OUTBOX_RETENTION_MS: wholeNumberEnv(0),
   MESSAGING_BATCH_SIZE: wholeNumberEnv(1),
   MESSAGING_HOP_TIMING_FILE: optional(z.string()),
+  NODE_HEAP_GROWTH_PERCENT: wholeNumberEnv(0, 400),
+  // Read only to see whether node was given --heap-growing-percent (heap.ts); node parses it.
+  NODE_OPTIONS: optional(z.string()),
   // OpenTelemetry (off unless an OTLP endpoint is set); the SDK reads the other OTEL_* variables itself.
   OTEL_EXPORTER_OTLP_ENDPOINT: urlEnv(['http:', 'https:']),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: urlEnv(['http:', 'https:']),
