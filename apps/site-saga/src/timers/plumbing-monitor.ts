@@ -71,8 +71,8 @@ export class PlumbingMonitor implements Plumbing {
     this.broker = new BrokerProbe(kafka, logger, options);
   }
 
+  /** One timer for the probe and the consumer watch: an idle orchestrator wakes once a second for both, not twice. */
   start(): void {
-    this.broker.start();
     if (this.timer) return;
     this.timer = setInterval(() => this.tick(), this.options.intervalMs);
     this.timer.unref();
@@ -82,7 +82,7 @@ export class PlumbingMonitor implements Plumbing {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.broker.stop();
+    await this.broker.close();
   }
 
   isUp(now: number = this.clock()): boolean {
@@ -104,6 +104,7 @@ export class PlumbingMonitor implements Plumbing {
   }
 
   private tick(): void {
+    this.broker.probe();
     if (!this.isUp()) this.lastOutageAt = this.clock();
     this.watchConsumer();
   }
@@ -140,7 +141,6 @@ export class BrokerProbe {
   private admin: Admin | null = null;
   private connected = false;
   private inFlight = false;
-  private timer: NodeJS.Timeout | null = null;
   private readonly clock: () => number;
   /** When the broker last answered (boot counts as an answer: nothing was owed before). */
   lastReachedAt: number;
@@ -154,16 +154,8 @@ export class BrokerProbe {
     this.lastReachedAt = this.clock();
   }
 
-  start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => this.probe(), this.options.intervalMs);
-    this.timer.unref();
-    this.probe();
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+  /** Drops the admin client; a later probe makes a new one. */
+  async close(): Promise<void> {
     const admin = this.admin;
     this.admin = null;
     this.connected = false;
@@ -186,7 +178,8 @@ export class BrokerProbe {
     this.lastReachedAt = Math.max(this.lastReachedAt, at);
   }
 
-  private probe(): void {
+  /** Asks the broker, unless a question is out or something else of this process heard from it lately. Called every `intervalMs`. */
+  probe(): void {
     if (this.inFlight) return;
     if (this.clock() - this.lastReachedAt < this.options.intervalMs + (this.options.fetchWaitMs ?? 0)) return;
     this.inFlight = true;
