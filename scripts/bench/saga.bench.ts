@@ -283,9 +283,9 @@ async function main(): Promise<void> {
   }
   // Idle burn: each service's CPU per second once the load is over (fetch loops, polls,
   // heartbeats, monitors), measured over BENCH_IDLE_S seconds (default 10; 0 skips it),
-  // BENCH_IDLE_SETTLE_S seconds after the load (default 2). V8's memory reducer runs three
-  // full collections once, 20 to 60 s after a load ends: a settle of 60 s measures the
-  // steady state after it, a short one includes it.
+  // BENCH_IDLE_SETTLE_S seconds after the load (default 2). V8's memory reducer runs its
+  // full collections once, 50 to 120 s after a load ends (seen per process in 10 s slices):
+  // a settle of 120 s measures the steady state after it, a short one may include it.
   const rssAfterLoad = Object.fromEntries([...system.services].map(([app, service]) => [app, Math.round(rssMb(service.pid) * 10) / 10]));
   // The most each process held at any moment (VmHWM): the load's peak, whatever the GC did since.
   const rssPeak = Object.fromEntries([...system.services].map(([app, service]) => [app, Math.round(peakRssMb(service.pid) * 10) / 10]));
