@@ -8,6 +8,5 @@ export * from './metrics.controller';
 export * from './api-docs';
 export * from './service.module';
 export * from './run-service';
-export * from './heap';
 export * from './auth/operator-tokens';
 export * from './inventory/site-records-page';
