@@ -169,6 +169,11 @@ it('signs in, lists sagas, shows a timeline with parallel steps, and follows cha
   await page.locator('#stats .chip[data-status="COMPENSATING"] strong', { hasText: '3' }).waitFor({ timeout: 10_000 });
   expect(await page.locator('#stats .chip[data-status="FAILED"] strong').textContent()).toBe('0');
 
+  // A live update re-renders the detail: what the operator was told about the retry stays.
+  await harness.fixtures.succeed(sagas.failed, ReleaseSite);
+  await page.locator('#detail .detail-head .badge', { hasText: 'COMPENSATED' }).waitFor({ timeout: 10_000 });
+  expect(await page.locator('#action-message').textContent()).toMatch(/^Retry accepted: the saga is COMPENSATING\.$/);
+
   // Back to the saga with the parallel group for the picture.
   await page.getByRole('link', { name: site('delta-docs') }).click();
   await page.locator('#detail-title', { hasText: site('delta-docs') }).waitFor();
