@@ -37,6 +37,22 @@ interface LazyBegin {
   statements(): string[];
 }
 
+/**
+ * A whole transaction (BEGIN to COMMIT in one statement string) waiting to be committed
+ * together with others: see UnitOfWork.commitTogether.
+ */
+interface GroupMember {
+  readonly client: PoolClient;
+  /** Its statements between BEGIN and COMMIT: the inbox rows, the deferred writes, the outbox INSERT. */
+  readonly statements: readonly string[];
+  readonly records: readonly OutboxRecord[];
+  readonly deferred: readonly DeferredWrite[];
+  readonly done: { resolve: () => void; reject: (error: unknown) => void };
+}
+
+/** At most this many transactions are committed as one. */
+const MAX_GROUP = 32;
+
 export type UnitOfWorkOutcome<T> = { readonly status: 'done'; readonly result: T; readonly published: readonly Envelope[] } | { readonly status: 'duplicate' };
 
 /**
@@ -92,6 +108,9 @@ export class UnitOfWork {
   private readonly sleepers = new Set<() => void>();
   /** Per saga, the end of the last unit of work queued for it (see inTurn). */
   private readonly turns = new Map<string, Promise<void>>();
+  /** Whole transactions waiting for the group commit in flight to end (see commitTogether). */
+  private readonly waitingToCommit: GroupMember[] = [];
+  private groupInFlight = false;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -421,6 +440,7 @@ export class UnitOfWork {
    * the relay of this process.
    */
   private async commit(client: PoolClient, records: readonly OutboxRecord[], deferred: readonly DeferredWrite[] = [], opening: readonly string[] = []): Promise<void> {
+    if (opening[0] === 'BEGIN') return this.commitTogether(client, records, deferred, opening.slice(1));
     const writes = deferred.map((write) => `${inlineParameters(write.sql, write.params)}; `).join('');
     const outbox = outboxInsertSql(records);
     const notify = outbox && this.options.relayIsRemote?.() ? `SELECT pg_notify('outbox_messages', '');` : '';
@@ -437,6 +457,80 @@ export class UnitOfWork {
       throw explainCommitFailure(error, deferred);
     }
     this.handOff(records, Array.isArray(results) ? results[opening.length + deferred.length]! : results);
+  }
+
+  /**
+   * Group commit of whole transactions (a one-round-trip unit of work, or a fetched batch
+   * sent in one): when no group is in flight, a transaction goes at once, alone, as it
+   * always did; the ones that arrive while a group is in flight wait for it, then go
+   * together as ONE transaction, on the client of the first of them: one round trip, one
+   * WAL flush and one wake-up of the server for all of them, instead of one each. Under
+   * load that is most of what a commit costs; alone, it costs nothing more.
+   *
+   * The members are sagas of their own (units of work of one saga wait for each other's
+   * commit, see inTurn), so one transaction changes nothing they see. When the group fails
+   * (one member's duplicate inbox row, a stale version check, an outage), it is rolled back
+   * whole and every member then commits alone, as it would have without the group: the
+   * failing one gets its own error and its usual treatment, the others commit.
+   */
+  private commitTogether(client: PoolClient, records: readonly OutboxRecord[], deferred: readonly DeferredWrite[], statements: readonly string[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const writes = deferred.map((write) => inlineParameters(write.sql, write.params));
+      const outbox = outboxInsertSql(records);
+      this.waitingToCommit.push({ client, statements: [...statements, ...writes, ...(outbox ? [outbox] : [])], records, deferred, done: { resolve, reject } });
+      this.nextGroup();
+    });
+  }
+
+  private nextGroup(): void {
+    if (this.groupInFlight || this.waitingToCommit.length === 0) return;
+    this.groupInFlight = true;
+    const group = this.waitingToCommit.splice(0, MAX_GROUP);
+    void this.commitGroup(group).finally(() => {
+      this.groupInFlight = false;
+      this.nextGroup();
+    });
+  }
+
+  private async commitGroup(group: readonly GroupMember[]): Promise<void> {
+    const leader = group[0]!;
+    const marks = this.options.outbox?.takeMarks() ?? [];
+    const mark = outboxMarkSentSql(marks);
+    const notify = group.some((member) => member.records.length > 0) && this.options.relayIsRemote?.() ? `SELECT pg_notify('outbox_messages', '')` : null;
+    const sql = ['BEGIN', ...group.flatMap((member) => member.statements), ...(mark ? [mark] : []), ...(notify ? [notify] : []), 'COMMIT'].join('; ');
+    let results: QueryResult[];
+    try {
+      const answer = (await leader.client.query(sql)) as unknown as QueryResult | QueryResult[];
+      results = Array.isArray(answer) ? answer : [answer];
+    } catch (error) {
+      if (marks.length > 0) this.options.outbox?.returnMarks(marks);
+      if (group.length === 1) {
+        leader.done.reject(explainCommitFailure(error, leader.deferred));
+        return;
+      }
+      // One of them failed, or the server did: each commits alone now (see commitTogether).
+      await leader.client.query('ROLLBACK').catch(() => undefined);
+      await Promise.all(group.map((member) => this.commitAlone(member)));
+      return;
+    }
+    let at = 1; // past BEGIN
+    for (const member of group) {
+      const outboxAt = at + member.statements.length - 1;
+      at += member.statements.length;
+      this.handOff(member.records, results[outboxAt]!);
+      member.done.resolve();
+    }
+  }
+
+  /** A member of a failed group, committed in a transaction of its own, on its own client. */
+  private async commitAlone(member: GroupMember): Promise<void> {
+    try {
+      const answer = (await member.client.query(['BEGIN', ...member.statements, 'COMMIT'].join('; '))) as unknown as QueryResult[];
+      this.handOff(member.records, answer[member.statements.length]!);
+      member.done.resolve();
+    } catch (error) {
+      member.done.reject(explainCommitFailure(error, member.deferred));
+    }
   }
 
   /** Gives committed rows to the relay of this process (or wakes it), with the positions the INSERT returned. */
