@@ -275,4 +275,30 @@ describe('the spare database pool', () => {
     await waitFor(async () => !(await spareRoles()).includes(beingBuilt), { within: '30s', what: 'the orphan swept once its lock is free' });
     await last.onApplicationShutdown();
   });
+  it('sweeps a half-built spare once its lock frees, while the pool stays full and running', async () => {
+    // What a kill -9 during CREATE DATABASE leaves: the statement runs on to its end on the
+    // server, and the dead session's backend holds the build's lock until then. The first
+    // sweep must leave it; a full pool has no builder that would come by again.
+    const orphan = names.newSpare();
+    await admin.query(`CREATE ROLE "${orphan}" NOLOGIN`);
+    await admin.query(`CREATE DATABASE "${orphan}" OWNER "${orphan}" ALLOW_CONNECTIONS false`);
+    const dying = new Client({ connectionString: serverUrl });
+    await dying.connect();
+    await dying.query(`SELECT pg_advisory_lock(7321005, hashtext($1))`, [orphan]);
+    let ended = false;
+    const { server } = await connect(2);
+    try {
+      await waitFor(() => server.spares!.readyCount === 2, { within: '60s', what: 'two spares ready' });
+      expect(await spareRoles()).toContain(orphan); // its lock is held: left alone
+      await dying.end(); // the statement ended, and the session with it
+      ended = true;
+      await waitFor(async () => !(await spareRoles()).includes(orphan), { within: '30s', what: 'the half-built spare swept once its lock is free' });
+      expect(await spareDatabases()).not.toContain(orphan);
+      expect(server.spares!.readyCount).toBe(2);
+      expect(await spareRoles()).toHaveLength(2);
+    } finally {
+      if (!ended) await dying.end();
+      await server.onApplicationShutdown();
+    }
+  });
 });

@@ -57,6 +57,9 @@ export class SpareDatabasePool {
   private templateReady = false;
   private retryDelay = RETRY_MS.first;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** Sweeps again while the last sweep left a half-built spare whose lock was still held (see sweep). */
+  private resweepTimer: NodeJS.Timeout | undefined;
+  private resweepDelay = RETRY_MS.first;
   private started = false;
   private swept = false;
   private readonly sessions = new Set<Client>();
@@ -104,6 +107,7 @@ export class SpareDatabasePool {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.resweepTimer);
     for (const wake of this.idleWaiters.splice(0)) wake();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.allSettled([...this.running]), new Promise((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))]);
@@ -198,6 +202,7 @@ export class SpareDatabasePool {
       [names.sparePrefix],
     );
     let swept = 0;
+    let held = 0;
     for (const { name, ready } of rows) {
       if (!names.isSpare(name)) continue;
       if (ready && names.isCurrentSpare(name)) {
@@ -205,7 +210,13 @@ export class SpareDatabasePool {
         continue;
       }
       if (await this.dropSpare(session, name)) swept += 1;
+      else held += 1;
     }
+    // A spare whose build lock is held is being built by another replica, or was by a
+    // session that died mid-statement (a CREATE DATABASE runs to its end on the server, lock
+    // held, after its client was killed): sweep again until it is either ready or gone, even
+    // when the pool is full and no builder would come by.
+    this.resweepIfHeld(held);
     const templates = await session.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE left(datname, length($1)) = $1 AND datname <> $2`, [
       names.templatePrefix,
       names.template,
@@ -225,6 +236,30 @@ export class SpareDatabasePool {
     this.spares?.set(this.ready.length);
     if (swept > 0 || !this.swept) this.options.logger.info({ ready: this.ready.length, swept }, 'spare database pool swept');
     this.swept = true;
+  }
+
+  private resweepIfHeld(held: number): void {
+    clearTimeout(this.resweepTimer);
+    this.resweepTimer = undefined;
+    if (held === 0 || this.stopped) {
+      this.resweepDelay = RETRY_MS.first;
+      return;
+    }
+    this.resweepTimer = setTimeout(() => {
+      this.resweepTimer = undefined;
+      if (this.stopped) return;
+      this.track(
+        this.withOwnSession((session) => this.sweep(session)).then(
+          () => this.refill(),
+          (error: unknown) => {
+            if (!this.stopped) this.options.logger.warn({ err: error }, 'spare database pool: sweep failed; retrying later');
+            this.resweepIfHeld(held);
+          },
+        ),
+      );
+    }, this.resweepDelay);
+    this.resweepTimer.unref();
+    this.resweepDelay = Math.min(this.resweepDelay * 2, RETRY_MS.max);
   }
 
   /** Drops a spare nobody is building (its lock is free): its database, then its role. */
@@ -323,7 +358,7 @@ export class SpareDatabasePool {
             await this.ensureTemplate(session);
             const spare = await this.buildSpare(session);
             if (spare === null) return;
-            this.ready.push(spare);
+            if (!this.ready.includes(spare)) this.ready.push(spare); // a sweep meanwhile may have found it
             this.spares?.set(this.ready.length);
             this.built?.inc();
             this.retryDelay = RETRY_MS.first;
