@@ -155,20 +155,23 @@ function printHops(file: string, stubHops: readonly StubHop[]): void {
     console.log(`  ${name.padEnd(44)} p50 ${median(values).toFixed(1).padStart(6)}  mean ${mean(values).toFixed(1).padStart(6)}`);
 }
 
-/** site_database_pool_claims_total and …_misses_total from the databases service's /metrics. */
-async function sparePoolCounts(url: string): Promise<{ claims: number; misses: number }> {
+/** The spare database pool's figures from the databases service's /metrics (NaN when it has no pool). */
+async function sparePool(url: string): Promise<{ claims: number; misses: number; spares: number; size: number }> {
   const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
-  const count = (name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-  return { claims: count('site_database_pool_claims_total'), misses: count('site_database_pool_misses_total') };
+  const value = (name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return {
+    claims: value('site_database_pool_claims_total'),
+    misses: value('site_database_pool_misses_total'),
+    spares: value('site_database_pool_spares'),
+    size: value('site_database_pool_size'),
+  };
 }
 
-/** Waits until the databases service's spare pool holds as many spares as its size (or the deadline passes: said, not fatal). */
+/** Waits until the spare pool holds as many spares as its size (or the deadline passes: said, not fatal). */
 async function sparePoolFilled(url: string, deadlineMs: number): Promise<void> {
   const until = Date.now() + deadlineMs;
   for (;;) {
-    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
-    const gauge = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-    const [spares, size] = [gauge('site_database_pool_spares'), gauge('site_database_pool_size')];
+    const { spares, size } = await sparePool(url);
     if (!(spares < size)) return; // full, or no pool (NaN)
     if (Date.now() > until) {
       console.error(`spare database pool: ${spares} of ${size} spares after ${deadlineMs / 1000} s; measuring anyway`);
@@ -286,7 +289,7 @@ async function main(): Promise<void> {
   }
   if (!stub) await sparePoolFilled(system.service('databases').url, 60_000);
   await system.query('CHECKPOINT');
-  const poolBefore = stub ? null : await sparePoolCounts(system.service('databases').url);
+  const poolBefore = stub ? null : await sparePool(system.service('databases').url);
 
   const cpuBefore = new Map([...system.services].map(([app, service]) => [app, cpuMs(service.pid)]));
   const machineBefore = machineBusyMs();
@@ -295,7 +298,7 @@ async function main(): Promise<void> {
   const { latencies, failed, last: lastSaga, lastSentAt, lastSeenAt } = await createSites(total, 'bench');
   const elapsed = performance.now() - started;
   // How many sites claimed a spare database and how many missed the pool (the slow path).
-  const poolAfter = poolBefore ? await sparePoolCounts(system.service('databases').url) : null;
+  const poolAfter = poolBefore ? await sparePool(system.service('databases').url) : null;
   const pool = poolBefore && poolAfter ? { claims: poolAfter.claims - poolBefore.claims, misses: poolAfter.misses - poolBefore.misses } : null;
   const machineCpu = machineBusyMs() - machineBefore;
   // What the everything-counted CPU is made of: each service, the broker, Postgres, this driver.

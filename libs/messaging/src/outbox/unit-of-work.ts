@@ -33,8 +33,8 @@ interface LazyBegin {
   begun: boolean;
   /** A handler's statement found a message processed already. */
   duplicate: boolean;
-  /** What the COMMIT must send first: BEGIN and the inbox rows, unless they went already. */
-  statements(): string[];
+  /** The inbox rows, when they did not go yet: the whole transaction then goes at the COMMIT. */
+  unsentInbox(): string | null;
 }
 
 /**
@@ -248,7 +248,7 @@ export class UnitOfWork {
       }
       const tw = hopTiming ? Date.now() : 0;
       try {
-        await this.commit(client, this.recordsOf(tx.pending), tx.deferred, opening.statements());
+        await this.commit(client, this.recordsOf(tx.pending), tx.deferred, opening.unsentInbox());
       } catch (error) {
         opening.begun = true; // whatever part of it ran, the session may be in a failed transaction
         await rollBack();
@@ -332,7 +332,7 @@ export class UnitOfWork {
       }
       if (active.aborted !== undefined) throw new BatchAborted(active.aborted);
       try {
-        await this.commit(client, active.records, active.deferred, opening?.statements());
+        await this.commit(client, active.records, active.deferred, opening?.unsentInbox());
       } catch (error) {
         if (!opening) throw error;
         opening.begun = true; // whatever part of it ran, the session may be in a failed transaction
@@ -399,13 +399,13 @@ export class UnitOfWork {
    * Leaves BEGIN and the inbox rows of `causes` for later, for a transaction sent in one
    * round trip: they go with the first statement a handler sends through `runner` (which
    * fails with DuplicateDelivery when any of them was processed already), or else with the
-   * COMMIT (`statements()`: inbox rows that fail on a duplicate).
+   * COMMIT (`unsentInbox()`: inbox rows that fail on a duplicate).
    */
   private beginLazily(runner: QueryRunner, client: PoolClient, causes: readonly Envelope[], shared: Map<string, unknown>): LazyBegin {
     const opening: LazyBegin = {
       begun: false,
       duplicate: false,
-      statements: () => (opening.begun ? [] : ['BEGIN', inboxInsertOrFailSql(this.options.consumer, causes)]),
+      unsentInbox: () => (opening.begun ? null : inboxInsertOrFailSql(this.options.consumer, causes)),
     };
     const query = runner.query.bind(runner);
     runner.query = (async (...args: Parameters<typeof query>) => {
@@ -437,10 +437,11 @@ export class UnitOfWork {
    * The last round trip of a unit of work: the deferred writes, the outbox rows, the
    * NOTIFY that wakes a relay in another process, the marks of rows this process's relay
    * published since the last commit (sent_at, for free), and COMMIT. Then the rows go to
-   * the relay of this process.
+   * the relay of this process. A transaction whose inbox rows were not sent yet goes whole,
+   * BEGIN to COMMIT, through the group commit (commitTogether).
    */
-  private async commit(client: PoolClient, records: readonly OutboxRecord[], deferred: readonly DeferredWrite[] = [], opening: readonly string[] = []): Promise<void> {
-    if (opening[0] === 'BEGIN') return this.commitTogether(client, records, deferred, opening.slice(1));
+  private async commit(client: PoolClient, records: readonly OutboxRecord[], deferred: readonly DeferredWrite[] = [], unsentInbox: string | null = null): Promise<void> {
+    if (unsentInbox !== null) return this.commitTogether(client, records, deferred, unsentInbox);
     const writes = deferred.map((write) => `${inlineParameters(write.sql, write.params)}; `).join('');
     const outbox = outboxInsertSql(records);
     const notify = outbox && this.options.relayIsRemote?.() ? `SELECT pg_notify('outbox_messages', '');` : '';
@@ -448,15 +449,14 @@ export class UnitOfWork {
     const mark = outboxMarkSentSql(marks);
     let results: QueryResult | QueryResult[];
     try {
-      const opened = opening.map((statement) => `${statement}; `).join('');
-      results = (await client.query(`${opened}${writes}${outbox ? `${outbox}; ` : ''}${mark ? `${mark}; ` : ''}${notify} COMMIT`)) as unknown as
+      results = (await client.query(`${writes}${outbox ? `${outbox}; ` : ''}${mark ? `${mark}; ` : ''}${notify} COMMIT`)) as unknown as
         | QueryResult
         | QueryResult[];
     } catch (error) {
       if (marks.length > 0) this.options.outbox?.returnMarks(marks);
       throw explainCommitFailure(error, deferred);
     }
-    this.handOff(records, Array.isArray(results) ? results[opening.length + deferred.length]! : results);
+    this.handOff(records, Array.isArray(results) ? results[deferred.length]! : results);
   }
 
   /**
@@ -473,11 +473,11 @@ export class UnitOfWork {
    * whole and every member then commits alone, as it would have without the group: the
    * failing one gets its own error and its usual treatment, the others commit.
    */
-  private commitTogether(client: PoolClient, records: readonly OutboxRecord[], deferred: readonly DeferredWrite[], statements: readonly string[]): Promise<void> {
+  private commitTogether(client: PoolClient, records: readonly OutboxRecord[], deferred: readonly DeferredWrite[], inbox: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const writes = deferred.map((write) => inlineParameters(write.sql, write.params));
       const outbox = outboxInsertSql(records);
-      this.waitingToCommit.push({ client, statements: [...statements, ...writes, ...(outbox ? [outbox] : [])], records, deferred, done: { resolve, reject } });
+      this.waitingToCommit.push({ client, statements: [inbox, ...writes, ...(outbox ? [outbox] : [])], records, deferred, done: { resolve, reject } });
       this.nextGroup();
     });
   }
@@ -508,9 +508,9 @@ export class UnitOfWork {
         leader.done.reject(explainCommitFailure(error, leader.deferred));
         return;
       }
-      // One of them failed, or the server did: each commits alone now (see commitTogether).
+      // One of them failed, or the server did: each commits alone now, on its own client (see commitTogether).
       await leader.client.query('ROLLBACK').catch(() => undefined);
-      await Promise.all(group.map((member) => this.commitAlone(member)));
+      await Promise.all(group.map((member) => this.commitGroup([member])));
       return;
     }
     let at = 1; // past BEGIN
@@ -519,17 +519,6 @@ export class UnitOfWork {
       at += member.statements.length;
       this.handOff(member.records, results[outboxAt]!);
       member.done.resolve();
-    }
-  }
-
-  /** A member of a failed group, committed in a transaction of its own, on its own client. */
-  private async commitAlone(member: GroupMember): Promise<void> {
-    try {
-      const answer = (await member.client.query(['BEGIN', ...member.statements, 'COMMIT'].join('; '))) as unknown as QueryResult[];
-      this.handOff(member.records, answer[member.statements.length]!);
-      member.done.resolve();
-    } catch (error) {
-      member.done.reject(explainCommitFailure(error, member.deferred));
     }
   }
 
