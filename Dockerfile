@@ -54,8 +54,10 @@ RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store \
 
 # ---- runtime: Node and the app's production tree, nothing else
 FROM ${NODE_IMAGE} AS runtime
+# NODE_OPTIONS: the young generation at 2 × 8 MB, not 2 × 16 MB, is ~10 MB less RSS under
+# load for the same CPU (scripts/local/node-flags.ts). Setting NODE_OPTIONS replaces both.
 ENV NODE_ENV=production \
-    NODE_OPTIONS=--enable-source-maps \
+    NODE_OPTIONS="--enable-source-maps --max-semi-space-size=8" \
     STORAGE_ROOT=/var/lib/sitesaga/storage
 WORKDIR /app
 # Owned by root, readable by all: the service cannot rewrite its own code.

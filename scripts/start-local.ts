@@ -21,6 +21,7 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { ensureTopics, startKafka, type KafkaBroker } from './local/kafka-broker';
 import { ensurePostgres, type PostgresServer } from './local/postgres-server';
+import { serviceNodeFlags } from './local/node-flags';
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 
@@ -126,7 +127,7 @@ function startApp(name: string, port: number, environment: NodeJS.ProcessEnv, co
   let failuresInARow = 0;
   const launch = () => {
     const startedAt = Date.now();
-    const child = spawn(process.execPath, ['--enable-source-maps', 'dist/main.js'], {
+    const child = spawn(process.execPath, ['--enable-source-maps', ...serviceNodeFlags(environment), 'dist/main.js'], {
       cwd: path.join(REPO_ROOT, 'apps', name),
       env: { ...environment, PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],

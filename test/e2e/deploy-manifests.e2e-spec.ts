@@ -32,6 +32,7 @@ import { BOOTSTRAP_ENV } from '@sitesaga/bootstrap/testing';
 import { ALL_TOPICS_WITH_DLQ } from '@sitesaga/contracts';
 import { parseSecretsKey } from '@sitesaga/secrets';
 import { aclBindings, loadAclSpec, passwordVariable, renderedFiles, SCRIPT_FILE } from '../../scripts/kafka-security';
+import { SERVICE_NODE_FLAGS, serviceNodeFlags } from '../../scripts/local/node-flags';
 import { alertGroups, allPanels, dashboard, OBSERVABILITY, parsePromQL, shippedQueries } from '../support/observability-manifests';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -1074,5 +1075,26 @@ describe('dashboards and alerts (infra/observability)', () => {
     expect(read('.env.example')).toMatch(/^GRAFANA_ADMIN_PASSWORD=$/m);
     expect(String(objectAt(services, 'grafana', 'environment').GF_AUTH_ANONYMOUS_ENABLED)).toBe('false');
     for (const service of ['prometheus', 'grafana']) expect(arrayAt(services, service, 'ports').map(String).every((port) => port.startsWith('127.0.0.1:'))).toBe(true);
+  });
+});
+
+describe('the node flags every service is launched with (scripts/local/node-flags.ts)', () => {
+  const SERVICES = ['site-saga', 'sites', 'storage', 'databases', 'bootstrap'];
+
+  it("are in the image's NODE_OPTIONS", () => {
+    const options = /NODE_OPTIONS="([^"]*)"/.exec(read('Dockerfile'))?.[1] ?? '';
+    for (const flag of SERVICE_NODE_FLAGS) expect(options.split(/\s+/)).toContain(flag);
+  });
+
+  it.each(SERVICES)("are in %s's start script", (app) => {
+    const start = (JSON.parse(read('apps', app, 'package.json')) as { scripts: Record<string, string> }).scripts.start ?? '';
+    for (const flag of SERVICE_NODE_FLAGS) expect(start.split(/\s+/)).toContain(flag);
+  });
+
+  it("give way to a flag NODE_OPTIONS sets, whatever its value or spelling: the operator's wins", () => {
+    expect(serviceNodeFlags({})).toEqual([...SERVICE_NODE_FLAGS]);
+    expect(serviceNodeFlags({ NODE_OPTIONS: '--enable-source-maps' })).toEqual(['--max-semi-space-size=8']);
+    expect(serviceNodeFlags({ NODE_OPTIONS: '--max-semi-space-size=32' })).toEqual([]);
+    expect(serviceNodeFlags({ NODE_OPTIONS: '--enable-source-maps  --max_semi_space_size=4' })).toEqual([]);
   });
 });

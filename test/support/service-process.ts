@@ -10,6 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { serviceNodeFlags } from '../../scripts/local/node-flags';
 import { type Duration, toMs } from './wait-for';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -78,11 +79,13 @@ export async function startService(app: string, env: Record<string, string | und
   const log = fs.createWriteStream(logFile, { flags: 'a' });
   const chunks: Buffer[] = [];
 
-  // SERVICE_NODE_ARGS: extra node flags for every service, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` for a profile.
-  const nodeArgs = (process.env.SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  // SERVICE_NODE_ARGS: extra node flags for every service, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` for a profile
+  // (after the launch flags every service gets, so that it wins over them).
+  const childEnv = { ...process.env, ...TEST_DEFAULTS, ...env, PORT: String(port) };
+  const nodeArgs = [...serviceNodeFlags(childEnv), ...(process.env.SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, entry], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...TEST_DEFAULTS, ...env, PORT: String(port) },
+    env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const record = (chunk: Buffer) => {
