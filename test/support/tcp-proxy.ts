@@ -9,6 +9,11 @@ import * as net from 'node:net';
  */
 export interface TcpProxy {
   readonly port: number;
+  /**
+   * The local ports of the proxy's connections to the server: what the server sees as
+   * their `client_port`, so that a test picks its own sessions out of a shared server's.
+   */
+  upstreamPorts(): number[];
   /** `url` with its host and port replaced by the proxy's. */
   via(url: string): string;
   cut(): number;
@@ -19,14 +24,17 @@ export interface TcpProxy {
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
+  const upstreams = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(target);
     sockets.add(client).add(upstream);
+    upstreams.add(upstream);
     const end = () => {
       client.destroy();
       upstream.destroy();
       sockets.delete(client);
       sockets.delete(upstream);
+      upstreams.delete(upstream);
     };
     client.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
@@ -40,10 +48,12 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     const count = sockets.size;
     for (const socket of sockets) socket.resetAndDestroy();
     sockets.clear();
+    upstreams.clear();
     return count;
   };
   return {
     port,
+    upstreamPorts: () => [...upstreams].map((socket) => socket.localPort).filter((local): local is number => local !== undefined),
     via(url: string) {
       const parsed = new URL(url);
       parsed.hostname = '127.0.0.1';

@@ -26,10 +26,17 @@ let admin: Client;
 let proxy: TcpProxy;
 const created: string[] = [];
 
-/** Backend pids of the DDL pool's sessions (the only sessions named so that run as the provisioner). */
-const ddlSessions = async (): Promise<number[]> =>
+/**
+ * Backend pids of this file's DDL sessions: named so, run as the provisioner, and come
+ * through this file's proxy. Other test files' DDL sessions share the server, and
+ * terminating one of them fails that file.
+ */
+const ddlSessions = async (where = "usename = 'sitesaga_provisioner'"): Promise<number[]> =>
   (
-    await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'sitesaga-databases' AND usename = 'sitesaga_provisioner'`)
+    await admin.query<{ pid: number }>(
+      `SELECT pid FROM pg_stat_activity WHERE application_name = 'sitesaga-databases' AND client_port = ANY($1::int[]) AND ${where}`,
+      [proxy.upstreamPorts()],
+    )
   ).rows.map((row) => row.pid);
 
 beforeAll(async () => {
@@ -94,12 +101,7 @@ describe('the site server DDL connection', () => {
         (error: unknown) => error,
       );
       const victim = await waitFor(
-        async () =>
-          (
-            await admin.query<{ pid: number }>(
-              `SELECT pid FROM pg_stat_activity WHERE application_name = 'sitesaga-databases' AND state = 'active' AND wait_event_type = 'Lock'`,
-            )
-          ).rows[0]?.pid,
+        async () => (await ddlSessions("state = 'active' AND wait_event_type = 'Lock'"))[0],
         { within: '8s', what: 'the DDL session waiting on the server' },
       );
       // The link dies: no word from the server, the socket is simply reset mid-statement.
