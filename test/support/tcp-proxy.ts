@@ -23,18 +23,15 @@ export interface TcpProxy {
 }
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
-  const sockets = new Set<net.Socket>();
-  const upstreams = new Set<net.Socket>();
+  const links = new Set<{ readonly client: net.Socket; readonly upstream: net.Socket }>();
   const server = net.createServer((client) => {
     const upstream = net.connect(target);
-    sockets.add(client).add(upstream);
-    upstreams.add(upstream);
+    const link = { client, upstream };
+    links.add(link);
     const end = () => {
       client.destroy();
       upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-      upstreams.delete(upstream);
+      links.delete(link);
     };
     client.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
@@ -45,15 +42,17 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   await listen(0);
   const port = (server.address() as net.AddressInfo).port;
   const cut = () => {
-    const count = sockets.size;
-    for (const socket of sockets) socket.resetAndDestroy();
-    sockets.clear();
-    upstreams.clear();
+    const count = links.size * 2;
+    for (const { client, upstream } of links) {
+      client.resetAndDestroy();
+      upstream.resetAndDestroy();
+    }
+    links.clear();
     return count;
   };
   return {
     port,
-    upstreamPorts: () => [...upstreams].map((socket) => socket.localPort).filter((local): local is number => local !== undefined),
+    upstreamPorts: () => [...links].map(({ upstream }) => upstream.localPort).filter((local): local is number => local !== undefined),
     via(url: string) {
       const parsed = new URL(url);
       parsed.hostname = '127.0.0.1';

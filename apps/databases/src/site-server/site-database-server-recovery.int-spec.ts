@@ -31,11 +31,13 @@ const created: string[] = [];
  * through this file's proxy. Other test files' DDL sessions share the server, and
  * terminating one of them fails that file.
  */
-const ddlSessions = async (where = "usename = 'sitesaga_provisioner'"): Promise<number[]> =>
+const ddlSessions = async (only: 'all' | 'waiting-on-a-lock' = 'all'): Promise<number[]> =>
   (
     await admin.query<{ pid: number }>(
-      `SELECT pid FROM pg_stat_activity WHERE application_name = 'sitesaga-databases' AND client_port = ANY($1::int[]) AND ${where}`,
-      [proxy.upstreamPorts()],
+      `SELECT pid FROM pg_stat_activity
+        WHERE application_name = 'sitesaga-databases' AND client_port = ANY($1::int[])
+          AND CASE WHEN $2 THEN state = 'active' AND wait_event_type = 'Lock' ELSE usename = 'sitesaga_provisioner' END`,
+      [proxy.upstreamPorts(), only === 'waiting-on-a-lock'],
     )
   ).rows.map((row) => row.pid);
 
@@ -101,7 +103,7 @@ describe('the site server DDL connection', () => {
         (error: unknown) => error,
       );
       const victim = await waitFor(
-        async () => (await ddlSessions("state = 'active' AND wait_event_type = 'Lock'"))[0],
+        async () => (await ddlSessions('waiting-on-a-lock'))[0],
         { within: '8s', what: 'the DDL session waiting on the server' },
       );
       // The link dies: no word from the server, the socket is simply reset mid-statement.

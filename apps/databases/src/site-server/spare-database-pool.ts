@@ -190,6 +190,15 @@ export class SpareDatabasePool {
     }
   }
 
+  /**
+   * A ready spare joins the pool once: a builder and a sweep (which lists every ready spare
+   * on the server, this process' own new ones too) may both find the same one.
+   */
+  private keepReady(name: string): void {
+    if (!this.ready.includes(name)) this.ready.push(name);
+    this.spares?.set(this.ready.length);
+  }
+
   /** Drops half-built spares (lock free), spares and templates of other versions; keeps the ready ones. */
   private async sweep(session: Client): Promise<void> {
     const { names } = this.options;
@@ -206,7 +215,7 @@ export class SpareDatabasePool {
     for (const { name, ready } of rows) {
       if (!names.isSpare(name)) continue;
       if (ready && names.isCurrentSpare(name)) {
-        if (!this.ready.includes(name)) this.ready.push(name);
+        this.keepReady(name);
         continue;
       }
       if (await this.dropSpare(session, name)) swept += 1;
@@ -358,8 +367,7 @@ export class SpareDatabasePool {
             await this.ensureTemplate(session);
             const spare = await this.buildSpare(session);
             if (spare === null) return;
-            if (!this.ready.includes(spare)) this.ready.push(spare); // a sweep meanwhile may have found it
-            this.spares?.set(this.ready.length);
+            this.keepReady(spare);
             this.built?.inc();
             this.retryDelay = RETRY_MS.first;
           } finally {
