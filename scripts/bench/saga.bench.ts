@@ -12,6 +12,7 @@
  *                     `pnpm bench:compare` (scripts/bench/compare.ts)
  *   BENCH_HOPS=1 (with --stub): prints where a hop's time goes, from per-message timestamps
  *                the orchestrator records (MESSAGING_HOP_TIMING_FILE) and the stubs' own
+ *                (p50, p90, p99 and mean per leg); BENCH_KEEP_HOPS=1 keeps the timing file
  *   BENCH_REPLICAS=N   runs N processes of each app (one consumer group)
  *   BENCH_WARMUP=N     sites created first and not counted (default 4, as ../shared/limits);
  *                      then the spare database pool is let fill and a CHECKPOINT taken
@@ -152,7 +153,11 @@ function printHops(file: string, stubHops: readonly StubHop[]): void {
   }
   console.log(`per hop (site-saga command -> stub -> reply handled), ${stages[0]![1].length} hops:`);
   for (const [name, values] of stages)
-    console.log(`  ${name.padEnd(44)} p50 ${median(values).toFixed(1).padStart(6)}  mean ${mean(values).toFixed(1).padStart(6)}`);
+  {
+    const sorted = [...values].sort((a, b) => a - b);
+    const at = (p: number): string => percentile(sorted, p).toFixed(1).padStart(6);
+    console.log(`  ${name.padEnd(44)} p50 ${median(values).toFixed(1).padStart(6)}  p90 ${at(90)}  p99 ${at(99)}  mean ${mean(values).toFixed(1).padStart(6)}`);
+  }
 }
 
 /** The spare database pool's figures from the databases service's /metrics (NaN when it has no pool). */
@@ -394,7 +399,8 @@ async function main(): Promise<void> {
   await system.stop();
   if (hopsFile) {
     printHops(hopsFile, stubHops);
-    rmSync(hopsFile, { force: true });
+    if (!process.env.BENCH_KEEP_HOPS) rmSync(hopsFile, { force: true });
+    else console.log(`hop timings kept in ${hopsFile}`);
   }
 }
 

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+import { noDelaySocketFactory } from '@sitesaga/messaging';
 import { waitFor } from './wait-for';
 
 export const testKafka = (clientId = 'test'): Kafka =>
-  new Kafka({ clientId, brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING });
+  new Kafka({ clientId, brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING, socketFactory: noDelaySocketFactory });
 
 /**
  * Records every message of some topics from now on, in its own consumer group, so a
