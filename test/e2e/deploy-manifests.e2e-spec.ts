@@ -86,6 +86,7 @@ const OPTIONAL_ENV: Readonly<Record<string, string>> = {
   ADMIN_MAX_FAILED_ATTEMPTS: 'default 10 failed sign-ins or bearer attempts per address in 15 minutes',
   INBOX_RETENTION_MS: 'default 7 days: older inbox rows are pruned',
   SAGA_HISTORY_RETENTION_MS: 'default 30 days: the history of sagas that ended before is pruned',
+  ADMIN_RECORDS_RETENTION_MS: 'default 365 days: older audit log rows, orphan repairs and finished bulk operations are pruned',
   RETENTION_BATCH_SIZE: 'default 1000 rows per pruning statement',
   RETENTION_INTERVAL_MS: 'default 60 s between pruning rounds',
   ADMIN_TOKENS: 'none: named operator tokens (name:token,...) besides ADMIN_TOKEN',

@@ -13,6 +13,8 @@ export interface SiteSagaConfig {
   readonly maxFailedAttempts: number;
   /** History of ended sagas older than this is pruned (SAGA_HISTORY_RETENTION_MS, default 30 days). */
   readonly historyRetentionMs: number;
+  /** The audit log, orphan repairs and finished bulk operations older than this are pruned (ADMIN_RECORDS_RETENTION_MS, default 365 days). */
+  readonly adminRecordsRetentionMs: number;
 }
 
 export function siteSagaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SiteSagaConfig {
@@ -29,6 +31,8 @@ export function siteSagaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Sit
   if (!(Number.isInteger(maxFailedAttempts) && maxFailedAttempts >= 1)) throw new Error(`ADMIN_MAX_FAILED_ATTEMPTS must be a positive integer, got "${env.ADMIN_MAX_FAILED_ATTEMPTS}"`);
   const historyRetentionMs = Number(env.SAGA_HISTORY_RETENTION_MS ?? 30 * 24 * 3_600_000);
   if (!(historyRetentionMs > 0)) throw new Error(`SAGA_HISTORY_RETENTION_MS must be a positive number of milliseconds, got "${env.SAGA_HISTORY_RETENTION_MS}"`);
+  const adminRecordsRetentionMs = Number(env.ADMIN_RECORDS_RETENTION_MS ?? 365 * 24 * 3_600_000);
+  if (!(adminRecordsRetentionMs > 0)) throw new Error(`ADMIN_RECORDS_RETENTION_MS must be a positive number of milliseconds, got "${env.ADMIN_RECORDS_RETENTION_MS}"`);
   const namedTokens = parseNamedSecrets('ADMIN_TOKENS', env.ADMIN_TOKENS);
-  return { adminToken, namedTokens, timeScale, timerIntervalMs, maxFailedAttempts, historyRetentionMs };
+  return { adminToken, namedTokens, timeScale, timerIntervalMs, maxFailedAttempts, historyRetentionMs, adminRecordsRetentionMs };
 }

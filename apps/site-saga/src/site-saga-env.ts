@@ -8,6 +8,7 @@ export const SITE_SAGA_ENV = SERVICE_ENV.extend({
   SAGA_TIMER_INTERVAL_MS: wholeNumberEnv(10),
   ADMIN_MAX_FAILED_ATTEMPTS: wholeNumberEnv(1),
   SAGA_HISTORY_RETENTION_MS: wholeNumberEnv(0),
+  ADMIN_RECORDS_RETENTION_MS: wholeNumberEnv(1),
   // The orphan audit (inventory/inventory-options.ts).
   ORPHAN_AUDIT_PAGE_SIZE: wholeNumberEnv(1, 200),
   ORPHAN_AUDIT_MAX_ITEMS: wholeNumberEnv(1),

@@ -17,7 +17,7 @@ import { SagaChanges } from './sagas/saga-changes';
 import type { SiteSagaConfig } from './site-saga-config';
 import { PlumbingMonitor } from './timers/plumbing-monitor';
 import { DeadlineSweeper } from './timers/deadline-sweeper';
-import { SAGA_HISTORY_RETENTION_MS, SagaHistoryRetention } from './timers/saga-history-retention';
+import { ADMIN_RECORDS_RETENTION_MS, SAGA_HISTORY_RETENTION_MS, SagaHistoryRetention } from './timers/saga-history-retention';
 
 /**
  * How often the sweeper looks at the plumbing; after how long without an answer the broker
@@ -52,6 +52,7 @@ export class SiteSagaModule {
         },
         { provide: 'SAGA_TIMER_INTERVAL_MS', useValue: config.timerIntervalMs },
         { provide: SAGA_HISTORY_RETENTION_MS, useValue: config.historyRetentionMs },
+        { provide: ADMIN_RECORDS_RETENTION_MS, useValue: config.adminRecordsRetentionMs },
         SagaHistoryRetention,
         SagaChanges,
         DeadlineSweeper,

@@ -5,6 +5,7 @@ import { AdminRevokedSessions1764600000100 } from './migrations/1764600000100-ad
 import { InventoryAndOrphanRepairs1764710000200 } from './migrations/1764710000200-inventory-and-orphan-repairs';
 import { BulkOperationsAndAuditLog1764720000000 } from './migrations/1764720000000-bulk-operations-and-audit-log';
 import { AdminFailedAttempts1764750000000 } from './migrations/1764750000000-admin-failed-attempts';
+import { AdminRecordsRetention1764760000000 } from './migrations/1764760000000-admin-records-retention';
 
 /** The orchestrator's migrations after the messaging tables: the engine's, then its own. */
 export const SITE_SAGA_MIGRATIONS = [
@@ -15,4 +16,5 @@ export const SITE_SAGA_MIGRATIONS = [
   InventoryAndOrphanRepairs1764710000200,
   BulkOperationsAndAuditLog1764720000000,
   AdminFailedAttempts1764750000000,
+  AdminRecordsRetention1764760000000,
 ] as const;

@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { RetentionPruner, type RetentionTarget } from '@sitesaga/messaging';
 
 export const SAGA_HISTORY_RETENTION_MS = 'SAGA_HISTORY_RETENTION_MS';
+export const ADMIN_RECORDS_RETENTION_MS = 'ADMIN_RECORDS_RETENTION_MS';
 
 /**
  * The history of a saga that ended (COMPLETED, COMPENSATED, FAILED) longer ago than the
@@ -36,16 +37,52 @@ export const failedAttemptsRetention: RetentionTarget = {
     RETURNING 1`,
 };
 
+/**
+ * What operators did, kept for `maxAgeMs` (ADMIN_RECORDS_RETENTION_MS, default 365 days) and
+ * no longer, so that the tables an operator's requests fill stay bounded: the audit log
+ * (by `at`), the orphan repairs asked for, and the bulk operations that finished (their
+ * items go with them, ON DELETE CASCADE; an audit row naming one keeps its bulk_id as
+ * NULL). A running bulk operation is never pruned, however old.
+ */
+export const adminRecordsRetention = (maxAgeMs: number): RetentionTarget[] => [
+  {
+    table: 'admin_audit_log',
+    maxAgeMs,
+    deleteBatch: `DELETE FROM admin_audit_log WHERE id IN (
+        SELECT id FROM admin_audit_log WHERE at < now() - make_interval(secs => $1) ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)
+      RETURNING 1`,
+  },
+  {
+    table: 'orphan_repairs',
+    maxAgeMs,
+    deleteBatch: `DELETE FROM orphan_repairs WHERE id IN (
+        SELECT id FROM orphan_repairs WHERE at < now() - make_interval(secs => $1) ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)
+      RETURNING 1`,
+  },
+  {
+    table: 'admin_bulk_operations',
+    maxAgeMs,
+    // created_at ≤ finished_at: the created_at index finds the candidates.
+    deleteBatch: `DELETE FROM admin_bulk_operations WHERE id IN (
+        SELECT id FROM admin_bulk_operations
+         WHERE created_at < now() - make_interval(secs => $1) AND status <> 'running' AND finished_at < now() - make_interval(secs => $1)
+         ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+      RETURNING 1`,
+  },
+];
+
 @Injectable()
 export class SagaHistoryRetention implements OnModuleInit {
   constructor(
     private readonly pruner: RetentionPruner,
     @Inject(SAGA_HISTORY_RETENTION_MS) private readonly maxAgeMs: number,
+    @Inject(ADMIN_RECORDS_RETENTION_MS) private readonly adminRecordsMaxAgeMs: number,
   ) {}
 
   onModuleInit(): void {
     this.pruner.add(sagaHistoryRetention(this.maxAgeMs));
     this.pruner.add(expiredSessionRevocations);
     this.pruner.add(failedAttemptsRetention);
+    for (const target of adminRecordsRetention(this.adminRecordsMaxAgeMs)) this.pruner.add(target);
   }
 }
