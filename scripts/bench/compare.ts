@@ -225,6 +225,24 @@ async function main(): Promise<void> {
     const peaks = (line?.rss_peak_mb_by_service ?? {}) as Record<string, number>;
     if (Object.keys(peaks).length > 0) console.log(`Peak RSS, ${label}: ${Object.entries(peaks).map(([app, mb]) => `${app} ${fmt(mb, ' MB')}`).join(', ')}`);
   }
+  // The floor under the CPU targets: what the broker and Postgres alone spend per saga (the
+  // spec sends every command and reply through Kafka, and each hop is a Postgres unit of
+  // work), against what the target allows in all. A floor above the allowance means no
+  // orchestrator of that shape meets the target on this machine, however cheap its own code.
+  const partOf = (line: Line | undefined, part: string): number | undefined => num(line?.machine_cpu_ms_per_saga_by_part as Line | undefined, part);
+  const stubLine = results.stub.get(32);
+  const restateCpu = peerCpu('restate', 32);
+  const floors: string[] = [];
+  if (stubLine && restateCpu !== undefined)
+    floors.push(
+      `  orchestration only, C=32: Kafka broker ${fmt(partOf(stubLine, 'kafka broker'), ' ms')} and Postgres ${fmt(partOf(stubLine, 'postgres'), ' ms')} per saga; the target allows ${fmt(restateCpu, ' ms')} for everything (Restate's own total)`,
+    );
+  const limit4 = limitCpu(4);
+  if (real4 && limit4 !== undefined)
+    floors.push(
+      `  real services, C=4: Kafka broker ${fmt(partOf(real4, 'kafka broker'), ' ms')} per site; the target allows ${fmt(0.15 * limit4, ' ms')} of orchestration on top of the real work (0.15 × ${fmt(limit4, ' ms')})`,
+    );
+  if (floors.length > 0) console.log(`\nThe infrastructure's own CPU against the CPU targets' allowance:\n${floors.join('\n')}`);
   console.log(`\nEvery line: ${path.relative(REPO_ROOT, outFile)}`);
 }
 
