@@ -147,7 +147,7 @@ export async function sagasById(manager: Queryable, ids: readonly string[], data
   return rows.map(listingOf);
 }
 
-/** Sagas changed after `since`, oldest change first. No index on updated_at: a scan, for a live view that someone watches. */
+/** Sagas changed after `since`, oldest change first (site-saga's saga_instances_updated_at_idx serves it), for a live view that someone watches. */
 export async function sagasChangedSince(manager: Queryable, since: Date, limit: number, dataFields: readonly string[] = []): Promise<SagaListing[]> {
   const rows = (await manager.query(`SELECT ${LISTING_COLUMNS} FROM saga_instances i WHERE i.updated_at > $2 ORDER BY i.updated_at LIMIT $3`, [
     dataFields,
