@@ -368,13 +368,17 @@ describe('databases service', () => {
       await client.end();
     }
     // The pool is whole again: every spare of this deployment is ready, none half built, at most the pool's size.
+    let seen: { name: string; ready: boolean }[] = [];
     await waitFor(
       async () => {
-        const now = await spares();
-        return now.length === 4 && now.every((spare) => spare.ready);
+        seen = await spares();
+        return seen.length === 4 && seen.every((spare) => spare.ready);
       },
       { within: '60s', what: 'four ready spares and nothing half built' },
-    );
+    ).catch(async (error: Error) => {
+      const pool = (await (await fetch(`${service.url}/metrics`)).text()).split('\n').filter((line) => line.startsWith('site_database_pool_'));
+      throw new Error(`${error.message}; spares on the server: ${JSON.stringify(seen)}; the pool's metrics: ${pool.join(', ')}`, { cause: error });
+    });
     // Dropped, nothing of the sites is left.
     const drops = ids.map((siteId) => command(DropDatabase, { siteId }));
     for (const envelope of drops) await send(envelope);
