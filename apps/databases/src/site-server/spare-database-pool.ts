@@ -365,12 +365,10 @@ export class SpareDatabasePool {
             await this.quiet();
             if (this.stopped) return;
             await this.ensureTemplate(session);
-            const startedAt = Date.now();
             const spare = await this.buildSpare(session);
             if (spare === null) return;
             this.keepReady(spare);
             this.built?.inc();
-            this.options.logger.debug({ spare, ms: Date.now() - startedAt, ready: this.ready.length }, 'spare database built');
             this.retryDelay = RETRY_MS.first;
           } finally {
             this.building -= 1;
