@@ -40,21 +40,13 @@ export interface ChangedSaga {
 /** Latencies are taken over the steps of this many newest sagas (≈ 10k steps for create-site). */
 export const STATS_WINDOW = 2000;
 
-/** Stats are reused at least this long: many open pages cost one set of queries (the page asks 1.5 s after a change). */
+/** Stats are reused this long: many open pages cost one set of queries (the page asks 1.5 s after a change). */
 const STATS_REUSE_MS = 1_000;
-
-/**
- * ...and at least this many times as long as they took to read. The counts scan the whole
- * saga table (≈ 0.5 s at 1,000,000 rows): open pages then cost at most 1/20 of one
- * database session, however long the history grows, and the figures are at most 20 reads
- * old (each answer says when it was read: `generatedAt`).
- */
-const STATS_REUSE_PER_READ_MS = 20;
 
 /** The admin's reads: libs/saga's query API (the engine owns its tables), shaped as the admin API answers. */
 @Injectable()
 export class SagaQueries {
-  private cachedStats: { at: number; reuseMs: number; stats: Promise<SagaStats> } | null = null;
+  private cachedStats: { at: number; stats: Promise<SagaStats> } | null = null;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -72,21 +64,13 @@ export class SagaQueries {
     return { summary: summaryOfListing(listing, this.versionDeployed), updatedAt: listing.updatedAt };
   }
 
-  /** `stats()`, shared by every caller within STATS_REUSE_MS of a read, or longer after a slow read (STATS_REUSE_PER_READ_MS). */
   recentStats(now = Date.now()): Promise<SagaStats> {
-    if (this.cachedStats && now - this.cachedStats.at < this.cachedStats.reuseMs) return this.cachedStats.stats;
-    const started = performance.now();
+    if (this.cachedStats && now - this.cachedStats.at < STATS_REUSE_MS) return this.cachedStats.stats;
     const stats = this.stats(new Date(now));
-    const cached = { at: now, reuseMs: STATS_REUSE_MS, stats };
-    this.cachedStats = cached;
-    stats.then(
-      () => {
-        cached.reuseMs = Math.max(STATS_REUSE_MS, (performance.now() - started) * STATS_REUSE_PER_READ_MS);
-      },
-      () => {
-        if (this.cachedStats === cached) this.cachedStats = null; // a failure is not reused
-      },
-    );
+    this.cachedStats = { at: now, stats };
+    stats.catch(() => {
+      if (this.cachedStats?.stats === stats) this.cachedStats = null; // a failure is not reused
+    });
     return stats;
   }
 
