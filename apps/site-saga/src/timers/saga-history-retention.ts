@@ -45,20 +45,13 @@ export const failedAttemptsRetention: RetentionTarget = {
  * NULL). A running bulk operation is never pruned, however old.
  */
 export const adminRecordsRetention = (maxAgeMs: number): RetentionTarget[] => [
-  {
-    table: 'admin_audit_log',
+  ...['admin_audit_log', 'orphan_repairs'].map((table) => ({
+    table,
     maxAgeMs,
-    deleteBatch: `DELETE FROM admin_audit_log WHERE id IN (
-        SELECT id FROM admin_audit_log WHERE at < now() - make_interval(secs => $1) ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)
+    deleteBatch: `DELETE FROM ${table} WHERE id IN (
+        SELECT id FROM ${table} WHERE at < now() - make_interval(secs => $1) ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)
       RETURNING 1`,
-  },
-  {
-    table: 'orphan_repairs',
-    maxAgeMs,
-    deleteBatch: `DELETE FROM orphan_repairs WHERE id IN (
-        SELECT id FROM orphan_repairs WHERE at < now() - make_interval(secs => $1) ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)
-      RETURNING 1`,
-  },
+  })),
   {
     table: 'admin_bulk_operations',
     maxAgeMs,

@@ -44,7 +44,7 @@ export function kafkaSecurityFromEnv(env: NodeJS.ProcessEnv = process.env): Pick
 export const noDelaySocketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
   const socket = ssl
     ? tlsConnect({ host, port, ...(isIP(host) ? {} : { servername: host }), ...(ssl as object) }, onConnect)
-    : tcpConnect({ host, port, noDelay: true }, onConnect);
+    : tcpConnect({ host, port }, onConnect);
   socket.setNoDelay(true);
   socket.setKeepAlive(true, 60_000);
   return socket;
