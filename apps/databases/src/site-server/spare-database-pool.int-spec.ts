@@ -275,6 +275,41 @@ describe('the spare database pool', () => {
     await waitFor(async () => !(await spareRoles()).includes(beingBuilt), { within: '30s', what: 'the orphan swept once its lock is free' });
     await last.onApplicationShutdown();
   });
+  it('counts no spare whose claim is still committing, and refills once the claim took it', async () => {
+    // What a kill -9 during a claim leaves: the dead process' backend runs the claim on to its
+    // commit, holding the spare's lock, while the restarted process sweeps. A spare it took
+    // for ready would vanish at the commit, and the pool, counting it, would stay one short.
+    const { server: first } = await connect(2);
+    await waitFor(() => first.spares!.readyCount === 2, { within: '60s', what: 'two spares ready' });
+    await first.onApplicationShutdown();
+    const [taken] = await spareRoles();
+    const claimer = new Client({ connectionString: serverUrl });
+    await claimer.connect();
+    let committed = false;
+    try {
+      await claimer.query('BEGIN');
+      await claimer.query(`SELECT pg_advisory_xact_lock(7321005, hashtext($1))`, [taken]);
+      await claimer.query(`ALTER ROLE "${taken}" RENAME TO "${prefix}claimed"; ALTER DATABASE "${taken}" RENAME TO "${prefix}claimed"`);
+      const { server, registry } = await connect(2);
+      // The other spare is taken back, and one more is built in place of the one being claimed.
+      await waitFor(async () => server.spares!.readyCount === 2 && (await spareRoles()).length === 3, { within: '60s', what: 'two spares ready besides the one being claimed' });
+      await claimer.query('COMMIT');
+      committed = true;
+      expect(await spareRoles()).toHaveLength(2);
+      expect(await metric(registry, 'site_database_pool_spares')).toBe(2);
+      // Both claims take a spare that is there: none is missed, and the pool builds back to two.
+      await provision(server);
+      await provision(server);
+      expect(await metric(registry, 'site_database_pool_claims_total')).toBe(2);
+      expect(await metric(registry, 'site_database_pool_misses_total')).toBe(0);
+      await waitFor(async () => server.spares!.readyCount === 2 && (await spareRoles()).length === 2, { within: '60s', what: 'the pool refilled' });
+      await server.onApplicationShutdown();
+    } finally {
+      if (!committed) await claimer.query('ROLLBACK').catch(() => undefined);
+      await claimer.end();
+    }
+  });
+
   it('sweeps a half-built spare once its lock frees, while the pool stays full and running', async () => {
     // What a kill -9 during CREATE DATABASE leaves: the statement runs on to its end on the
     // server, and the dead session's backend holds the build's lock until then. The first

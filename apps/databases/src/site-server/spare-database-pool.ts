@@ -48,6 +48,8 @@ type ClaimOutcome = 'claimed' | 'empty' | 'site-exists';
  */
 export class SpareDatabasePool {
   private readonly ready: string[] = [];
+  /** Spares this process is claiming right now: taken out of `ready`, not yet known gone. */
+  private readonly claiming = new Set<string>();
   private building = 0;
   private builders = 0;
   private busy = 0;
@@ -57,7 +59,7 @@ export class SpareDatabasePool {
   private templateReady = false;
   private retryDelay = RETRY_MS.first;
   private retryTimer: NodeJS.Timeout | undefined;
-  /** Sweeps again while the last sweep left a half-built spare whose lock was still held (see sweep). */
+  /** Sweeps again while the last sweep left a spare whose lock was still held: half built, or being claimed (see sweep). */
   private resweepTimer: NodeJS.Timeout | undefined;
   private resweepDelay = RETRY_MS.first;
   private started = false;
@@ -144,6 +146,7 @@ export class SpareDatabasePool {
       }
       this.spares?.set(this.ready.length);
       const id = quoteIdentifier(spare);
+      this.claiming.add(spare);
       try {
         // The lock waits for another replica's claim of the same spare to end; after it, a
         // claimed spare is simply gone (42704).
@@ -171,6 +174,8 @@ export class SpareDatabasePool {
         // Anything else (a lost connection: the claim may or may not have committed; if it
         // did, the spare is gone and its next claim moves on): the caller's retry decides.
         throw error;
+      } finally {
+        this.claiming.delete(spare);
       }
     }
   }
@@ -195,13 +200,50 @@ export class SpareDatabasePool {
    * on the server, this process' own new ones too) may both find the same one.
    */
   private keepReady(name: string): void {
-    if (!this.ready.includes(name)) this.ready.push(name);
+    if (!this.ready.includes(name) && !this.claiming.has(name)) this.ready.push(name);
+    this.spares?.set(this.ready.length);
+  }
+
+  /**
+   * Whether a spare the sweep listed as ready is still there and nobody is claiming it. The
+   * listing's snapshot may predate a claim that commits just after it (this process' own,
+   * another replica's, or a killed process' claim still running on its orphaned backend):
+   * kept, such a spare would be a phantom, counted by refill but gone. A claim holds the
+   * spare's lock until it commits, so under that lock a fresh look sees the truth.
+   * 'held': a claim (or a build) holds the lock now; the sweep looks again later.
+   */
+  private async stillReady(session: Client, name: string): Promise<'ready' | 'gone' | 'held'> {
+    const { rows } = await session.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(${lockOf(name)}) AS locked`);
+    if (!rows[0]?.locked) return 'held';
+    // A statement of its own: its snapshot is taken after the lock was granted.
+    const { rows: present } = await session.query<{ present: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS present, pg_advisory_unlock(${lockOf(name)})`,
+      [name],
+    );
+    return present[0]?.present ? 'ready' : 'gone';
+  }
+
+  /**
+   * Forgets spares that are gone from the server: claimed by another replica, or dropped.
+   * Every name in `ready` was added after its spare was complete and committed, so a
+   * snapshot taken after this call began that lacks it means it is gone for good.
+   */
+  private async forgetGone(session: Client): Promise<void> {
+    if (this.ready.length === 0) return;
+    const listed = [...this.ready];
+    const { rows } = await session.query<{ name: string }>('SELECT rolname AS name FROM pg_roles WHERE rolname = ANY($1::text[])', [listed]);
+    const present = new Set(rows.map((row) => row.name));
+    // Only what was asked about: a spare built meanwhile is not in the answer, and stays.
+    const gone = new Set(listed.filter((name) => !present.has(name)));
+    if (gone.size === 0) return;
+    for (let index = this.ready.length - 1; index >= 0; index -= 1) if (gone.has(this.ready[index]!)) this.ready.splice(index, 1);
     this.spares?.set(this.ready.length);
   }
 
   /** Drops half-built spares (lock free), spares and templates of other versions; keeps the ready ones. */
   private async sweep(session: Client): Promise<void> {
     const { names } = this.options;
+    await this.forgetGone(session);
     const { rows } = await session.query<{ name: string; ready: boolean }>(
       `SELECT r.rolname AS name,
               COALESCE(d.datdba = r.oid AND NOT r.rolcanlogin AND d.datallowconn
@@ -215,7 +257,10 @@ export class SpareDatabasePool {
     for (const { name, ready } of rows) {
       if (!names.isSpare(name)) continue;
       if (ready && names.isCurrentSpare(name)) {
-        this.keepReady(name);
+        if (this.ready.includes(name) || this.claiming.has(name)) continue;
+        const state = await this.stillReady(session, name);
+        if (state === 'ready') this.keepReady(name);
+        else if (state === 'held') held += 1;
         continue;
       }
       if (await this.dropSpare(session, name)) swept += 1;
