@@ -122,6 +122,37 @@ describe('the site server DDL connection', () => {
     expect(await databaseExists(siteId)).toBe(false);
   });
 
+  it("sets a role's password although another session changed the role at the same moment", async () => {
+    // Two sessions altering one role: the second waits for the first, and when the first
+    // commits Postgres fails the second with "tuple concurrently updated" (XX000). A cut
+    // connection's orphaned backend can be that first session; the provision is not lost to it.
+    const siteId = await provisionNew();
+    const names = siteDatabaseNames(siteId);
+    const holder = new Client({ connectionString: serverUrl });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`ALTER ROLE "${names.roleName}" CONNECTION LIMIT 7`);
+      const provisioning = site.provision(names, 'the-password-set-last', { resetPassword: true });
+      await waitFor(async () => (await ddlSessions('waiting-on-a-lock')).length > 0, { within: '8s', what: 'the DDL session waiting on the role' });
+      await holder.query('COMMIT');
+      await provisioning;
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      await holder.end().catch(() => undefined);
+    }
+    // What the provision set won: its connection limit, and its password opens the database.
+    const { rows } = await admin.query<{ rolconnlimit: number }>('SELECT rolconnlimit FROM pg_roles WHERE rolname = $1', [names.roleName]);
+    expect(rows[0]?.rolconnlimit).toBe(20);
+    const url = new URL(serverUrl);
+    url.username = names.roleName;
+    url.password = 'the-password-set-last';
+    url.pathname = `/${names.databaseName}`;
+    const login = new Client({ connectionString: url.toString() });
+    await login.connect();
+    await login.end();
+  });
+
   it('fails calls as connection failures while the server cannot be reached, and works again when it can', async () => {
     await proxy.refuse();
     try {

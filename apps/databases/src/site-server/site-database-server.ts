@@ -1,5 +1,5 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
-import { TransientFailure } from '@sitesaga/messaging';
+import { isCatalogUpdateRace, TransientFailure } from '@sitesaga/messaging';
 import { Client, DatabaseError, Pool, type PoolClient } from 'pg';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -44,6 +44,25 @@ interface SiteState {
 }
 
 const codeOf = (error: unknown): string | undefined => (error instanceof DatabaseError ? error.code : undefined);
+
+const CATALOG_RACE_ATTEMPTS = 5;
+
+/**
+ * Two sessions changed the role at once (XX000 "tuple concurrently updated"), e.g. this
+ * ALTER ROLE and one a cut connection's orphaned backend still runs: the row is settled a
+ * moment later, so the statement is tried again here, at once, rather than the command.
+ */
+async function alterRole(session: PoolClient, role: string, login: string): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await session.query(`ALTER ROLE ${role} ${login}`);
+      return;
+    } catch (error) {
+      if (attempt >= CATALOG_RACE_ATTEMPTS || !isCatalogUpdateRace(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+    }
+  }
+}
 
 /** Session settings of every DDL session: a lock held elsewhere fails (and is retried) instead of hanging. */
 const SESSION_OPTIONS = '-c lock_timeout=10s -c statement_timeout=120s';
@@ -215,10 +234,10 @@ export class SiteDatabaseServer implements OnApplicationShutdown {
           if (!state.role_exists) {
             await session.query(`CREATE ROLE ${role} ${login}`).catch(async (error: unknown) => {
               if (codeOf(error) !== '42710') throw error; // created meanwhile: set what we wanted
-              await session.query(`ALTER ROLE ${role} ${login}`);
+              await alterRole(session, role, login);
             });
           } else {
-            await session.query(`ALTER ROLE ${role} ${login}`);
+            await alterRole(session, role, login);
           }
           state = await inspect(session, names);
         }

@@ -199,6 +199,31 @@ describe('failure classification against real Postgres errors', () => {
     }
   });
 
+  it('keeps a catalog update race transient: two sessions altering one role at once (XX000 "tuple concurrently updated")', async () => {
+    const role = `classification_it_${randomBytes(4).toString('hex')}`;
+    await client.query(`CREATE ROLE ${role} NOLOGIN`);
+    const [a, b] = [await connect(), await connect()];
+    try {
+      const bPid = (await b.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      await a.query('BEGIN');
+      await a.query(`ALTER ROLE ${role} CONNECTION LIMIT 7`);
+      const racing = refusal(b.query(`ALTER ROLE ${role} CONNECTION LIMIT 8`));
+      await waitFor(async () => (await client.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'`, [bPid])).rowCount === 1, {
+        within: '10s',
+        what: 'the second ALTER ROLE waiting on the first',
+      });
+      await a.query('COMMIT');
+      const race = await racing;
+      expect([race.code, race.message]).toEqual(['XX000', 'tuple concurrently updated']);
+      expect(classifyFailure(race)).toBe('transient');
+      await b.query(`ALTER ROLE ${role} CONNECTION LIMIT 8`);
+    } finally {
+      await a.end();
+      await b.end();
+      await client.query(`DROP ROLE IF EXISTS ${role}`);
+    }
+  });
+
   it('classes a syntax error as unexpected, and errors of our own making by their class', () => {
     expect(classifyFailure(Object.assign(new Error('syntax error at or near "x"'), { code: '42601' }))).toBe('unexpected');
     expect(classifyFailure(new BusinessRejection('name taken'))).toBe('business');
@@ -206,5 +231,7 @@ describe('failure classification against real Postgres errors', () => {
     expect(classifyFailure(new ContractViolation('bad', [{ field: 'id', message: 'bad' }]))).toBe('unreadable');
     expect(classifyFailure(Object.assign(new Error('connection failure'), { code: '08006' }))).toBe('transient');
     expect(classifyFailure(Object.assign(new Error('out of memory'), { code: '53200' }))).toBe('transient');
+    // Other internal errors stay unexpected: only the catalog race is known to settle.
+    expect(classifyFailure(Object.assign(new Error('could not open file'), { code: 'XX000' }))).toBe('unexpected');
   });
 });

@@ -76,6 +76,16 @@ export function isInputRefusedSqlState(code: string, constraint?: unknown): bool
 /** A duplicate in a system catalog: two sessions created one object at once (IF NOT EXISTS does not serialise them). */
 const isCatalogRace = (code: string, constraint: unknown): boolean => code === '23505' && typeof constraint === 'string' && constraint.startsWith('pg_');
 
+/**
+ * Two sessions altered one catalog row at once (two ALTER ROLEs of one role): the second
+ * waits for the first and, when it commits, fails with XX000 "tuple concurrently updated".
+ * Postgres gives the race no SQLSTATE of its own; the next attempt finds the row settled.
+ */
+export function isCatalogUpdateRace(error: unknown): boolean {
+  const { code, message } = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; message?: unknown };
+  return code === 'XX000' && typeof message === 'string' && /^tuple concurrently (updated|deleted)$/.test(message);
+}
+
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 
 export function classifyFailure(error: unknown): FailureKind {
@@ -88,7 +98,7 @@ export function classifyFailure(error: unknown): FailureKind {
     if (candidate.driverError) return classifyFailure(candidate.driverError); // TypeORM QueryFailedError
     if (typeof candidate.code === 'string') {
       if (SQLSTATE.test(candidate.code)) {
-        if (isCatalogRace(candidate.code, candidate.constraint)) return 'transient';
+        if (isCatalogRace(candidate.code, candidate.constraint) || isCatalogUpdateRace(candidate)) return 'transient';
         if (isInputRefusedSqlState(candidate.code, candidate.constraint)) return 'unreadable';
         if (isRetriableSqlState(candidate.code)) return 'transient';
       }
