@@ -28,6 +28,11 @@ const STOP_WAIT_MS = 10_000;
 
 const codeOf = (error: unknown): string | undefined => (error instanceof DatabaseError ? error.code : undefined);
 const lockOf = (name: string): string => `${POOL_LOCK}, hashtext(${quoteLiteral(name)})`;
+/**
+ * Whether the spare role `r` has its database `d` complete: owned by it, open to connections,
+ * closed to PUBLIC; the role not yet able to log in (a claim gives it LOGIN).
+ */
+const READY_SQL = `COALESCE(d.datdba = r.oid AND NOT r.rolcanlogin AND d.datallowconn AND NOT has_database_privilege('public', d.oid, 'CONNECT'), false)`;
 
 type ClaimOutcome = 'claimed' | 'empty' | 'site-exists';
 
@@ -205,25 +210,6 @@ export class SpareDatabasePool {
   }
 
   /**
-   * Whether a spare the sweep listed as ready is still there and nobody is claiming it. The
-   * listing's snapshot may predate a claim that commits just after it (this process' own,
-   * another replica's, or a killed process' claim still running on its orphaned backend):
-   * kept, such a spare would be a phantom, counted by refill but gone. A claim holds the
-   * spare's lock until it commits, so under that lock a fresh look sees the truth.
-   * 'held': a claim (or a build) holds the lock now; the sweep looks again later.
-   */
-  private async stillReady(session: Client, name: string): Promise<'ready' | 'gone' | 'held'> {
-    const { rows } = await session.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(${lockOf(name)}) AS locked`);
-    if (!rows[0]?.locked) return 'held';
-    // A statement of its own: its snapshot is taken after the lock was granted.
-    const { rows: present } = await session.query<{ present: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS present, pg_advisory_unlock(${lockOf(name)})`,
-      [name],
-    );
-    return present[0]?.present ? 'ready' : 'gone';
-  }
-
-  /**
    * Forgets spares that are gone from the server: claimed by another replica, or dropped.
    * Every name in `ready` was added after its spare was complete and committed, so a
    * snapshot taken after this call began that lacks it means it is gone for good.
@@ -245,26 +231,17 @@ export class SpareDatabasePool {
     const { names } = this.options;
     await this.forgetGone(session);
     const { rows } = await session.query<{ name: string; ready: boolean }>(
-      `SELECT r.rolname AS name,
-              COALESCE(d.datdba = r.oid AND NOT r.rolcanlogin AND d.datallowconn
-                       AND NOT has_database_privilege('public', d.oid, 'CONNECT'), false) AS ready
-         FROM pg_roles r LEFT JOIN pg_database d ON d.datname = r.rolname
-        WHERE left(r.rolname, length($1)) = $1`,
+      `SELECT r.rolname AS name, ${READY_SQL} AS ready FROM pg_roles r LEFT JOIN pg_database d ON d.datname = r.rolname WHERE left(r.rolname, length($1)) = $1`,
       [names.sparePrefix],
     );
     let swept = 0;
     let held = 0;
     for (const { name, ready } of rows) {
-      if (!names.isSpare(name)) continue;
-      if (ready && names.isCurrentSpare(name)) {
-        if (this.ready.includes(name) || this.claiming.has(name)) continue;
-        const state = await this.stillReady(session, name);
-        if (state === 'ready') this.keepReady(name);
-        else if (state === 'held') held += 1;
-        continue;
-      }
-      if (await this.dropSpare(session, name)) swept += 1;
-      else held += 1;
+      if (!names.isSpare(name) || this.claiming.has(name)) continue;
+      if (ready && names.isCurrentSpare(name) && this.ready.includes(name)) continue;
+      const outcome = await this.settle(session, name);
+      if (outcome === 'dropped') swept += 1;
+      else if (outcome === 'held') held += 1;
     }
     // A spare whose build lock is held is being built by another replica, or was by a
     // session that died mid-statement (a CREATE DATABASE runs to its end on the server, lock
@@ -316,21 +293,39 @@ export class SpareDatabasePool {
     this.resweepDelay = Math.min(this.resweepDelay * 2, RETRY_MS.max);
   }
 
-  /** Drops a spare nobody is building (its lock is free): its database, then its role. */
-  private async dropSpare(session: Client, name: string): Promise<boolean> {
+  /**
+   * Settles one spare the sweep listed, under its lock: nobody builds or claims it meanwhile
+   * (a build holds the lock until the spare is complete, a claim until it commits). The
+   * listing's snapshot may be older than either, so the spare is looked at afresh first:
+   * taken for half built, a spare whose build just ended would be dropped under its builder;
+   * taken for ready, a spare a claim just renamed (this process', another replica's, or a
+   * killed process' claim running on to its commit on its orphaned backend) would be counted
+   * by refill but gone. Ready and of this version: kept; else dropped, database then role.
+   * 'held': its lock is taken, the sweep looks again later.
+   */
+  private async settle(session: Client, name: string): Promise<'kept' | 'dropped' | 'gone' | 'held'> {
     const { rows } = await session.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(${lockOf(name)}) AS locked`);
-    if (!rows[0]?.locked) return false;
+    if (!rows[0]?.locked) return 'held';
     try {
+      // A statement of its own: its snapshot is taken after the lock was granted.
+      const { rows: found } = await session.query<{ ready: boolean; usable: boolean }>(
+        `SELECT ${READY_SQL} AS ready, pg_has_role(current_user, r.oid, 'USAGE') AS usable
+           FROM pg_roles r LEFT JOIN pg_database d ON d.datname = r.rolname WHERE r.rolname = $1`,
+        [name],
+      );
+      const [state] = found;
+      if (state === undefined) return 'gone';
+      if (state.ready && this.options.names.isCurrentSpare(name)) {
+        this.keepReady(name);
+        return 'kept';
+      }
       const id = quoteIdentifier(name);
       // The provisioner is a member of every spare role it built (GRANT in the same
       // transaction as CREATE ROLE); a role made otherwise is granted first, as for sites.
-      const { rows: usable } = await session.query<{ ok: boolean }>(`SELECT pg_has_role(current_user, oid, 'USAGE') AS ok FROM pg_roles WHERE rolname = $1`, [
-        name,
-      ]);
-      if (usable[0] && !usable[0].ok) await session.query(`GRANT ${id} TO CURRENT_USER`);
+      if (!state.usable) await session.query(`GRANT ${id} TO CURRENT_USER`);
       await session.query(`DROP DATABASE IF EXISTS ${id} WITH (FORCE)`);
       await session.query(`DROP ROLE IF EXISTS ${id}`);
-      return true;
+      return 'dropped';
     } finally {
       await session.query(`SELECT pg_advisory_unlock(${lockOf(name)})`);
     }
