@@ -17,6 +17,7 @@ import { SagaChanges } from './sagas/saga-changes';
 import type { SiteSagaConfig } from './site-saga-config';
 import { PlumbingMonitor } from './timers/plumbing-monitor';
 import { DeadlineSweeper } from './timers/deadline-sweeper';
+import { SagaCountFolding } from './timers/saga-count-folding';
 import { ADMIN_RECORDS_RETENTION_MS, SAGA_HISTORY_RETENTION_MS, SagaHistoryRetention } from './timers/saga-history-retention';
 
 /**
@@ -54,6 +55,7 @@ export class SiteSagaModule {
         { provide: SAGA_HISTORY_RETENTION_MS, useValue: config.historyRetentionMs },
         { provide: ADMIN_RECORDS_RETENTION_MS, useValue: config.adminRecordsRetentionMs },
         SagaHistoryRetention,
+        SagaCountFolding,
         SagaChanges,
         DeadlineSweeper,
         UndeployedVersions,

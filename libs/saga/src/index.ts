@@ -25,6 +25,7 @@ import { CreateSagaTables1732400000100 } from './persistence/1732400000100-creat
 import { SagaDefinitionVersionsAndExclusion1764700000000 } from './persistence/1764700000000-saga-definition-versions-and-exclusion';
 import { SagaHistoryHops1764740000000 } from './persistence/1764740000000-saga-history-hops';
 import { SagaExpectOneRow1764760000000 } from './persistence/1764760000000-saga-expect-one-row';
+import { SagaStatusCounts1764770000000 } from './persistence/1764770000000-saga-status-counts';
 
 /** For the host's TypeORM DataSource: `entities: [...SAGA_ENTITIES]`, `migrations: [...SAGA_MIGRATIONS]`. */
 export const SAGA_ENTITIES = [SagaInstanceEntity, SagaStepEntity, SagaHistoryEntity] as const;
@@ -33,5 +34,6 @@ export const SAGA_MIGRATIONS = [
   SagaDefinitionVersionsAndExclusion1764700000000,
   SagaHistoryHops1764740000000,
   SagaExpectOneRow1764760000000,
+  SagaStatusCounts1764770000000,
 ] as const;
 export * from './saga-script';

@@ -1,7 +1,7 @@
 import type { FactoryProvider } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { LOGGER, ScrapeCache } from '@sitesaga/messaging';
-import { SAGA_STATUSES, type SagaState } from '@sitesaga/saga';
+import { oldestIdleSagas, SAGA_STATUSES, type SagaState, sagaStatusCounts } from '@sitesaga/saga';
 import type { Logger } from 'pino';
 import { Gauge, Histogram, Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
@@ -11,7 +11,7 @@ export interface SagaMetricsOptions {
   /** Saga types always reported by `sagas` (0 when none), so their series never vanish. */
   readonly sagaTypes?: readonly string[];
   readonly logger?: Logger;
-  /** How long one count of `saga_instances` serves scrapes. Default 2 s. */
+  /** How long one reading of the saga counts serves scrapes. Default 2 s. */
   readonly reuseMs?: number;
   /** A count slower than this serves the previous one. Default 1 s. */
   readonly timeoutMs?: number;
@@ -21,8 +21,15 @@ interface SagaCount {
   readonly type: string;
   readonly status: string;
   readonly count: number;
-  /** Seconds since the least recent change of a saga in this status. */
+  /** Seconds since the least recent change of a saga in this status (statuses under way only, else 0). */
   readonly idle: number;
+}
+
+/** The counts the engine keeps, and how long the sagas under way have been idle: neither reads the finished ones. */
+async function countSagas(dataSource: DataSource): Promise<SagaCount[]> {
+  const [counts, idle] = await Promise.all([sagaStatusCounts(dataSource), oldestIdleSagas(dataSource)]);
+  const idleOf = new Map(idle.map((row) => [`${row.type}\n${row.status}`, row.idleSeconds]));
+  return counts.map((row) => ({ ...row, idle: idleOf.get(`${row.type}\n${row.status}`) ?? 0 }));
 }
 
 /** The statuses of a saga still under way: one that stays in them without a change is stuck. */
@@ -34,10 +41,11 @@ const MAX_TRACKED = 10_000;
 /**
  * The orchestrator's saga figures on the messaging module's /metrics registry:
  *
- * - `sagas{type,status}`: how many sagas are in each status, counted from saga_instances
- *   with one GROUP BY when Prometheus scrapes (reused for 2 s). Every replica reports the
- *   whole table: aggregate with `max`, not `sum`.
- * - `saga_oldest_idle_seconds{type,status}` (RUNNING, COMPENSATING): from the same GROUP BY,
+ * - `sagas{type,status}`: how many sagas are in each status, from the counts the saga
+ *   engine keeps as sagas change (read when Prometheus scrapes, reused for 2 s): the same
+ *   cost at a million sagas as at ten. Every replica reports the whole table: aggregate
+ *   with `max`, not `sum`.
+ * - `saga_oldest_idle_seconds{type,status}` (RUNNING, COMPENSATING): read with the counts,
  *   how long the least recently changed saga still under way has gone without a change.
  * - `saga_step_duration_seconds{saga_type,step,outcome}` and
  *   `saga_duration_seconds{type,status}`: observed when this process commits the change
@@ -69,10 +77,7 @@ export class SagaMetrics {
   constructor(registry: Registry, dataSource: DataSource, options: SagaMetricsOptions = {}) {
     const knownTypes = new Set(options.sagaTypes ?? []);
     this.counts = new ScrapeCache(
-      () =>
-        dataSource.query(
-          `SELECT type, status, count(*)::int AS count, greatest(0, extract(epoch FROM now() - min(updated_at)))::float8 AS idle FROM saga_instances GROUP BY type, status`,
-        ) as Promise<SagaCount[]>,
+      () => countSagas(dataSource),
       {
         reuseMs: options.reuseMs ?? 2_000,
         timeoutMs: options.timeoutMs ?? 1_000,

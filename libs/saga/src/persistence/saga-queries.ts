@@ -11,7 +11,8 @@ import { type Deployment, type SagaStore, type StoredHistoryEntry, WAITING_FOR }
  *   cursor; a status filter can use saga_instances_status_created_at_idx and a search key
  *   saga_instances_search_key_idx;
  * - per row, the waiting steps come from saga_steps by its primary key (saga_id, name);
- * - stats read the newest `window` sagas by the created_at index and their steps by key.
+ * - stats read the newest `window` sagas by the created_at index and their steps by key;
+ *   the counts by status come from saga_status_counts, kept as sagas change.
  */
 
 type Queryable = Pick<EntityManager, 'query'>;
@@ -197,13 +198,74 @@ const figures = (count: number | string, percentiles: (number | null)[] | null):
   p99Ms: round(percentiles?.[2]),
 });
 
+export interface SagaStatusCount {
+  readonly type: string;
+  readonly status: SagaStatus;
+  readonly count: number;
+}
+
+/** How many deltas one fold moves at most: a backlog is folded over a few calls, each short. */
+export const SAGA_COUNT_FOLD_LIMIT = 50_000;
+
+/** Moves up to `limit` deltas into the counts (skipping any another fold holds), and answers `%SELECT%`. */
+const foldThen = (select: string, limit: number): string => `
+  WITH moved AS (
+         DELETE FROM saga_status_deltas
+          WHERE id IN (SELECT id FROM saga_status_deltas ORDER BY id LIMIT ${Math.max(1, Math.floor(limit))} FOR UPDATE SKIP LOCKED)
+         RETURNING type, status, delta),
+       folded AS (
+         INSERT INTO saga_status_counts AS c (type, status, count)
+         SELECT type, status, sum(delta) FROM moved GROUP BY type, status
+         ON CONFLICT (type, status) DO UPDATE SET count = c.count + excluded.count)
+  ${select}`;
+
+/**
+ * How many sagas there are of each type and status (none: left out), from the counts the
+ * engine keeps as sagas change (migration 1764770000000): it costs the same at a million
+ * sagas as at ten. Every statement sees one snapshot, so the counts and the deltas not yet
+ * folded into them add up to exactly what that snapshot holds; the statement folds the
+ * deltas it read as it goes.
+ */
+export async function sagaStatusCounts(manager: Queryable): Promise<SagaStatusCount[]> {
+  const rows = (await manager.query(
+    foldThen(
+      `SELECT type, status, sum(count)::float8 AS count
+         FROM (SELECT type, status, count FROM saga_status_counts UNION ALL SELECT type, status, delta FROM saga_status_deltas) everything
+        GROUP BY type, status HAVING sum(count) <> 0
+        ORDER BY type, status`,
+      SAGA_COUNT_FOLD_LIMIT,
+    ),
+  )) as { type: string; status: SagaStatus; count: number }[];
+  return rows.map((row) => ({ type: row.type, status: row.status, count: Number(row.count) }));
+}
+
+/**
+ * Folds up to `limit` status deltas into the counts; how many it folded. Reads fold as they
+ * go; a host calls this on a timer too, so that deltas never pile up while nobody reads.
+ */
+export async function foldSagaStatusCounts(manager: Queryable, limit = SAGA_COUNT_FOLD_LIMIT): Promise<number> {
+  const rows = (await manager.query(foldThen(`SELECT count(*)::int AS folded FROM moved`, limit))) as { folded: number }[];
+  return rows[0]?.folded ?? 0;
+}
+
+/**
+ * Per type and status still under way (RUNNING, COMPENSATING): how long, in seconds, the
+ * saga changed least recently has gone without a change. Reads only the sagas under way
+ * (saga_instances_status_created_at_idx), few however long the history.
+ */
+export async function oldestIdleSagas(manager: Queryable): Promise<{ type: string; status: SagaStatus; idleSeconds: number }[]> {
+  const rows = (await manager.query(
+    `SELECT type, status, greatest(0, extract(epoch FROM now() - min(updated_at)))::float8 AS idle
+       FROM saga_instances WHERE status IN ('RUNNING', 'COMPENSATING') GROUP BY type, status`,
+  )) as { type: string; status: SagaStatus; idle: number }[];
+  return rows.map((row) => ({ type: row.type, status: row.status, idleSeconds: row.idle }));
+}
+
 /** Counts of every saga by status and type; latencies over the newest `window` sagas. */
 export async function sagaStatistics(manager: Queryable, window: number): Promise<SagaStatistics> {
   const newest = `SELECT %COLUMNS% FROM saga_instances ORDER BY created_at DESC, id DESC LIMIT ${Math.max(1, Math.floor(window))}`;
   const [counts, steps, durations] = await Promise.all([
-    manager.query(`SELECT type, status, count(*)::int AS count FROM saga_instances GROUP BY type, status`) as Promise<
-      { type: string; status: string; count: number }[]
-    >,
+    sagaStatusCounts(manager),
     manager.query(
       `WITH recent AS (${newest.replace('%COLUMNS%', 'id')}),
             timed AS (
