@@ -287,6 +287,16 @@ it('a dry run sends nothing and says what it would send; the repair removes ever
     ['alice', false],
     ['admin', true],
   ]);
+  // In the audit log too, with the other operators' actions: who, and what it sent.
+  const audited = await system.admin<{ items: { operator: string; action: string; outcome: string; detail: string | null }[] }>('/admin/audit-log?action=orphan-repair');
+  expect(audited.status).toBe(200);
+  // Newest first: alice's repair, the CLI's dry run, the dry run over HTTP.
+  const [cliDryRun] = log.body.items.slice(1, 2).map((item) => item.repairId);
+  expect(audited.body.items.slice(0, 3).map((entry) => [entry.operator, entry.outcome, entry.detail])).toEqual([
+    ['alice', 'accepted', `sent 6 commands, 0 skipped (repair ${repair.repairId})`],
+    ['admin', 'accepted', `dry run: would send 6 commands, 0 skipped (repair ${cliDryRun})`],
+    ['admin', 'accepted', `dry run: would send 6 commands, 0 skipped (repair ${dry.body.repairId})`],
+  ]);
   expect((await saga(['orphans'])).stdout).toContain('clean: nothing orphaned');
 });
 

@@ -16,7 +16,8 @@ export const BULK_STATUSES = ['running', 'completed', 'cancelled'] as const;
 export type BulkStatus = (typeof BULK_STATUSES)[number];
 /** What happened to one saga of a bulk: not yet, the action was taken, not applicable (its status), or an error. */
 export const BULK_ITEM_OUTCOMES = ['pending', 'done', 'skipped', 'failed'] as const;
-export const AUDIT_ACTIONS = ['retry', 'abort', 'bulk-retry', 'bulk-abort', 'bulk-cancel'] as const;
+/** What an operator did: a saga's retry or abort, a bulk operation's start or cancel, an orphan repair (dry runs included). */
+export const AUDIT_ACTIONS = ['retry', 'abort', 'bulk-retry', 'bulk-abort', 'bulk-cancel', 'orphan-repair'] as const;
 export const AUDIT_OUTCOMES = ['accepted', 'refused', 'failed', 'started'] as const;
 
 export const BULK_LIMITS = {

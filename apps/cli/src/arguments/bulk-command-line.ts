@@ -47,11 +47,11 @@ export const BULK_COMMANDS = {
     ],
   },
   'audit-log': {
-    summary: 'what operators did: retries, aborts and bulk operations, newest first',
+    summary: 'what operators did: retries, aborts, bulk operations and orphan repairs, newest first',
     positionals: [],
     options: {
       operator: { type: 'string', value: 'name', description: 'only this operator (admin, or an ADMIN_TOKENS name)' },
-      action: { type: 'string', value: 'action', description: 'only retry, abort, bulk-retry, bulk-abort or bulk-cancel' },
+      action: { type: 'string', value: 'action', description: 'only retry, abort, bulk-retry, bulk-abort, bulk-cancel or orphan-repair' },
       saga: { type: 'string', value: 'sagaId', description: 'only entries about this saga' },
       limit: { type: 'string', value: 'n', description: `how many (1-${BULK_LIMITS.page.max}, default 20)` },
       cursor: { type: 'string', value: 'cursor', description: 'start after this point (printed under a full page)' },

@@ -6,6 +6,7 @@ import { UnitOfWork } from '@sitesaga/messaging';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
+import { AuditLog } from '../admin/bulk/audit-log';
 import { INVENTORY_LOGGER } from './inventory-options';
 import { OrphanAuditor } from './orphan-auditor';
 
@@ -17,13 +18,17 @@ export const REPAIR_MAX_COMMANDS = 500;
 type Repairable = OrphanItem | IncompleteSite;
 const kindOf = (item: Repairable): string => ('kind' in item ? item.kind : 'incomplete-site');
 const nameOf = (item: Repairable): string => ('kind' in item ? item.name : item.siteId);
+/** What the operator asked to repair, as the audit entry's reason. */
+const reasonOf = (request: RepairRequest): string =>
+  `kinds: ${request.kinds?.join(', ') ?? 'all'}; sites: ${request.siteIds ? `${request.siteIds.length} named` : 'all'}${request.dryRun ? '; dry run' : ''}`;
 
 /**
  * Repairs orphans with the saga's own compensations, sent through the outbox to each
  * participant's commands topic as any saga sends them (never by touching another service's
  * store). Guarded: it audits again first and acts only on what is still an orphan; a
  * truncated audit repairs nothing; a dry run (the default) sends nothing and says what it
- * would send. Every run is recorded in `orphan_repairs` with the operator's name.
+ * would send. Every run is recorded in `orphan_repairs` with the operator's name, and in
+ * the audit log (`orphan-repair`, in the same transaction), as is a refused one.
  */
 @Injectable()
 export class OrphanRepair {
@@ -32,15 +37,17 @@ export class OrphanRepair {
     private readonly unitOfWork: UnitOfWork,
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(INVENTORY_LOGGER) private readonly logger: Logger,
+    private readonly audit: AuditLog,
   ) {}
 
   async repair(request: RepairRequest, operator: string): Promise<RepairResult> {
     const report = await this.auditor.audit();
     if (report.truncated.length > 0) {
-      throw new ConflictException({
-        message: `the audit is incomplete (${report.truncated.join(', ')} listed only up to ORPHAN_AUDIT_MAX_ITEMS): nothing is repaired`,
-        errors: [],
-      });
+      const message = `the audit is incomplete (${report.truncated.join(', ')} listed only up to ORPHAN_AUDIT_MAX_ITEMS): nothing is repaired`;
+      await this.audit
+        .record({ operator, action: 'orphan-repair', outcome: 'refused', reason: reasonOf(request), detail: message })
+        .catch((error: unknown) => this.logger.error({ err: error, operator }, 'could not write an audit log entry'));
+      throw new ConflictException({ message, errors: [] });
     }
     const selected: Repairable[] = [...report.orphans, ...report.incomplete].filter(
       (item) =>
@@ -78,6 +85,11 @@ export class OrphanRepair {
         at,
       ]);
       if (!request.dryRun) for (const envelope of envelopes) tx.publish(envelope);
+      const what = `${commands.length} ${commands.length === 1 ? 'command' : 'commands'}, ${skipped.length} skipped (repair ${repairId})`;
+      await this.audit.record(
+        { operator, action: 'orphan-repair', outcome: 'accepted', reason: reasonOf(request), detail: request.dryRun ? `dry run: would send ${what}` : `sent ${what}` },
+        tx.manager,
+      );
     });
     this.logger.info(
       { repairId, operator, dryRun: request.dryRun, commands: commands.length, skipped: skipped.length },

@@ -6,6 +6,7 @@ import { InventoryAndOrphanRepairs1764710000200 } from './migrations/17647100002
 import { BulkOperationsAndAuditLog1764720000000 } from './migrations/1764720000000-bulk-operations-and-audit-log';
 import { AdminFailedAttempts1764750000000 } from './migrations/1764750000000-admin-failed-attempts';
 import { AdminRecordsRetention1764760000000 } from './migrations/1764760000000-admin-records-retention';
+import { AuditOrphanRepairs1764770000100 } from './migrations/1764770000100-audit-orphan-repairs';
 
 /** The orchestrator's migrations after the messaging tables: the engine's, then its own. */
 export const SITE_SAGA_MIGRATIONS = [
@@ -17,4 +18,5 @@ export const SITE_SAGA_MIGRATIONS = [
   BulkOperationsAndAuditLog1764720000000,
   AdminFailedAttempts1764750000000,
   AdminRecordsRetention1764760000000,
+  AuditOrphanRepairs1764770000100,
 ] as const;
