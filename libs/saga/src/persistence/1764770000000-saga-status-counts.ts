@@ -7,7 +7,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *
  * A change adds rows to `saga_status_deltas` (+1 for the status a saga enters, -1 for the one
  * it leaves), from triggers, inside the transaction that makes the change. Appends only:
- * concurrent sagas never wait for one another on a shared counter row. `sagaStatusCounts`
+ * concurrent sagas never wait for one another on a shared counter row; no key, no index,
+ * no sequence, so each is one heap row (folds find theirs by ctid). `sagaStatusCounts`
  * (saga-queries.ts) folds the deltas into `saga_status_counts` and reads both in one
  * statement. The first counts are taken here, in the migration's transaction: CREATE
  * TRIGGER holds writers off saga_instances until it commits, so nothing is counted twice
@@ -26,7 +27,6 @@ export class SagaStatusCounts1764770000000 implements MigrationInterface {
       )`);
     await queryRunner.query(`
       CREATE TABLE saga_status_deltas (
-        id     bigint   GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         type   text     NOT NULL,
         status text     NOT NULL,
         delta  smallint NOT NULL

@@ -211,7 +211,7 @@ export const SAGA_COUNT_FOLD_LIMIT = 50_000;
 const foldThen = (select: string, limit: number): string => `
   WITH moved AS (
          DELETE FROM saga_status_deltas
-          WHERE id IN (SELECT id FROM saga_status_deltas ORDER BY id LIMIT ${Math.max(1, Math.floor(limit))} FOR UPDATE SKIP LOCKED)
+          WHERE ctid = ANY (ARRAY(SELECT ctid FROM saga_status_deltas LIMIT ${Math.max(1, Math.floor(limit))} FOR UPDATE SKIP LOCKED))
          RETURNING type, status, delta),
        folded AS (
          INSERT INTO saga_status_counts AS c (type, status, count)
