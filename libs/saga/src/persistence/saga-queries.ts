@@ -207,7 +207,11 @@ export interface SagaStatusCount {
 /** How many deltas one fold moves at most: a backlog is folded over a few calls, each short. */
 export const SAGA_COUNT_FOLD_LIMIT = 50_000;
 
-/** Moves up to `limit` deltas into the counts (skipping any another fold holds), and answers `%SELECT%`. */
+/**
+ * Moves up to `limit` deltas into the counts (skipping any another fold holds), then runs
+ * `select`. Counts rows are updated in (type, status) order: two folds (two replicas) wait
+ * for each other, never deadlock.
+ */
 const foldThen = (select: string, limit: number): string => `
   WITH moved AS (
          DELETE FROM saga_status_deltas
@@ -215,7 +219,7 @@ const foldThen = (select: string, limit: number): string => `
          RETURNING type, status, delta),
        folded AS (
          INSERT INTO saga_status_counts AS c (type, status, count)
-         SELECT type, status, sum(delta) FROM moved GROUP BY type, status
+         SELECT type, status, sum(delta) FROM moved GROUP BY type, status ORDER BY type, status
          ON CONFLICT (type, status) DO UPDATE SET count = c.count + excluded.count)
   ${select}`;
 
