@@ -14,6 +14,7 @@ import { type AnyCommand, SAGA_ENTITIES, SAGA_MIGRATIONS, SagaEngine, type SagaS
 import { AdminRevokedSessions1764600000100 } from '../../persistence/migrations/1764600000100-admin-revoked-sessions';
 import { BulkOperationsAndAuditLog1764720000000 } from '../../persistence/migrations/1764720000000-bulk-operations-and-audit-log';
 import { AdminFailedAttempts1764750000000 } from '../../persistence/migrations/1764750000000-admin-failed-attempts';
+import { AuditOrphanRepairs1764770000100 } from '../../persistence/migrations/1764770000100-audit-orphan-repairs';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
@@ -101,7 +102,7 @@ export async function startAdminTestApp(options: AdminTestAppOptions): Promise<A
         type: 'postgres',
         url: database.url,
         entities: [...SAGA_ENTITIES],
-        migrations: [...MESSAGING_MIGRATIONS, ...SAGA_MIGRATIONS, AdminRevokedSessions1764600000100, BulkOperationsAndAuditLog1764720000000, AdminFailedAttempts1764750000000],
+        migrations: [...MESSAGING_MIGRATIONS, ...SAGA_MIGRATIONS, AdminRevokedSessions1764600000100, BulkOperationsAndAuditLog1764720000000, AdminFailedAttempts1764750000000, AuditOrphanRepairs1764770000100],
         migrationsRun: true,
         synchronize: false,
         logging: false,
